@@ -1,0 +1,26 @@
+"""The registry of input formats: one plain dict, from which ``frontdoor formats`` and the CLI's
+choices are generated.
+
+To add a phone system, write one module in this package declaring ``FORMATS`` (a list of
+:class:`~telephony.formats._base.Format`) and import it below. To add a bespoke supplier's
+report, write a mapping file instead (see :mod:`telephony.formats.mapping`): files in
+``telephony/mappings/`` are registered automatically.
+"""
+
+from __future__ import annotations
+
+from ._base import RAW_COLUMNS, Format, ParsedChunk, ReadContext
+from . import asterisk_queue_log
+
+_MODULES = [
+    asterisk_queue_log,
+]
+
+FORMATS: dict[str, Format] = {}
+for _m in _MODULES:
+    for _f in _m.FORMATS:
+        if _f.name in FORMATS:
+            raise RuntimeError(f"format {_f.name} registered twice")
+        FORMATS[_f.name] = _f
+
+__all__ = ["FORMATS", "Format", "ParsedChunk", "ReadContext", "RAW_COLUMNS"]

@@ -1,0 +1,166 @@
+"""The canonical call record: one row per call attempt that reached a practice's phone system.
+
+Every parser maps its vendor's columns onto this schema; nothing downstream sees a vendor column.
+
+Glossary
+--------
+============= ==================== ====== =========================================================
+column        type                 unit   meaning
+============= ==================== ====== =========================================================
+practice_id   string                      ODS code of the practice, e.g. ``A81001``
+call_id       string                      unique per practice, stable across re-imports: the
+                                          source's own id where it has one, else a hash of the
+                                          source row's identifying fields
+source_format string                      parser that produced the row, e.g. ``asterisk_queue_log``
+start_utc     timestamp[us, UTC]           when the call reached the system
+direction     string                      ``inbound``, ``outbound`` or ``internal``
+line          string                      number, queue or IVR branch (``main``, ``prescriptions``);
+                                          null if unknown
+caller_key    string                      keyed HMAC-SHA256 pseudonym of the caller's number in
+                                          E.164; null when withheld
+outcome       string                      one of :data:`OUTCOMES`
+wait_s        float64              s      from entering the queue (or ringing) to answer or
+                                          hang-up; null if never queued
+talk_s        float64              s      talking after answer; 0 when not answered
+agent_key     string                      pseudonym of the answering extension or agent; null if
+                                          none
+============= ==================== ====== =========================================================
+
+Outcomes (chosen so NHS England's cloud-based telephony definitions can be derived exactly):
+
+============== =================================================================================
+outcome        meaning
+============== =================================================================================
+answered       spoke to a person
+callback       accepted a call-back offer (never an abandon)
+abandoned      caller hung up while queued
+ivr_abandoned  caller hung up before reaching a queue: in menus or messages
+missed         queued or rang, ended by the system unanswered (timeout, no agents)
+voicemail      left in voicemail
+closed         arrived outside opening hours
+busy           line busy / congestion
+failed         the call failed technically
+============== =================================================================================
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+OUTCOMES: tuple[str, ...] = (
+    "answered",
+    "callback",
+    "abandoned",
+    "ivr_abandoned",
+    "missed",
+    "voicemail",
+    "closed",
+    "busy",
+    "failed",
+)
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal")
+
+CALL_SCHEMA = pa.schema(
+    [
+        pa.field("practice_id", pa.string(), nullable=False),
+        pa.field("call_id", pa.string(), nullable=False),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("start_utc", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("direction", pa.string(), nullable=False),
+        pa.field("line", pa.string()),
+        pa.field("caller_key", pa.string()),
+        pa.field("outcome", pa.string(), nullable=False),
+        pa.field("wait_s", pa.float64()),
+        pa.field("talk_s", pa.float64(), nullable=False),
+        pa.field("agent_key", pa.string()),
+    ]
+)
+CALL_COLUMNS: tuple[str, ...] = tuple(CALL_SCHEMA.names)
+
+GLOSSARY: tuple[tuple[str, str, str, str], ...] = (
+    ("practice_id", "string", "", "ODS code of the practice, e.g. A81001"),
+    ("call_id", "string", "", "unique per practice and stable across re-imports"),
+    ("source_format", "string", "", "parser that produced the row"),
+    ("start_utc", "timestamp[us, UTC]", "", "when the call reached the system"),
+    ("direction", "string", "", "inbound, outbound or internal"),
+    ("line", "string", "", "number, queue or IVR branch; null if unknown"),
+    ("caller_key", "string", "", "keyed pseudonym of the caller's E.164 number; null if withheld"),
+    ("outcome", "string", "", "one of " + ", ".join(OUTCOMES)),
+    ("wait_s", "float64", "s", "queue or ring time before answer or hang-up; null if never queued"),
+    ("talk_s", "float64", "s", "talk time after answer; 0 when not answered"),
+    ("agent_key", "string", "", "pseudonym of the answering agent or extension; null if none"),
+)
+
+# A wait or talk longer than this is a data error, not a phone call (a day).
+MAX_DURATION_S = 86_400.0
+
+
+def validate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Check canonical call rows and split off the invalid ones.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows with (at least) the columns of :data:`CALL_SCHEMA`.
+
+    Returns
+    -------
+    valid : pandas.DataFrame
+        The rows that satisfy the schema, with exactly the schema's columns, in order.
+    reasons : pandas.Series
+        For each invalid row (indexed like ``df``), why it failed. Empty when all are valid.
+
+    Notes
+    -----
+    All failures of a row are reported together, separated by ``"; "``, so one pass over a bad
+    file tells everything that is wrong with it.
+    """
+    missing = [c for c in CALL_COLUMNS if c not in df.columns]
+    if missing:
+        # A programming error in a parser, not bad input.
+        raise ValueError(f"canonical frame lacks columns {missing}")
+    problems: list[pd.Series] = []
+
+    def flag(mask: pd.Series, reason: str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            problems.append(pd.Series(reason, index=df.index[mask.to_numpy()]))
+
+    for col in ("practice_id", "call_id", "source_format"):
+        flag(df[col].isna() | (df[col].astype("string") == ""), f"{col} is empty")
+    flag(df["start_utc"].isna(), "start time missing or unreadable")
+    flag(~df["direction"].isin(DIRECTIONS), "direction not one of " + "/".join(DIRECTIONS))
+    flag(~df["outcome"].isin(OUTCOMES), "outcome not recognised")
+    for col in ("wait_s", "talk_s"):
+        v = pd.to_numeric(df[col], errors="coerce")
+        flag(v < 0, f"{col} is negative")
+        flag(v > MAX_DURATION_S, f"{col} longer than a day")
+    flag(pd.to_numeric(df["talk_s"], errors="coerce").isna(), "talk_s missing")
+    if problems:
+        allp = pd.concat(problems)
+        reasons = allp.groupby(level=0, sort=True).agg("; ".join)
+    else:
+        reasons = pd.Series([], dtype="string")
+    valid = df.loc[~df.index.isin(reasons.index), list(CALL_COLUMNS)]
+    return valid, reasons
+
+
+def to_arrow(df: pd.DataFrame) -> pa.Table:
+    """Convert validated canonical rows to an Arrow table with exactly :data:`CALL_SCHEMA`."""
+    arrays = []
+    for field in CALL_SCHEMA:
+        col = df[field.name]
+        if pa.types.is_timestamp(field.type):
+            col = pd.to_datetime(col, utc=True).astype("datetime64[us, UTC]")
+            arrays.append(pa.array(col, type=field.type))
+        elif pa.types.is_floating(field.type):
+            arrays.append(pa.array(pd.to_numeric(col, errors="coerce"), type=field.type, from_pandas=True))
+        else:
+            arrays.append(pa.array(col.astype("object").where(col.notna(), None), type=field.type))
+    return pa.Table.from_arrays(arrays, schema=CALL_SCHEMA)
+
+
+def empty_calls() -> pd.DataFrame:
+    """An empty canonical frame with the schema's dtypes."""
+    return CALL_SCHEMA.empty_table().to_pandas()

@@ -1,0 +1,638 @@
+"""Opening export files whatever their wrapping: gzip, encodings, CSV, XLSX, JSON.
+
+Everything a parser reads comes through here, so the real world's variety is handled once:
+``.gz`` compression; UTF-8 (with or without BOM), UTF-16 (with BOM, or without when the bytes
+say so) and Windows-1252 text, including a UTF-8 file with a few stray Windows-1252 bytes;
+Excel ``.xlsx`` workbooks; JSON arrays, JSON lines and concatenated JSON objects.
+
+Delimited text is read in bounded blocks by Arrow's CSV parser (fast path); a block that Arrow
+cannot split cleanly (a row with the wrong number of fields, a quoted newline) is re-read by
+Python's ``csv`` module so every bad row is reported with its exact line number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as _dt
+import gzip
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .errors import BadInputError
+from .privacy import mask_digits
+
+HEAD_BYTES = 64 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
+XLSX_CHUNK_ROWS = 50_000
+MAX_REJECT_TEXT = 500
+
+
+def _cp1252_fallback(err: UnicodeDecodeError):
+    bad = err.object[err.start : err.end]
+    return bad.decode("cp1252", errors="replace"), err.end
+
+
+codecs.register_error("frontdoor_cp1252", _cp1252_fallback)
+
+
+@dataclass
+class Reject:
+    """A source row that could not become a call.
+
+    The text is masked on creation: phone-number-like digit runs never leave this object.
+    """
+
+    line: int | None
+    reason: str
+    text: str = ""
+    rows: int = 1  # source rows this reject accounts for (a whole call's events, say)
+
+    def __post_init__(self) -> None:
+        self.text = mask_digits(self.text)[:MAX_REJECT_TEXT]
+        self.reason = mask_digits(self.reason)
+
+
+@dataclass
+class Chunk:
+    """One bounded batch of a delimited source.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        String columns named from the header (or the parser's names); empty fields are ``""``.
+    lines : numpy.ndarray
+        Source line number (1-based) of each row of ``frame``.
+    rejects : list of Reject
+        Rows that could not be split into the expected fields.
+    blank : int
+        Blank lines skipped in this chunk.
+    """
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    rejects: list[Reject] = field(default_factory=list)
+    blank: int = 0
+
+
+def norm_name(name: object) -> str:
+    """Normalise a column name for matching: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]", "", str(name).replace("\ufeff", "").lower())
+
+
+@dataclass
+class Source:
+    """An input file, opened lazily.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    kind : str
+        ``"text"`` or ``"xlsx"``.
+    encoding : str
+        Python codec used for text (``"utf-8"``, ``"utf-16"``, ``"cp1252"``...).
+    head : str
+        The first bytes decoded (text), or the first rows as CSV (xlsx): what sniffers look at.
+    """
+
+    path: Path
+    kind: str
+    encoding: str
+    compressed: bool
+    head: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def stem_name(self) -> str:
+        """File name without ``.gz``, lower case: what extension-based hints look at."""
+        n = self.path.name.lower()
+        return n[:-3] if n.endswith(".gz") else n
+
+    def open_binary(self) -> BinaryIO:
+        """Open the (decompressed) bytes."""
+        if self.compressed:
+            return gzip.open(self.path, "rb")
+        return open(self.path, "rb")
+
+    def head_lines(self, n: int = 50) -> list[str]:
+        """The first ``n`` non-empty lines of the head (the last may be cut short)."""
+        return [ln for ln in self.head.splitlines() if ln.strip()][:n]
+
+    def iter_utf8_blocks(self, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+        """Yield the text as valid UTF-8 blocks, each ending at a line end (BOM removed)."""
+        if self.kind != "text":
+            raise BadInputError(f"{self.name}: not a text file")
+        if self.encoding in ("utf-8", "utf-8-sig"):
+            yield from _split_blocks(self._raw_utf8_blocks(block_bytes))
+        else:
+            yield from _split_blocks(self._transcoded_blocks(block_bytes))
+
+    def _raw_utf8_blocks(self, block_bytes: int) -> Iterator[bytes]:
+        first = True
+        pending = b""
+        with self.open_binary() as fh:
+            while True:
+                raw = fh.read(block_bytes)
+                if not raw:
+                    break
+                raw = pending + raw
+                pending = b""
+                if first:
+                    if raw.startswith(codecs.BOM_UTF8):
+                        raw = raw[3:]
+                    first = False
+                # Do not cut a multi-byte character in two.
+                cut = len(raw)
+                while cut > 0 and cut > len(raw) - 4 and (raw[cut - 1] & 0xC0) == 0x80:
+                    cut -= 1
+                if cut > 0 and raw[cut - 1] >= 0xC0:
+                    cut -= 1
+                if cut < len(raw) and cut > 0:
+                    raw, pending = raw[:cut], raw[cut:]
+                try:
+                    raw.decode("utf-8")
+                    yield raw
+                except UnicodeDecodeError:
+                    yield raw.decode("utf-8", errors="frontdoor_cp1252").encode("utf-8")
+            if pending:
+                yield pending.decode("utf-8", errors="frontdoor_cp1252").encode("utf-8")
+
+    def _transcoded_blocks(self, block_bytes: int) -> Iterator[bytes]:
+        errors = "replace" if self.encoding.startswith("utf-16") else "frontdoor_cp1252"
+        enc = "cp1252" if self.encoding == "cp1252" else self.encoding
+        with self.open_binary() as fh:
+            text = io.TextIOWrapper(fh, encoding=enc, errors=errors, newline="")
+            first = True
+            while True:
+                s = text.read(block_bytes // 2)
+                if not s:
+                    break
+                if first:
+                    s = s.lstrip("\ufeff")
+                    first = False
+                yield s.encode("utf-8")
+
+    def read_text(self) -> str:
+        """The whole text, decoded (for small JSON documents)."""
+        return b"".join(self.iter_utf8_blocks()).decode("utf-8")
+
+
+def _split_blocks(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Re-cut blocks so each ends with a newline; normalise CRLF and lone CR to LF."""
+    carry = b""
+    for b in blocks:
+        b = carry + b
+        if b"\r" in b:
+            keep_cr = b.endswith(b"\r")  # a CRLF may be split across blocks
+            b = b.replace(b"\r\n", b"\n")
+            if keep_cr:
+                b = b[:-1]
+            b = b.replace(b"\r", b"\n")
+            if keep_cr:
+                b = b + b"\r"
+        cut = b.rfind(b"\n")
+        if cut < 0:
+            carry = b
+            continue
+        carry = b[cut + 1 :]
+        yield b[: cut + 1]
+    if carry.strip(b"\r"):
+        yield carry.replace(b"\r", b"\n") if carry.endswith(b"\n") else carry.rstrip(b"\r")
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 4:
+        odd_nuls = sample[1::2].count(0)
+        even_nuls = sample[0::2].count(0)
+        if odd_nuls > len(sample) // 4 and even_nuls < odd_nuls // 8:
+            return "utf-16-le"
+        if even_nuls > len(sample) // 4 and odd_nuls < even_nuls // 8:
+            return "utf-16-be"
+    try:
+        head[: max(0, len(head) - 4)].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def open_source(path: str | Path) -> Source:
+    """Open an export file for sniffing and reading.
+
+    Raises
+    ------
+    BadInputError
+        If the file does not exist, is empty, or is a binary format Frontdoor does not read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a folder; pass the export files inside it")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    compressed = magic[:2] == b"\x1f\x8b"
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise BadInputError(f"{path.name}: cannot be read ({exc})") from None
+    if not head.strip():
+        raise BadInputError(f"{path.name}: the file is empty")
+    if head[:4] == b"PK\x03\x04":
+        if compressed:
+            raise BadInputError(f"{path.name}: a gzipped workbook; unzip it first")
+        return Source(path, "xlsx", "", False, _xlsx_head(path))
+    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise BadInputError(
+            f"{path.name}: an old Excel .xls workbook; open it and save as .xlsx or CSV"
+        )
+    if head[:5] == b"%PDF-":
+        raise BadInputError(f"{path.name}: a PDF report, not a data export; download the CSV")
+    enc = _detect_encoding(head)
+    if enc.startswith("utf-16"):
+        text = head.decode(enc if enc != "utf-16" else "utf-16", errors="replace")
+    elif enc == "cp1252":
+        text = head.decode("cp1252", errors="replace")
+    else:
+        text = head.decode("utf-8", errors="frontdoor_cp1252")
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise BadInputError(f"{path.name}: binary data, not a text export")
+    return Source(path, "text", enc, compressed, text)
+
+
+# ----------------------------------------------------------------------------- xlsx
+
+
+def _cell_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, _dt.date):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, _dt.time):
+        return v.strftime("%H:%M:%S")
+    if isinstance(v, _dt.timedelta):
+        return str(int(v.total_seconds()))
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise BadInputError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
+    try:
+        ws = next((s for s in wb.worksheets if s.max_row and s.max_row > 1), wb.worksheets[0])
+        for row in ws.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in row]
+    finally:
+        wb.close()
+
+
+def _xlsx_head(path: Path) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    for i, row in enumerate(_xlsx_rows(path)):
+        w.writerow(row)
+        if i >= 50:
+            break
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- delimited
+
+
+def _dedupe_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        n = n.strip().strip('"').replace("\ufeff", "") or "column"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}.{seen[n]}"
+        else:
+            seen[n] = 0
+        out.append(n)
+    return out
+
+
+def _frame_from_rows(rows: list[list[str]], names: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
+    cols = list(zip(*rows))
+    return pd.DataFrame({n: pd.array(c, dtype="string") for n, c in zip(names, cols)})
+
+
+def _drop_blank(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, int]:
+    if frame.empty:
+        return frame, lines, 0
+    blank = np.ones(len(frame), dtype=bool)
+    for c in frame.columns:
+        blank &= (frame[c].fillna("").str.strip() == "").to_numpy(dtype=bool)
+    n = int(blank.sum())
+    if n:
+        keep = ~blank
+        return frame.loc[keep].reset_index(drop=True), lines[keep], n
+    return frame, lines, 0
+
+
+def _slow_parse(block: bytes, names: list[str], start_line: int, delimiter: str) -> Chunk:
+    width = len(names)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    rejects: list[Reject] = []
+    blank = 0
+    text = block.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    prev = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rejects.append(Reject(start_line + prev, f"unreadable row ({exc})", ""))
+            prev = reader.line_num
+            continue
+        line = start_line + prev  # the row's first line
+        prev = reader.line_num
+        if not row or all(not f.strip() for f in row):
+            blank += 1
+            continue
+        if len(row) != width:
+            # Trailing empty fields are harmless (a spreadsheet padded the row).
+            if len(row) > width and not any(f.strip() for f in row[width:]):
+                row = row[:width]
+            else:
+                rejects.append(
+                    Reject(
+                        line,
+                        f"expected {width} fields, found {len(row)} (truncated, or a different layout)",
+                        delimiter.join(row),
+                    )
+                )
+                continue
+        rows.append(row)
+        lines.append(line)
+    return Chunk(_frame_from_rows(rows, names), np.asarray(lines, dtype=np.int64), rejects, blank)
+
+
+def _fast_parse(block: bytes, names: list[str], start_line: int, delimiter: str) -> Chunk | None:
+    bad: list[object] = []
+
+    def handler(row):
+        bad.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                invalid_row_handler=handler,
+                ignore_empty_lines=False,
+                newlines_in_values=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if bad:
+        return None
+    n = table.num_rows
+    if n != block.count(b"\n") + (0 if block.endswith(b"\n") else 1):
+        return None  # rows and lines disagree (quoted newline): let the slow path number them
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    lines = np.arange(start_line, start_line + n, dtype=np.int64)
+    frame, lines, blank = _drop_blank(frame, lines)
+    return Chunk(frame, lines, [], blank)
+
+
+def read_header(source: Source, delimiter: str = ",", skip_lines: int = 0) -> list[str]:
+    """The header row's field names (after ``skip_lines`` preamble lines), deduplicated."""
+    lines = source.head.splitlines()
+    lines = [ln for ln in lines if ln.strip()]
+    if len(lines) <= skip_lines:
+        raise BadInputError(f"{source.name}: no header row")
+    row = next(csv.reader([lines[skip_lines]], delimiter=delimiter))
+    return _dedupe_names(row)
+
+
+def read_delimited(
+    source: Source,
+    names: list[str] | None = None,
+    *,
+    header: bool = True,
+    delimiter: str = ",",
+    skip_lines: int = 0,
+    skip_after_header: int = 0,
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[Chunk]:
+    """Read a delimited export in bounded chunks of string columns.
+
+    Parameters
+    ----------
+    source : Source
+        From :func:`open_source`; ``.xlsx`` workbooks are read row by row the same way.
+    names : list of str, optional
+        Column names. Required when ``header`` is false; when a header is present and names
+        are given, the header is skipped and ``names`` used instead.
+    header : bool
+        Whether the first row (after ``skip_lines``) is a header.
+    delimiter : str
+    skip_lines : int
+        Preamble lines before the header (report titles).
+    skip_after_header : int
+        Lines after the header that are not data (Cisco's row of types).
+    block_bytes : int
+        Bytes per block; memory is bounded by a few blocks whatever the file's size.
+
+    Yields
+    ------
+    Chunk
+    """
+    if header and names is None:
+        names = read_header(source, delimiter, skip_lines)
+    if names is None:
+        raise ValueError("names are required when there is no header")
+    names = _dedupe_names(list(names))
+    lead = skip_lines + (1 if header else 0) + skip_after_header
+    if source.kind == "xlsx":
+        yield from _read_xlsx(source, names, lead)
+        return
+    line = 1
+    skipped = 0
+    for block in source.iter_utf8_blocks(block_bytes):
+        if skipped < lead:
+            # Drop preamble, header and type rows (leading blank lines do not count).
+            while skipped < lead and block:
+                nl = block.find(b"\n")
+                first, block = (block, b"") if nl < 0 else (block[:nl], block[nl + 1 :])
+                line += 1
+                if first.strip():
+                    skipped += 1
+            if not block:
+                continue
+        nlines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        chunk = _fast_parse(block, names, line, delimiter)
+        if chunk is None:
+            chunk = _slow_parse(block, names, line, delimiter)
+        line += nlines
+        yield chunk
+
+
+def _read_xlsx(source: Source, names: list[str], lead: int) -> Iterator[Chunk]:
+    width = len(names)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    rejects: list[Reject] = []
+    blank = 0
+    skipped = 0
+    for i, row in enumerate(_xlsx_rows(source.path), start=1):
+        if not any(row):
+            blank += 1
+            continue
+        if skipped < lead:
+            skipped += 1
+            continue
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        elif len(row) > width:
+            if any(row[width:]):
+                rejects.append(Reject(i, f"expected {width} fields, found {len(row)}", ",".join(row)))
+                continue
+            row = row[:width]
+        rows.append(row)
+        lines.append(i)
+        if len(rows) >= XLSX_CHUNK_ROWS:
+            yield Chunk(_frame_from_rows(rows, names), np.asarray(lines, dtype=np.int64), rejects, blank)
+            rows, lines, rejects, blank = [], [], [], 0
+    yield Chunk(_frame_from_rows(rows, names), np.asarray(lines, dtype=np.int64), rejects, blank)
+
+
+def read_lines(source: Source, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[pa.Array, int]]:
+    """Yield ``(lines, first_line_number)``: raw text lines as an Arrow string array.
+
+    For line formats (``queue_log``) that are split by the parser, vectorised.
+    """
+    line = 1
+    for block in source.iter_utf8_blocks(block_bytes):
+        arr = pa.array(block.split(b"\n"), type=pa.binary()).cast(pa.string())
+        if block.endswith(b"\n"):
+            arr = arr.slice(0, len(arr) - 1)
+        yield arr, line
+        line += len(arr)
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+_RECORD_KEYS = ("value", "records", "Records", "data", "calls", "Calls", "items", "results", "contacts")
+
+
+def _records_of(obj: object) -> list[dict]:
+    if isinstance(obj, list):
+        out: list[dict] = []
+        for o in obj:
+            out.extend(_records_of(o) if isinstance(o, list) else [o] if isinstance(o, dict) else [])
+        return out
+    if isinstance(obj, dict):
+        for k in _RECORD_KEYS:
+            if isinstance(obj.get(k), list):
+                return [o for o in obj[k] if isinstance(o, dict)]
+        return [obj]
+    return []
+
+
+def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[tuple[list[dict], list[int], list[Reject]]]:
+    """Yield ``(records, line_numbers, rejects)`` from JSON, JSON lines or concatenated objects.
+
+    A top-level array or an object wrapping one (``{"value": [...]}`` from Microsoft Graph,
+    ``{"calls": [...]}`` from Twilio) is decoded whole; JSON lines and back-to-back objects
+    (Amazon Connect via Kinesis Firehose) are streamed.
+    """
+    decoder = json.JSONDecoder()
+    buf = ""
+    pos = 0
+    line = 1
+    out: list[dict] = []
+    lines: list[int] = []
+    rejects: list[Reject] = []
+    blocks = (b.decode("utf-8") for b in source.iter_utf8_blocks())
+    exhausted = False
+    while True:
+        # Skip whitespace, counting lines.
+        while True:
+            m = re.compile(r"[\s,]*").match(buf, pos)
+            line += buf.count("\n", pos, m.end())
+            pos = m.end()
+            if pos < len(buf) or exhausted:
+                break
+            nxt = next(blocks, None)
+            if nxt is None:
+                exhausted = True
+            else:
+                buf = buf[pos:] + nxt
+                pos = 0
+        if pos >= len(buf):
+            break
+        try:
+            obj, end = decoder.raw_decode(buf, pos)
+        except json.JSONDecodeError as exc:
+            if not exhausted:
+                nxt = next(blocks, None)
+                if nxt is None:
+                    exhausted = True
+                else:
+                    buf = buf[pos:] + nxt
+                    pos = 0
+                continue
+            # Unparseable tail: report it, then resynchronise at the next line.
+            nl = buf.find("\n", pos)
+            bad = buf[pos : nl if nl >= 0 else len(buf)]
+            rejects.append(Reject(line + exc.lineno - 1, f"invalid JSON ({exc.msg})", bad))
+            if nl < 0:
+                break
+            pos = nl
+            continue
+        recs = _records_of(obj)
+        out.extend(recs)
+        lines.extend([line] * len(recs) if len(recs) != 1 else [line])
+        line += buf.count("\n", pos, end)
+        pos = end
+        if len(out) >= chunk_records:
+            yield out, lines, rejects
+            out, lines, rejects = [], [], []
+            buf = buf[pos:]
+            pos = 0
+    if out or rejects:
+        yield out, lines, rejects

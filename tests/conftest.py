@@ -1,0 +1,34 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def key(monkeypatch):
+    """A fixed pseudonymisation key for the test."""
+    monkeypatch.setenv("FRONTDOOR_KEY", "test-key-not-secret")
+    return b"test-key-not-secret"
+
+
+@pytest.fixture
+def store(tmp_path, key):
+    """An empty store in a temporary directory."""
+    from telephony.store import Store
+
+    return Store(tmp_path / "store", create=True)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+def all_fixture_files() -> list[Path]:
+    """Every fixture file under tests/data (for cross-format sniff and privacy tests)."""
+    return sorted(p for p in DATA.rglob("*") if p.is_file())

@@ -1,0 +1,120 @@
+"""The command line: exit codes, exact one-line errors, help on every command."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+QUEUE_LOG = (
+    "1767603600|1767603600.1|main|NONE|ENTERQUEUE||07700900101|1\n"
+    "1767603645|1767603600.1|main|PJSIP/202|CONNECT|45|1767603645.2|3\n"
+    "1767603885|1767603600.1|main|PJSIP/202|COMPLETECALLER|45|240|1\n"
+    "1767603700|1767603700.3|main|NONE|ENTERQUEUE||07700900102|2\n"
+    "1767603790|1767603700.3|main|NONE|ABANDON|1|2|90\n"
+)
+
+
+@pytest.fixture
+def runner(key):
+    return CliRunner()
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield prefix + (name,), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _commands(main)], ids=lambda p: " ".join(p))
+def test_every_command_has_help_with_an_example(runner, path):
+    cmd = dict(_commands(main))[path]
+    res = runner.invoke(main, [*path, "--help"])
+    assert res.exit_code == 0
+    assert cmd.help and len(cmd.help.strip()) > 10
+    if not isinstance(cmd, click.Group):
+        assert "Example" in res.output, f"'frontdoor {' '.join(path)} --help' shows no example"
+
+
+def test_formats_lists_the_registry_as_json(runner):
+    from telephony.formats import FORMATS
+
+    res = runner.invoke(main, ["formats", "--format", "json"])
+    assert res.exit_code == 0
+    names = [r["name"] for r in json.loads(res.output)]
+    assert names == list(FORMATS)
+
+
+def test_ingest_calls_prints_a_reconciled_summary(runner, tmp_path):
+    f = tmp_path / "queue_log"
+    f.write_text(QUEUE_LOG)
+    store = tmp_path / "store"
+    res = runner.invoke(main, ["ingest", "calls", str(f), "--practice", "a81001", "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith(
+        "queue_log: asterisk_queue_log, 2026-01-05 to 2026-01-05: 5 rows read (3 legs joined) -> "
+        "2 written, 0 duplicate, 0 rejected"
+    )
+    again = runner.invoke(main, ["ingest", "calls", str(f), "--practice", "A81001", "--store", str(store)])
+    assert "0 written, 2 duplicate, 0 rejected" in again.output
+    info = runner.invoke(main, ["store", "info", "--store", str(store), "--format", "csv"])
+    assert info.exit_code == 0
+    assert "calls,A81001,1,2," in info.output
+
+
+def test_not_a_call_log_is_a_one_line_error_and_writes_nothing(runner, tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("Dear practice manager,\nplease find the figures attached.\n")
+    store = tmp_path / "store"
+    res = runner.invoke(main, ["ingest", "calls", str(f), "--practice", "A81001", "--store", str(store)])
+    assert res.exit_code == 1
+    assert res.output == (
+        "Error: notes.txt: not a call log Frontdoor recognises. Force one with --format NAME, "
+        "or describe the export in a mapping file (--mapping FILE; see 'frontdoor formats').\n"
+    )
+    assert not list((store / "calls").glob("**/*.parquet")) if (store / "calls").exists() else True
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--practice", "../etc"], "Error: practice id '../etc' is not an ODS code: use 3-10 letters and digits, e.g. A81001\n"),
+        (["--practice", "A81001", "--format", "xon"], "Error: unknown format 'xon'. Known formats: "),
+        (["--practice", "A81001", "--timezone", "Mars/Olympus"], "unknown timezone 'Mars/Olympus'"),
+    ],
+)
+def test_bad_options_give_clear_errors(runner, tmp_path, args, message):
+    f = tmp_path / "queue_log"
+    f.write_text(QUEUE_LOG)
+    res = runner.invoke(main, ["ingest", "calls", str(f), *args, "--store", str(tmp_path / "s")])
+    assert res.exit_code in (1, 2)
+    assert message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_missing_file_is_an_error_not_a_traceback(runner, tmp_path):
+    res = runner.invoke(main, ["ingest", "calls", str(tmp_path / "nope.csv"), "--practice", "A81001", "--store", str(tmp_path / "s")])
+    assert res.exit_code == 1
+    assert res.output == f"Error: {tmp_path / 'nope.csv'}: no such file\n"
+
+
+def test_store_info_on_a_missing_store(runner, tmp_path):
+    res = runner.invoke(main, ["store", "info", "--store", str(tmp_path / "none")])
+    assert res.exit_code == 1
+    assert "no store at" in res.output
+
+
+def test_demo_ingests_the_bundled_samples(runner, tmp_path):
+    from telephony.samples import SAMPLES
+
+    res = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    for name, practice, fmt in SAMPLES:
+        assert f"{name}: {fmt}," in res.output
+        assert practice in res.output
+    assert "0 rejected" in res.output

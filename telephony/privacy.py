@@ -13,6 +13,7 @@ import hmac
 import os
 import re
 import secrets
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +42,8 @@ _UK_PLUS = re.compile(r"^\+44(\d{9,10})$")
 _UK_44 = re.compile(r"^44(\d{10})$")
 _UK_NO_ZERO = re.compile(r"^([1-37-9]\d{9})$")  # leading zero eaten by a spreadsheet
 _EXTENSION = re.compile(r"^\d{2,6}$")
+_INTERNATIONAL = re.compile(r"^\+[1-9]\d{2,}$")
+_COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 def normalise_number(raw: object, region: str = "GB") -> str | None:
@@ -88,12 +91,18 @@ def normalise_number(raw: object, region: str = "GB") -> str | None:
                 return "+44" + m.group(1)
     if _EXTENSION.match(s):
         return "ext:" + s
+    if _INTERNATIONAL.match(s) and not any(int(s[1:k]) in _COUNTRY_CODES for k in (2, 3, 4)):
+        # No assigned country code: phonenumbers would refuse it too (after a costly try).
+        return "raw:" + s.lower()
     try:
         num = phonenumbers.parse(s, region)
         if phonenumbers.is_possible_number(num):
             return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        pass
+    except phonenumbers.NumberParseException as exc:
+        # phonenumbers keeps the exception it re-raises in a local of its own frame: a reference
+        # cycle that would keep this call's frames, and through them the caller's (a whole
+        # chunk of data), alive until a full garbage collection. Clearing the frames breaks it.
+        traceback.clear_frames(exc.__traceback__)
     return "raw:" + s.lower()
 
 
@@ -138,6 +147,25 @@ class Pseudonymiser:
     def _map(self, values: pd.Series, cache: dict, fn) -> pd.Series:
         if len(cache) > self._CACHE_LIMIT:
             cache.clear()
+        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+            # Fast path: one Python call per distinct value, the rows mapped by Arrow.
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            arr = pa.array(values.array)
+            enc = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+            keys = []
+            for u in enc.dictionary.to_pylist():
+                k = cache.get(u, cache)
+                if k is cache:
+                    k = cache[u] = fn(u)
+                keys.append(k)
+            if arr.null_count and None not in cache:
+                cache[None] = fn(None)
+            mapped = pa.array(keys, pa.string()).take(enc.indices)
+            if arr.null_count and cache[None] is not None:
+                mapped = pc.fill_null(mapped, cache[None])
+            return pd.Series(pd.arrays.ArrowStringArray(mapped), index=values.index)
         uniques = pd.unique(values.to_numpy(dtype=object, na_value=None))
         for u in uniques:
             if u not in cache:

@@ -225,11 +225,19 @@ def _detect_encoding(head: bytes) -> str:
             return "utf-16-le"
         if even_nuls > len(sample) // 4 and odd_nuls < even_nuls // 8:
             return "utf-16-be"
+    body = head[: max(0, len(head) - 4)]
     try:
-        head[: max(0, len(head) - 4)].decode("utf-8")
+        body.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
-        return "cp1252"
+        pass
+    # A UTF-8 file with a few stray Windows-1252 bytes (a name pasted from Word) is still
+    # UTF-8: read as such, with the stray bytes decoded as cp1252 by the error handler.
+    # Only when invalid bytes outnumber valid multi-byte characters is the file cp1252.
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ch > "\x7f" and ch != "\ufffd")
+    return "utf-8" if good >= bad else "cp1252"
 
 
 def open_source(path: str | Path) -> Source:
@@ -350,9 +358,15 @@ def _frame_from_rows(rows: list[list[str]], names: list[str]) -> pd.DataFrame:
 def _drop_blank(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, int]:
     if frame.empty:
         return frame, lines, 0
-    blank = np.ones(len(frame), dtype=bool)
+    # Column by column, only on the rows still blank so far: usually one or two columns decide.
+    cand = np.arange(len(frame))
     for c in frame.columns:
-        blank &= (frame[c].fillna("").str.strip() == "").to_numpy(dtype=bool)
+        col = frame[c] if len(cand) == len(frame) else frame[c].iloc[cand]
+        cand = cand[(col.fillna("").str.strip() == "").to_numpy(dtype=bool)]
+        if not len(cand):
+            return frame, lines, 0
+    blank = np.zeros(len(frame), dtype=bool)
+    blank[cand] = True
     n = int(blank.sum())
     if n:
         keep = ~blank
@@ -437,6 +451,43 @@ def _fast_parse(block: bytes, names: list[str], start_line: int, delimiter: str)
     return Chunk(frame, lines, [], blank)
 
 
+def _whole_rows(blocks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """Re-cut line-ended blocks so that none ends inside a quoted field.
+
+    A block cut at a newline that sits inside quotes would split one row in two (the first
+    half rejected, the second read as a row). A block with an odd number of quote characters
+    ends inside a quoted field: it is cut after the last line end with an even number of
+    quotes before it and the rest carried into the next block. A stray quote in the middle
+    of an unquoted field (``O"Brien``) also makes the count odd, so the carry is bounded by
+    ``limit`` bytes, after which the block is passed on as it is.
+    """
+    carry = b""
+    for b in blocks:
+        if carry:
+            b = carry + b
+            carry = b""
+        if b.count(b'"') % 2 == 0 or len(b) > limit:
+            yield b
+            continue
+        cut = 0
+        quotes_after = 0
+        end = len(b)
+        while end > 0:
+            nl = b.rfind(b"\n", 0, end)
+            quotes_after += b.count(b'"', nl + 1, end)
+            if nl < 0:
+                break
+            if quotes_after % 2:
+                cut = nl + 1
+                break
+            end = nl
+        if cut:
+            yield b[:cut]
+        carry = b[cut:]
+    if carry:
+        yield carry
+
+
 def read_header(source: Source, delimiter: str = ",", skip_lines: int = 0) -> list[str]:
     """The header row's field names (after ``skip_lines`` preamble lines), deduplicated."""
     lines = source.head.splitlines()
@@ -491,7 +542,8 @@ def read_delimited(
         return
     line = 1
     skipped = 0
-    for block in source.iter_utf8_blocks(block_bytes):
+    blocks = _whole_rows(source.iter_utf8_blocks(block_bytes), max(4 * block_bytes, 1 << 20))
+    for block in blocks:
         if skipped < lead:
             # Drop preamble, header and type rows (leading blank lines do not count).
             while skipped < lead and block:
@@ -576,14 +628,18 @@ def _records_of(obj: object) -> list[dict]:
 def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[tuple[list[dict], list[int], list[Reject]]]:
     """Yield ``(records, line_numbers, rejects)`` from JSON, JSON lines or concatenated objects.
 
-    A top-level array or an object wrapping one (``{"value": [...]}`` from Microsoft Graph,
-    ``{"calls": [...]}`` from Twilio) is decoded whole; JSON lines and back-to-back objects
-    (Amazon Connect via Kinesis Firehose) are streamed.
+    An object wrapping an array (``{"value": [...]}`` from Microsoft Graph, ``{"calls": [...]}``
+    from Twilio) is decoded whole; a top-level array, JSON lines and back-to-back objects (Amazon
+    Connect via Kinesis Firehose) are streamed value by value, each record with its own line.
     """
     decoder = json.JSONDecoder()
+    # Between values: whitespace, commas, and the brackets of a top-level array, whose
+    # elements are then read one by one like JSON lines (bounded memory, exact lines).
+    between = re.compile(r"[\s,\[\]]*")
     buf = ""
     pos = 0
     line = 1
+    depth = 0  # inside a top-level array: its elements are records as they are
     out: list[dict] = []
     lines: list[int] = []
     rejects: list[Reject] = []
@@ -592,8 +648,9 @@ def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[t
     while True:
         # Skip whitespace, counting lines.
         while True:
-            m = re.compile(r"[\s,]*").match(buf, pos)
+            m = between.match(buf, pos)
             line += buf.count("\n", pos, m.end())
+            depth = max(0, depth + buf.count("[", pos, m.end()) - buf.count("]", pos, m.end()))
             pos = m.end()
             if pos < len(buf) or exhausted:
                 break
@@ -608,7 +665,11 @@ def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[t
         try:
             obj, end = decoder.raw_decode(buf, pos)
         except json.JSONDecodeError as exc:
-            if not exhausted:
+            # Read on only when the value may just be cut by the block end; an error well
+            # before the end is bad data, reported now (else one bad line would make the
+            # rest of the file accumulate in memory).
+            at_end = exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
+            if not exhausted and at_end:
                 nxt = next(blocks, None)
                 if nxt is None:
                     exhausted = True
@@ -616,15 +677,19 @@ def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[t
                     buf = buf[pos:] + nxt
                     pos = 0
                 continue
-            # Unparseable tail: report it, then resynchronise at the next line.
+            # Unparseable value: report it at the line it starts on, then resynchronise at
+            # the next line.
             nl = buf.find("\n", pos)
             bad = buf[pos : nl if nl >= 0 else len(buf)]
-            rejects.append(Reject(line + exc.lineno - 1, f"invalid JSON ({exc.msg})", bad))
+            rejects.append(Reject(line, f"invalid JSON ({exc.msg})", bad))
             if nl < 0:
                 break
             pos = nl
             continue
-        recs = _records_of(obj)
+        if depth and isinstance(obj, dict):
+            recs = [obj]
+        else:
+            recs = _records_of(obj)
         out.extend(recs)
         lines.extend([line] * len(recs) if len(recs) != 1 else [line])
         line += buf.count("\n", pos, end)

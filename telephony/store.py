@@ -20,14 +20,18 @@ lock file; a second writer waits).
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
+import itertools
 import os
 import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,7 +98,8 @@ def month_of(ts: pd.Series) -> pd.Series:
 
 def _months_between(start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[str | None, str | None]:
     lo = None if start is None else start.tz_convert("UTC").strftime("%Y-%m")
-    hi = None if end is None else end.tz_convert("UTC").strftime("%Y-%m")
+    # ``end`` is exclusive: a period ending at midnight on the 1st needs nothing of that month.
+    hi = None if end is None else (end.tz_convert("UTC") - pd.Timedelta(1, "us")).strftime("%Y-%m")
     return lo, hi
 
 
@@ -201,11 +206,12 @@ class Store:
 
         Only directory names are read: this is the partition pruning every reader relies on.
         """
+        # Validate first: a bad id is an error even in an empty store.
+        wanted = None if practices is None else {validate_practice_id(p) for p in practices}
         base = self.table_dir(table)
         if not base.exists():
             return []
         lo, hi = _months_between(_as_utc(start), _as_utc(end))
-        wanted = None if practices is None else {validate_practice_id(p) for p in practices}
         out = []
         for pdir in sorted(base.glob("practice_id=*")):
             pid = pdir.name.split("=", 1)[1]
@@ -257,6 +263,8 @@ class Store:
             out = out.filter(pc.less(out[time_column], pa.scalar(e.to_pydatetime(), out[time_column].type)))
         if columns:
             out = out.select(list(columns))
+        elif schema is not None:
+            out = out.select([n for n in schema.names if n in out.column_names])
         return out
 
     def read_calls_arrow(self, practices=None, start=None, end=None, columns=None) -> pa.Table:
@@ -296,7 +304,7 @@ class Store:
         table: str,
         practice_id: str,
         month: str,
-        new_parts: list[Path],
+        new_parts: list[Path | pa.Table],
         key: str,
         sort_by: str,
         schema: pa.Schema,
@@ -310,25 +318,111 @@ class Store:
         -------
         (written, duplicates) : tuple of int
         """
+        final, payload, written, duplicates = self._merge_partition(
+            table, practice_id, month, new_parts, key, sort_by, schema
+        )
+        if payload is not None:
+            self._publish(final, payload)
+        return written, duplicates
+
+    def commit_partitions(
+        self,
+        table: str,
+        practice_id: str,
+        months: Iterable[tuple[str, Callable[[], list[Path | pa.Table]]]],
+        key: str,
+        sort_by: str,
+        schema: pa.Schema,
+        workers: int = 2,
+    ) -> Iterator[tuple[int, int]]:
+        """:meth:`commit_partition` for several months, the heavy work on ``workers`` threads.
+
+        ``months`` gives each month with a function returning its staged rows (called when the
+        month's turn comes, so only a few months are in memory). Merging, sorting and Parquet
+        encoding (in memory; Arrow releases the GIL) run ahead on the threads; the partitions
+        are then written and renamed into place one at a time, in the order given, exactly as
+        by successive :meth:`commit_partition` calls: a crash leaves each partition old or
+        new, and at most one temporary file.
+
+        Yields
+        ------
+        (written, duplicates) per month, in order.
+        """
+
+        def merge(item):
+            month, parts = item
+            return self._merge_partition(table, practice_id, month, parts(), key, sort_by, schema)
+
+        items = iter(months)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pending: collections.deque = collections.deque()
+            for item in itertools.islice(items, max(1, workers)):
+                pending.append(pool.submit(merge, item))
+            while pending:
+                final, payload, written, duplicates = pending.popleft().result()
+                nxt = next(items, None)
+                if nxt is not None:
+                    pending.append(pool.submit(merge, nxt))
+                if payload is not None:
+                    self._publish(final, payload)
+                yield written, duplicates
+
+    def _merge_partition(
+        self,
+        table: str,
+        practice_id: str,
+        month: str,
+        new_parts: list[Path | pa.Table],
+        key: str,
+        sort_by: str,
+        schema: pa.Schema,
+    ) -> tuple[Path, pa.Buffer | None, int, int]:
+        """The partition's new content as encoded Parquet (``None``: nothing new to write)."""
         final = self.partition_path(table, practice_id, month)
-        new = pa.concat_tables([pq.read_table(p) for p in new_parts]) if new_parts else schema.empty_table()
+        # Staged rows come as Parquet files or as Arrow tables already in memory.
+        new = (
+            pa.concat_tables([p if isinstance(p, pa.Table) else pq.read_table(p) for p in new_parts])
+            if new_parts
+            else schema.empty_table()
+        )
         n_new = new.num_rows
-        old = pq.read_table(final).cast(schema) if final.exists() else None
-        fresh = ~new[key].to_pandas().duplicated(keep="first").to_numpy()
+        old = None
+        if final.exists():
+            old = pq.read_table(final)
+            if "practice_id" in schema.names and "practice_id" not in old.column_names:
+                old = old.append_column("practice_id", pa.array([validate_practice_id(practice_id)] * old.num_rows, pa.string()))
+            old = old.select(schema.names).cast(schema)
+        # Repeats are rare: look for them only when the keys are not all distinct.
+        if pc.count_distinct(new[key]).as_py() == n_new:
+            fresh = np.ones(n_new, dtype=bool)
+        else:
+            fresh = ~new[key].to_pandas().duplicated(keep="first").to_numpy()
         if old is not None and old.num_rows:
             in_old = pc.is_in(new[key], value_set=old[key]).to_numpy(zero_copy_only=False)
             fresh &= ~in_old
-        keep = new.filter(pa.array(fresh))
+        keep = new if fresh.all() else new.filter(pa.array(fresh))
         written = keep.num_rows
         if written == 0:
-            return 0, n_new
+            return final, None, 0, n_new
         merged = keep if old is None else pa.concat_tables([old, keep])
         merged = merged.sort_by([(sort_by, "ascending"), (key, "ascending")])
+        # The practice is in the directory name (hive); repeating it as a column makes
+        # pandas/pyarrow refuse the dataset (string column vs dictionary partition key).
+        if "practice_id" in merged.column_names:
+            merged = merged.drop_columns(["practice_id"])
+        # The key is unique in the partition: a dictionary for it would be as large as the column.
+        dictionary = [c for c in merged.column_names if c != key]
+        sink = pa.BufferOutputStream()
+        pq.write_table(merged, sink, compression="zstd", use_dictionary=dictionary)
+        return final, sink.getvalue(), written, n_new - written
+
+    def _publish(self, final: Path, payload: pa.Buffer) -> None:
+        """Write a partition's file atomically: a temporary file, then a rename."""
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f"part.parquet.tmp-{uuid.uuid4().hex}")
-        pq.write_table(merged, tmp, compression="zstd")
+        with open(tmp, "wb") as fh:
+            fh.write(memoryview(payload))
         os.replace(tmp, final)
-        return written, n_new - written
 
     # ------------------------------------------------------------------ manifest and rejects
     def manifest(self) -> pd.DataFrame:

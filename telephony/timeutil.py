@@ -105,7 +105,7 @@ def parse_datetimes(
     return out
 
 
-def localize(naive: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
+def localize(naive: pd.Series, tz: str = DEFAULT_TZ, state: dict | None = None) -> pd.Series:
     """Convert wall-clock times in ``tz`` to UTC, resolving the clock changes.
 
     Parameters
@@ -114,6 +114,10 @@ def localize(naive: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
         ``datetime64`` without timezone, in file order. Already-aware values are converted.
     tz : str
         IANA timezone name of the export.
+    state : dict, optional
+        For a file read in chunks: pass the same (initially empty) dict with each chunk, in
+        file order, so that a chunk starting inside the repeated autumn hour knows whether
+        the clock has already gone back.
 
     Returns
     -------
@@ -135,8 +139,7 @@ def localize(naive: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
     days = naive.dt.normalize().to_numpy()
     for day in np.unique(days[amb]):
         idx = np.flatnonzero(amb & (days == day))
-        latest = None
-        back = False
+        latest, back = (None, False) if state is None else state.get(day, (None, False))
         for i in idx:
             v = vals[i]
             if latest is not None and not back and v < latest - np.timedelta64(15, "m"):
@@ -144,6 +147,8 @@ def localize(naive: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
             if not back:
                 latest = v if latest is None or v > latest else latest
             flags[i] = not back
+        if state is not None:
+            state[day] = (latest, back)
     res = naive.dt.tz_localize(tz, ambiguous=flags, nonexistent="shift_forward")
     return res.dt.tz_convert("UTC")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from tests.helpers import DATA, all_fixture_files  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture
@@ -28,7 +28,3 @@ def store(tmp_path, key):
 def data_dir() -> Path:
     return DATA
 
-
-def all_fixture_files() -> list[Path]:
-    """Every fixture file under tests/data (for cross-format sniff and privacy tests)."""
-    return sorted(p for p in DATA.rglob("*") if p.is_file())

@@ -1,0 +1,12 @@
+"""Helpers shared by test modules (importable, unlike conftest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+
+def all_fixture_files() -> list[Path]:
+    """Every fixture file under tests/data (for cross-format sniff and privacy tests)."""
+    return sorted(p for p in DATA.rglob("*") if p.is_file())

@@ -1,0 +1,345 @@
+"""Opening and reading export files: encodings, line ends, compression, blocks, xlsx, JSON.
+
+Every test builds its file in ``tmp_path`` so the exact bytes (and so the exact line numbers)
+are known.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from telephony.errors import BadInputError
+from telephony.sources import Source, open_source, read_delimited, read_json_records
+
+TEXT = "id,name,number\n1,Zoë Café,07700900123\n2,£5 Bob,07700 900124\n"
+NAMES = ["Zoë Café", "£5 Bob"]
+
+
+def read_all(path: Path, **kw) -> tuple[pd.DataFrame, list[int], list, int, int]:
+    """All chunks of a delimited file joined: frame, lines, rejects, blank lines, chunks."""
+    frames, lines, rejects, blank, n = [], [], [], 0, 0
+    for chunk in read_delimited(open_source(path), **kw):
+        assert len(chunk.frame) == len(chunk.lines)
+        frames.append(chunk.frame)
+        lines.extend(int(x) for x in chunk.lines)
+        rejects.extend(chunk.rejects)
+        blank += chunk.blank
+        n += 1
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return frame, lines, rejects, blank, n
+
+
+def _variants() -> dict[str, tuple[bytes, str]]:
+    """File bytes for each wrapping of TEXT, and the encoding open_source should report."""
+    return {
+        "utf8": (TEXT.encode("utf-8"), "utf-8"),
+        "utf8_bom": (codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
+        "utf16le_bom": (codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16"),
+        "utf16be_bom": (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
+        "utf16le_nobom": (TEXT.encode("utf-16-le"), "utf-16-le"),
+        "cp1252": (TEXT.encode("cp1252"), "cp1252"),
+        # A UTF-8 file with one stray Windows-1252 byte (a pound sign pasted from Word).
+        "utf8_stray_cp1252": (TEXT.encode("utf-8").replace("£".encode("utf-8"), b"\xa3"), "utf-8"),
+        "crlf": (TEXT.replace("\n", "\r\n").encode("utf-8"), "utf-8"),
+        "lone_cr": (TEXT.replace("\n", "\r").encode("utf-8"), "utf-8"),
+        "utf16_crlf": (codecs.BOM_UTF16_LE + TEXT.replace("\n", "\r\n").encode("utf-16-le"), "utf-16"),
+        "cp1252_cr": (TEXT.replace("\n", "\r").encode("cp1252"), "cp1252"),
+    }
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+@pytest.mark.parametrize("variant", list(_variants()))
+def test_encodings_line_ends_and_gzip(tmp_path, variant, gz):
+    data, encoding = _variants()[variant]
+    path = tmp_path / ("export.csv.gz" if gz else "export.csv")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    source = open_source(path)
+    assert source.kind == "text"
+    assert source.compressed is gz
+    assert source.encoding == encoding
+    assert source.stem_name == "export.csv"
+    assert "\ufeff" not in source.head
+    assert source.head_lines()[0] == "id,name,number"
+    frame, lines, rejects, blank, _ = read_all(path)
+    assert list(frame.columns) == ["id", "name", "number"]
+    assert frame["name"].tolist() == NAMES
+    assert frame["number"].tolist() == ["07700900123", "07700 900124"]
+    assert lines == [2, 3]
+    assert rejects == [] and blank == 0
+
+
+def test_stray_byte_after_the_head_is_still_read(tmp_path):
+    # The head says UTF-8; a cp1252 byte far into the file must not break the read.
+    rows = [f"{i},Zoë {i},07700900{i % 1000:03d}" for i in range(3000)]
+    rows[2500] = "2500,Ren\xe9e,07700900500"  # placeholder, replaced with a raw byte below
+    data = ("id,name,number\n" + "\n".join(rows) + "\n").encode("utf-8")
+    data = data.replace("Ren\xe9e".encode("utf-8"), b"Ren\xe9e")
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    assert open_source(path).encoding == "utf-8"
+    frame, lines, rejects, _, _ = read_all(path, block_bytes=4096)
+    assert len(frame) == 3000 and rejects == []
+    assert frame.loc[2500, "name"] == "Renée"
+    assert frame.loc[2499, "name"] == "Zoë 2499"
+    assert lines == list(range(2, 3002))
+
+
+# A file whose every row has a known line: blank lines, a quoted newline, a quoted comma,
+# an escaped quote, a short row, a long row, padded trailing empty fields, a truncated end.
+TRICKY = (
+    "id,name,number\n"  # 1
+    "1,a,07700900101\n"  # 2
+    "\n"  # 3
+    "   \n"  # 4
+    '2,"two\nlines, with comma",07700900102\n'  # 5-6
+    "3,short\n"  # 7  -> reject
+    "4,d,07700900104,extra\n"  # 8  -> reject
+    "5,e,07700900105\n"  # 9
+    "\n"  # 10
+    '6,"say ""hi""",07700900106\n'  # 11
+    "7,padded,07700900107,,\n"  # 12 (trailing empty fields are harmless)
+    "8,cut"  # 13 -> reject (truncated last line, no newline)
+)
+TRICKY_ROWS = {"1": 2, "2": 5, "5": 9, "6": 11, "7": 12}
+TRICKY_REJECTS = {7: "expected 3 fields, found 2", 8: "expected 3 fields, found 4", 13: "expected 3 fields, found 2"}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+@pytest.mark.parametrize("block_bytes", [None, 64, 23, 5], ids=lambda b: f"block{b}")
+def test_exact_lines_rejects_and_blocks(tmp_path, newline, encoding, block_bytes):
+    path = tmp_path / "tricky.csv"
+    path.write_bytes(TRICKY.replace("\n", newline).encode(encoding))
+    kw = {} if block_bytes is None else {"block_bytes": block_bytes}
+    frame, lines, rejects, blank, nchunks = read_all(path, **kw)
+    assert dict(zip(frame["id"], lines)) == TRICKY_ROWS
+    assert frame["id"].tolist() == list(TRICKY_ROWS)  # file order, nothing doubled
+    row = frame.set_index("id")
+    assert row.loc["2", "name"] == "two\nlines, with comma"
+    assert row.loc["2", "number"] == "07700900102"
+    assert row.loc["6", "name"] == 'say "hi"'
+    assert row.loc["7", "number"] == "07700900107"
+    assert {r.line: r.reason for r in rejects}.keys() == TRICKY_REJECTS.keys()
+    for r in rejects:
+        assert r.reason.startswith(TRICKY_REJECTS[r.line])
+    # Reject text is masked: no phone digits survive.
+    assert [r.text for r in rejects if r.line == 8] == ["4,d,XXXXXXXXXXX,extra"]
+    assert blank == 3
+    if block_bytes is not None and block_bytes <= 64:
+        assert nchunks > 1  # the test really exercised block boundaries
+
+
+@pytest.mark.parametrize("block_bytes", [64, 100, 333])
+def test_rows_straddling_blocks_are_neither_lost_nor_doubled(tmp_path, block_bytes):
+    # Varying row lengths and quoted fields with newlines put block ends everywhere.
+    rng = np.random.default_rng(7)
+    rows, expect = [], {}
+    line = 2
+    for i in range(400):
+        name = "x" * int(rng.integers(0, 40))
+        if i % 7 == 0:
+            name = f'"multi\nline {i}, quoted"'
+        rows.append(f"{i},{name},07700900{i % 1000:03d}")
+        expect[str(i)] = line
+        line += 1 + name.count("\n")
+    path = tmp_path / "many.csv"
+    path.write_bytes(("id,name,number\n" + "\n".join(rows) + "\n").encode())
+    frame, lines, rejects, _, nchunks = read_all(path, block_bytes=block_bytes)
+    assert rejects == []
+    assert nchunks > 10
+    assert frame["id"].tolist() == [str(i) for i in range(400)]
+    assert dict(zip(frame["id"], lines)) == expect
+    assert frame.loc[7, "name"] == "multi\nline 7, quoted"
+
+
+def test_blocks_of_a_multibyte_text_keep_every_character(tmp_path):
+    # Block ends fall inside two- and three-byte characters.
+    rows = [f"{i},Zoë–Ünïcödé {'é' * (i % 5)},07700900{i:03d}" for i in range(200)]
+    path = tmp_path / "mb.csv"
+    path.write_bytes(("id,name,number\n" + "\n".join(rows) + "\n").encode("utf-8"))
+    frame, lines, rejects, _, _ = read_all(path, block_bytes=17)
+    assert rejects == []
+    assert frame["name"].tolist() == [r.split(",")[1] for r in rows]
+    assert lines == list(range(2, 202))
+
+
+def test_headerless_with_names_skip_lines_and_skip_after_header(tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_text("Call report for A81001\n\nid;name\nstring;string\n1;a\n2;b\n")
+    frame, lines, _, _, _ = read_all(path, delimiter=";", skip_lines=1, skip_after_header=1)
+    assert list(frame.columns) == ["id", "name"]
+    assert frame["id"].tolist() == ["1", "2"] and lines == [5, 6]
+    path2 = tmp_path / "noheader.csv"
+    path2.write_text("1,a\n2,b\n")
+    frame, lines, _, _, _ = read_all(path2, names=["id", "name"], header=False)
+    assert frame.values.tolist() == [["1", "a"], ["2", "b"]] and lines == [1, 2]
+
+
+def test_header_names_deduplicated_and_bom_free(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_bytes(codecs.BOM_UTF8 + b"Time,Number,Number,\n1,2,3,\n")
+    frame, _, _, _, _ = read_all(path)
+    assert list(frame.columns) == ["Time", "Number", "Number.1", "column"]
+
+
+# ----------------------------------------------------------------------------- xlsx
+
+
+def test_xlsx_workbook(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Summary"  # an empty first sheet: the data sheet is found anyway
+    ws = wb.create_sheet("Calls")
+    ws.append(["Call ID", "Start", "Caller", "Duration"])
+    ws.append(["c1", dt.datetime(2026, 2, 10, 22, 41, 5), "07700900123", 65])
+    ws.append([None, None, None, None])
+    ws.append(["c2", dt.datetime(2026, 2, 10, 22, 45), 7700900124, dt.time(0, 1, 5)])
+    ws.append(["c3", dt.datetime(2026, 2, 11), "+447700900125", 12.0])
+    path = tmp_path / "calls.xlsx"
+    wb.save(path)
+    source = open_source(path)
+    assert source.kind == "xlsx"
+    assert source.head_lines()[0] == "Call ID,Start,Caller,Duration"
+    frame, lines, rejects, blank, _ = read_all(path)
+    assert list(frame.columns) == ["Call ID", "Start", "Caller", "Duration"]
+    assert frame.values.tolist() == [
+        ["c1", "2026-02-10 22:41:05", "07700900123", "65"],
+        ["c2", "2026-02-10 22:45:00", "7700900124", "00:01:05"],
+        ["c3", "2026-02-11 00:00:00", "+447700900125", "12"],
+    ]
+    assert lines == [2, 4, 5]
+    assert rejects == [] and blank == 1
+    with pytest.raises(BadInputError, match="not a text file"):
+        list(source.iter_utf8_blocks())
+
+
+# ----------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("blank.csv", b"\r\n  \n\t\n", "the file is empty"),
+        ("empty.csv.gz", gzip.compress(b""), "the file is empty"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "old Excel .xls"),
+        ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF report"),
+        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary data"),
+        ("calls.csv", bytes(range(256)) * 8, "binary data"),
+        ("broken.csv.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00garbage", "cannot be read"),
+        ("calls.xlsx", b"PK\x03\x04" + b"\x00" * 100, "not a readable .xlsx"),
+        ("calls.xlsx.gz", gzip.compress(b"PK\x03\x04" + b"\x00" * 100), "gzipped workbook"),
+    ],
+)
+def test_not_a_readable_export(tmp_path, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(BadInputError) as info:
+        list(read_delimited(open_source(path)))
+    text = str(info.value)
+    assert message in text
+    assert name in text
+    assert "\n" not in text and len(text) < 300
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(BadInputError, match="no such file") as info:
+        open_source(tmp_path / "nope.csv")
+    assert "\n" not in str(info.value)
+    with pytest.raises(BadInputError, match="is a folder") as info:
+        open_source(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def read_json(path: Path) -> tuple[list[dict], list[int], list]:
+    recs, lines, rejects = [], [], []
+    for r, ln, rj in read_json_records(open_source(path)):
+        assert len(r) == len(ln)
+        recs.extend(r)
+        lines.extend(ln)
+        rejects.extend(rj)
+    return recs, lines, rejects
+
+
+def test_json_array_streams_with_each_records_line(tmp_path):
+    path = tmp_path / "calls.json"
+    path.write_text('[\n  {"id": 1, "tags": [1, 2]},\n  {"id": 2},\n\n  {"id": 3,\n   "x": "[]"}\n]\n')
+    recs, lines, rejects = read_json(path)
+    assert [r["id"] for r in recs] == [1, 2, 3]
+    assert recs[0]["tags"] == [1, 2] and recs[2]["x"] == "[]"
+    assert lines == [2, 3, 5]
+    assert rejects == []
+
+
+def test_json_value_wrapper(tmp_path):
+    path = tmp_path / "graph.json"
+    doc = {"@odata.context": "x", "value": [{"id": "a"}, {"id": "b"}], "@odata.nextLink": "y"}
+    path.write_text(json.dumps(doc, indent=2))
+    recs, lines, rejects = read_json(path)
+    assert [r["id"] for r in recs] == ["a", "b"]
+    assert lines == [1, 1] and rejects == []
+
+
+def test_json_lines_and_back_to_back_objects(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"id": 1}\n{"id": 2}\n\n{"id": 3}\r\n')
+    recs, lines, rejects = read_json(path)
+    assert [r["id"] for r in recs] == [1, 2, 3] and lines == [1, 2, 4] and rejects == []
+    path = tmp_path / "firehose.json"
+    path.write_text('{"id": 1}{"id": 2}\n{"id":\n 3}{"id": 4}')
+    recs, lines, rejects = read_json(path)
+    assert [r["id"] for r in recs] == [1, 2, 3, 4] and lines == [1, 1, 2, 3] and rejects == []
+
+
+def test_json_broken_line_in_the_middle(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text(
+        '{"id": 1}\n{"id": 2}\n{"id": 3, "caller": "07700900123"\n{"id": 4}\n{"id": 5, "bad": tru}\n{"id": 6}\n'
+    )
+    recs, lines, rejects = read_json(path)
+    assert [r["id"] for r in recs] == [1, 2, 4, 6]
+    assert lines == [1, 2, 4, 6]
+    assert [r.line for r in rejects] == [3, 5]
+    assert all(r.reason.startswith("invalid JSON") for r in rejects)
+    assert "07700900123" not in rejects[0].text and "XXXXXXXXXXX" in rejects[0].text
+
+
+def test_json_broken_line_does_not_buffer_the_rest(tmp_path, monkeypatch):
+    """With small blocks, records after a broken line arrive in bounded chunks."""
+    real = Source.iter_utf8_blocks
+    monkeypatch.setattr(Source, "iter_utf8_blocks", lambda self, block_bytes=0: real(self, 256))
+    n = 3000
+    body = [json.dumps({"id": i, "caller": f"07700900{i % 1000:03d}"}) for i in range(n)]
+    body[10] = '{"id": 10, "caller": '  # truncated record
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(body) + "\n")
+    got = list(read_json_records(open_source(path), chunk_records=100))
+    recs = [r for c in got for r in c[0]]
+    lines = [ln for c in got for ln in c[1]]
+    rejects = [r for c in got for r in c[2]]
+    assert [r["id"] for r in recs] == [i for i in range(n) if i != 10]
+    assert lines == [i + 1 for i in range(n) if i != 10]
+    assert [r.line for r in rejects] == [11]
+    assert len(got) >= n // 100  # streamed in chunks
+
+
+def test_json_array_across_small_blocks(tmp_path, monkeypatch):
+    real = Source.iter_utf8_blocks
+    monkeypatch.setattr(Source, "iter_utf8_blocks", lambda self, block_bytes=0: real(self, 64))
+    items = [{"id": i, "note": "é" * (i % 7)} for i in range(300)]
+    path = tmp_path / "arr.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(x, ensure_ascii=False) for x in items) + "\n]\n", encoding="utf-8")
+    recs, lines, rejects = read_json(path)
+    assert recs == items
+    assert lines == list(range(2, 302)) and rejects == []

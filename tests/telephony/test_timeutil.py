@@ -1,0 +1,200 @@
+"""Parsing export times and durations, and wall-clock → UTC across the clock changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from telephony.timeutil import localize, parse_datetimes, parse_durations
+
+T = pd.Timestamp
+
+
+def S(*values) -> pd.Series:
+    return pd.Series(list(values), dtype="string")
+
+
+def naive(*values) -> list:
+    return [pd.NaT if v is None else T(v) for v in values]
+
+
+def utc(*values) -> list:
+    return [pd.NaT if v is None else T(v, tz="UTC") for v in values]
+
+
+def as_list(s: pd.Series) -> list:
+    return [pd.NaT if pd.isna(v) else v for v in s]
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (
+            ("2026-01-05 08:00:01", "2026-01-05T08:00:02", "2026-01-05 08:00:03.250", "2026-01-05 08:01"),
+            ("2026-01-05 08:00:01", "2026-01-05 08:00:02", "2026-01-05 08:00:03.250", "2026-01-05 08:01:00"),
+        ),
+        # UK portals: day first, with and without seconds; 13/01 can only be day-first.
+        (
+            ("05/01/2026 08:00", "05/01/2026 08:00:07", "13/01/2026 17:30", "01/02/2026 10:00"),
+            ("2026-01-05 08:00", "2026-01-05 08:00:07", "2026-01-13 17:30", "2026-02-01 10:00"),
+        ),
+        # A spreadsheet's re-save: year first, slashes, no zero padding.
+        (
+            ("2026/2/10 22:41", "2026/2/9 8:05", "2026/12/31 23:59:59"),
+            ("2026-02-10 22:41", "2026-02-09 08:05", "2026-12-31 23:59:59"),
+        ),
+        (
+            ("5/1/2026 8:00", "05-01-2026 08:00", "05.01.2026 08:00:00", "05/01/26 08:00"),
+            ("2026-01-05 08:00",) * 4,
+        ),
+        (("5 Jan 2026 8:00am", "05/01/2026 08:00 PM"), ("2026-01-05 08:00", "2026-01-05 20:00")),
+    ],
+)
+def test_wall_clock_formats(values, expected):
+    out = parse_datetimes(S(*values))
+    assert out.dt.tz is None
+    assert as_list(out) == naive(*expected)
+
+
+def test_month_first_when_told():
+    assert as_list(parse_datetimes(S("01/02/2026 10:00"), dayfirst=False)) == naive("2026-01-02 10:00")
+    assert as_list(parse_datetimes(S("01/02/2026 10:00"))) == naive("2026-02-01 10:00")
+
+
+def test_explicit_format_first():
+    out = parse_datetimes(S("20260105 0800", "2026-01-06 09:00:00"), fmt="%Y%m%d %H%M")
+    assert as_list(out) == naive("2026-01-05 08:00", "2026-01-06 09:00")
+
+
+def test_blanks_and_garbage_are_missing():
+    out = parse_datetimes(S("", "  ", None, "garbage", "2026-01-05 08:00:00"))
+    assert as_list(out) == naive(None, None, None, None, "2026-01-05 08:00:00")
+    assert parse_datetimes(S("", None)).isna().all()
+    assert len(parse_datetimes(S())) == 0
+
+
+def test_epoch_seconds_and_milliseconds_are_utc():
+    s = parse_datetimes(S("1767600000", "1767600001.5", ""))
+    assert str(s.dt.tz) == "UTC"
+    assert as_list(s) == utc("2026-01-05 08:00:00", "2026-01-05 08:00:01.5", None)
+    ms = parse_datetimes(S("1767600000123", "1767600000999"))
+    assert as_list(ms) == utc("2026-01-05 08:00:00.123", "2026-01-05 08:00:00.999")
+
+
+def test_iso_with_zone_is_utc():
+    s = parse_datetimes(S("2026-01-05T08:00:00Z", "2026-06-05T08:00:00+01:00", "2026-06-05T08:00:00+0100", ""))
+    assert str(s.dt.tz) == "UTC"
+    assert as_list(s) == utc("2026-01-05 08:00", "2026-06-05 07:00", "2026-06-05 07:00", None)
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("123", 123.0),
+        ("123.5", 123.5),
+        ("00:02:03", 123.0),
+        ("2:03", 123.0),
+        ("1:02:03", 3723.0),
+        ("0:00:00", 0.0),
+        ("1 day, 00:00:05", 86405.0),
+        (" 45 ", 45.0),
+        ("", np.nan),
+        (None, np.nan),
+        ("abc", np.nan),
+    ],
+)
+def test_parse_durations(value, seconds):
+    out = parse_durations(S(value))
+    assert out.dtype == "float64"
+    assert out.iloc[0] == pytest.approx(seconds, nan_ok=True)
+
+
+# ----------------------------------------------------------------------------- clock changes
+
+LONDON = "Europe/London"
+
+
+def _wall_clock(instants_utc: pd.DatetimeIndex) -> pd.Series:
+    """What a phone system writes: the London wall clock, no zone, in time order."""
+    return pd.Series(instants_utc.tz_convert(LONDON).tz_localize(None))
+
+
+def test_spring_forward_2026_no_hour_lost():
+    # 29 March 2026: 01:00 GMT becomes 02:00 BST.
+    out = localize(pd.Series(naive("2026-03-29 00:30", "2026-03-29 00:59:59", "2026-03-29 02:00", "2026-03-29 02:30")))
+    assert as_list(out) == utc("2026-03-29 00:30", "2026-03-29 00:59:59", "2026-03-29 01:00", "2026-03-29 01:30")
+    # A time in the missing hour can only come from a wrong clock: moved forward, not dropped.
+    gap = localize(pd.Series(naive("2026-03-29 01:30")))
+    assert as_list(gap) == utc("2026-03-29 01:00")
+
+
+def test_fall_back_2026_repeated_hour_in_file_order():
+    # 25 October 2026: 02:00 BST becomes 01:00 GMT; 01:00-01:59 happens twice.
+    wall = pd.Series(
+        naive(
+            "2026-10-25 00:50",
+            "2026-10-25 01:10",  # first pass (BST) = 00:10 UTC
+            "2026-10-25 01:50",
+            "2026-10-25 01:45",  # a little out of order, still the first pass
+            "2026-10-25 01:05",  # the clock went back: second pass (GMT) = 01:05 UTC
+            "2026-10-25 01:55",
+            "2026-10-25 02:10",
+        )
+    )
+    out = localize(wall)
+    assert as_list(out) == utc(
+        "2026-10-24 23:50",
+        "2026-10-25 00:10",
+        "2026-10-25 00:50",
+        "2026-10-25 00:45",
+        "2026-10-25 01:05",
+        "2026-10-25 01:55",
+        "2026-10-25 02:10",
+    )
+
+
+@pytest.mark.parametrize(
+    "day",
+    ["2026-03-29", "2026-10-25"],
+    ids=["spring", "autumn"],
+)
+def test_hourly_counts_conserved_over_clock_change(day):
+    # One call every 6 minutes for two days around the change, written as the wall clock.
+    start = T(day, tz="UTC") - pd.Timedelta(hours=24)
+    truth = pd.date_range(start, periods=48 * 10, freq="6min")
+    out = localize(_wall_clock(truth))
+    assert (pd.DatetimeIndex(out) == truth).all()
+    hourly = pd.Series(1, index=pd.DatetimeIndex(out)).resample("1h").sum()
+    assert len(hourly) == 48
+    assert (hourly == 10).all()  # no hour lost, none doubled
+    # The same in London hours: the autumn day has 25 local hours, the spring day 23.
+    local_day = pd.DatetimeIndex(out).tz_convert(LONDON)
+    on_day = local_day[local_day.strftime("%Y-%m-%d") == day]
+    assert len(on_day) == (230 if day == "2026-03-29" else 250)
+
+
+def test_localize_keeps_missing_and_aware_values():
+    out = localize(pd.Series(naive("2026-10-25 01:30", None, "2026-10-25 01:10")))
+    assert as_list(out) == utc("2026-10-25 00:30", None, "2026-10-25 01:10")
+    aware = pd.Series(utc("2026-06-01 10:00"))
+    assert as_list(localize(aware)) == utc("2026-06-01 10:00")
+    assert len(localize(pd.Series([], dtype="datetime64[ns]"))) == 0
+
+
+def test_other_timezone():
+    out = localize(pd.Series(naive("2026-07-01 09:00")), "Europe/Paris")
+    assert as_list(out) == utc("2026-07-01 07:00")
+
+
+@pytest.mark.parametrize("cut", [3, 10, 14, 17, 20])
+def test_fall_back_resolved_across_chunks(cut):
+    """A file read in chunks: a chunk starting inside the repeated hour still knows the clock
+    went back (one state dict per file, chunks in file order)."""
+    truth = pd.date_range("2026-10-25 00:00", "2026-10-25 02:30", freq="5min", tz="UTC")
+    wall = _wall_clock(truth)
+    state: dict = {}
+    parts = [localize(wall.iloc[:cut].reset_index(drop=True), LONDON, state),
+             localize(wall.iloc[cut:].reset_index(drop=True), LONDON, state)]
+    out = pd.concat(parts, ignore_index=True)
+    assert (pd.DatetimeIndex(out) == truth).all()

@@ -27,10 +27,17 @@ Notes
   becomes an ``outbound`` call with the other party as ``caller``.
 - A call whose log ends before any outcome (the file was cut, or the call is still queued) is
   rejected with that reason, not guessed.
+- Blank lines are skipped and counted as read ("blank line"), so rows read = calls' rows +
+  rejected + skipped holds for every file.
+- Speed (see ``benchmarks/ingest.py``): the native log is split by Arrow in 16 MiB blocks (the
+  next block read and split in a thread meanwhile); a call's first/last event of each kind is
+  found with NumPy on integer event codes, and fields are taken only from the rows picked.
+  Only the lines of calls still open at the end of a block are carried to the next one.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 from collections import Counter
 from typing import Iterator
@@ -40,9 +47,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sources import Reject, Source, norm_name, read_delimited, read_lines
-from ..timeutil import parse_datetimes
-from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame
+from ..sources import Reject, Source, norm_name, read_delimited
+from ..timeutil import localize, parse_datetimes
+from ._base import Format, ParsedChunk, ReadContext, raw_frame
 
 FIELDS = ["time", "callid", "queue", "agent", "event", "data1", "data2", "data3", "data4", "data5"]
 
@@ -98,45 +105,265 @@ def sniff(source: Source) -> float:
     return 0.0
 
 
-def _split_native(lines: pa.Array) -> dict[str, pa.Array]:
-    """Split pipe-delimited lines into the ten fields, vectorised (short lines padded)."""
-    padded = pc.binary_join_element_wise(lines, pa.scalar("|" * 9), "")
-    parts = pc.split_pattern(padded, "|", max_splits=9)
-    flat = pc.list_flatten(parts)
-    n = len(lines)
-    cols = {}
-    for i, name in enumerate(FIELDS):
-        cols[name] = flat.take(pa.array(np.arange(n, dtype=np.int64) * 10 + i))
-    cols["data5"] = pc.utf8_rtrim(cols["data5"], "|")
-    # The number of real fields, to tell short lines apart.
-    cols["_nfields"] = pc.add(pc.count_substring(lines, "|"), 1)
-    return cols
+# ----------------------------------------------------------------------------- events as codes
+
+# Every event word known, as a small integer code (CODE_UNKNOWN for any other word): the
+# assembly below works on these codes and row numbers with NumPy, never row by row.
+EVENT_WORDS: tuple[str, ...] = tuple(sorted(IN_CALL | NON_CALL))
+_CODE = {w: i for i, w in enumerate(EVENT_WORDS)}
+CODE_UNKNOWN = len(EVENT_WORDS)
+_WORDS = pa.array(EVENT_WORDS)
 
 
-def _native_frames(source: Source) -> Iterator[tuple[pd.DataFrame, list[Reject], int, Counter]]:
-    for arr, first_line in read_lines(source):
-        cols = _split_native(arr)
-        df = pd.DataFrame({k: v.to_pandas() for k, v in cols.items()})
-        df["source_line"] = np.arange(first_line, first_line + len(arr), dtype=np.int64)
-        df["_text"] = arr.to_pandas()
-        blank = (df["_text"].str.strip() == "").to_numpy()
-        skipped = Counter()
-        if blank.any():
-            skipped["blank line"] = int(blank.sum())
-            df = df.loc[~blank]
-        t = pd.to_numeric(df["time"], errors="coerce")
-        bad = t.isna() | (df["_nfields"] < 5)
-        rejects = [
-            Reject(int(ln), "not a queue_log line (expected epoch|callid|queue|agent|EVENT|...)", txt)
-            for ln, txt in zip(df.loc[bad, "source_line"], df.loc[bad, "_text"])
-        ]
-        df = df.loc[~bad].copy()
-        df["t"] = pd.to_datetime(t[~bad], unit="s", utc=True)
-        yield df.drop(columns=["_text", "_nfields", "time"]), rejects, len(arr) - int(blank.sum()), skipped
+def _is(words) -> np.ndarray:
+    """Lookup table: code -> whether the code's word is in ``words``."""
+    m = np.zeros(len(EVENT_WORDS) + 1, dtype=bool)
+    m[[_CODE[w] for w in words]] = True
+    return m
 
 
-def _csv_frames(source: Source, ctx: ReadContext) -> Iterator[tuple[pd.DataFrame, list[Reject], int, Counter]]:
+_IS_NON_CALL = _is(NON_CALL)
+_IS_IN_CALL = _is(IN_CALL)
+_IS_START = _is(START_EVENTS)
+_IS_ENTER = _is({"ENTERQUEUE"})
+_IS_DID = _is({"DID"})
+_IS_CONNECT = _is(ANSWER_EVENTS)
+_IS_END = _is(END_ANSWERED)
+_IS_TRANSFER = _is({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
+_IS_TERM = _is(set(UNANSWERED))
+_IS_KEY = _is({"EXITWITHKEY"})
+_OUTBOUND = _CODE["CALLOUTBOUND"]
+OUTCOME_WORDS: tuple[str, ...] = ("answered",) + tuple(sorted({v[0] for v in UNANSWERED.values()}))
+_OUTCOMES = pa.array(OUTCOME_WORDS)
+_DIRECTIONS = pa.array(["inbound", "outbound"])
+# Outcome index (into OUTCOME_WORDS) of each terminating event's code; -1 for other codes.
+_TERM_OUTCOME = np.full(len(EVENT_WORDS) + 1, -1, dtype=np.int64)
+for _w, (_o, _f) in UNANSWERED.items():
+    _TERM_OUTCOME[_CODE[_w]] = OUTCOME_WORDS.index(_o)
+_FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
+_NO_CALLID = pa.array(["NONE", ""])
+HORIZON_US = 3 * 3600 * 1_000_000  # how far apart in time one call's lines can be (see GroupCarry)
+_BAD_LINE = "not a queue_log line (expected epoch|callid|queue|agent|EVENT|...)"
+
+
+class _Rows:
+    """A pass's call rows: line number, time (µs), event code and callid as columns, and
+    ``field(name, rows, missing)`` giving any other field of some rows as strings (null where
+    ``missing``, ``""`` where the line is too short), read only for the rows the assembly picks.
+    """
+
+    __slots__ = ("line", "t", "code", "callid", "field")
+
+    def __init__(self, line, t, code, callid, field):
+        self.line, self.t, self.code, self.callid, self.field = line, t, code, callid, field
+
+
+def _event_codes(words: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of event words, case and surrounding spaces ignored.
+
+    Returns the codes, and for the rows whose word was not written exactly as known (sorted
+    row numbers) the word upper-cased and stripped, for reporting.
+    """
+    codes = pc.index_in(words, value_set=_WORDS).fill_null(CODE_UNKNOWN)
+    codes = codes.to_numpy(zero_copy_only=False).astype(np.int16)
+    miss = np.flatnonzero(codes == CODE_UNKNOWN)
+    fixed = np.array([], dtype=object)
+    if len(miss):
+        norm = pc.utf8_upper(pc.utf8_trim_whitespace(words.take(pa.array(miss))))
+        codes[miss] = pc.index_in(norm, value_set=_WORDS).fill_null(CODE_UNKNOWN).to_numpy(zero_copy_only=False)
+        fixed = norm.to_numpy(zero_copy_only=False)
+    return codes, miss, fixed
+
+
+def _words_of(rows: np.ndarray, codes: np.ndarray, miss: np.ndarray, fixed: np.ndarray) -> Counter:
+    """How many of ``rows`` have each (normalised) event word."""
+    out: Counter = Counter()
+    c = codes[rows]
+    known = c != CODE_UNKNOWN
+    if known.any():
+        counts = np.bincount(c[known], minlength=len(EVENT_WORDS))
+        out.update({EVENT_WORDS[i]: int(counts[i]) for i in np.flatnonzero(counts)})
+    if (~known).any():
+        out.update(str(w) for w in fixed[np.searchsorted(miss, rows[~known])])
+    return out
+
+
+def _classify(words: pa.Array, callid: pa.Array, new: np.ndarray) -> tuple[np.ndarray, np.ndarray, Counter, Counter]:
+    """Event codes, and which rows are calls' rows (not agent or system events).
+
+    ``new`` marks the rows read for the first time (not carried from the previous chunk): only
+    those are counted in the returned skipped and unknown-word counters.
+    """
+    codes, miss, fixed = _event_codes(words)
+    non_call = _IS_NON_CALL[codes] | pc.is_in(callid, value_set=_NO_CALLID).to_numpy(zero_copy_only=False)
+    skipped: Counter = Counter()
+    if non_call.any():
+        words_ = _words_of(np.flatnonzero(non_call & new), codes, miss, fixed)
+        skipped.update({f"agent/system event {w}": n for w, n in words_.items()})
+    odd = ~non_call & ~_IS_IN_CALL[codes] & new
+    unknown = _words_of(np.flatnonzero(odd), codes, miss, fixed) if odd.any() else Counter()
+    return codes, ~non_call, skipped, unknown
+
+
+def _line_views(source: Source) -> Iterator[tuple[pa.Array, int]]:
+    """The file as Arrow string arrays of lines, without copying the text.
+
+    Each element is ``"\\n" + line`` (the first of a block has no newline): the offsets of an
+    Arrow string array must be contiguous, so each line carries the newline before it; only
+    the time field sees it, and it is trimmed.
+    """
+    line = 1
+    for block in source.iter_utf8_blocks():
+        ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        if not block.endswith(b"\n"):
+            ends = np.append(ends, len(block))
+        n = len(ends)
+        if n == 0:
+            continue
+        offsets = np.empty(n + 1, dtype=np.int32)
+        offsets[0] = 0
+        offsets[1:] = ends
+        yield pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(block)), line
+        line += n
+
+
+def _epoch_us(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds (whole or fractional) as int64 microseconds, and which were readable."""
+    try:
+        v = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+        return v * 1_000_000, np.ones(len(v), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        f = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        f = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(dtype=float)
+    ok = ~np.isnan(f)
+    return np.where(ok, np.round(f * 1e6), 0).astype(np.int64), ok
+
+
+def _split_lines(lines: pa.Array) -> pa.Array:
+    """Each line's fields, as an Arrow list array (a line has at most ``len(FIELDS)``)."""
+    return pc.split_pattern(lines, "|", max_splits=len(FIELDS) - 1)
+
+
+def _ahead(items: Iterator, fn) -> Iterator:
+    """``fn(item)`` for each item, the next one read and computed in a thread meanwhile.
+
+    For the native log: reading a block and splitting it (file reads and Arrow release the
+    GIL) overlap with assembling the previous block's calls.
+    """
+    it = iter(items)
+    done = object()
+
+    def step():
+        item = next(it, done)
+        return done if item is done else fn(item)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdoor-split")
+    try:
+        fut = pool.submit(step)
+        while True:
+            res = fut.result()
+            if res is done:
+                break
+            fut = pool.submit(step)
+            yield res
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+
+
+class _Split:
+    """Log lines split on ``|`` (see :func:`_split_lines`); fields taken only where read."""
+
+    def __init__(self, parts: pa.Array):
+        self.parts = parts
+        offs = parts.offsets.to_numpy()
+        self.flat = parts.values
+        self.nf = np.diff(offs)
+        self.start = offs[:-1]
+
+    def take(self, k: int, lines: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+        """Field ``k`` of some lines: ``""`` where a line is too short, null where ``missing``."""
+        idx = self.start[lines] + k
+        short = self.nf[lines] <= k
+        mask = short if missing is None else short | missing
+        if not mask.any():
+            return self.flat.take(pa.array(idx))
+        out = self.flat.take(pa.array(idx, mask=mask))
+        empty = short if missing is None else short & ~missing
+        return pc.if_else(pa.array(empty), "", out) if empty.any() else out
+
+
+class _NativeLines:
+    """One pass over native log lines: the lines carried from the previous chunk, then the
+    chunk's own. ``rows`` are the calls' rows, ``keep`` their index among the lines."""
+
+    def __init__(self, sp: _Split, lineno: np.ndarray, n_held: int, lines: pa.Array | None):
+        n = len(lineno)
+        self.split = sp
+        new = np.arange(n) >= n_held
+        wide = np.flatnonzero(sp.nf >= 5)
+        t_us = np.zeros(n, dtype=np.int64)
+        ok = np.zeros(n, dtype=bool)
+        if len(wide):
+            t_us[wide], ok[wide] = _epoch_us(pc.utf8_trim_whitespace(sp.take(0, wide)))
+        one = np.flatnonzero(sp.nf == 1)
+        blank = np.zeros(n, dtype=bool)
+        if len(one):
+            blank[one] = pc.equal(pc.utf8_trim_whitespace(sp.take(0, one)), "").to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(~ok & ~blank & new)
+        # Only new lines can be bad (carried ones were read before): their text is in ``lines``.
+        self.rejects = [Reject(int(lineno[i]), _BAD_LINE, lines[int(i) - n_held].as_py().lstrip("\n")) for i in bad]
+        self.blank = int((blank & new).sum())
+        good = np.flatnonzero(ok)
+        callid = pc.utf8_trim_whitespace(sp.take(1, good))
+        codes, is_call, self.skipped, self.unknown = _classify(sp.take(4, good), callid, new[good])
+        keep = good[is_call]
+        self.keep = keep
+        # The accessor holds the split, never this object: no reference cycle keeps a chunk alive.
+        self.rows = _Rows(
+            lineno[keep],
+            t_us[keep],
+            codes[is_call],
+            callid.filter(pa.array(is_call)),
+            lambda name, rows, missing: sp.take(_FIELD_INDEX[name], keep[rows], missing),
+        )
+
+
+def _native(source: Source) -> Iterator[ParsedChunk]:
+    """Native pipe-delimited log, in blocks; open calls' lines are carried to the next block."""
+    held: pa.Array | None = None  # the carried lines, split
+    held_no = np.zeros(0, dtype=np.int64)
+    for lines, first_line, parts in _ahead(_line_views(source), lambda b: (*b, _split_lines(b[0]))):
+        n_new = len(lines)
+        lineno = np.arange(first_line, first_line + n_new, dtype=np.int64)
+        n_held = 0 if held is None else len(held)
+        if n_held:
+            parts = pa.concat_arrays([held, parts])
+            lineno = np.concatenate([held_no, lineno])
+        p = _NativeLines(_Split(parts), lineno, n_held, lines)
+        calls, bad, hold = _assemble(p.rows, final=False)
+        held_rows = p.keep[hold]
+        held, held_no = parts.take(pa.array(held_rows)), lineno[held_rows]
+        skipped = p.skipped
+        if p.blank:
+            skipped["blank line"] += p.blank
+        yield ParsedChunk(calls, p.rejects + bad, n_new, skipped, p.unknown)
+    calls, bad = raw_frame(0), []
+    if held is not None and len(held):
+        p = _NativeLines(_Split(held), held_no, len(held), None)
+        calls, bad, _ = _assemble(p.rows, final=True)
+    yield ParsedChunk(calls, bad, 0, Counter(), Counter())
+
+
+def _csv(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
+    """A database export as CSV with a header (column names varying by tool)."""
     delim = max([",", ";", "\t"], key=lambda d: source.head_lines(1)[0].count(d))
+    held = None
     for chunk in read_delimited(source, header=True, delimiter=delim):
         f = chunk.frame
         ren = {}
@@ -152,130 +379,200 @@ def _csv_frames(source: Source, ctx: ReadContext) -> Iterator[tuple[pd.DataFrame
         for c in FIELDS:
             if c not in f.columns:
                 f[c] = ""
-        f = f[FIELDS].fillna("")
+        f = f[FIELDS].fillna("").astype(str).reset_index(drop=True)
         t = parse_datetimes(f["time"], dayfirst=ctx.dayfirst)
         if getattr(t.dt, "tz", None) is None:
-            from ..timeutil import localize
-
             t = localize(t, ctx.timezone)
-        f["t"] = t.to_numpy()
-        f["t"] = pd.to_datetime(f["t"], utc=True)
-        f["source_line"] = chunk.lines
-        bad = f["t"].isna().to_numpy()
+        t = pd.to_datetime(pd.Series(t.to_numpy()), utc=True)
+        f["_line"] = np.asarray(chunk.lines, dtype=np.int64)
+        bad = t.isna().to_numpy()
         rejects = list(chunk.rejects)
-        for ln, txt in zip(f.loc[bad, "source_line"], f.loc[bad].astype(str).agg(",".join, axis=1) if bad.any() else []):
-            rejects.append(Reject(int(ln), "time missing or unreadable", txt))
-        skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-        yield f.loc[~bad].drop(columns=["time"]), rejects, len(chunk.frame) + len(chunk.rejects), skipped
+        if bad.any():
+            texts = f.loc[bad, FIELDS].agg(",".join, axis=1)
+            rejects += [Reject(int(ln), "time missing or unreadable", txt) for ln, txt in zip(f.loc[bad, "_line"], texts)]
+        f["_t"] = t.dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
+        f = f.loc[~bad]
+        n_held = 0 if held is None else len(held)
+        if n_held:
+            f = pd.concat([held, f], ignore_index=True)
+        calls, bad_calls, held, skipped, unknown = _csv_pass(f.reset_index(drop=True), n_held, final=False)
+        if chunk.blank:
+            skipped["blank line"] += chunk.blank
+        # Blank rows are source rows too (counted as skipped), so they count as read.
+        yield ParsedChunk(calls, rejects + bad_calls, len(chunk.frame) + len(chunk.rejects) + chunk.blank, skipped, unknown)
+    calls, bad_calls = raw_frame(0), []
+    if held is not None and len(held):
+        calls, bad_calls, _, _, _ = _csv_pass(held, len(held), final=True)
+    yield ParsedChunk(calls, bad_calls, 0, Counter(), Counter())
 
 
-def _assemble(ev: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
-    """One raw call per callid from its events; calls with no outcome are rejected."""
-    if ev.empty:
-        return raw_frame(0), []
-    ev = ev.sort_values(["callid", "t", "source_line"], kind="stable")
-    g = ev.groupby("callid", sort=False)
-    first = g.agg(first_line=("source_line", "min"), n_rows=("source_line", "size"), t_first=("t", "min"))
+def _csv_pass(f: pd.DataFrame, n_held: int, final: bool):
+    new = np.arange(len(f)) >= n_held
+    callid = pa.array(f["callid"].str.strip().to_numpy(dtype=object), pa.string())
+    codes, is_call, skipped, unknown = _classify(pa.array(f["event"].to_numpy(dtype=object), pa.string()), callid, new)
+    calls_f = f.loc[is_call].reset_index(drop=True)
+    columns: dict[str, pa.Array] = {}
 
-    def first_of(events, cols):
-        sub = ev[ev["event"].isin(events)]
-        return sub.groupby("callid", sort=False)[cols].first()
+    def field(name: str, rows: np.ndarray, missing: np.ndarray) -> pa.Array:
+        if name not in columns:
+            columns[name] = pa.array(calls_f[name].to_numpy(dtype=object), pa.string())
+        return columns[name].take(pa.array(rows, mask=missing))
 
-    def last_of(events, cols):
-        sub = ev[ev["event"].isin(events)]
-        return sub.groupby("callid", sort=False)[cols].last()
+    rows = _Rows(calls_f["_line"].to_numpy(), calls_f["_t"].to_numpy(), codes[is_call], callid.filter(pa.array(is_call)), field)
+    calls, bad, hold = _assemble(rows, final)
+    return calls, bad, calls_f.loc[hold], skipped, unknown
 
-    start = first_of(START_EVENTS, ["t", "queue", "data2", "event"]).rename(
-        columns={"t": "t_enter", "queue": "q_enter", "data2": "cid", "event": "start_event"}
-    )
-    n_enter = ev[ev["event"] == "ENTERQUEUE"].groupby("callid", sort=False).size().rename("n_enter")
-    did = first_of({"DID"}, ["data1"]).rename(columns={"data1": "did"})
-    conn = first_of(ANSWER_EVENTS, ["t", "agent", "data1", "queue"]).rename(
-        columns={"t": "t_conn", "agent": "agent", "data1": "holdtime", "queue": "q_conn"}
-    )
-    end = last_of(END_ANSWERED, ["event", "data2", "data4", "t"]).rename(
-        columns={"event": "end_event", "data2": "e_d2", "data4": "e_d4", "t": "t_end"}
-    )
-    term = last_of(set(UNANSWERED), ["event", "data3", "data4", "t"]).rename(
-        columns={"event": "term_event", "data3": "u_d3", "data4": "u_d4", "t": "t_term"}
-    )
-    c = first.join([start, n_enter, did, conn, end, term])
-    answered = c["t_conn"].notna()
-    has_term = c["term_event"].notna()
-    outbound = c["start_event"].eq("CALLOUTBOUND").fillna(False)
 
-    outcome = pd.Series(pd.NA, index=c.index, dtype="string")
-    outcome[answered] = "answered"
-    unans = ~answered & has_term
-    outcome[unans] = c.loc[unans, "term_event"].map({k: v[0] for k, v in UNANSWERED.items()})
+def _to_float(arr: pa.Array) -> np.ndarray:
+    """Numbers from strings; NaN where empty, null or not a number."""
+    arr = pc.if_else(pc.equal(pc.binary_length(arr), 0), pa.scalar(None, pa.string()), arr)
+    try:
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(pd.Series(arr.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(dtype=float)
 
-    wait_unans = np.where(
-        c["term_event"].eq("EXITWITHKEY").fillna(False),
-        pd.to_numeric(c["u_d4"], errors="coerce"),
-        pd.to_numeric(c["u_d3"], errors="coerce"),
-    )
-    hold = pd.to_numeric(c["holdtime"], errors="coerce")
-    t0 = c["t_enter"].fillna(c["t_first"])
-    overflowed = c["n_enter"].fillna(0) > 1
-    span_wait = (c["t_conn"] - t0).dt.total_seconds()
-    wait_ans = np.where(overflowed | hold.isna(), span_wait, hold)
+
+def _strings(arr) -> pd.Series:
+    """An Arrow string array as a pandas ``string`` Series."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pd.Series(pd.arrays.ArrowStringArray(arr))
+
+
+def _assemble(r: _Rows, final: bool) -> tuple[pd.DataFrame, list[Reject], np.ndarray]:
+    """One raw call per callid from its rows; calls with no outcome are rejected.
+
+    Unless ``final``, a call is complete (assembled now) only once its latest row is more than
+    :data:`HORIZON_US` older than the newest row of the pass, the rule of
+    :class:`~telephony.formats._base.GroupCarry`; the rows of the others are returned as a
+    mask, to be carried into the next pass.
+    """
+    n = len(r.line)
+    if n == 0:
+        return raw_frame(0), [], np.zeros(0, dtype=bool)
+    line, t, code = r.line, r.t, r.code
+    enc = pc.dictionary_encode(r.callid)
+    gid = enc.indices.to_numpy(zero_copy_only=False)
+    ng = len(enc.dictionary)
+    # Rank of each row in (time, line) order: a call's first/last event of a kind.
+    if n < 2 or (np.all(t[1:] >= t[:-1]) and np.all(line[1:] > line[:-1])):
+        order = np.arange(n)
+        rank = order
+    else:
+        order = np.lexsort((line, t))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+
+    def first(kind: np.ndarray) -> np.ndarray:
+        sel = np.flatnonzero(kind[code])
+        k = np.full(ng, n, dtype=np.int64)
+        np.minimum.at(k, gid[sel], rank[sel])
+        return np.where(k < n, order[np.minimum(k, n - 1)], -1)
+
+    def last(kind: np.ndarray) -> np.ndarray:
+        sel = np.flatnonzero(kind[code])
+        k = np.full(ng, -1, dtype=np.int64)
+        np.maximum.at(k, gid[sel], rank[sel])
+        return np.where(k >= 0, order[np.maximum(k, 0)], -1)
+
+    first_line = np.full(ng, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_line, gid, line)
+    t_first = np.full(ng, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(t_first, gid, t)
+    n_rows = np.bincount(gid, minlength=ng)
+    if final:
+        done = np.ones(ng, dtype=bool)
+    else:
+        t_last = np.full(ng, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(t_last, gid, t)
+        done = t_last < t.max() - HORIZON_US
+    hold = ~done[gid]
+    g = np.flatnonzero(done)
+    if not len(g):
+        return raw_frame(0), [], hold
+    g = g[np.argsort(first_line[g], kind="stable")]
+    er, cr, dr, nr, tr = (x[g] for x in (first(_IS_START), first(_IS_CONNECT), first(_IS_DID), last(_IS_END), last(_IS_TERM)))
+    answered = cr >= 0
+    has_term = tr >= 0
+    pending = ~answered & ~has_term
+    rejects = [
+        Reject(int(ln), "call has no outcome event (log ends mid-call?)", "", rows=int(k))
+        for ln, k in zip(first_line[g][pending], n_rows[g][pending])
+    ]
+    keep = ~pending
+    g, er, cr, dr, nr, tr = (x[keep] for x in (g, er, cr, dr, nr, tr))
+    answered, has_term = answered[keep], has_term[keep]
+
+    # Fields are read only for the rows that matter (the picks are most of the assembly's cost).
+    def pick(rows: np.ndarray, name: str, where: np.ndarray | None = None) -> pa.Array:
+        """Strings of the picked rows; null where there is no such row (or not ``where``)."""
+        missing = rows < 0 if where is None else (rows < 0) | ~where
+        if missing.all():
+            return pa.nulls(len(rows), pa.string())
+        return r.field(name, np.where(missing, 0, rows), missing)
+
+    def number(rows: np.ndarray, name: str, where: np.ndarray | None = None) -> np.ndarray:
+        """Numbers of the picked rows; NaN where there is no such row (or not ``where``)."""
+        sel = rows >= 0 if where is None else (rows >= 0) & where
+        out = np.full(len(rows), np.nan)
+        if sel.any():
+            out[sel] = _to_float(r.field(name, rows[sel], np.zeros(int(sel.sum()), dtype=bool)))
+        return out
+
+    def at(x: np.ndarray, rows: np.ndarray, fill):
+        return np.where(rows >= 0, x[np.maximum(rows, 0)], fill)
+
+    nan = np.nan
+    t0 = np.where(er >= 0, t[np.maximum(er, 0)], t_first[g])
+    start_code = at(code, er, -1)
+    term_code = at(code, tr, CODE_UNKNOWN)
+    end_code = at(code, nr, CODE_UNKNOWN)
+    outcome = np.where(answered, 0, _TERM_OUTCOME[term_code])
+    key = _IS_KEY[term_code]
+    wait_unans = np.where(key, number(tr, "data4", key), number(tr, "data3", ~key))
+    hold_s = number(cr, "data1")
+    t_conn = at(t, cr, 0)
+    overflowed = np.bincount(gid[_IS_ENTER[code]], minlength=ng)[g] > 1
+    span_wait = np.where(answered, (t_conn - t0) / 1e6, nan)
+    wait_ans = np.where(overflowed | np.isnan(hold_s), span_wait, hold_s)
     wait = np.where(answered, wait_ans, wait_unans)
     # Unanswered calls with no recorded wait: from entering to leaving.
-    wait = np.where(np.isnan(wait) & ~answered, (c["t_term"] - t0).dt.total_seconds(), wait)
-
-    talk_end = np.where(
-        c["end_event"].isin(["TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"]),
-        pd.to_numeric(c["e_d4"], errors="coerce"),
-        pd.to_numeric(c["e_d2"], errors="coerce"),
-    )
-    talk_span = (c["t_end"] - c["t_conn"]).dt.total_seconds()
+    t_term = np.where(has_term, (at(t, tr, 0) - t0) / 1e6, nan)
+    wait = np.where(np.isnan(wait) & ~answered, t_term, wait)
+    transfer = _IS_TRANSFER[end_code]
+    talk_end = np.where(transfer, number(nr, "data4", transfer), number(nr, "data2", ~transfer))
+    talk_span = np.where(answered & (nr >= 0), (at(t, nr, 0) - t_conn) / 1e6, nan)
     talk = np.where(answered, np.where(np.isnan(talk_end), talk_span, talk_end), 0.0)
 
-    pending = outcome.isna()
-    rejects: list[Reject] = []
-    for ln, n in zip(c.loc[pending, "first_line"], c.loc[pending, "n_rows"]):
-        rejects.append(Reject(int(ln), "call has no outcome event (log ends mid-call?)", "", rows=int(n)))
-    keep = ~pending
-    c = c.loc[keep]
-    k = keep.to_numpy()
-    line = c["q_enter"].where(c["q_enter"].fillna("") != "", c["q_conn"]).fillna(c["did"])
-    raw = raw_frame(
-        len(c),
-        call_id=c.index.astype(str),
-        start=t0[keep],
-        direction=np.where(outbound[keep], "outbound", "inbound"),
-        line=line,
-        caller=c["cid"],
-        outcome=outcome[keep],
-        wait_s=np.asarray(wait, dtype=float)[k],
-        talk_s=np.nan_to_num(np.asarray(talk, dtype=float)[k], nan=0.0),
-        agent=c["agent"].where(answered[keep]),
-        source_line=c["first_line"],
-        n_rows=c["n_rows"],
+    # The queue entered; else the queue that connected; else the dialled number (DID).
+    q_enter = pick(er, "queue")
+    use_enter = pc.fill_null(pc.not_equal(q_enter, ""), False)
+    line_ = pc.if_else(use_enter, q_enter, pick(cr, "queue", ~use_enter.to_numpy(zero_copy_only=False)))
+    if line_.null_count:
+        line_ = pc.coalesce(line_, pick(dr, "data1", line_.is_null().to_numpy(zero_copy_only=False)))
+    raw = pd.DataFrame(
+        {
+            "call_id": _strings(enc.dictionary.take(pa.array(g))),
+            "start": pd.to_datetime(t0, unit="us", utc=True),
+            "direction": _strings(_DIRECTIONS.take(pa.array((start_code == _OUTBOUND).astype(np.int8)))),
+            "line": _strings(line_),
+            "caller": _strings(pick(er, "data2")),
+            "outcome": _strings(_OUTCOMES.take(pa.array(outcome))),
+            "wait_s": np.asarray(wait, dtype=float),
+            "talk_s": np.nan_to_num(np.asarray(talk, dtype=float), nan=0.0),
+            "agent": _strings(pick(cr, "agent")),
+            "source_line": pd.array(first_line[g], dtype="Int64"),
+            "n_rows": n_rows[g].astype(np.int64),
+        }
     )
-    return raw, rejects
+    return raw, rejects, hold
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     """Read a queue_log (native or CSV export) as raw calls, in bounded chunks."""
     head = source.head_lines(3)
     native = bool(head) and bool(_NATIVE.match(head[0]))
-    frames = _native_frames(source) if native else _csv_frames(source, ctx)
-    carry = GroupCarry("callid", "t")
-    for df, rejects, nrows, skipped in frames:
-        df["event"] = df["event"].str.strip().str.upper()
-        df["callid"] = df["callid"].str.strip()
-        non_call = df["event"].isin(NON_CALL) | df["callid"].isin(["NONE", ""])
-        for ev, n in df.loc[non_call, "event"].value_counts().items():
-            skipped[f"agent/system event {ev}"] += int(n)
-        df = df.loc[~non_call]
-        unknown = Counter(
-            {str(k): int(v) for k, v in df.loc[~df["event"].isin(IN_CALL), "event"].value_counts().items()}
-        )
-        calls, bad = _assemble(carry.push(df))
-        yield ParsedChunk(calls, rejects + bad, nrows, skipped, unknown)
-    calls, bad = _assemble(carry.push(None, final=True))
-    yield ParsedChunk(calls, bad, 0, Counter(), Counter())
+    yield from (_native(source) if native else _csv(source, ctx))
 
 
 FORMATS = [

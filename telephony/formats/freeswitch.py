@@ -1,0 +1,385 @@
+"""FreeSWITCH ``mod_cdr_csv``: one line per call leg, no header, values double-quoted.
+
+Reads the two templates shipped in ``cdr_csv.conf.xml``:
+
+``default`` (13 fields)
+    caller_id_name, caller_id_number, destination_number, context, start_stamp,
+    answer_stamp, end_stamp, duration, billsec, hangup_cause, uuid, bleg_uuid, accountcode
+``example`` (15 fields)
+    the same, then read_codec, write_codec
+
+and the same files after a spreadsheet re-saved them (quotes gone, dates like
+``2020/2/10 22:41``, leading zeros of numbers eaten). Lines with more than 13 fields are read
+by position too (a template extended at the end); the extra fields are ignored. The same
+variables exported from a CDR database table with a header row are found by column name.
+
+Each line is one call (``mod_cdr_csv`` logs A-legs only unless ``legs`` is changed):
+
+==========================================  ===========  ======================================
+line                                        outcome      wait_s / talk_s
+==========================================  ===========  ======================================
+answer_stamp set and billsec > 0            answered     duration − billsec / billsec
+otherwise, by hangup_cause                  see Notes    duration / 0
+==========================================  ===========  ======================================
+
+``duration − billsec`` is exactly answer − start in whole seconds (FreeSWITCH computes both
+from the same epochs) and, unlike the stamps, survives a spreadsheet cutting the seconds off;
+``answer_stamp − start_stamp`` is used only where the numbers are missing.
+
+Notes
+-----
+- Times are the server's wall-clock time (naive): the ingest converts them with ``--timezone``.
+- ``hangup_cause`` words are Q.850 cause names plus FreeSWITCH's own (ORIGINATOR_CANCEL,
+  ALLOTTED_TIMEOUT...). Outcomes of calls that were not answered are data
+  (:data:`HANGUP_CAUSES`): the caller cancelling while it rang (ORIGINATOR_CANCEL) is
+  ``abandoned``; the system giving up (NO_ANSWER, NO_USER_RESPONSE, ALLOTTED_TIMEOUT,
+  timers, an unregistered or declining phone) is ``missed``; USER_BUSY and congestion are
+  ``busy``; routing and network faults are ``failed``. NORMAL_CLEARING without an answer
+  (the dialplan hung up, e.g. after an early-media announcement) is ``missed``, as is an answered
+  leg with billsec 0. CALL_REJECTED (SIP 603 Decline from a phone, but also a 403 to a
+  scanner) is ``missed``: the two cannot be told apart from the CDR.
+- An unknown cause rejects the line when it decides the outcome (the call was not answered)
+  and is only counted when the call was answered.
+- Direction comes from the dialplan ``context`` (:data:`CONTEXT_DIRECTIONS`): ``public`` is
+  where calls from the network land (inbound); in ``default`` (registered phones) a 7+ digit
+  destination is outbound, a short one internal. Other contexts are site-specific and are
+  judged by the numbers: an external caller means inbound, else an external destination means
+  outbound, else internal.
+- ``caller`` is the other party: the caller for inbound and internal calls, the destination
+  for outbound ones. ``line`` is the number dialled (DDI) of inbound calls. ``agent`` is the
+  extension on the practice side when the CSV shows it (caller of an outbound call,
+  destination of an answered internal call or of an inbound call dialled straight to an
+  extension); the default templates do not name the phone that answered an inbound call.
+- Limitation: ``answer_stamp`` is when the A-leg was answered, by a person or by the system.
+  Where an IVR, a queue (mod_callcenter, mod_fifo) or voicemail answers first, callers who hung
+  up in them look ``answered`` here; such sites need a template with ``bridge_stamp`` or
+  ``cc_*`` variables, read through a mapping file.
+- ``call_id`` is the leg's ``uuid``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+from ..sources import Chunk, Source, norm_name, read_delimited
+from ..timeutil import parse_datetimes, parse_durations
+from ._base import (
+    Format,
+    ParsedChunk,
+    ReadContext,
+    head_fields,
+    map_words,
+    raw_frame,
+    rejects_from,
+    rename_columns,
+    require_columns,
+)
+from ._numbers import is_extension, is_external, strip_access_code
+
+FORMAT_NAME = "freeswitch_cdr_csv"
+
+DEFAULT_FIELDS = [
+    "caller_id_name", "caller_id_number", "destination_number", "context", "start_stamp",
+    "answer_stamp", "end_stamp", "duration", "billsec", "hangup_cause", "uuid", "bleg_uuid",
+    "accountcode",
+]
+EXAMPLE_FIELDS = DEFAULT_FIELDS + ["read_codec", "write_codec"]
+
+# mod_cdr_csv writes no header and is read by position (the lists above). The same variables
+# exported from a CDR database table (mod_cdr_pg_csv, cdr-pusher, FusionPBX) come with a header
+# naming them: vendor column (norm_name form) → template field.
+VARIABLE_MAP = {
+    "calleridname": "caller_id_name",
+    "calleridnumber": "caller_id_number",
+    "destinationnumber": "destination_number",
+    "context": "context",
+    "startstamp": "start_stamp",
+    "answerstamp": "answer_stamp",
+    "endstamp": "end_stamp",
+    "duration": "duration",
+    "billsec": "billsec",
+    "hangupcause": "hangup_cause",
+    "uuid": "uuid",
+    "bleguuid": "bleg_uuid",
+    "accountcode": "accountcode",
+}
+# Fields a header must name for the file to be read.
+REQUIRED = ["caller_id_number", "destination_number", "context", "start_stamp", "answer_stamp",
+            "end_stamp", "duration", "billsec", "hangup_cause", "uuid"]
+
+# hangup_cause → outcome of a call that was NOT answered (answered calls are decided by
+# answer_stamp and billsec). Q.850 names as FreeSWITCH spells them, then its own causes.
+HANGUP_CAUSES = {
+    # The caller gave up while it rang or queued.
+    "ORIGINATOR_CANCEL": "abandoned",
+    # Rang or waited, ended unanswered by the system or the called side.
+    "NO_ANSWER": "missed",
+    "NO_USER_RESPONSE": "missed",
+    "ALLOTTED_TIMEOUT": "missed",
+    "PROGRESS_TIMEOUT": "missed",
+    "RECOVERY_ON_TIMER_EXPIRE": "missed",
+    "NORMAL_CLEARING": "missed",
+    "NORMAL_UNSPECIFIED": "missed",
+    "CALL_REJECTED": "missed",
+    "SUBSCRIBER_ABSENT": "missed",
+    "USER_NOT_REGISTERED": "missed",
+    "MANAGER_REQUEST": "missed",
+    "CALL_AWARDED_DELIVERED": "missed",
+    # Busy or no capacity.
+    "USER_BUSY": "busy",
+    "NORMAL_CIRCUIT_CONGESTION": "busy",
+    "SWITCH_CONGESTION": "busy",
+    # Could not be connected: numbering, routing, network or system faults.
+    "UNSPECIFIED": "failed",
+    "UNALLOCATED_NUMBER": "failed",
+    "NO_ROUTE_TRANSIT_NET": "failed",
+    "NO_ROUTE_DESTINATION": "failed",
+    "CHANNEL_UNACCEPTABLE": "failed",
+    "NUMBER_CHANGED": "failed",
+    "REDIRECTION_TO_NEW_DESTINATION": "failed",
+    "EXCHANGE_ROUTING_ERROR": "failed",
+    "DESTINATION_OUT_OF_ORDER": "failed",
+    "INVALID_NUMBER_FORMAT": "failed",
+    "FACILITY_REJECTED": "failed",
+    "RESPONSE_TO_STATUS_ENQUIRY": "failed",
+    "NETWORK_OUT_OF_ORDER": "failed",
+    "NORMAL_TEMPORARY_FAILURE": "failed",
+    "ACCESS_INFO_DISCARDED": "failed",
+    "REQUESTED_CHAN_UNAVAIL": "failed",
+    "PRE_EMPTED": "failed",
+    "FACILITY_NOT_SUBSCRIBED": "failed",
+    "OUTGOING_CALL_BARRED": "failed",
+    "INCOMING_CALL_BARRED": "failed",
+    "BEARERCAPABILITY_NOTAUTH": "failed",
+    "BEARERCAPABILITY_NOTAVAIL": "failed",
+    "SERVICE_UNAVAILABLE": "failed",
+    "BEARERCAPABILITY_NOTIMPL": "failed",
+    "CHAN_NOT_IMPLEMENTED": "failed",
+    "FACILITY_NOT_IMPLEMENTED": "failed",
+    "SERVICE_NOT_IMPLEMENTED": "failed",
+    "INVALID_CALL_REFERENCE": "failed",
+    "INCOMPATIBLE_DESTINATION": "failed",
+    "INVALID_MSG_UNSPECIFIED": "failed",
+    "MANDATORY_IE_MISSING": "failed",
+    "MESSAGE_TYPE_NONEXIST": "failed",
+    "WRONG_MESSAGE": "failed",
+    "IE_NONEXIST": "failed",
+    "INVALID_IE_CONTENTS": "failed",
+    "WRONG_CALL_STATE": "failed",
+    "MANDATORY_IE_LENGTH_ERROR": "failed",
+    "PROTOCOL_ERROR": "failed",
+    "INTERWORKING": "failed",
+    "CRASH": "failed",
+    "SYSTEM_SHUTDOWN": "failed",
+    "MEDIA_TIMEOUT": "failed",
+    "GATEWAY_DOWN": "failed",
+    "INVALID_GATEWAY": "failed",
+    "INVALID_PROFILE": "failed",
+    "USER_CHALLENGE": "failed",
+}
+
+# Dialplan context → direction; None = decide from the numbers (see module Notes).
+CONTEXT_DIRECTIONS: dict[str, str | None] = {
+    "public": "inbound",
+    "default": None,
+}
+
+_DATE = re.compile(
+    r"^(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
+)
+_INT = re.compile(r"^\d+$")
+_CAUSE = re.compile(r"^[A-Z][A-Z_]+$")
+
+
+# Share of the first lines that must look like CDR lines for sniff to be sure (a damaged file
+# still has mostly good lines; the value checks are specific enough not to fit other formats).
+SURE_SHARE = 0.6
+
+_POSITIONS = {name: i for i, name in enumerate(EXAMPLE_FIELDS)}
+
+
+def _row_fits(row: list[str], pos: dict[str, int] = _POSITIONS) -> bool:
+    """Whether one split line looks like a CDR line (fields found at ``pos``)."""
+    if len(row) <= max(pos[n] for n in REQUIRED):
+        return False
+
+    def v(name: str) -> str:
+        return row[pos[name]].strip()
+
+    return (
+        bool(_DATE.match(v("start_stamp")))
+        and (v("answer_stamp") == "" or bool(_DATE.match(v("answer_stamp"))))
+        and bool(_DATE.match(v("end_stamp")))
+        and bool(_INT.match(v("duration")))
+        and bool(_INT.match(v("billsec")))
+        and bool(_CAUSE.match(v("hangup_cause")))
+        and v("context") != ""
+    )
+
+
+def _header_positions(row: list[str]) -> dict[str, int] | None:
+    """Template field → position when ``row`` is a header naming the required fields."""
+    pos: dict[str, int] = {}
+    for i, name in enumerate(row):
+        canon = VARIABLE_MAP.get(norm_name(name))
+        if canon and canon not in pos:
+            pos[canon] = i
+    return pos if all(n in pos for n in REQUIRED) else None
+
+
+def _layout(source: Source) -> tuple[float, list[str] | None, bool]:
+    """(score, field names or None when there is a header, has header) from the first lines."""
+    rows = [r for r in head_fields(source, 50) if r]
+    if not rows:
+        return 0.0, None, False
+    pos = _header_positions(rows[0])
+    if pos is not None:
+        body = rows[1:]
+        if not body:
+            return 0.6, None, True
+        share = sum(_row_fits(r, pos) for r in body) / len(body)
+        return (1.0 if share >= SURE_SHARE else 0.6), None, True
+    fits = [r for r in rows if _row_fits(r)]
+    share = len(fits) / len(rows)
+    if share < 0.3:
+        return 0.0, None, False
+    width = Counter(len(r) for r in fits).most_common(1)[0][0]
+    if width <= len(EXAMPLE_FIELDS):
+        names = EXAMPLE_FIELDS[:width]
+    else:
+        names = EXAMPLE_FIELDS + [f"extra{i}" for i in range(len(EXAMPLE_FIELDS) + 1, width + 1)]
+    if share < SURE_SHARE:
+        return 0.5, names, False
+    # The two shipped templates are certain; a longer line (extended template) came close.
+    return (1.0 if width in (len(DEFAULT_FIELDS), len(EXAMPLE_FIELDS)) else 0.7), names, False
+
+
+def sniff(source: Source) -> float:
+    """1.0 when the first lines are default- or example-template CDR lines (or a database export
+    of the same variables with a header); 0.7 for a template extended at the end; 0.5 when only
+    some lines fit; else 0."""
+    return _layout(source)[0]
+
+
+def _direction(f: pd.DataFrame) -> np.ndarray:
+    """inbound / outbound / internal from the context, falling back on number lengths."""
+    context = f["context"].str.lower()
+    by_context = context.map({k.lower(): v for k, v in CONTEXT_DIRECTIONS.items()})
+    from_phone = context.isin([k.lower() for k, v in CONTEXT_DIRECTIONS.items() if v is None]).to_numpy()
+    caller_ext = is_external(f["caller_id_number"]).to_numpy()
+    dest_ext = is_external(f["destination_number"]).to_numpy()
+    guessed = np.select(
+        [from_phone & dest_ext, from_phone, caller_ext, dest_ext],
+        ["outbound", "internal", "inbound", "outbound"],
+        default="internal",
+    )
+    known = by_context.notna().to_numpy()
+    return np.where(known, by_context.fillna("").to_numpy(dtype=object), guessed)
+
+
+def _calls(chunk: Chunk, ctx: ReadContext) -> ParsedChunk:
+    f = chunk.frame
+    for c in f.columns:
+        f[c] = f[c].fillna("").str.strip()
+    lines = chunk.lines
+    start = parse_datetimes(f["start_stamp"], dayfirst=ctx.dayfirst)
+    answer = parse_datetimes(f["answer_stamp"], dayfirst=ctx.dayfirst)
+    end = parse_datetimes(f["end_stamp"], dayfirst=ctx.dayfirst)
+    duration = parse_durations(f["duration"])
+    billsec = parse_durations(f["billsec"])
+    cause = f["hangup_cause"].str.upper()
+
+    answered = (answer.notna() & (billsec > 0)).to_numpy()
+    mapped, unknown = map_words(cause, HANGUP_CAUSES)
+    outcome = np.where(answered, "answered", mapped.fillna("").to_numpy(dtype=object))
+
+    bad_start = start.isna().to_numpy()
+    decides_unknown = unknown.to_numpy() & ~answered & ~bad_start
+    reason = pd.Series(pd.NA, index=f.index, dtype="string")
+    reason[decides_unknown] = (
+        "unknown hangup_cause '" + cause[decides_unknown] + "': not a cause this parser knows; "
+        "add it to HANGUP_CAUSES in telephony/formats/freeswitch.py, or use a mapping file"
+    )
+    reason[bad_start] = "start_stamp missing or unreadable"
+    bad = reason.notna().to_numpy()
+    rejects = list(chunk.rejects) + rejects_from(f, lines, bad, reason)
+
+    unknown_words = Counter(
+        {str(k) if k else "(empty)": int(v) for k, v in cause[unknown.to_numpy()].value_counts().items()}
+    )
+
+    # Whole seconds from the CDR's own counters; stamps only where a counter is missing.
+    stamp_wait = (answer.where(answer.notna(), end) - start).dt.total_seconds()
+    wait = (duration - billsec.where(answered, 0.0)).where(duration.notna(), stamp_wait)
+    talk = np.where(answered, billsec.to_numpy(dtype=float), 0.0)
+
+    direction = _direction(f)
+    inbound = direction == "inbound"
+    outbound = direction == "outbound"
+    internal = direction == "internal"
+    caller = f["caller_id_number"].where(~outbound, strip_access_code(f["destination_number"]))
+    dest_is_ext = is_extension(f["destination_number"]).to_numpy()
+    agent = pd.Series(pd.NA, index=f.index, dtype="string")
+    agent[outbound] = f.loc[outbound, "caller_id_number"]
+    on_answer = answered & dest_is_ext & (internal | inbound)
+    agent[on_answer] = f.loc[on_answer, "destination_number"]
+    line = f["destination_number"].where(inbound, pd.NA)
+    call_id = f["uuid"].where(f["uuid"] != "", pd.NA)
+
+    keep = ~bad
+    calls = raw_frame(
+        int(keep.sum()),
+        call_id=call_id[keep],
+        start=start[keep],
+        direction=direction[keep],
+        line=line[keep],
+        caller=caller[keep],
+        outcome=outcome[keep],
+        wait_s=wait[keep],
+        talk_s=talk[keep],
+        agent=agent[keep],
+        source_line=lines[keep],
+    )
+    skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
+    rows_read = len(f) + sum(r.rows for r in chunk.rejects) + chunk.blank
+    return ParsedChunk(calls, rejects, rows_read, skipped, unknown_words)
+
+
+def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
+    """Read a ``mod_cdr_csv`` file as raw calls, one per line, in bounded chunks.
+
+    Raises
+    ------
+    BadInputError
+        When the first lines are not CDR lines of the default or example template.
+    """
+    score, names, header = _layout(source)
+    if score < 0.5:
+        raise BadInputError(
+            f"{source.name}: not a FreeSWITCH cdr_csv export: expected lines of 13 (default "
+            "template) or 15 (example template) fields: caller_id_name, caller_id_number, "
+            "destination_number, context, start_stamp, answer_stamp, end_stamp, duration, "
+            "billsec, hangup_cause, uuid... Check the export, or pass --format/--mapping."
+        )
+    for chunk in read_delimited(source, names, header=header):
+        if header:
+            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)
+            require_columns(chunk.frame, REQUIRED, source, FORMAT_NAME)
+        yield _calls(chunk, ctx)
+
+
+FORMATS = [
+    Format(
+        name=FORMAT_NAME,
+        title="FreeSWITCH mod_cdr_csv (default or example template, no header)",
+        example="Master.csv",
+        sniff=sniff,
+        read=read,
+    )
+]

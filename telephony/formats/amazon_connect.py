@@ -1,0 +1,450 @@
+"""Amazon Connect contact trace records (CTRs).
+
+Reads CTRs as Amazon Connect streams them (Kinesis Data Firehose → S3: JSON objects back to
+back, or one per line), as a JSON array, or as CSV with the nested fields flattened
+(``Queue.Name`` / ``queue_name``, as an Athena query over the CTR bucket gives)::
+
+    {"ContactId": "a1b2...", "InitialContactId": null, "PreviousContactId": null,
+     "Channel": "VOICE", "InitiationMethod": "INBOUND",
+     "InitiationTimestamp": "2026-01-05T08:00:12Z", "DisconnectTimestamp": "2026-01-05T08:05:00Z",
+     "CustomerEndpoint": {"Address": "+447700900101", "Type": "TELEPHONE_NUMBER"},
+     "SystemEndpoint": {"Address": "+441632960000", "Type": "TELEPHONE_NUMBER"},
+     "Queue": {"Name": "Reception", "EnqueueTimestamp": "...", "DequeueTimestamp": "...",
+               "Duration": 48},
+     "Agent": {"Username": "sam.jones", "ConnectedToAgentTimestamp": "...",
+               "AgentInteractionDuration": 240},
+     "DisconnectReason": "CUSTOMER_DISCONNECT", "Attributes": {...}}
+
+One call per *initial* contact: ``TRANSFER``/``QUEUE_TRANSFER`` contacts are legs of the contact
+named by their ``InitialContactId`` and are joined to it. Outcomes of an inbound contact:
+
+==============================================================  ==================
+the contact and its legs                                        outcome
+==============================================================  ==================
+connected to an agent (``Agent.ConnectedToAgentTimestamp``)     answered
+a callback was created for it (a later ``CALLBACK`` contact     callback
+whose ``PreviousContactId`` is this one, or an attribute
+named ``*callback*`` with a value), not answered
+queued, not answered: by who disconnected                       :data:`QUEUED_OUTCOMES`
+                                                                (customer: abandoned)
+never queued: by who disconnected                               :data:`UNQUEUED_OUTCOMES`
+                                                                (customer: ivr_abandoned)
+==============================================================  ==================
+
+``OUTBOUND``, ``API`` and ``CALLBACK`` contacts are the practice calling out (``outbound``):
+answered when the customer's end answered (``ConnectedToSystemTimestamp``), else missed or
+failed by the disconnect reason.
+
+Notes
+-----
+- Timestamps are ISO 8601 UTC; ``start`` (``InitiationTimestamp``) is tz-aware UTC.
+- Only ``VOICE`` contacts are calls: chats, tasks and emails are skipped and counted by channel.
+  ``MONITOR`` contacts (a supervisor listening in) are skipped too.
+- ``wait_s`` is from the first ``Queue.EnqueueTimestamp`` to the agent's connection (answered)
+  or to leaving the queue (otherwise); null for contacts never queued and outbound calls.
+  ``talk_s`` is the sum of ``Agent.AgentInteractionDuration`` over the call's legs.
+- A contact never queued and ended by the contact flow (``CONTACT_FLOW_DISCONNECT``) is taken
+  as ``closed``: in a GP set-up that is the flow's out-of-hours branch. Change
+  :data:`UNQUEUED_OUTCOMES` if a site's flow hangs up for other reasons.
+- A callback contact can only mark its original contact while that contact is still held
+  (:data:`CALLBACK_HORIZON` after it); a callback made later leaves the original as an
+  abandon. Transfer contacts whose initial contact is not in the file are rejected with that
+  reason (export a period holding both).
+- An unknown ``InitiationMethod`` is rejected; an unknown ``DisconnectReason`` is counted and
+  rejects the call only when it decides the outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter, OrderedDict
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+from ..privacy import mask_digits
+from ..sources import Reject, Source, norm_name
+from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
+from ._records import OrderedCarry, column, delimited_batches, find_header, json_batches, looks_like_json, parse_utc, seconds
+
+NAME = "amazon_connect_ctr"
+
+# Vendor column (norm_name form, nested fields flattened "Queue.Name" -> "queuename") ->
+# canonical column.
+VARIABLE_MAP: dict[str, str] = {
+    "contactid": "contact_id",
+    "initialcontactid": "initial",
+    "previouscontactid": "previous",
+    "nextcontactid": "next",
+    "channel": "channel",
+    "initiationmethod": "method",
+    "initiationtimestamp": "t_init",
+    "disconnecttimestamp": "t_disc",
+    "connectedtosystemtimestamp": "t_sys",
+    "queuename": "queue_name",
+    "queuearn": "queue_arn",
+    "queueenqueuetimestamp": "t_enq",
+    "queuedequeuetimestamp": "t_deq",
+    "queueduration": "queue_duration",
+    "agentusername": "agent_user",
+    "agentarn": "agent_arn",
+    "agentconnectedtoagenttimestamp": "t_agent",
+    "agentagentinteractionduration": "agent_interaction",
+    "customerendpointaddress": "customer",
+    "systemendpointaddress": "system",
+    "disconnectreason": "disconnect_reason",
+}
+REQUIRED = ["contact_id", "method", "t_init"]
+
+# InitiationMethod -> role of the contact.
+METHODS: dict[str, str] = {
+    "INBOUND": "inbound",
+    "WEBRTC_API": "inbound",
+    "OUTBOUND": "outbound",
+    "API": "outbound",
+    "EXTERNAL_OUTBOUND": "outbound",
+    "CALLBACK": "callback",
+    "TRANSFER": "leg",
+    "QUEUE_TRANSFER": "leg",
+    "DISCONNECT": "leg",
+    "MONITOR": "skip",
+}
+# DisconnectReason -> who ended the contact.
+DISCONNECT_REASONS: dict[str, str] = {
+    "CUSTOMER_DISCONNECT": "customer",
+    "AGENT_DISCONNECT": "agent",
+    "THIRD_PARTY_DISCONNECT": "third_party",
+    "CONTACT_FLOW_DISCONNECT": "system",
+    "API": "system",
+    "EXPIRED": "system",
+    "OTHER": "system",
+    "BARGED": "agent",
+    "AGENT_CONNECTION_NOT_ESTABLISHED": "system",
+    "TELECOM_PROBLEM": "failed",
+    "CUSTOMER_CONNECTION_NOT_ESTABLISHED": "failed",
+    "OUTBOUND_DESTINATION_ENDPOINT_ERROR": "failed",
+    "OUTBOUND_RESOURCE_ERROR": "failed",
+    "OUTBOUND_ATTEMPT_FAILED": "failed",
+    "DISCARDED": "failed",
+}
+# Who ended an unanswered inbound contact -> outcome, when it was queued / never queued.
+QUEUED_OUTCOMES: dict[str, str] = {
+    "customer": "abandoned",
+    "system": "missed",
+    "agent": "missed",
+    "third_party": "missed",
+    "failed": "failed",
+}
+UNQUEUED_OUTCOMES: dict[str, str] = {
+    "customer": "ivr_abandoned",
+    "system": "closed",
+    "agent": "ivr_abandoned",
+    "third_party": "ivr_abandoned",
+    "failed": "failed",
+}
+# Who ended an unanswered outbound contact -> outcome.
+OUTBOUND_UNANSWERED: dict[str, str] = {"failed": "failed"}  # anything else: missed
+# Attribute values that do not mean "yes".
+_FALSY = frozenset({"", "false", "no", "n", "0", "none", "null", "nan"})
+# How long a contact is held waiting for a callback contact that names it.
+CALLBACK_HORIZON = pd.Timedelta(hours=12)
+_ALIAS_LIMIT = 200_000
+
+
+def sniff(source: Source) -> float:
+    """1.0 for CTRs (JSON, or CSV with ContactId and InitiationMethod columns)."""
+    if looks_like_json(source):
+        head = source.head
+        if not re.search(r'"ContactId"\s*:', head):
+            return 0.0
+        if re.search(r'"InitiationMethod"\s*:\s*"[A-Z_]+"', head) and re.search(r'"Channel"\s*:', head):
+            return 1.0
+        return 0.6
+    found = find_header(source, VARIABLE_MAP, {"contact_id", "method"})
+    if found is None:
+        return 0.0
+    skip, delim, fields = found
+    canon = [VARIABLE_MAP.get(norm_name(f)) for f in fields]
+    mi = canon.index("method")
+    try:
+        body = list(csv.reader(source.head_lines(skip + 21)[skip + 1 :], delimiter=delim))
+    except csv.Error:
+        return 0.6
+    for r in body:
+        if len(r) == len(fields) and r[mi].strip().upper() in METHODS and "t_init" in canon:
+            return 1.0
+    return 0.6
+
+
+class _Reader:
+    """State across chunks: which contact belongs to which call."""
+
+    def __init__(self, source: Source):
+        self.source = source
+        self.alias: OrderedDict[str, str] = OrderedDict()
+        self.carry = OrderedCarry("key", "t", horizon=CALLBACK_HORIZON)
+
+    def _key_of(self, contact: str) -> str:
+        return self.alias.get(contact, contact)
+
+    def _remember(self, contact: str, key: str) -> None:
+        self.alias[contact] = key
+        if len(self.alias) > _ALIAS_LIMIT:
+            self.alias.popitem(last=False)
+
+    def rows(self, batch) -> tuple[pd.DataFrame, list[Reject], Counter, Counter]:
+        f = batch.frame
+        skipped: Counter = Counter()
+        unknown: Counter = Counter()
+        if f.empty and not len(f.columns):
+            return pd.DataFrame(), [], skipped, unknown
+        require_columns(f, REQUIRED, self.source, NAME)
+        channel = column(f, "channel").str.upper()
+        method = column(f, "method").str.upper()
+        role = method.map(METHODS).astype("string")
+        not_voice = ((channel != "") & (channel != "VOICE")).to_numpy(dtype=bool)
+        for ch in channel[not_voice]:
+            skipped[f"channel {ch} (not a phone call)"] += 1
+        monitor = (role == "skip").fillna(False).to_numpy(dtype=bool) & ~not_voice
+        if monitor.any():
+            skipped["InitiationMethod MONITOR (supervisor monitoring)"] += int(monitor.sum())
+        voice = ~not_voice & ~monitor
+        t_init = parse_utc(column(f, "t_init"))
+        reason = pd.Series("", index=f.index, dtype="object")
+        m = role.isna().to_numpy(dtype=bool) & voice
+        for w in column(f, "method")[m]:
+            unknown[mask_digits(f"InitiationMethod {w!r}")] += 1
+        reason[m] = [
+            f"unknown InitiationMethod {w!r}; known: {', '.join(sorted(METHODS))}. "
+            "Add it to amazon_connect.METHODS"
+            for w in column(f, "method")[m]
+        ]
+        m = t_init.isna().to_numpy() & voice & (reason == "").to_numpy()
+        reason[m] = [
+            f"InitiationTimestamp missing or unreadable ({v!r}); expected ISO 8601 such as 2026-01-05T08:00:12Z"
+            for v in column(f, "t_init")[m]
+        ]
+        cid = column(f, "contact_id")
+        m = (cid == "").to_numpy() & voice & (reason == "").to_numpy()
+        reason[m] = "ContactId missing"
+        dr = column(f, "disconnect_reason").str.upper()
+        dr_unknown = (dr != "") & ~dr.isin(list(DISCONNECT_REASONS))
+        for w in column(f, "disconnect_reason")[dr_unknown.to_numpy(dtype=bool) & voice & (reason == "").to_numpy()]:
+            unknown[mask_digits(f"DisconnectReason {w!r}")] += 1
+        bad = (reason != "").to_numpy()
+        rejects = rejects_from(batch.original, batch.lines, bad, reason)
+        keep = voice & ~bad
+
+        # Attributes named *callback* with a value: the flow recorded a callback request.
+        cb_attr = pd.Series(False, index=f.index)
+        for c in batch.original.columns:
+            n = norm_name(c)
+            if n.startswith("attributes") and "callback" in n:
+                v = batch.original[c].astype("string").fillna("").str.strip().str.lower()
+                cb_attr |= ~v.isin(list(_FALSY))
+        t_sys_given = "t_sys" in f.columns
+        texts = row_text(batch.original).to_numpy(dtype=object) if len(f) else np.array([], dtype=object)
+
+        # Each voice contact's call key: its own id, or its initial contact's for a leg.
+        keys: list[str] = []
+        marker_keys: list[str | None] = []
+        initial, previous = column(f, "initial"), column(f, "previous")
+        for i, (c, r, ini, prev, k) in enumerate(zip(cid, role.fillna(""), initial, previous, keep)):
+            if not k:
+                keys.append("")
+                marker_keys.append(None)
+                continue
+            if r == "leg":
+                key = ini or (self._key_of(prev) if prev else "") or c
+                key = self._key_of(key)
+            else:
+                key = c
+            self._remember(c, key)
+            keys.append(key)
+            marker_keys.append(self._key_of(prev) if r == "callback" and prev else None)
+
+        rows = pd.DataFrame(
+            {
+                "key": keys,
+                "contact_id": cid,
+                "role": role,
+                "is_marker": False,
+                "t": t_init,
+                "t_disc": parse_utc(column(f, "t_disc")),
+                "t_sys": parse_utc(column(f, "t_sys")),
+                "t_enq": parse_utc(column(f, "t_enq")),
+                "t_deq": parse_utc(column(f, "t_deq")),
+                "t_agent": parse_utc(column(f, "t_agent")),
+                "queue_duration": seconds(column(f, "queue_duration")),
+                "interaction": seconds(column(f, "agent_interaction")),
+                "queue_name": column(f, "queue_name"),
+                "agent": column(f, "agent_user").where(column(f, "agent_user") != "", column(f, "agent_arn")),
+                "customer": column(f, "customer"),
+                "system": column(f, "system"),
+                "ender": dr.map(DISCONNECT_REASONS).astype("string"),
+                "dr_word": column(f, "disconnect_reason"),
+                "cb_attr": cb_attr,
+                "t_sys_given": t_sys_given,
+                "source_line": batch.lines,
+                "text": texts,
+            },
+            index=f.index,
+        )
+        mk = np.array([m is not None for m in marker_keys], dtype=bool)
+        markers = rows.loc[mk].copy()
+        if len(markers):
+            # A callback contact says its original contact ended in a callback request.
+            markers["key"] = [m for m in marker_keys if m is not None]
+            markers["is_marker"] = True
+        rows = pd.concat([rows.loc[keep], markers], ignore_index=True)
+        return rows, rejects, skipped, unknown
+
+
+def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
+    """One raw call per initial contact."""
+    if rows is None or rows.empty or "key" not in rows.columns:
+        return raw_frame(0), []
+    rows = rows.sort_values(["key", "t", "source_line"], kind="stable").reset_index(drop=True)
+    has_cb_marker = rows.loc[rows["is_marker"], "key"].unique()
+    real = rows[~rows["is_marker"]]
+    if real.empty:
+        # Callbacks whose original contact was released earlier (or is in another file).
+        return raw_frame(0), []
+    g = real.groupby("key", sort=False)
+    n_rows = g.size()
+    first_line = g["source_line"].min()
+    main = real[real["contact_id"] == real["key"]].drop_duplicates("key", keep="first").set_index("key")
+    rejects: list[Reject] = []
+    orphans = n_rows.index.difference(main.index)
+    if len(orphans):
+        text = real.drop_duplicates("key", keep="first").set_index("key")["text"]
+        for k in orphans:
+            rejects.append(
+                Reject(
+                    int(first_line[k]),
+                    f"transfer contact of initial contact {k!r}, which is not in this file; "
+                    "export a period holding both",
+                    str(text[k]),
+                    rows=int(n_rows[k]),
+                )
+            )
+        real = real[real["key"].isin(main.index)]
+        if real.empty:
+            return raw_frame(0), rejects
+        g = real.groupby("key", sort=False)
+    k = main.index
+    inbound = main["role"] == "inbound"
+
+    agent_rows = real[real["t_agent"].notna()].sort_values(["key", "t_agent"], kind="stable")
+    first_agent = agent_rows.drop_duplicates("key", keep="first").set_index("key")
+    queued_rows = real[real["t_enq"].notna()].sort_values(["key", "t_enq"], kind="stable")
+    first_q = queued_rows.drop_duplicates("key", keep="first").set_index("key")
+    last_q = queued_rows.drop_duplicates("key", keep="last").set_index("key")
+    last = real.sort_values(["key", "t_disc", "source_line"], kind="stable").drop_duplicates("key", keep="last").set_index("key")
+
+    answered_in = k.isin(first_agent.index)
+    queued = k.isin(first_q.index)
+    callback = k.isin(has_cb_marker) | g["cb_attr"].any().reindex(k).fillna(False).to_numpy(dtype=bool)
+    ender = last["ender"].reindex(k)
+    cust_answered = np.where(main["t_sys_given"], main["t_sys"].notna(), answered_in)
+
+    outcome = pd.Series(pd.NA, index=k, dtype="string")
+    unans_q = ender.map(QUEUED_OUTCOMES).fillna("missed")
+    unans_u = ender.map(UNQUEUED_OUTCOMES).fillna("closed")
+    out_unans = ender.map(OUTBOUND_UNANSWERED).fillna("missed")
+    ib = inbound.to_numpy(dtype=bool)
+    outcome[ib] = np.where(queued[ib], unans_q[ib], unans_u[ib])
+    outcome[ib & callback] = "callback"
+    outcome[ib & answered_in] = "answered"
+    outcome[~ib] = np.where(cust_answered[~ib], "answered", out_unans[~ib])
+
+    # An unknown disconnect reason is fatal only where it chose the outcome.
+    decided_by_reason = (ib & ~answered_in & ~callback) | (~ib & ~cust_answered)
+    unknown_reason = ender.isna().to_numpy() & (last["dr_word"].reindex(k).fillna("") != "").to_numpy()
+    bad = decided_by_reason & unknown_reason
+    if bad.any():
+        text = main["text"]
+        for key in k[bad]:
+            rejects.append(
+                Reject(
+                    int(first_line[key]),
+                    f"unknown DisconnectReason {last['dr_word'][key]!r} decides this call's outcome; "
+                    f"known: {', '.join(sorted(DISCONNECT_REASONS))}. Add it to amazon_connect.DISCONNECT_REASONS",
+                    str(text[key]),
+                    rows=int(n_rows[key]),
+                )
+            )
+
+    interaction = g["interaction"].sum(min_count=1).reindex(k)
+    span = (last["t_disc"].reindex(k) - first_agent["t_agent"].reindex(k)).dt.total_seconds()
+    talk = interaction.fillna(span).where(outcome == "answered", 0.0).fillna(0.0)
+    q_end = last_q["t_deq"].fillna(last_q["t_disc"]).reindex(k)
+    wait_unans = (q_end - first_q["t_enq"].reindex(k)).dt.total_seconds()
+    wait_unans = wait_unans.fillna(first_q["queue_duration"].reindex(k))
+    wait_ans = (first_agent["t_agent"].reindex(k) - first_q["t_enq"].reindex(k)).dt.total_seconds()
+    wait = pd.Series(np.nan, index=k)
+    wait = wait.mask(ib & queued, wait_unans).mask(ib & queued & answered_in, wait_ans)
+
+    line = first_q["queue_name"].reindex(k)
+    line = line.where(line.fillna("") != "", main["system"].where(inbound, pd.NA))
+    agent = first_agent["agent"].reindex(k)
+    agent = agent.where(outcome == "answered", pd.NA)
+    calls = raw_frame(
+        len(k),
+        call_id=pd.Series(k, index=k),
+        start=main["t"],
+        direction=np.where(ib, "inbound", "outbound"),
+        line=line.where(line.fillna("") != "", pd.NA),
+        caller=main["customer"].where(main["customer"] != "", pd.NA),
+        outcome=outcome,
+        wait_s=wait,
+        talk_s=talk,
+        agent=agent.where(agent.fillna("") != "", pd.NA),
+        source_line=first_line.reindex(k),
+        n_rows=n_rows.reindex(k),
+    )
+    calls = calls.loc[~bad].sort_values("source_line", kind="stable").reset_index(drop=True)
+    return calls, rejects
+
+
+def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
+    """Read Amazon Connect CTRs (JSON objects/lines/array, or flattened CSV) as raw calls.
+
+    Raises
+    ------
+    BadInputError
+        The file holds no contact trace records.
+    """
+    if looks_like_json(source):
+        batches = json_batches(source, VARIABLE_MAP)
+    else:
+        found = find_header(source, VARIABLE_MAP, set(REQUIRED))
+        if found is None:
+            raise BadInputError(
+                f"{source.name}: not a {NAME} export: no ContactId, InitiationMethod and "
+                "InitiationTimestamp columns found (expected CTR JSON or a flattened CSV of it)"
+            )
+        skip, delim, _ = found
+        batches = delimited_batches(source, VARIABLE_MAP, delimiter=delim, skip_lines=skip)
+    reader = _Reader(source)
+    for batch in batches:
+        rows, rejects, skipped, unknown = reader.rows(batch)
+        skipped.update(batch.skipped)
+        calls, bad = _assemble(reader.carry.push(rows if len(rows) else None))
+        yield ParsedChunk(calls, batch.rejects + rejects + bad, batch.rows_read, skipped, unknown)
+    calls, bad = _assemble(reader.carry.push(None, final=True))
+    yield ParsedChunk(calls, bad, 0)
+
+
+FORMATS = [
+    Format(
+        name=NAME,
+        title="Amazon Connect contact trace records (JSON lines/objects as streamed to S3, or flattened CSV)",
+        example="ctr-2026-01-05.json",
+        sniff=sniff,
+        read=read,
+    )
+]

@@ -1,0 +1,391 @@
+"""Twilio Programmable Voice call logs.
+
+Reads three shapes of the same records:
+
+- JSON from the REST API (``GET /2010-04-01/Accounts/{sid}/Calls.json``: ``{"calls": [...]}``,
+  pages concatenated, or one call per line), with RFC 2822 dates
+  (``Mon, 05 Jan 2026 08:00:12 +0000``);
+- CSV with the API's snake_case headers (``sid, date_created, start_time, end_time, duration,
+  status, direction, from, to, parent_call_sid, answered_by, queue_time``);
+- the Console's call-log CSV download (``Date, Direction, From, To, Type, Status, Duration,
+  Call Sid``...; layout unverified).
+
+A call to a Twilio number is a *parent* call (``inbound``) answered by the application
+(TwiML); each ``<Dial>`` to an agent creates a *child* leg (``outbound-dial``) whose
+``parent_call_sid`` is the parent's sid. The legs of one call are joined into one call, keyed
+by the parent's sid:
+
+- a child leg ``completed`` with duration > 0: ``answered``; wait from the parent's start to
+  that leg's answer, talk the sum of the connected legs' durations;
+- children, none connected: the last leg's status through :data:`CHILD_OUTCOMES`
+  (``canceled`` = the caller hung up while it rang: ``abandoned``; ``no-answer``, ``busy``,
+  ``failed``: ``missed``); wait the parent's duration;
+- no children: the parent's own status through :data:`STATUS_OUTCOMES` (``completed`` is
+  ``answered`` only with a duration > 0); wait null, talk the duration.
+
+Notes
+-----
+- Times are UTC; ``start`` is tz-aware UTC (``start_time``, else ``date_created``). Values
+  without a zone are taken as UTC too (the Console shows UTC; unverified).
+- The answer time of a leg is not in the record: it is ``end_time - duration``.
+- ``queued``, ``ringing``, ``in-progress`` (and ``initiated``) are calls not finished when the
+  log was exported: the whole call is rejected with that reason; export again later.
+- An outbound call answered by a machine (``answered_by`` ``machine_*``, with answering-machine
+  detection on) is ``voicemail``; ``fax`` is ``failed``.
+- For an ``outbound-api`` call with child legs (click-to-call: Twilio rings the practice's
+  phone first, then dials the patient), the agent is the parent's ``to`` and the caller the
+  leg's ``to``. Otherwise outbound calls store the dialled party as caller and no agent.
+- A leg whose parent is not in the file cannot be placed: rejected (export a period that holds
+  both). A file without a parent column (the Console's) cannot join legs at all: its
+  ``outbound-dial`` rows are skipped and counted, and each parent call's own status decides.
+- Twilio's API lists calls newest first; the reader handles either order.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+from ..privacy import mask_digits
+from ..sources import Reject, Source, norm_name
+from ._base import Format, ParsedChunk, ReadContext, raw_frame, require_columns
+from ._records import (
+    OrderedCarry,
+    column,
+    delimited_batches,
+    find_header,
+    json_batches,
+    looks_like_json,
+    parse_utc,
+    seconds,
+)
+
+NAME = "twilio_calls"
+
+# Vendor column (norm_name form) -> canonical column.
+VARIABLE_MAP: dict[str, str] = {
+    "sid": "sid", "callsid": "sid",
+    "parentcallsid": "parent", "parentsid": "parent", "parentcall": "parent",
+    "datecreated": "created", "date": "created", "created": "created",
+    "starttime": "start", "startdate": "start",
+    "endtime": "end", "enddate": "end",
+    "duration": "duration", "durationseconds": "duration", "durations": "duration",
+    "status": "status", "callstatus": "status",
+    "direction": "direction",
+    "from": "from", "to": "to",
+    "answeredby": "answered_by",
+    "queuetime": "queue_time",
+    "type": "type",
+    "price": "price", "priceunit": "price_unit",
+}
+REQUIRED = ["sid", "status", "direction", "from", "to"]
+
+# Call status (lower case, spaces/underscores as hyphens) -> outcome of a call that did not
+# go through child legs. "completed" is answered only with a duration > 0.
+STATUS_OUTCOMES: dict[str, str] = {
+    "completed": "answered",
+    "busy": "busy",
+    "failed": "failed",
+    "no-answer": "missed",
+    "canceled": "abandoned",
+    "cancelled": "abandoned",
+}
+# An outbound call cancelled before answer was given up by the practice, not by a caller.
+OUTBOUND_STATUS_OUTCOMES: dict[str, str] = {**STATUS_OUTCOMES, "canceled": "missed", "cancelled": "missed"}
+# Status of the last child leg -> outcome of an inbound call that no leg connected.
+CHILD_OUTCOMES: dict[str, str] = {
+    "canceled": "abandoned",
+    "cancelled": "abandoned",
+    "no-answer": "missed",
+    "busy": "missed",
+    "failed": "missed",
+    "completed": "missed",
+}
+# Calls still going on when the log was exported.
+UNFINISHED_STATUS: frozenset[str] = frozenset({"queued", "initiated", "ringing", "in-progress"})
+
+# Direction word -> (direction, whether the row is a leg dialled by another call).
+DIRECTIONS: dict[str, tuple[str, bool]] = {
+    "inbound": ("inbound", False),
+    "incoming": ("inbound", False),
+    "trunking-terminating": ("inbound", False),
+    "outbound-api": ("outbound", False),
+    "outgoing-api": ("outbound", False),
+    "outbound": ("outbound", False),
+    "outgoing": ("outbound", False),
+    "trunking-originating": ("outbound", False),
+    "outbound-dial": ("outbound", True),
+    "outgoing-dial": ("outbound", True),
+}
+# answered_by (answering-machine detection) -> outcome overriding "answered".
+ANSWERED_BY: dict[str, str | None] = {
+    "human": None,
+    "unknown": None,
+    "machine-start": "voicemail",
+    "machine-end-beep": "voicemail",
+    "machine-end-silence": "voicemail",
+    "machine-end-other": "voicemail",
+    "fax": "failed",
+}
+
+_CALL_SID = re.compile(r"\bCA[0-9a-f]{32}\b")
+
+
+def _word(s: pd.Series) -> pd.Series:
+    """Status/direction words in one spelling: ``No Answer`` → ``no-answer``."""
+    return s.astype("string").fillna("").str.strip().str.lower().str.replace(r"[\s_]+", "-", regex=True)
+
+
+def sniff(source: Source) -> float:
+    """1.0 for Twilio call records (JSON or CSV) with call sids and Twilio's status words."""
+    if looks_like_json(source):
+        head = source.head
+        if not re.search(r'"sid"\s*:\s*"CA[0-9a-f]{32}"', head):
+            return 0.0
+        keys = sum(bool(re.search(rf'"{k}"\s*:', head)) for k in ("parent_call_sid", "direction", "status", "date_created"))
+        return 1.0 if keys >= 3 else 0.6
+    found = find_header(source, VARIABLE_MAP, {"sid", "status", "direction"})
+    if found is None:
+        return 0.0
+    skip, delim, fields = found
+    canon = [VARIABLE_MAP.get(norm_name(f)) for f in fields]
+    if "from" not in canon or "to" not in canon:
+        return 0.4
+    si, di, ci = canon.index("status"), canon.index("direction"), canon.index("sid")
+    try:
+        body = list(csv.reader(source.head_lines(skip + 21)[skip + 1 :], delimiter=delim))
+    except csv.Error:
+        return 0.6
+    for r in body:
+        if len(r) == len(fields):
+            st = _word(pd.Series([r[si]])).iloc[0]
+            dr = _word(pd.Series([r[di]])).iloc[0]
+            if (st in STATUS_OUTCOMES or st in UNFINISHED_STATUS) and dr in DIRECTIONS and _CALL_SID.search(r[ci]):
+                return 1.0
+    return 0.6
+
+
+def _rows(batch, source: Source) -> tuple[pd.DataFrame, list[Reject], Counter, Counter]:
+    f = batch.frame
+    if f.empty and not len(f.columns):
+        return pd.DataFrame(), [], Counter(), Counter()
+    require_columns(f, REQUIRED, source, NAME)
+    if "start" not in f.columns and "created" not in f.columns:
+        require_columns(f, ["start_time"], source, NAME)
+    skipped: Counter = Counter()
+    unknown: Counter = Counter()
+    status = _word(column(f, "status"))
+    dword = _word(column(f, "direction"))
+    direction = dword.map({k: v[0] for k, v in DIRECTIONS.items()}).astype("string")
+    is_leg_word = dword.isin([k for k, v in DIRECTIONS.items() if v[1]])
+    sid = column(f, "sid")
+    parent = column(f, "parent")
+    has_parent_col = "parent" in f.columns
+    start = parse_utc(column(f, "start"))
+    start = start.fillna(parse_utc(column(f, "created")))
+    end = parse_utc(column(f, "end"))
+    duration = seconds(column(f, "duration"))
+
+    # Without a parent column a dialled leg cannot be joined to its call.
+    orphan_leg = (is_leg_word & (not has_parent_col)).to_numpy(dtype=bool)
+    if orphan_leg.any():
+        skipped["outbound-dial leg in a file without a parent call sid column (cannot be joined)"] += int(orphan_leg.sum())
+
+    reason = pd.Series("", index=f.index, dtype="object")
+    known_status = status.isin(list(STATUS_OUTCOMES)) | status.isin(list(UNFINISHED_STATUS))
+    m = (~known_status).to_numpy(dtype=bool) & ~orphan_leg
+    for w in column(f, "status")[m]:
+        unknown[mask_digits(f"status {w!r}")] += 1
+    reason[m] = [
+        f"unknown status {w!r}; known: {', '.join(sorted(set(STATUS_OUTCOMES) | UNFINISHED_STATUS))}. "
+        "Add it to twilio.STATUS_OUTCOMES"
+        for w in column(f, "status")[m]
+    ]
+    m = direction.isna().to_numpy(dtype=bool) & ~orphan_leg & (reason == "").to_numpy()
+    for w in column(f, "direction")[m]:
+        unknown[mask_digits(f"direction {w!r}")] += 1
+    reason[m] = [
+        f"unknown direction {w!r}; known: {', '.join(sorted(DIRECTIONS))}. Add it to twilio.DIRECTIONS"
+        for w in column(f, "direction")[m]
+    ]
+    m = start.isna().to_numpy() & ~orphan_leg & (reason == "").to_numpy()
+    reason[m] = [
+        f"start time missing or unreadable ({v!r}); expected RFC 2822 (Mon, 05 Jan 2026 08:00:12 +0000) or ISO 8601"
+        for v in column(f, "start").where(column(f, "start") != "", column(f, "created"))[m]
+    ]
+    m = (sid == "").to_numpy() & ~orphan_leg & (reason == "").to_numpy()
+    reason[m] = "call sid missing"
+    ab = _word(column(f, "answered_by"))
+    ab_unknown = (ab != "") & ~ab.isin(list(ANSWERED_BY))
+    for w in column(f, "answered_by")[ab_unknown]:
+        # Kept: it only refines an answered outbound call.
+        unknown[mask_digits(f"answered_by {w!r}")] += 1
+
+    lines = pd.Series(batch.lines, index=f.index)
+    key = parent.where(parent != "", sid)
+    key = key.where(key != "", "\x00line" + lines.astype(str))
+    rows = pd.DataFrame(
+        {
+            "key": key,
+            "sid": sid,
+            "t": start,
+            "t_end": end,
+            "source_line": lines,
+            "status": status,
+            "direction": direction,
+            "is_main": sid == key,
+            "duration": duration,
+            "from": column(f, "from"),
+            "to": column(f, "to"),
+            "answered_by": ab,
+            "bad": reason.astype("string"),
+            "text": _row_texts(batch),
+        }
+    ).loc[~orphan_leg]
+    return rows.reset_index(drop=True), [], skipped, unknown
+
+
+def _row_texts(batch) -> np.ndarray:
+    """Each source row rebuilt as text, for rejects decided later at the call level."""
+    from ._base import row_text
+
+    if not len(batch.original):
+        return np.array([], dtype=object)
+    return row_text(batch.original).to_numpy(dtype=object)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.where(s.fillna("") != "", pd.NA)
+
+
+def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
+    """One raw call per parent sid from the parent and its legs; bad calls rejected whole."""
+    if rows is None or rows.empty or "key" not in rows.columns:
+        return raw_frame(0), []
+    rows = rows.sort_values(["key", "t", "source_line"], kind="stable").reset_index(drop=True)
+    g = rows.groupby("key", sort=False)
+    n_rows = g.size()
+    first_line = g["source_line"].min()
+    rejects: list[Reject] = []
+
+    # Calls rejected whole: a bad leg, a leg still in progress, or legs without their parent.
+    bad = rows[rows["bad"].fillna("") != ""].drop_duplicates("key", keep="first").set_index("key")
+    unfinished = rows[rows["status"].isin(list(UNFINISHED_STATUS))].drop_duplicates("key", keep="first").set_index("key")
+    has_main = g["is_main"].any()
+    why = pd.Series("", index=n_rows.index, dtype="object")
+    why = why.mask(~has_main, "leg of a call whose parent call is not in this file; export a period holding both")
+    why = why.mask(why.index.isin(unfinished.index), unfinished["status"].reindex(why.index).map(
+        lambda s: f"call not finished when exported (status {s!r}); export again later"
+    ))
+    why = why.mask(why.index.isin(bad.index), bad["bad"].reindex(why.index))
+    rej_keys = why[why != ""].index
+    if len(rej_keys):
+        text = rows.drop_duplicates("key", keep="first").set_index("key")["text"]
+        for k in rej_keys:
+            rejects.append(Reject(int(first_line[k]), str(why[k]), str(text[k]), rows=int(n_rows[k])))
+        rows = rows[~rows["key"].isin(rej_keys)]
+        if rows.empty:
+            return raw_frame(0), rejects
+        g = rows.groupby("key", sort=False)
+
+    main = rows[rows["is_main"]].drop_duplicates("key", keep="first").set_index("key")
+    legs = rows[~rows["is_main"]]
+    connected = legs[(legs["status"] == "completed") & (legs["duration"] > 0)]
+    conn_first = connected.drop_duplicates("key", keep="first").set_index("key")
+    last_leg = legs.drop_duplicates("key", keep="last").set_index("key")
+    k = main.index
+    has_legs = k.isin(legs["key"].unique())
+    answered_leg = k.isin(conn_first.index)
+    outbound = main["direction"] == "outbound"
+
+    own = pd.Series(
+        np.where(outbound, main["status"].map(OUTBOUND_STATUS_OUTCOMES), main["status"].map(STATUS_OUTCOMES)),
+        index=k,
+        dtype="string",
+    )
+    own = own.mask((main["status"] == "completed") & ~(main["duration"] > 0), "missed")
+    machine = main["answered_by"].map(ANSWERED_BY).astype("string")
+    own = own.mask((own == "answered") & outbound & machine.notna(), machine)
+    leg_outcome = last_leg["status"].reindex(k).map(CHILD_OUTCOMES).astype("string").fillna("missed")
+    # Legs decide only when the parent itself connected; a busy/failed parent is what it says.
+    parent_ok = main["status"] == "completed"
+    outcome = own.mask(has_legs & parent_ok, leg_outcome).mask(answered_leg, "answered")
+
+    talk = connected.groupby("key", sort=False)["duration"].sum().reindex(k)
+    talk = talk.where(answered_leg, main["duration"].where(outcome == "answered", 0.0)).fillna(0.0)
+    leg_answer = conn_first["t_end"] - pd.to_timedelta(conn_first["duration"], unit="s")
+    leg_answer = leg_answer.fillna(conn_first["t"]).reindex(k)
+    wait = (leg_answer - main["t"]).dt.total_seconds().where(answered_leg)
+    parent_span = (main["t_end"] - main["t"]).dt.total_seconds().fillna(main["duration"])
+    wait = wait.mask(has_legs & ~answered_leg & parent_ok & ~outbound, parent_span)
+    wait = wait.where(~outbound)
+
+    leg_to = conn_first["to"].reindex(k).fillna(last_leg["to"].reindex(k))
+    caller = main["from"].where(~outbound, main["to"])
+    caller = caller.mask(outbound & has_legs, leg_to)
+    agent = pd.Series(pd.NA, index=k, dtype="string")
+    agent = agent.mask(~outbound & answered_leg, conn_first["to"].reindex(k))
+    agent = agent.mask(outbound & has_legs, main["to"])
+    line = _blank(main["to"]).where(~outbound, pd.NA)
+    calls = raw_frame(
+        len(main),
+        call_id=pd.Series(k, index=k),
+        start=main["t"],
+        direction=main["direction"],
+        line=line,
+        caller=_blank(caller),
+        outcome=outcome,
+        wait_s=wait,
+        talk_s=talk,
+        agent=_blank(agent),
+        source_line=first_line.reindex(k),
+        n_rows=n_rows.reindex(k),
+    ).sort_values("source_line", kind="stable").reset_index(drop=True)
+    return calls, rejects
+
+
+def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
+    """Read Twilio call logs (REST API JSON, API-style CSV or Console CSV) as raw calls.
+
+    Raises
+    ------
+    BadInputError
+        The file is not a Twilio call log.
+    """
+    if looks_like_json(source):
+        batches = json_batches(source, VARIABLE_MAP)
+    else:
+        found = find_header(source, VARIABLE_MAP, {"sid", "status", "direction"})
+        if found is None:
+            raise BadInputError(
+                f"{source.name}: not a {NAME} export: no header with Call Sid, Status and "
+                "Direction found in the first lines"
+            )
+        skip, delim, _ = found
+        batches = delimited_batches(source, VARIABLE_MAP, delimiter=delim, skip_lines=skip)
+    # Legs are created seconds after their parent and end with it.
+    carry = OrderedCarry("key", "t", horizon=pd.Timedelta(hours=3))
+    for batch in batches:
+        rows, _, skipped, unknown = _rows(batch, source)
+        skipped.update(batch.skipped)
+        calls, rejects = _assemble(carry.push(rows if len(rows) else None))
+        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown)
+    calls, rejects = _assemble(carry.push(None, final=True))
+    yield ParsedChunk(calls, rejects, 0)
+
+
+FORMATS = [
+    Format(
+        name=NAME,
+        title="Twilio call logs (REST API JSON, API-style CSV, or the Console's call-log CSV)",
+        example="calls.json",
+        sniff=sniff,
+        read=read,
+    )
+]

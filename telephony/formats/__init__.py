@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from ._base import RAW_COLUMNS, Format, ParsedChunk, ReadContext
 from . import asterisk_queue_log
+from . import freeswitch, cisco_cucm, avaya_smdr
+from . import asterisk_cdr
+from . import threecx, teams, twilio, amazon_connect
 
 _MODULES = [
     asterisk_queue_log,
+    freeswitch,
+    cisco_cucm,
+    avaya_smdr,
+    asterisk_cdr,
+    threecx,
+    teams,
+    twilio,
+    amazon_connect,
 ]
 
 FORMATS: dict[str, Format] = {}
@@ -22,5 +33,14 @@ for _m in _MODULES:
         if _f.name in FORMATS:
             raise RuntimeError(f"format {_f.name} registered twice")
         FORMATS[_f.name] = _f
+
+# Bundled mapping files (telephony/mappings/*.toml), after the modules: a name clash is then
+# reported against the mapping file, and a parser module's name is never taken.
+from . import mapping as _mapping
+
+for _mp in _mapping.bundled_mappings().values():
+    if _mp.name in FORMATS:
+        raise RuntimeError(f"format {_mp.name} registered twice (mapping {_mp.file_name})")
+    FORMATS[_mp.name] = _mapping.mapping_format(_mp)
 
 __all__ = ["FORMATS", "Format", "ParsedChunk", "ReadContext", "RAW_COLUMNS"]

@@ -251,10 +251,12 @@ def rename_columns(frame: pd.DataFrame, variable_map: dict[str, str]) -> pd.Data
 def require_columns(frame: pd.DataFrame, required: list[str], source: Source, fmt: str) -> None:
     """Raise :class:`~telephony.errors.BadInputError` naming the columns a file lacks."""
     from ..errors import BadInputError
+    from ..privacy import mask_digits
 
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        found = ", ".join(str(c) for c in frame.columns[:30])
+        # A headerless file's "column names" are its first row: maybe phone numbers.
+        found = mask_digits(", ".join(str(c) for c in frame.columns[:30]))
         raise BadInputError(
             f"{source.name}: not a {fmt} export: missing column(s) {', '.join(missing)} "
             f"(found: {found}). Check the export settings or pass --format/--mapping."

@@ -1,0 +1,519 @@
+"""Definitions shared by the demand metrics: outcome groups, the NHS mapping, local-time intervals.
+
+Every metric in :mod:`demand.queue` and :mod:`demand.callers` is built from the groups and the
+bucketing defined here, so that one word means one thing everywhere.
+
+Outcome groups
+--------------
+==================== ===========================================================================
+group                outcomes
+==================== ===========================================================================
+offered              ``answered``, ``callback``, ``abandoned``, ``missed``, ``voicemail``: the
+                     inbound calls that reached a queue (or rang someone). ``ivr_abandoned``,
+                     ``closed``, ``busy`` and ``failed`` never reached one.
+handled              ``answered``, ``callback``: the caller got through (spoke to a person or
+                     was promised a call back). Also what "got through" means for callers.
+==================== ===========================================================================
+
+Local-time intervals
+--------------------
+Managers think in wall-clock hours, so every interval is a span of local time in ``tz``
+(default ``Europe/London``), labelled by its tz-aware local start. Sub-daily intervals are the
+instants at which the wall clock reads a multiple of the step; they are keyed by the *instant*,
+not the wall-clock reading, so on the autumn change 01:00 BST and 01:00 GMT are two distinct
+hours (a 25-hour day) and on the spring change there is no 01:00 (a 23-hour day). Daily, weekly
+(weeks start Monday) and monthly intervals run from local midnight to local midnight, so a DST
+day lasts 23 or 25 hours and is still one day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from telephony.errors import FrontdoorError
+from telephony.schema import OUTCOMES
+
+DEFAULT_TZ = "Europe/London"
+
+OFFERED_OUTCOMES: tuple[str, ...] = ("answered", "callback", "abandoned", "missed", "voicemail")
+HANDLED_OUTCOMES: tuple[str, ...] = ("answered", "callback")
+
+# Frontdoor outcome → NHS England cloud-based telephony (CBT) category. The one table; the
+# reasoning is in :func:`demand.queue.nhs_metrics`'s Notes.
+NHS_OUTCOME_MAP: dict[str, str] = {
+    "answered": "answered",
+    "callback": "callbacks_requested",
+    "abandoned": "abandoned",
+    "missed": "missed",
+    "voicemail": "missed",
+    "busy": "missed",
+    "ivr_abandoned": "ended_before_queue",
+    "closed": "ended_before_queue",
+    "failed": "other",
+}
+NHS_CATEGORIES: tuple[str, ...] = (
+    "answered",
+    "callbacks_requested",
+    "missed",
+    "abandoned",
+    "ended_before_queue",
+    "other",
+)
+
+# Interval lengths accepted by the metrics, with words people type for them.
+FREQS: tuple[str, ...] = ("15min", "30min", "h", "D", "W", "MS")
+_FREQ_ALIASES = {
+    "15min": "15min", "15t": "15min", "15m": "15min", "quarter-hour": "15min",
+    "30min": "30min", "30t": "30min", "30m": "30min", "half-hour": "30min",
+    "h": "h", "1h": "h", "hour": "h", "hourly": "h", "60min": "h",
+    "d": "D", "1d": "D", "day": "D", "daily": "D",
+    "w": "W", "w-mon": "W", "week": "W", "weekly": "W",
+    "ms": "MS", "m": "MS", "month": "MS", "monthly": "MS",
+}
+_MIN_NS = 60 * 10**9
+HOUR_NS = 60 * _MIN_NS
+DAY_NS = 24 * HOUR_NS
+_SUBDAILY_NS = {"15min": 15 * _MIN_NS, "30min": 30 * _MIN_NS, "h": HOUR_NS}
+_DAY_NS = DAY_NS
+# Step for enumerating sub-daily intervals: the finest interval, so none is skipped.
+_GRID_STEP_NS = 15 * _MIN_NS
+
+
+class MetricsInputError(FrontdoorError, ValueError):
+    """A metric was called with an argument or a frame it cannot use."""
+
+
+def normalise_freq(freq: str) -> str:
+    """Return the canonical name of an interval length.
+
+    Parameters
+    ----------
+    freq : str
+        ``15min``, ``30min``, ``h``, ``D``, ``W`` or ``MS`` (or ``hour``, ``day``, ``week``,
+        ``month``…; case-insensitive).
+
+    Returns
+    -------
+    str
+        One of :data:`FREQS`.
+
+    Raises
+    ------
+    MetricsInputError
+        For any other value, listing the valid ones.
+    """
+    canon = _FREQ_ALIASES.get(str(freq).strip().lower())
+    if canon is None:
+        raise MetricsInputError(
+            f"Unknown interval {freq!r}. Use one of: {', '.join(FREQS)} "
+            "(15 minutes, 30 minutes, hour, day, week starting Monday, calendar month)."
+        )
+    return canon
+
+
+def check_calls(calls: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Check that a frame of canonical calls has what a metric needs.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame
+        Canonical call rows.
+    columns : iterable of str
+        Columns the metric reads.
+
+    Raises
+    ------
+    MetricsInputError
+        When a column is missing, or ``start_utc`` is not timezone-aware or has gaps. (Outcomes
+        are checked by :func:`outcome_codes`.)
+    """
+    missing = [c for c in columns if c not in calls.columns]
+    if missing:
+        raise MetricsInputError(
+            f"Calls frame lacks column(s) {', '.join(missing)}; pass canonical call rows "
+            "(telephony.schema.CALL_COLUMNS)."
+        )
+    st = calls["start_utc"]
+    if not isinstance(st.dtype, pd.DatetimeTZDtype):
+        raise MetricsInputError(
+            "start_utc must be a timezone-aware (UTC) datetime column, "
+            f"got {st.dtype}; read calls from the store or use pd.to_datetime(..., utc=True)."
+        )
+    if st.isna().any():
+        raise MetricsInputError("start_utc has missing values; validate calls before measuring them.")
+
+
+def check_tz(tz: str) -> None:
+    """Raise :class:`MetricsInputError` unless ``tz`` is an IANA timezone name."""
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(tz)
+    except Exception as err:  # zoneinfo, pytz and dateutil raise different types
+        raise MetricsInputError(f"Unknown timezone {tz!r}; use an IANA name such as 'Europe/London'.") from err
+
+
+def outcome_codes(outcome: pd.Series) -> np.ndarray:
+    """Index of each outcome in :data:`telephony.schema.OUTCOMES` (int64).
+
+    Raises
+    ------
+    MetricsInputError
+        For an outcome that is not in the schema: it would fall in no count.
+    """
+    codes, uniques = pd.factorize(outcome, use_na_sentinel=True)
+    lut = np.array([OUTCOMES.index(u) if u in OUTCOMES else -1 for u in uniques], dtype="int64")
+    if (lut < 0).any() or (codes < 0).any():
+        odd = sorted(str(u) for u in uniques if u not in OUTCOMES)[:5] or ["<missing>"]
+        raise MetricsInputError(f"Unknown outcome(s) {', '.join(odd)}. Known outcomes: {', '.join(OUTCOMES)}.")
+    return lut[codes] if len(lut) else codes.astype("int64")
+
+
+def to_utc_bound(value, tz: str) -> pd.Timestamp | None:
+    """Read a period bound: a naive time is local wall-clock time in ``tz``; ``None`` stays."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return ts.tz_convert("UTC")
+
+
+def restrict(calls: pd.DataFrame, start, end, tz: str) -> pd.DataFrame:
+    """Keep the calls with ``start <= start_utc < end`` (either bound optional)."""
+    lo, hi = to_utc_bound(start, tz), to_utc_bound(end, tz)
+    if lo is not None and hi is not None and hi <= lo:
+        raise MetricsInputError(f"The period is empty: end {end} is not after start {start}.")
+    if lo is None and hi is None:
+        return calls
+    mask = np.ones(len(calls), dtype=bool)
+    if lo is not None:
+        mask &= (calls["start_utc"] >= lo).to_numpy()
+    if hi is not None:
+        mask &= (calls["start_utc"] < hi).to_numpy()
+    return calls.loc[mask]
+
+
+# --- instants as int64 nanoseconds ---------------------------------------------------------------
+
+
+def utc_ns(start_utc: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Instants as int64 nanoseconds since the epoch (UTC)."""
+    return pd.DatetimeIndex(start_utc).tz_convert("UTC").as_unit("ns").asi8
+
+
+def wall_ns(utc: np.ndarray, tz: str) -> np.ndarray:
+    """Local wall-clock readings in ``tz`` of UTC nanosecond instants, as naive int64 ns."""
+    idx = pd.DatetimeIndex(np.asarray(utc, dtype="int64").view("M8[ns]")).tz_localize("UTC")
+    return idx.tz_convert(tz).tz_localize(None).asi8
+
+
+def _period_start_wall(wall: np.ndarray, freq: str) -> np.ndarray:
+    """Naive local midnight (ns) starting the day, week (Monday) or month of each wall time."""
+    day = (wall // _DAY_NS) * _DAY_NS
+    if freq == "D":
+        return day
+    if freq == "W":
+        days = wall // _DAY_NS
+        return (days - (days + 3) % 7) * _DAY_NS  # 1970-01-01 was a Thursday
+    return wall.view("M8[ns]").astype("M8[M]").astype("M8[ns]").view("int64")
+
+
+def bucket_keys(utc: np.ndarray, wall: np.ndarray, freq: str) -> np.ndarray:
+    """Interval key of each instant (int64).
+
+    Sub-daily keys are the UTC instant the interval starts: ``utc - (wall mod step)``, so the
+    repeated autumn hour gives two keys. Day, week and month keys are the naive local midnight
+    that starts the period.
+    """
+    if freq in _SUBDAILY_NS:
+        return utc - np.mod(wall, _SUBDAILY_NS[freq])
+    return _period_start_wall(wall, freq)
+
+
+def _localize_walls(walls: np.ndarray, tz: str) -> pd.DatetimeIndex:
+    """Attach ``tz`` to naive local midnights (an ambiguous one is its first occurrence)."""
+    idx = pd.DatetimeIndex(np.asarray(walls, dtype="int64").view("M8[ns]"))
+    return idx.tz_localize(tz, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="shift_forward")
+
+
+def keys_to_starts(keys: np.ndarray, freq: str, tz: str) -> pd.DatetimeIndex:
+    """Tz-aware local start of each interval key."""
+    if freq in _SUBDAILY_NS:
+        return pd.DatetimeIndex(np.asarray(keys, dtype="int64").view("M8[ns]")).tz_localize("UTC").tz_convert(tz)
+    return _localize_walls(keys, tz)
+
+
+def keys_to_ends(keys: np.ndarray, freq: str, tz: str) -> pd.DatetimeIndex:
+    """Tz-aware local start of the interval after each key (intervals are ``[start, end)``)."""
+    keys = np.asarray(keys, dtype="int64")
+    if freq in _SUBDAILY_NS:
+        nxt = keys + _SUBDAILY_NS[freq]
+        return keys_to_starts(bucket_keys(nxt, wall_ns(nxt, tz), freq), freq, tz)
+    if freq == "D":
+        return _localize_walls(keys + _DAY_NS, tz)
+    if freq == "W":
+        return _localize_walls(keys + 7 * _DAY_NS, tz)
+    months = keys.view("M8[ns]").astype("M8[M]") + np.timedelta64(1, "M")
+    return _localize_walls(months.astype("M8[ns]").view("int64"), tz)
+
+
+def key_universe(first_key: int, last_key: int, freq: str, tz: str) -> np.ndarray:
+    """Every interval key from ``first_key`` to ``last_key`` inclusive, sorted, none doubled."""
+    if last_key < first_key:
+        return np.empty(0, dtype="int64")
+
+    def steps(step: int) -> np.ndarray:
+        # integer arithmetic: np.arange sizes int64 ranges in floating point and can drop the end
+        count = (int(last_key) - int(first_key)) // step + 1
+        return np.int64(first_key) + np.int64(step) * np.arange(count, dtype="int64")
+
+    if freq in _SUBDAILY_NS:
+        inst = steps(_GRID_STEP_NS)
+        return np.unique(bucket_keys(inst, wall_ns(inst, tz), freq))
+    if freq == "D":
+        return steps(_DAY_NS)
+    if freq == "W":
+        return steps(7 * _DAY_NS)
+    m0 = np.int64(first_key).view("M8[ns]").astype("M8[M]")
+    m1 = np.int64(last_key).view("M8[ns]").astype("M8[M]")
+    return np.arange(m0, m1 + np.timedelta64(1, "M")).astype("M8[ns]").view("int64")
+
+
+# --- public helpers on pandas objects ------------------------------------------------------------
+
+
+def interval_starts(start_utc: pd.Series, freq: str, tz: str = DEFAULT_TZ) -> pd.Series:
+    """Local interval containing each instant, as its tz-aware local start.
+
+    Parameters
+    ----------
+    start_utc : pandas.Series
+        Timezone-aware instants.
+    freq : str
+        One of :data:`FREQS` (aliases accepted).
+    tz : str
+        IANA timezone of the wall clock, default ``Europe/London``.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[us, tz]``, indexed like ``start_utc``.
+
+    Notes
+    -----
+    A sub-daily interval starts at the instant the local wall clock last read a multiple of
+    the step: ``start_utc - (wall - floor(wall))``. Keyed by the instant, the repeated autumn
+    hour gives two intervals (01:00+01:00 and 01:00+00:00), and the skipped spring hour none.
+    Days, weeks (Monday) and months start at local midnight.
+    """
+    freq = normalise_freq(freq)
+    utc = utc_ns(start_utc)
+    keys = bucket_keys(utc, wall_ns(utc, tz), freq)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    starts = keys_to_starts(uniq, freq, tz).take(inv.ravel()).as_unit("us")
+    return pd.Series(starts, index=start_utc.index)
+
+
+def interval_grid(first: pd.Timestamp, last: pd.Timestamp, freq: str, tz: str = DEFAULT_TZ) -> pd.DatetimeIndex:
+    """Every local interval from the one containing ``first`` to the one containing ``last``.
+
+    Parameters
+    ----------
+    first, last : pandas.Timestamp
+        Timezone-aware instants, ``first <= last``.
+    freq : str
+        One of :data:`FREQS`.
+    tz : str
+        IANA timezone of the wall clock.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Tz-aware local interval starts, increasing, none missing and none doubled (a spring DST
+        day has 23 hourly intervals, an autumn one 25).
+    """
+    freq = normalise_freq(freq)
+    utc = utc_ns(pd.DatetimeIndex([pd.Timestamp(first), pd.Timestamp(last)]))
+    k = bucket_keys(utc, wall_ns(utc, tz), freq)
+    return keys_to_starts(key_universe(k[0], k[1], freq, tz), freq, tz).as_unit("us")
+
+
+def interval_ends(starts: pd.DatetimeIndex | pd.Series, freq: str, tz: str = DEFAULT_TZ):
+    """The local start of the interval after each of ``starts`` (so ``[start, end)``)."""
+    freq = normalise_freq(freq)
+    utc = utc_ns(pd.DatetimeIndex(starts))
+    out = keys_to_ends(bucket_keys(utc, wall_ns(utc, tz), freq), freq, tz).as_unit("us")
+    if isinstance(starts, pd.Series):
+        return pd.Series(out, index=starts.index)
+    return out
+
+
+def local_dates(start_utc: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
+    """Local calendar date of each instant, as a naive ``datetime64`` midnight."""
+    utc = utc_ns(start_utc)
+    day = _period_start_wall(wall_ns(utc, tz), "D")
+    return pd.Series(day.view("M8[ns]"), index=start_utc.index).astype("datetime64[us]")
+
+
+# --- output layout: every interval of every series, and where each call falls in it -------------
+
+
+@dataclass
+class Layout:
+    """Rows of a metric's output and the row each call belongs to.
+
+    A *series* is what gets its own run of intervals: a practice, or a practice and a line. Each
+    series gets every interval of its practice's span, so an interval without calls is a row
+    (of zeros), never a missing one. Counting a call is then ``np.bincount(row, minlength=n)``.
+
+    Attributes
+    ----------
+    freq, tz : str
+        Interval and wall-clock timezone.
+    universe : numpy.ndarray
+        Every interval key from the earliest span start to the latest span end.
+    lo : numpy.ndarray
+        Per practice code, the index in ``universe`` of its first interval.
+    series_practice : numpy.ndarray
+        Practice code of each series.
+    series_offset : numpy.ndarray
+        First output row of each series.
+    out_series, out_keys : numpy.ndarray
+        Series and interval key of each output row (sorted by series, then time).
+    """
+
+    freq: str
+    tz: str
+    universe: np.ndarray
+    lo: np.ndarray
+    series_practice: np.ndarray
+    series_offset: np.ndarray
+    out_series: np.ndarray
+    out_keys: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.out_keys)
+
+    @classmethod
+    def build(cls, first_utc: np.ndarray, last_utc: np.ndarray, series_practice: np.ndarray, freq: str, tz: str) -> "Layout":
+        """Lay out the intervals.
+
+        Parameters
+        ----------
+        first_utc, last_utc : numpy.ndarray
+            Per practice code, the first and last instant (UTC ns) to cover.
+        series_practice : numpy.ndarray
+            Practice code of each series, sorted.
+        """
+        series_practice = np.asarray(series_practice, dtype="int64")
+        if len(first_utc) == 0:
+            z = np.empty(0, dtype="int64")
+            return cls(freq, tz, z, z, series_practice, z, z, z)
+        first_k = bucket_keys(first_utc, wall_ns(first_utc, tz), freq)
+        last_k = bucket_keys(last_utc, wall_ns(last_utc, tz), freq)
+        universe = key_universe(int(first_k.min()), int(last_k.max()), freq, tz)
+        lo = np.searchsorted(universe, first_k)
+        hi = np.searchsorted(universe, last_k)
+        per_series = (hi - lo + 1)[series_practice]
+        offset = np.cumsum(per_series) - per_series
+        out_series = np.repeat(np.arange(len(series_practice)), per_series)
+        idx = np.arange(len(out_series)) - offset[out_series] + lo[series_practice][out_series]
+        return cls(freq, tz, universe, lo, series_practice, offset, out_series, universe[idx])
+
+    def rows(self, series: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Output row of calls given their series and interval key (keys inside the spans)."""
+        pos = np.searchsorted(self.universe, keys)
+        return self.series_offset[series] + pos - self.lo[self.series_practice[series]]
+
+    def starts(self) -> pd.DatetimeIndex:
+        """Tz-aware local start of each output row's interval."""
+        return self._convert(keys_to_starts)
+
+    def ends(self) -> pd.DatetimeIndex:
+        """Tz-aware local end of each output row's interval."""
+        return self._convert(keys_to_ends)
+
+    def _convert(self, fn) -> pd.DatetimeIndex:
+        # through the distinct keys: the tz arithmetic runs once per interval, not per row
+        idx = np.searchsorted(self.universe, self.out_keys)
+        return fn(self.universe, self.freq, self.tz).as_unit("us").take(idx)
+
+
+@dataclass
+class Prepared:
+    """Canonical calls reduced to integer arrays, computed once per metric call.
+
+    ``practice`` is a sorted factorisation of ``practice_id`` (``practices`` holds the names);
+    ``first_utc``/``last_utc`` the span each practice must cover (from its calls in any
+    direction, or the given bounds); the per-call arrays are for *all* rows of ``calls``.
+    """
+
+    calls: pd.DataFrame
+    practices: np.ndarray
+    practice: np.ndarray
+    utc: np.ndarray
+    wall: np.ndarray
+    first_utc: np.ndarray
+    last_utc: np.ndarray
+
+
+def prepare(calls: pd.DataFrame, columns: Iterable[str], tz: str, start=None, end=None) -> Prepared:
+    """Check, restrict to ``[start, end)`` and reduce calls to integer arrays.
+
+    Without bounds each practice's span runs from its first to its last call (any direction:
+    the export's coverage); a given ``start`` / ``end`` replaces them for every practice.
+    """
+    check_tz(tz)
+    check_calls(calls, columns)
+    calls = restrict(calls, start, end, tz)
+    codes, names = pd.factorize(calls["practice_id"], sort=True)
+    codes = codes.astype("int64")
+    utc = utc_ns(calls["start_utc"])
+    n_p = len(names)
+    first = np.full(n_p, np.iinfo("int64").max, dtype="int64")
+    last = np.full(n_p, np.iinfo("int64").min, dtype="int64")
+    np.minimum.at(first, codes, utc)
+    np.maximum.at(last, codes, utc)
+    lo, hi = to_utc_bound(start, tz), to_utc_bound(end, tz)
+    if lo is not None:
+        first[:] = lo.as_unit("ns").value
+    if hi is not None:
+        last[:] = hi.as_unit("ns").value - 1
+    return Prepared(calls, np.asarray(names, dtype=object), codes, utc, wall_ns(utc, tz), first, last)
+
+
+def group_stats(rows: np.ndarray, values: np.ndarray, n: int, quantiles: Iterable[float] = ()) -> dict:
+    """Mean and quantiles of ``values`` per output row, ignoring NaN, NaN for an empty row.
+
+    Quantiles interpolate linearly between order statistics (numpy's and pandas' default).
+
+    Returns
+    -------
+    dict
+        ``"mean"`` and each quantile ``q`` to a float array of length ``n``.
+    """
+    keep = ~np.isnan(values)
+    r, v = rows[keep], values[keep]
+    cnt = np.bincount(r, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {"mean": np.bincount(r, weights=v, minlength=n) / np.where(cnt > 0, cnt, np.nan)}
+    qs = list(quantiles)
+    if qs:
+        order = np.lexsort((v, r))
+        sv = v[order]
+        start = np.cumsum(cnt) - cnt
+        has = cnt > 0
+        for q in qs:
+            h = (cnt - 1) * q
+            lo = np.floor(h).astype("int64")
+            hi = np.minimum(lo + 1, cnt - 1)
+            res = np.full(n, np.nan)
+            a = sv[(start + lo)[has]]
+            b = sv[(start + hi)[has]]
+            res[has] = a + (h[has] - lo[has]) * (b - a)
+            out[q] = res
+    return out

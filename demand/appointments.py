@@ -1,0 +1,115 @@
+"""The canonical appointment slot record, and the GPAD aggregate table.
+
+Slot-level exports (one row per slot, from EMIS Web or SystmOne reports) map onto
+:data:`APPOINTMENT_SCHEMA`; NHS Digital's GPAD practice-level monthly counts map onto
+:data:`GPAD_SCHEMA`, a separate aggregate table that is used for benchmarking and never mixed
+silently with slot data.
+
+Glossary (slots)
+----------------
+=============== ==================== ====== ======================================================
+column          type                 unit   meaning
+=============== ==================== ====== ======================================================
+practice_id     string                      ODS code of the practice
+slot_id         string                      unique per practice, stable across re-imports (the
+                                            export's id, else a hash of the slot's fields)
+source_format   string                      mapping that produced the row
+start_utc       timestamp[us, UTC]           slot start
+duration_min    float64              min    slot length
+role            string                      session holder's role, one of :data:`ROLES`
+mode            string                      one of :data:`MODES`
+status          string                      one of :data:`STATUSES`
+category        string                      one of :data:`CATEGORIES`
+booked_utc      timestamp[us, UTC]           when the slot was booked; null if never (lead time)
+clinician_key   string                      keyed pseudonym of the session holder; null if none
+patient_key     string                      keyed pseudonym of the patient; null if not booked
+=============== ==================== ====== ======================================================
+
+Statuses: ``available`` (offered, never booked), ``booked`` (booked, outcome not yet known, or
+in the future), ``attended``, ``dna`` (did not attend), ``cancelled``.
+Categories: ``same_day`` (released or booked on the day: the "ring at 8am" slots),
+``pre_bookable`` (bookable ahead), ``other``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+ROLES: tuple[str, ...] = ("GP", "ANP", "nurse", "pharmacist", "HCA", "paramedic", "physio", "other")
+MODES: tuple[str, ...] = ("face_to_face", "telephone", "video", "home_visit", "unknown")
+STATUSES: tuple[str, ...] = ("available", "booked", "attended", "dna", "cancelled")
+CATEGORIES: tuple[str, ...] = ("same_day", "pre_bookable", "other")
+
+APPOINTMENT_SCHEMA = pa.schema(
+    [
+        pa.field("practice_id", pa.string(), nullable=False),
+        pa.field("slot_id", pa.string(), nullable=False),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("start_utc", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("duration_min", pa.float64(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),
+        pa.field("mode", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+        pa.field("booked_utc", pa.timestamp("us", tz="UTC")),
+        pa.field("clinician_key", pa.string()),
+        pa.field("patient_key", pa.string()),
+    ]
+)
+APPOINTMENT_COLUMNS: tuple[str, ...] = tuple(APPOINTMENT_SCHEMA.names)
+
+# NHS Digital "Appointments in General Practice", practice-level monthly counts.
+GPAD_SCHEMA = pa.schema(
+    [
+        pa.field("practice_id", pa.string(), nullable=False),
+        pa.field("row_key", pa.string(), nullable=False),  # hash of the dimensions: dedupe key
+        pa.field("month_start", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("hcp_type", pa.string(), nullable=False),
+        pa.field("appt_mode", pa.string(), nullable=False),
+        pa.field("appt_status", pa.string(), nullable=False),
+        pa.field("time_between_book_and_appt", pa.string(), nullable=False),
+        pa.field("national_category", pa.string(), nullable=False),
+        pa.field("count", pa.int64(), nullable=False),
+        pa.field("pcn_code", pa.string()),
+        pa.field("supplier", pa.string()),
+    ]
+)
+
+MAX_SLOT_MIN = 12 * 60.0
+
+
+def validate_appointments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Check canonical slot rows and split off the invalid ones.
+
+    Returns
+    -------
+    valid : pandas.DataFrame
+        Rows that satisfy :data:`APPOINTMENT_SCHEMA`, with exactly its columns.
+    reasons : pandas.Series
+        Why each invalid row (indexed like ``df``) failed; all failures of a row joined by ``"; "``.
+    """
+    missing = [c for c in APPOINTMENT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"canonical appointment frame lacks columns {missing}")
+    problems: list[pd.Series] = []
+
+    def flag(mask: pd.Series, reason: str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            problems.append(pd.Series(reason, index=df.index[mask.to_numpy()]))
+
+    for col in ("practice_id", "slot_id", "source_format"):
+        flag(df[col].isna() | (df[col].astype("string") == ""), f"{col} is empty")
+    flag(df["start_utc"].isna(), "slot start missing or unreadable")
+    dur = pd.to_numeric(df["duration_min"], errors="coerce")
+    flag(dur.isna(), "duration missing or unreadable")
+    flag((dur <= 0) | (dur > MAX_SLOT_MIN), "duration not between 0 and 12 hours")
+    for col, allowed in (("role", ROLES), ("mode", MODES), ("status", STATUSES), ("category", CATEGORIES)):
+        flag(~df[col].isin(allowed), f"{col} not one of {'/'.join(allowed)}")
+    if problems:
+        reasons = pd.concat(problems).groupby(level=0, sort=True).agg("; ".join)
+    else:
+        reasons = pd.Series([], dtype="string")
+    valid = df.loc[~df.index.isin(reasons.index), list(APPOINTMENT_COLUMNS)]
+    return valid, reasons

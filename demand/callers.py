@@ -39,6 +39,7 @@ class _CallerDays:
     practice: np.ndarray  # per attempt
     utc: np.ndarray
     wall: np.ndarray
+    caller: np.ndarray  # per attempt: caller code, each withheld call a code of its own
     g_practice: np.ndarray  # per caller-day
     g_day_key: np.ndarray  # naive local midnight, ns
     g_attempts: np.ndarray
@@ -88,6 +89,7 @@ def _caller_days(prep) -> _CallerDays:
         practice=practice,
         utc=utc,
         wall=wall,
+        caller=caller,
         g_practice=practice[first],
         g_day_key=day[first] * DAY_NS,
         g_attempts=np.diff(np.append(starts, len(order))),
@@ -96,6 +98,14 @@ def _caller_days(prep) -> _CallerDays:
         g_through_utc=through,
         g_withheld=withheld[first],
     )
+
+
+# Public names for the other metrics that follow the same callers (demand.pressure), so that
+# "a caller" is defined once.
+CALLER_COLUMNS = _COLUMNS
+NEVER_THROUGH = _NEVER
+CallerDays = _CallerDays
+caller_days = _caller_days
 
 
 def caller_metrics_daily(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None, end=None) -> pd.DataFrame:

@@ -64,6 +64,10 @@ class IngestResult:
     unknown: Counter = field(default_factory=Counter)
     rejects_path: Path | None = None
     ingest_id: str = ""
+    skipped_label: str = "non-call rows skipped"
+    # Calls emitted twice from the file with different details (a call's rows split): the
+    # later parts are among the rejects (see ingest_file).
+    split_calls: int = 0
 
     @property
     def records(self) -> int:
@@ -79,7 +83,9 @@ class IngestResult:
         if self.rows_merged:
             extra.append(f"{self.rows_merged:,} legs joined")
         if self.rows_skipped:
-            extra.append(f"{self.rows_skipped:,} non-call rows skipped")
+            extra.append(f"{self.rows_skipped:,} {self.skipped_label}")
+        if self.split_calls:
+            extra.append(f"{self.split_calls:,} calls split in the file, later parts rejected")
         note = f" ({'; '.join(extra)})" if extra else ""
         return (
             f"{self.file}: {self.format}{period}: {self.rows_read:,} rows read{note} -> "
@@ -87,8 +93,21 @@ class IngestResult:
         )
 
 
-def detect_format(source: Source, candidates: dict[str, Format] | None = None) -> Format:
+_FORMAT_HINT = (
+    " Force one with --format NAME, or describe the export in a mapping file (--mapping FILE; see 'frontdoor formats')."
+)
+
+
+def detect_format(
+    source: Source,
+    candidates: dict[str, Format] | None = None,
+    what: str = "a call log",
+    hint: str = _FORMAT_HINT,
+) -> Format:
     """Choose the format of ``source`` by sniffing its first bytes.
+
+    ``candidates`` defaults to the call formats; ``what`` (the kind of file) and ``hint`` (how
+    to force a format) word the errors.
 
     Raises
     ------
@@ -109,13 +128,12 @@ def detect_format(source: Source, candidates: dict[str, Format] | None = None) -
     best = [n for s, n in scores if s >= SURE and s == scores[0][0]]
     if len(best) == 1:
         return candidates[best[0]]
-    hint = " Force one with --format NAME, or describe the export in a mapping file (--mapping FILE; see 'frontdoor formats')."
     if len(best) > 1:
         raise AmbiguousFormatError(f"{source.name}: could be any of {', '.join(best)}.{hint}")
     close = [f"{n} ({s:.0%})" for s, n in scores if s >= CLOSE]
     if close:
         raise UnknownFormatError(f"{source.name}: not sure of the format; came close: {', '.join(close)}.{hint}")
-    raise UnknownFormatError(f"{source.name}: not a call log Frontdoor recognises.{hint}")
+    raise UnknownFormatError(f"{source.name}: not {what} Frontdoor recognises.{hint}")
 
 
 def _call_ids(df: pd.DataFrame, fmt: str) -> pd.Series:
@@ -264,7 +282,7 @@ def ingest_file(
     path: str | Path,
     practice_id: str,
     fmt: str | Format = "auto",
-    timezone: str = DEFAULT_TZ,
+    timezone: str | None = None,
     mapping: object | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestResult:
@@ -278,8 +296,10 @@ def ingest_file(
         ODS code the calls belong to.
     fmt : str or Format
         A registered format name, a :class:`Format`, or ``"auto"`` to sniff.
-    timezone : str
-        Timezone of wall-clock times in the export.
+    timezone : str, optional
+        Timezone of wall-clock times in the export, when given (``--timezone``). When not,
+        the format's own (a mapping's ``[datetime] timezone``), else
+        :data:`~telephony.timeutil.DEFAULT_TZ`. The manifest records the zone used.
     mapping : object, optional
         A loaded mapping (:func:`telephony.formats.mapping.load_mapping`); implies its format.
     progress : callable, optional
@@ -293,52 +313,336 @@ def ingest_file(
     ------
     BadInputError, UnknownFormatError
         The file cannot be read or recognised. Nothing is written.
+
+    Notes
+    -----
+    A call emitted twice from one file (the same source ``call_id``; the parser's carry split
+    its rows because they lay far apart in the file or a clock jumped) must not pass as a
+    duplicate: its first part would be kept as if whole. So when a ``call_id`` comes again
+    with other details (start, outcome, wait, talk or rows), the later part is rejected, its
+    reason naming the line of the first part, and counted in ``split_calls``. A repeat with
+    the same details (a file listing a call twice, overlapping exports concatenated) stays a
+    plain duplicate, as across files.
     """
     practice_id = validate_practice_id(practice_id)
     path = Path(path)
     source = open_source(path)
     format_ = _resolve_format(source, fmt, mapping)
-    # Hashed on a second core while the file is parsed (hashlib releases the GIL).
-    sha = _sha256_in_background(path)
     ctx = ReadContext(timezone=timezone, mapping=mapping)
-    result = IngestResult(file=path.name, format=format_.name, practice_id=practice_id)
-    result.ingest_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    started = pd.Timestamp.now(tz="UTC")
+    zone = timezone or format_.timezone or ctx.zone
     pseudo = Pseudonymiser(store.key())
-    rejects: list[Reject] = []
-    n_calls = 0
-    clock: dict = {}  # the autumn clock change, remembered from chunk to chunk
-    with store.lock(), _staging(store) as staging:
-        staged = _Staged(staging)
-        first = last = None
-        total_bytes = path.stat().st_size
+    repeats = _RepeatedIds()
+
+    def batches() -> Iterator[CanonicalBatch]:
+        clock: dict = {}  # the autumn clock change, remembered from chunk to chunk
         for chunk in _read_ahead(format_.read(source, ctx)):
-            result.rows_read += chunk.rows_read
-            # Vendor words and reasons come from the file: a misread column may hold numbers.
-            result.skipped.update({mask_digits(k): n for k, n in chunk.skipped.items()})
-            result.unknown.update({mask_digits(k): n for k, n in chunk.unknown.items()})
-            rejects.extend(chunk.rejects)
-            result.rows_merged += sum(r.rows - 1 for r in chunk.rejects)
+            merged = sum(r.rows - 1 for r in chunk.rejects)
             raw = chunk.calls
             if len(raw):
-                result.rows_merged += int(raw["n_rows"].sum()) - len(raw)
-            calls, bad = canonical_table(raw, practice_id, format_.name, pseudo, timezone, clock)
-            rejects.extend(bad)
-            n_calls += calls.num_rows
-            if calls.num_rows:
-                lo, hi = (pd.Timestamp(v.as_py()) for v in pc.min_max(calls["start_utc"]).values())
+                merged += int(raw["n_rows"].sum()) - len(raw)
+                raw, split = repeats.split_parts(raw)
+            else:
+                split = []
+            calls, bad = canonical_table(raw, practice_id, format_.name, pseudo, zone, clock)
+            yield CanonicalBatch(
+                calls, chunk.rejects + split + bad, chunk.rows_read, merged, chunk.skipped, chunk.unknown, practice_id
+            )
+
+    result = ingest_batches(store, path, CALLS, batches(), practice_id, format_.name, zone, progress)
+    result.split_calls = repeats.split
+    return result
+
+
+class _RepeatedIds:
+    """The source call ids emitted so far in one ingest, to catch a call emitted twice.
+
+    Kept in bounded, compact form: a 64-bit hash of each id with a 32-bit fingerprint of the
+    call's details and its first line (16 bytes a call; a few tens of MB for millions of
+    calls), in sorted runs merged as they grow (a log-structured set: at most log2(calls) runs,
+    each call merged log2(calls) times, every merge linear). A hash collision could at worst
+    make a different call with the same details pass as a duplicate (one in 2**64).
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, fingerprint << 32 | line)
+        self.split = 0
+
+    def split_parts(self, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
+        """Drop (as rejects) the rows of ``raw`` repeating an earlier call id with other details."""
+        ids = _arrow_strings(raw["call_id"])
+        has_id = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(ids), ""), False).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(has_id)
+        if not len(rows):
+            return raw, []
+        sub = raw if len(rows) == len(raw) else raw.iloc[rows]
+        h = _hash_strings(ids if len(rows) == len(raw) else ids.filter(pa.array(has_id)))
+        lines = sub["source_line"].fillna(0).to_numpy(dtype=np.int64) & 0xFFFFFFFF
+        payload = (_fingerprint(sub) << np.uint64(32)) | lines.astype(np.uint64)
+        # In hash order (cheap lookups): the first of equal hashes within the chunk leads.
+        order = np.argsort(h)  # (SIMD quicksort: several times a stable sort's speed)
+        hs = h[order]
+        lead = np.ones(len(hs), dtype=bool)
+        lead[1:] = hs[1:] != hs[:-1]
+        if not lead.all():  # repeats within the chunk (rare): put each run of them in file order
+            order = order[np.lexsort((order, np.cumsum(lead)))]
+        ps = payload[order]
+        first = ps[np.maximum.accumulate(np.where(lead, np.arange(len(hs)), 0))]
+        seen = ~lead
+        # ... unless an earlier chunk had the id.
+        for run_h, run_p in self._runs:
+            at = np.minimum(np.searchsorted(run_h, hs), len(run_h) - 1)
+            hit = run_h[at] == hs
+            first[hit], seen[hit] = run_p[at[hit]], True
+        new = ~seen
+        if new.any():
+            self._add(hs[new], ps[new])
+        differ_sorted = seen & ((first >> np.uint64(32)) != (ps >> np.uint64(32)))
+        if not differ_sorted.any():
+            return raw, []
+        self.split += int(differ_sorted.sum())
+        drop = rows[np.sort(order[differ_sorted])]
+        first_line = np.empty(len(h), dtype=np.uint64)
+        first_line[order] = first & np.uint64(0xFFFFFFFF)
+        at = np.searchsorted(rows, drop)
+        rejects = [
+            Reject(
+                int(ln) if pd.notna(ln) else None,
+                f"call id seen before in this file with other details (its first part from line {int(fl)}): "
+                "the call's rows were split, lying far apart in the file or with a clock that jumped; "
+                f"this later part ({int(n)} row{'s' if n != 1 else ''}) is not written. Export the calls "
+                "in time order, or check the phone system's clock",
+                "",
+                rows=int(n),
+            )
+            for ln, fl, n in zip(raw["source_line"].iloc[drop], first_line[at], raw["n_rows"].iloc[drop])
+        ]
+        keep = np.ones(len(raw), dtype=bool)
+        keep[drop] = False
+        return raw.loc[keep].reset_index(drop=True), rejects
+
+    def _add(self, h: np.ndarray, payload: np.ndarray) -> None:
+        """Add sorted hashes (none already held) as a run; merge runs of similar size."""
+        self._runs.append((h, payload))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            (h1, p1), (h2, p2) = self._runs[-2], self._runs[-1]
+            # A linear merge of two sorted runs: where each of the second goes among the first.
+            at = np.searchsorted(h1, h2) + np.arange(len(h2))
+            hh = np.empty(len(h1) + len(h2), dtype=h1.dtype)
+            pp = np.empty(len(hh), dtype=p1.dtype)
+            rest = np.ones(len(hh), dtype=bool)
+            rest[at] = False
+            hh[at], pp[at] = h2, p2
+            hh[rest], pp[rest] = h1, p1
+            self._runs[-2:] = [(hh, pp)]
+
+
+_P = np.uint64(0x100000001B3)
+
+
+def _hash_strings(arr: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string of an Arrow string array (nulls as ""), vectorised.
+
+    A polynomial hash of the bytes (modulo 2**64) mixed with the length, then scrambled
+    (splitmix64's finaliser), computed on the array's buffers: no Python object per value.
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.large_string())
+    n = len(arr)
+    _, off_buf, data_buf = arr.buffers()
+    wide = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(off_buf, dtype=wide)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    if arr.null_count:
+        lengths = np.where(pc.is_valid(arr).to_numpy(zero_copy_only=False), lengths, 0)
+    # Horner's rule a byte column at a time, rows sorted longest first so that the rows still
+    # going at column j are a prefix (a few dozen vector passes for call ids).
+    longest = int(lengths.max()) if n else 0
+    same = n == 0 or int(lengths.min()) == longest
+    # (A 16-bit key sorts by radix: linear.)
+    order = None if same else np.argsort((longest - lengths).astype(np.uint32 if longest >> 16 else np.uint16), kind="stable")
+    st, ln = (starts, lengths) if same else (starts[order], lengths[order])
+    going = np.full(longest, n) if same else np.searchsorted(-ln, -(np.arange(longest) + 1), side="right")
+    hs = np.zeros(n, dtype=np.uint64)
+    for j, k in enumerate(going.tolist()):
+        hs[:k] = hs[:k] * _P + data[st[:k] + j]
+    if same:
+        h = hs
+    else:
+        h = np.empty(n, dtype=np.uint64)
+        h[order] = hs
+    z = h ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _fingerprint(raw: pd.DataFrame) -> np.ndarray:
+    """A 32-bit summary of each raw call's details (start to the second, outcome, wait, talk,
+    rows), as uint64: equal for a call listed twice, different for two parts of one call."""
+    start = raw["start"]
+    if getattr(start.dt, "tz", None) is not None:
+        start = start.dt.tz_convert("UTC").dt.tz_localize(None)
+    secs = start.to_numpy().astype("datetime64[s]").view(np.int64).astype(np.uint64)
+    words = pc.dictionary_encode(_arrow_strings(raw["outcome"].fillna("")))
+    outcome = _hash_strings(words.dictionary)[words.indices.to_numpy(zero_copy_only=False)]
+    z = secs * np.uint64(0x9E3779B97F4A7C15) ^ outcome
+    for col in ("wait_s", "talk_s"):
+        tenths = np.nan_to_num(raw[col].to_numpy(dtype="float64", na_value=np.nan) * 10, nan=-1).round()
+        z = (z ^ tenths.astype(np.int64).astype(np.uint64)) * np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(29)
+    z = (z ^ raw["n_rows"].to_numpy(dtype=np.int64).astype(np.uint64)) * np.uint64(0xBF58476D1CE4E5B9)
+    return (z ^ (z >> np.uint64(29))) & np.uint64(0xFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One kind of record in the store: its table, schema, dedupe key and time column.
+
+    Attributes
+    ----------
+    name : str
+        Table directory in the store (``calls``).
+    schema : pyarrow.Schema
+        The canonical schema; it has a ``practice_id`` column.
+    key : str
+        Column unique per practice, on which re-ingests are deduplicated.
+    time : str
+        Timestamp column: partitions are by its UTC month, rows sorted by it.
+    what : str
+        What the records are called in messages ("call records").
+    skipped_label : str
+        How a summary names skipped rows ("non-call rows skipped").
+    """
+
+    name: str
+    schema: pa.Schema
+    key: str
+    time: str
+    what: str
+    skipped_label: str = "rows skipped"
+
+
+CALLS = TableSpec("calls", CALL_SCHEMA, "call_id", "start_utc", "call records", "non-call rows skipped")
+
+
+@dataclass
+class CanonicalBatch:
+    """One bounded batch of canonical rows, with what became of the source rows read for it.
+
+    Attributes
+    ----------
+    table : pyarrow.Table
+        Valid rows of the table's schema.
+    rejects : list of Reject
+        Source rows (or records) rejected, with line and reason (text already masked).
+    rows_read : int
+        Source data rows consumed.
+    rows_merged : int
+        Source rows joined into another row's record (call legs).
+    skipped, unknown : collections.Counter
+        Rows deliberately not records, by reason; vendor words not known, with counts.
+    practice_id : str or None
+        Every row's practice when the batch has one; None to read each row's ``practice_id``.
+    """
+
+    table: pa.Table
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0
+    rows_merged: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    unknown: Counter = field(default_factory=Counter)
+    practice_id: str | None = None
+
+
+def ingest_batches(
+    store: Store,
+    path: str | Path,
+    spec: TableSpec,
+    batches: Iterable[CanonicalBatch],
+    practice_id: str,
+    format_name: str,
+    timezone: str,
+    progress: ProgressFn | None = None,
+) -> IngestResult:
+    """Commit one file's canonical batches to the store: the part every ingest shares.
+
+    Under the store's lock the batches are consumed (and so the file parsed) into a bounded
+    staging area, then merged into their partitions (per practice, per UTC month of
+    ``spec.time``) atomically and deduplicated on ``spec.key``; the rejects file and the
+    manifest row (``table`` = ``spec.name``) are written last.
+
+    Parameters
+    ----------
+    store : Store
+    path : str or Path
+        The file read (named in the result and hashed for the manifest).
+    spec : TableSpec
+    batches : iterable of CanonicalBatch
+        Lazily produced: parsing happens while the lock is held, so a file that turns out
+        unreadable leaves the store untouched.
+    practice_id : str
+        The practice the file was ingested for, or :data:`telephony.store.ALL_PRACTICES`.
+    format_name, timezone : str
+        For the result and the manifest.
+    progress : callable, optional
+        Called with the number of source rows read so far, after each batch.
+
+    Returns
+    -------
+    IngestResult
+        Reconciled: ``rows_read = written + duplicates + rejected + rows_merged + rows_skipped``.
+
+    Raises
+    ------
+    BadInputError
+        The file held no rows at all. Nothing is written.
+    """
+    path = Path(path)
+    # Hashed on a second core while the file is parsed (hashlib releases the GIL).
+    sha = _sha256_in_background(path)
+    result = IngestResult(file=path.name, format=format_name, practice_id=practice_id, skipped_label=spec.skipped_label)
+    result.ingest_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    started = pd.Timestamp.now(tz="UTC")
+    rejects: list[Reject] = []
+    n_records = 0
+    with store.lock(), _staging(store) as staging:
+        staged = _Staged(staging, spec)
+        first = last = None
+        total_bytes = path.stat().st_size
+        for batch in batches:
+            result.rows_read += batch.rows_read
+            # Vendor words and reasons come from the file: a misread column may hold numbers.
+            result.skipped.update({mask_digits(k): n for k, n in batch.skipped.items()})
+            result.unknown.update({mask_digits(k): n for k, n in batch.unknown.items()})
+            rejects.extend(batch.rejects)
+            result.rows_merged += batch.rows_merged
+            table = batch.table
+            n_records += table.num_rows
+            if table.num_rows:
+                lo, hi = (pd.Timestamp(v.as_py()) for v in pc.min_max(table[spec.time]).values())
                 first = lo if first is None or lo < first else first
                 last = hi if last is None or hi > last else last
-                staged.add(calls)
+                staged.add(table, batch.practice_id)
             if progress is not None:
                 progress(result.rows_read)
-        if result.rows_read == 0 and n_calls == 0 and not rejects:
-            raise BadInputError(f"{path.name}: no call records found in the file")
+        if result.rows_read == 0 and n_records == 0 and not rejects:
+            raise BadInputError(f"{path.name}: no {spec.what} found in the file")
         # Months are merged and encoded two at a time (both cores), committed in order.
-        months = [(m, functools.partial(staged.pop, m)) for m in staged.months()]
-        for w, d in store.commit_partitions("calls", practice_id, months, "call_id", "start_utc", CALL_SCHEMA):
-            result.written += w
-            result.duplicates += d
+        practices = staged.practices()
+        for pid in practices:
+            months = [(m, functools.partial(staged.pop, pid, m)) for m in staged.months(pid)]
+            if len(practices) == 1:
+                done = store.commit_partitions(spec.name, pid, months, spec.key, spec.time, spec.schema)
+            else:
+                # Many practices (a national GPAD file): thousands of small partitions, for which
+                # a thread pool per practice costs more than it saves.
+                done = (store.commit_partition(spec.name, pid, m, rows(), spec.key, spec.time, spec.schema) for m, rows in months)
+            for w, d in done:
+                result.written += w
+                result.duplicates += d
         result.rejected = len(rejects)
         result.rows_skipped = sum(result.skipped.values())
         result.first_utc, result.last_utc = first, last
@@ -347,12 +651,12 @@ def ingest_file(
             [
                 {
                     "ingest_id": result.ingest_id,
-                    "table": "calls",
+                    "table": spec.name,
                     "practice_id": practice_id,
                     "file_name": path.name,
                     "file_sha256": sha.result(),
                     "file_bytes": total_bytes,
-                    "format": format_.name,
+                    "format": format_name,
                     "timezone": timezone,
                     "rows_read": result.rows_read,
                     "rows_skipped": result.rows_skipped,
@@ -438,9 +742,25 @@ def _sha256_in_background(path: Path) -> "concurrent.futures.Future[str]":
         pool.shutdown(wait=False)
 
 
-def _month_slices(table: pa.Table) -> list[tuple[str, pa.Table]]:
-    """Split canonical rows by partition month (``YYYY-MM`` of ``start_utc``, UTC)."""
-    m = table["start_utc"].to_numpy().astype("datetime64[M]").astype(np.int64)
+def _practice_slices(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """Split canonical rows by their ``practice_id`` (sorted, so each practice is one slice)."""
+    pids = table["practice_id"]
+    lo, hi = pc.min_max(pids).values()
+    if lo.as_py() == hi.as_py():
+        return [(lo.as_py(), table)]
+    order = pc.sort_indices(pids)
+    table = table.take(order)
+    codes = pc.dictionary_encode(table["practice_id"]).combine_chunks()
+    idx = codes.indices.to_numpy(zero_copy_only=False)
+    cuts = np.flatnonzero(idx[1:] != idx[:-1]) + 1
+    bounds = [0, *cuts.tolist(), len(idx)]
+    names = codes.dictionary.to_pylist()
+    return [(names[idx[a]], table.slice(a, b - a)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _month_slices(table: pa.Table, time: str = "start_utc") -> list[tuple[str, pa.Table]]:
+    """Split canonical rows by partition month (``YYYY-MM`` of ``time``, UTC)."""
+    m = table[time].to_numpy().astype("datetime64[M]").astype(np.int64)
     if len(m) > 1 and not np.all(m[1:] >= m[:-1]):
         order = np.argsort(m, kind="stable")
         table, m = table.take(pa.array(order)), m[order]
@@ -453,25 +773,32 @@ def _month_slices(table: pa.Table) -> list[tuple[str, pa.Table]]:
 
 
 class _Staged:
-    """Canonical rows waiting for their month's commit, in bounded memory.
+    """Canonical rows waiting for their partition's commit, in bounded memory.
 
-    Rows are held in memory per month; past :attr:`LIMIT_ROWS` rows in all, every month's rows
-    are written to one uncompressed Arrow file each in the staging directory. Few, large
-    pieces: a month of a time-ordered export is staged once or twice, not once per chunk.
+    Rows are held in memory per practice and month; past :attr:`LIMIT_ROWS` rows in all, every
+    partition's rows are written to one uncompressed Arrow file each in the staging directory.
+    Few, large pieces: a month of a time-ordered export is staged once or twice, not once per
+    chunk.
     """
 
     LIMIT_ROWS = 250_000
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, spec: TableSpec):
         self.folder = folder
-        self.held: dict[str, list[pa.Table]] = {}
-        self.files: dict[str, list[Path]] = {}
+        self.spec = spec
+        self.held: dict[tuple[str, str], list[pa.Table]] = {}
+        self.files: dict[tuple[str, str], list[Path]] = {}
+        self.index: dict[str, set[str]] = {}  # practice -> months staged (a national file: thousands)
         self.rows = 0
         self.seq = 0
 
-    def add(self, table: pa.Table) -> None:
-        for month, part in _month_slices(table):
-            self.held.setdefault(month, []).append(part)
+    def add(self, table: pa.Table, practice_id: str | None = None) -> None:
+        """Hold rows; ``practice_id`` when all are that practice's, else read from the rows."""
+        parts = [(practice_id, table)] if practice_id is not None else _practice_slices(table)
+        for pid, rows in parts:
+            for month, part in _month_slices(rows, self.spec.time):
+                self.held.setdefault((pid, month), []).append(part)
+                self.index.setdefault(pid, set()).add(month)
         self.rows += table.num_rows
         if self.rows > self.LIMIT_ROWS:
             self.spill()
@@ -479,25 +806,29 @@ class _Staged:
     def spill(self) -> None:
         import pyarrow.ipc as ipc
 
-        for month, parts in self.held.items():
+        for (pid, month), parts in self.held.items():
             self.seq += 1
-            path = self.folder / f"{month}-{self.seq:06d}.arrow"
-            with ipc.new_file(path, CALL_SCHEMA) as writer:
+            path = self.folder / f"{pid}-{month}-{self.seq:06d}.arrow"
+            with ipc.new_file(path, self.spec.schema) as writer:
                 for part in parts:
                     writer.write_table(part)
-            self.files.setdefault(month, []).append(path)
+            self.files.setdefault((pid, month), []).append(path)
         self.held.clear()
         self.rows = 0
 
-    def months(self) -> list[str]:
-        return sorted(set(self.held) | set(self.files))
+    def practices(self) -> list[str]:
+        return sorted(self.index)
 
-    def pop(self, month: str) -> list[pa.Table]:
-        """The month's rows (as tables), forgetting them here."""
+    def months(self, practice_id: str) -> list[str]:
+        return sorted(self.index.get(practice_id, ()))
+
+    def pop(self, practice_id: str, month: str) -> list[pa.Table]:
+        """The partition's rows (as tables), forgetting them here."""
         import pyarrow.ipc as ipc
 
-        out = [ipc.open_file(pa.memory_map(str(p))).read_all() for p in self.files.pop(month, [])]
-        return out + self.held.pop(month, [])
+        key = (practice_id, month)
+        out = [ipc.open_file(pa.memory_map(str(p))).read_all() for p in self.files.pop(key, [])]
+        return out + self.held.pop(key, [])
 
 
 @contextlib.contextmanager
@@ -533,7 +864,7 @@ def ingest_calls(
     paths: Iterable[str | Path],
     practice_id: str,
     fmt: str | Format = "auto",
-    timezone: str = DEFAULT_TZ,
+    timezone: str | None = None,
     mapping: object | None = None,
     progress: ProgressFn | None = None,
 ) -> list[IngestResult]:

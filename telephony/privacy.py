@@ -126,6 +126,7 @@ class Pseudonymiser:
         self._region = region
         self._callers: dict[object, str | None] = {}
         self._agents: dict[object, str | None] = {}
+        self._named: dict[str, dict[object, str | None]] = {}
 
     def _digest(self, text: str) -> str:
         return hmac.digest(self._key, text.encode("utf-8"), "sha256").hex()[:PSEUDONYM_HEX_CHARS]
@@ -143,6 +144,41 @@ class Pseudonymiser:
         if s.lower() in WITHHELD_WORDS:
             return None
         return self._digest("agent:" + s.lower())
+
+    def key(self, raw: object, namespace: str) -> str | None:
+        """Pseudonym of one identifier in ``namespace`` (``None`` when empty).
+
+        Identifiers are compared with case and runs of spaces ignored (``"Dr A  Patel"`` =
+        ``"dr a patel"``). The namespace is part of the hashed text, so the same text in two
+        namespaces (a patient id and a clinician, or a phone number) gives unrelated pseudonyms.
+        """
+        _check_namespace(namespace)
+        if raw is None or (isinstance(raw, float) and raw != raw):
+            return None
+        s = " ".join(str(raw).split()).casefold()
+        if s in WITHHELD_WORDS:
+            return None
+        return self._digest(namespace + ":" + s)
+
+    def keys(self, values: pd.Series, namespace: str) -> pd.Series:
+        """Pseudonymise a column of identifiers in ``namespace`` (see :meth:`key`).
+
+        Parameters
+        ----------
+        values : pandas.Series
+            Raw identifiers (patient ids, clinician names...); empty or withheld words give null.
+        namespace : str
+            Lower-case letters and ``_``, e.g. ``"patient"``, ``"clinician"``; not ``agent``,
+            ``ext`` or ``raw``, the prefixes of agent and phone-number pseudonyms.
+
+        Returns
+        -------
+        pandas.Series
+            ``string`` dtype, aligned with ``values``.
+        """
+        _check_namespace(namespace)
+        cache = self._named.setdefault(namespace, {})
+        return self._map(values, cache, lambda v: self.key(v, namespace))
 
     def _map(self, values: pd.Series, cache: dict, fn) -> pd.Series:
         if len(cache) > self._CACHE_LIMIT:
@@ -182,6 +218,20 @@ class Pseudonymiser:
         return self._map(values, self._agents, self.agent_key)
 
 
+_NAMESPACE = re.compile(r"^[a-z][a-z_]{0,31}$")
+# Prefixes of the texts hashed for agents ("agent:") and phone numbers ("ext:", "raw:"; E.164
+# starts with "+"): a namespace may not reuse one, or its pseudonyms could equal theirs.
+_RESERVED_NAMESPACES = frozenset({"agent", "ext", "raw"})
+
+
+def _check_namespace(namespace: str) -> None:
+    if not isinstance(namespace, str) or not _NAMESPACE.match(namespace) or namespace in _RESERVED_NAMESPACES:
+        raise ValueError(
+            f"pseudonym namespace {namespace!r} must be lower-case letters and _ and not one of "
+            f"{', '.join(sorted(_RESERVED_NAMESPACES))}"
+        )
+
+
 def ensure_key_file(store_dir: Path) -> Path:
     """Create the store's key file (0600, 32 random bytes as hex) if it does not exist."""
     path = Path(store_dir) / KEY_FILE_NAME
@@ -213,12 +263,16 @@ def load_key(store_dir: Path | None) -> bytes:
     )
 
 
-# Dates and times are kept; anything else with seven or more digits is treated as a number.
+# Dates and times are kept; anything else with seven or more digits is treated as a number,
+# its digits separated by what normalise_number strips (spaces, - ( ) . /): "07700/900123".
+# Dates the separators would otherwise catch are kept first: ISO, year-first with slashes
+# (Avaya's 2026/01/05), and day-first with / . or - (05/01/2026, 05.01.2026, 05-01-2026).
 _MASK = re.compile(
     r"(?P<keep>\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
-    r"|\d{1,2}/\d{1,2}/\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?"
+    r"|\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?(?!\d)"
+    r"|\d{1,2}(?P<sep>[/.\-])\d{1,2}(?P=sep)(?:\d{4}|\d{2}(?!\d))(?: \d{1,2}:\d{2}(?::\d{2})?)?(?!\d)"
     r"|\d{1,2}:\d{2}(?::\d{2})?)"
-    r"|(?P<num>\+?\d(?:[ \-().]{0,2}\d){6,})"
+    r"|(?P<num>\+?\d(?:[ \-()./]{0,3}\d){6,})"
 )
 
 

@@ -19,7 +19,8 @@ import gzip
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -83,6 +84,15 @@ class Chunk:
     rejects: list[Reject] = field(default_factory=list)
     blank: int = 0
 
+    @property
+    def rows_read(self) -> int:
+        """Source rows the chunk accounts for: its rows, the rows rejected, the blank lines."""
+        return len(self.frame) + sum(r.rows for r in self.rejects) + self.blank
+
+    def skipped(self) -> Counter:
+        """The chunk's blank lines as a parser's skipped-rows counter (``"blank line"``)."""
+        return Counter({"blank line": self.blank}) if self.blank else Counter()
+
 
 def norm_name(name: object) -> str:
     """Normalise a column name for matching: lower case, letters and digits only."""
@@ -102,6 +112,11 @@ class Source:
         Python codec used for text (``"utf-8"``, ``"utf-16"``, ``"cp1252"``...).
     head : str
         The first bytes decoded (text), or the first rows as CSV (xlsx): what sniffers look at.
+        A workbook's rows are one line each, a blank row an empty line, so that the head's
+        lines are numbered like the sheet's rows and counted like :func:`read_delimited` counts
+        them (blank lines do not count as preamble or header).
+    sheet : str or None
+        The worksheet read (xlsx): ``None`` for the first with data; see :func:`with_sheet`.
     """
 
     path: Path
@@ -109,6 +124,7 @@ class Source:
     encoding: str
     compressed: bool
     head: str
+    sheet: str | None = None
 
     @property
     def name(self) -> str:
@@ -306,7 +322,9 @@ def _cell_text(v: object) -> str:
     return str(v).strip()
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
+    """A worksheet's rows as text cells: the one named ``sheet`` (case and surrounding spaces
+    ignored), else the first with data."""
     import openpyxl
 
     try:
@@ -314,21 +332,48 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise BadInputError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
-        ws = next((s for s in wb.worksheets if s.max_row and s.max_row > 1), wb.worksheets[0])
+        if sheet is None:
+            ws = next((s for s in wb.worksheets if s.max_row and s.max_row > 1), wb.worksheets[0])
+        else:
+            found = [n for n in wb.sheetnames if n.strip().lower() == sheet.strip().lower()]
+            if not found:
+                raise BadInputError(
+                    f"{path.name}: no worksheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})"
+                )
+            ws = wb[found[0]]
         for row in ws.iter_rows(values_only=True):
             yield [_cell_text(v) for v in row]
     finally:
         wb.close()
 
 
-def _xlsx_head(path: Path) -> str:
+def _xlsx_head(path: Path, sheet: str | None = None) -> str:
+    """The first rows as CSV lines, one line per sheet row; a blank row is an empty line."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    for i, row in enumerate(_xlsx_rows(path)):
-        w.writerow(row)
+    for i, row in enumerate(_xlsx_rows(path, sheet)):
+        if any(row):
+            w.writerow(row)
+        else:
+            out.write("\n")
         if i >= 50:
             break
     return out.getvalue()
+
+
+def with_sheet(source: Source, sheet: str | None) -> Source:
+    """The workbook ``source`` reading the worksheet named ``sheet`` (its head re-read).
+
+    A text source, or ``sheet`` ``None`` or already chosen, is returned as it is.
+
+    Raises
+    ------
+    BadInputError
+        The workbook has no such sheet (the message lists those it has).
+    """
+    if source.kind != "xlsx" or sheet is None or sheet == source.sheet:
+        return source
+    return replace(source, head=_xlsx_head(source.path, sheet), sheet=sheet)
 
 
 # ----------------------------------------------------------------------------- delimited
@@ -507,6 +552,7 @@ def read_delimited(
     skip_lines: int = 0,
     skip_after_header: int = 0,
     block_bytes: int = BLOCK_BYTES,
+    sheet: str | None = None,
 ) -> Iterator[Chunk]:
     """Read a delimited export in bounded chunks of string columns.
 
@@ -526,11 +572,21 @@ def read_delimited(
         Lines after the header that are not data (Cisco's row of types).
     block_bytes : int
         Bytes per block; memory is bounded by a few blocks whatever the file's size.
+    sheet : str, optional
+        For a workbook: the worksheet to read, by name (see :func:`with_sheet`); by default
+        the source's (the first with data).
 
     Yields
     ------
     Chunk
+
+    Notes
+    -----
+    Lines are counted alike in text and workbooks: ``skip_lines`` counts non-blank lines
+    (blank ones before the header are passed over, not counted as read), and a row's line is
+    its physical line (a workbook's row number), as in :attr:`Source.head`.
     """
+    source = with_sheet(source, sheet)
     if header and names is None:
         names = read_header(source, delimiter, skip_lines)
     if names is None:
@@ -569,9 +625,10 @@ def _read_xlsx(source: Source, names: list[str], lead: int) -> Iterator[Chunk]:
     rejects: list[Reject] = []
     blank = 0
     skipped = 0
-    for i, row in enumerate(_xlsx_rows(source.path), start=1):
+    for i, row in enumerate(_xlsx_rows(source.path, source.sheet), start=1):
         if not any(row):
-            blank += 1
+            # Blank rows among the preamble are passed over, as blank lines of a text file are.
+            blank += skipped >= lead
             continue
         if skipped < lead:
             skipped += 1
@@ -645,6 +702,15 @@ def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[t
     rejects: list[Reject] = []
     blocks = (b.decode("utf-8") for b in source.iter_utf8_blocks())
     exhausted = False
+
+    def more() -> None:
+        """Append the next block to what is left of the buffer (or note the end of the text)."""
+        nonlocal buf, pos, exhausted
+        nxt = next(blocks, None)
+        if nxt is None:
+            exhausted = True
+        else:
+            buf, pos = buf[pos:] + nxt, 0
     while True:
         # Skip whitespace, counting lines.
         while True:
@@ -654,12 +720,7 @@ def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[t
             pos = m.end()
             if pos < len(buf) or exhausted:
                 break
-            nxt = next(blocks, None)
-            if nxt is None:
-                exhausted = True
-            else:
-                buf = buf[pos:] + nxt
-                pos = 0
+            more()
         if pos >= len(buf):
             break
         try:
@@ -670,12 +731,7 @@ def read_json_records(source: Source, chunk_records: int = 50_000) -> Iterator[t
             # rest of the file accumulate in memory).
             at_end = exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
             if not exhausted and at_end:
-                nxt = next(blocks, None)
-                if nxt is None:
-                    exhausted = True
-                else:
-                    buf = buf[pos:] + nxt
-                    pos = 0
+                more()
                 continue
             # Unparseable value: report it at the line it starts on, then resynchronise at
             # the next line.

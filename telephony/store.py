@@ -47,6 +47,8 @@ DEFAULT_STORE = "frontdoor-data"
 LOCK_TIMEOUT_S = 600
 
 _PRACTICE = re.compile(r"^[A-Z0-9]{3,10}$")
+#: The manifest's ``practice_id`` for a file holding many practices, ingested whole (GPAD).
+ALL_PRACTICES = "*"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 MANIFEST_SCHEMA = pa.schema(
@@ -182,12 +184,24 @@ class Store:
         try:
             if self.staging_dir.exists():
                 shutil.rmtree(self.staging_dir, ignore_errors=True)
-            for tmp in self.root.rglob("*.tmp-*"):
+            for tmp in self._temp_files():
                 with contextlib.suppress(OSError):
                     tmp.unlink()
             yield
         finally:
             lock.release()
+
+    def _temp_files(self) -> Iterator[Path]:
+        """Temporary files a crashed writer may have left: only where writers put them.
+
+        Partitions (``<table>/practice_id=*/month=*/part.parquet.tmp-*``), the manifest and
+        other files at the root, and the rejects folder; which partitions a crashed ingest was
+        writing is unknown, so every partition directory is listed, one level each, rather
+        than walking the whole tree (a large store has many thousands of files).
+        """
+        yield from self.root.glob("*.tmp-*")
+        yield from self.rejects_dir.glob("*.tmp-*")
+        yield from self.root.glob("*/practice_id=*/month=*/*.tmp-*")
 
     def new_staging(self) -> Path:
         path = self.staging_dir / uuid.uuid4().hex
@@ -461,11 +475,38 @@ class Store:
         return path
 
     # ------------------------------------------------------------------ summary
-    def info(self) -> pd.DataFrame:
-        """One row per practice and table: partitions, rows, first and last record, ingests."""
+    def tables(self) -> list[str]:
+        """Tables present in the store: ``calls`` and ``appointments`` first, then the others.
+
+        A table is a directory of ``practice_id=*`` partitions; the store's own folders
+        (rejects, staging) are not tables.
+        """
+        found = [
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p != self.rejects_dir and any(p.glob("practice_id=*"))
+        ] if self.root.exists() else []
+        first = [t for t in ("calls", "appointments") if t in found]
+        return first + sorted(t for t in found if t not in first)
+
+    def info(self, tables: Iterable[str] | None = None) -> pd.DataFrame:
+        """One row per practice and table: partitions, rows, first and last record, ingests.
+
+        Parameters
+        ----------
+        tables : iterable of str, optional
+            Tables to summarise; every table in the store (:meth:`tables`) when omitted.
+
+        Notes
+        -----
+        First and last record are the minimum and maximum of the table's first timestamp
+        column (``start_utc`` for calls and slots, ``month_start`` for GPAD counts). Ingests
+        count the manifest rows of the practice, and those of files ingested for all the
+        practices they hold (``practice_id`` ``*``).
+        """
         rows = []
         man = self.manifest()
-        for table in ("calls", "appointments"):
+        for table in self.tables() if tables is None else list(tables):
             by_practice: dict[str, list[Path]] = {}
             for pid, _m, path in self.partitions(table):
                 by_practice.setdefault(pid, []).append(path)
@@ -475,14 +516,15 @@ class Store:
                 for p in paths:
                     md = pq.read_metadata(p)
                     n += md.num_rows
-                tcol = "start_utc"
+                schema = pq.read_schema(paths[0])
+                tcol = next((f.name for f in schema if pa.types.is_timestamp(f.type)), "start_utc")
                 try:
                     t0 = pq.read_table(paths[0], columns=[tcol])[tcol]
                     t1 = pq.read_table(paths[-1], columns=[tcol])[tcol]
                     first, last = pc.min(t0).as_py(), pc.max(t1).as_py()
                 except (KeyError, pa.ArrowInvalid):
                     pass
-                n_ing = int(((man["practice_id"] == pid) & (man["table"] == table)).sum()) if len(man) else 0
+                n_ing = int((man["practice_id"].isin([pid, ALL_PRACTICES]) & (man["table"] == table)).sum()) if len(man) else 0
                 rows.append(
                     {
                         "table": table,

@@ -45,44 +45,68 @@ _FORMATS_MONTHFIRST = tuple(f.replace("%d/%m", "%m/%d").replace("%d-%m", "%m-%d"
 
 _EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$")
 _EPOCH_MS = re.compile(r"^\d{12,13}$")
+# A clock time followed by a zone: "08:00:12Z", "08:00:12.5+01:00", "08:00:12 +0000", "08:00 GMT".
+_ZONED = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
+# RFC 2822, as Twilio's REST API writes dates: "Mon, 05 Jan 2026 08:00:12 +0000".
+_RFC2822 = re.compile(r"^[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}:\d{2}\s*(?:[+-]\d{4}|GMT|UTC|Z)$")
+# How many values (spread over the column) decide whether a column is UTC or wall clock.
+SAMPLE_VALUES = 200
 
 
-def parse_datetimes(
-    values: pd.Series, fmt: str | None = None, dayfirst: bool = True
-) -> pd.Series:
-    """Parse a column of date-times as written in an export.
+def _utc_kind(s: pd.Series) -> pd.Series:
+    """Per value: ``"s"``/``"ms"`` (epoch), ``"rfc"`` (RFC 2822), ``"zoned"``, or ``""`` (wall clock)."""
+    kind = pd.Series("", index=s.index, dtype=object)
+    for name, pattern, how in (
+        ("s", _EPOCH, "match"),
+        ("ms", _EPOCH_MS, "match"),
+        ("rfc", _RFC2822, "match"),
+        ("zoned", _ZONED, "contains"),
+    ):
+        todo = (kind == "").to_numpy()
+        if not todo.any():
+            break
+        sub = s[todo]
+        hit = (sub.str.match(pattern, na=False) if how == "match" else sub.str.contains(pattern, na=False)).to_numpy()
+        kind.loc[sub.index[hit]] = name
+    return kind
 
-    Parameters
-    ----------
-    values : pandas.Series
-        Strings (empty means missing).
-    fmt : str, optional
-        An explicit ``strptime`` format; values it does not fit are tried the other ways.
-    dayfirst : bool
-        How to read ambiguous slashed dates (UK exports are day-first).
 
-    Returns
-    -------
-    pandas.Series
-        ``datetime64[ns]`` naive for wall-clock values, or ``datetime64[ns, UTC]`` when every
-        value carried an offset or was epoch seconds; ``NaT`` where nothing fits.
-    """
-    s = values.astype("string").str.strip()
-    s = s.where(s != "", pd.NA)
+def _parse_utc_kinds(s: pd.Series, kind: pd.Series, fmt: str | None, dayfirst: bool) -> pd.Series:
+    """Epoch, RFC 2822 and zoned values (``kind`` not empty) as UTC; ``NaT`` for the others."""
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    for unit in ("s", "ms"):
+        m = (kind == unit).to_numpy()
+        if m.any():
+            out.loc[m] = pd.to_datetime(pd.to_numeric(s[m], errors="coerce"), unit=unit, utc=True, errors="coerce")
+    m = (kind == "rfc").to_numpy()
+    if m.any():
+        txt = s[m].str.replace(r"\s*(?:GMT|UTC|Z)$", " +0000", regex=True)
+        out.loc[m] = _ns(pd.to_datetime(txt, format="%a, %d %b %Y %H:%M:%S %z", utc=True, errors="coerce"))
+    m = (kind == "zoned").to_numpy()
+    if m.any():
+        txt = s[m].str.replace(r"\s*(?:UTC|GMT)$", "+00:00", regex=True, case=False)
+        parsed = pd.Series(pd.NaT, index=txt.index, dtype="datetime64[ns, UTC]")
+        for f in ([fmt] if fmt else []) + ["ISO8601"]:
+            bad = parsed.isna()
+            if bad.any():
+                parsed.loc[bad] = _ns(pd.to_datetime(txt[bad], format=f, utc=True, errors="coerce"))
+        bad = parsed.isna()
+        if bad.any():
+            # Day-first or spelled-out dates with a zone: the slow, general parser.
+            parsed.loc[bad] = _ns(pd.to_datetime(txt[bad], format="mixed", dayfirst=dayfirst, utc=True, errors="coerce"))
+        out.loc[m] = parsed
+    return out
+
+
+def _ns(t: pd.Series) -> pd.Series:
+    # Graph writes 7 fractional digits: keep nanoseconds rather than fail on a lossy cast.
+    return t.astype("datetime64[ns, UTC]")
+
+
+def _parse_wall(s: pd.Series, todo: pd.Series, fmt: str | None, dayfirst: bool, mixed: bool = True) -> pd.Series:
+    """Wall-clock values (``todo``) tried format by format, then (``mixed``) by pandas' general
+    parser; ``NaT`` where none fits."""
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    todo = s.notna()
-    if not todo.any():
-        return out
-    sample = s[todo]
-    first = str(sample.iloc[0])
-    if _EPOCH.match(first) or _EPOCH_MS.match(first):
-        num = pd.to_numeric(s, errors="coerce")
-        unit = "ms" if _EPOCH_MS.match(first) else "s"
-        res = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
-        return res
-    if re.search(r"(Z|[+-]\d{2}:?\d{2})$", first) and "T" in first:
-        res = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
-        return res
     formats: list[str] = [fmt] if fmt else []
     formats += list(_FORMATS_YEARFIRST)
     formats += list(_FORMATS_DAYFIRST if dayfirst else _FORMATS_MONTHFIRST)
@@ -95,14 +119,109 @@ def parse_datetimes(
         if ok.any():
             out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
             remaining.loc[parsed.index[ok]] = False
-    if remaining.any():
-        # Last resort for odd spellings ("5 Jan 2026 8:00am", single-digit parts).
-        parsed = pd.to_datetime(s[remaining], format="mixed", dayfirst=dayfirst, errors="coerce")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        ok = parsed.notna()
-        out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
+    if mixed and remaining.any():
+        t = _parse_mixed(s[remaining], dayfirst)
+        ok = t.notna()
+        out.loc[t.index[ok]] = t[ok]
     return out
+
+
+def _parse_mixed(s: pd.Series, dayfirst: bool) -> pd.Series:
+    """The last resort for odd spellings ("5 Jan 2026 8:00am", single-digit parts): naive."""
+    try:
+        parsed = pd.to_datetime(s, format="mixed", dayfirst=dayfirst, errors="coerce")
+    except (ValueError, TypeError):  # zones pandas cannot mix in one column
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
+def parse_datetimes(
+    values: pd.Series, fmt: str | None = None, dayfirst: bool = True, tz: str | None = None
+) -> pd.Series:
+    """Parse a column of date-times as written in an export.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Strings (empty means missing).
+    fmt : str, optional
+        An explicit ``strptime`` format; values it does not fit are tried the other ways.
+    dayfirst : bool
+        How to read ambiguous slashed dates (UK exports are day-first).
+    tz : str, optional
+        The export's zone, used only for a column mixing UTC and wall-clock values (see
+        Notes); :data:`DEFAULT_TZ` when not given.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[ns]`` naive for wall-clock values, or ``datetime64[ns, UTC]`` when the
+        values carry an offset (``Z``, ``+01:00``, ``UTC``, RFC 2822) or are epoch seconds or
+        milliseconds; ``NaT`` where nothing fits.
+
+    Notes
+    -----
+    Whether a column is UTC or wall clock is decided by the majority of a sample of its
+    non-empty values (:data:`SAMPLE_VALUES`, spread from the first to the last), never by the
+    first alone: one odd value at the top cannot shift the whole column by an hour or make it
+    unreadable. Every value is then read as what it is: in a UTC column, wall-clock values are
+    converted from ``tz``; in a wall-clock column, values with an offset or epoch values are
+    converted to ``tz``'s wall clock (so the ingest's conversion gives the exact instant back,
+    but for the repeated autumn hour).
+    """
+    s = values.astype("string").str.strip()
+    s = s.where(s != "", pd.NA)
+    todo = s.notna()
+    if not todo.any():
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    present = s[todo]
+    pick = np.unique(np.linspace(0, len(present) - 1, min(len(present), SAMPLE_VALUES)).astype(np.int64))
+    sample_kind = _utc_kind(present.iloc[pick])
+    zone = tz or DEFAULT_TZ
+    if (sample_kind != "").sum() * 2 > len(sample_kind):
+        kind = _utc_kind(present)
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+        out.loc[present.index] = _parse_utc_kinds(present, kind, fmt, dayfirst)
+        wall = (kind == "").to_numpy()
+        if wall.any():
+            sub = present[wall]
+            t = _parse_wall(sub, pd.Series(True, index=sub.index), fmt, dayfirst)
+            out.loc[sub.index] = localize(t, zone).astype("datetime64[ns, UTC]")
+        return out
+    out = _parse_wall(s, todo, fmt, dayfirst, mixed=False)
+    left = todo & out.isna()
+    if left.any():
+        sub = s[left]
+        kind = _utc_kind(sub)
+        aware = (kind != "").to_numpy()
+        if aware.any():
+            t = _parse_utc_kinds(sub[aware], kind[aware], fmt, dayfirst)
+            out.loc[t.index] = t.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+        if (~aware).any():
+            t = _parse_mixed(sub[~aware], dayfirst)
+            ok = t.notna()
+            out.loc[t.index[ok]] = t[ok]
+    return out
+
+
+def parse_utc(values: pd.Series, dayfirst: bool = True) -> pd.Series:
+    """Parse times that are UTC unless they say otherwise (cloud exports and REST APIs).
+
+    :func:`parse_datetimes` with the zone of wall-clock values being UTC: values with an
+    offset, ``Z``, ``UTC``/``GMT`` or in RFC 2822 form are converted exactly, values without a
+    zone are taken as UTC. Use it only for sources documented to write UTC.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[ns, UTC]``; ``NaT`` where blank or unreadable.
+    """
+    t = parse_datetimes(values, dayfirst=dayfirst, tz="UTC")
+    if getattr(t.dt, "tz", None) is None:
+        t = t.dt.tz_localize("UTC")
+    return _ns(t)
 
 
 def localize(naive: pd.Series, tz: str = DEFAULT_TZ, state: dict | None = None) -> pd.Series:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 
+# Fixture folders of appointment exports (slot reports, GPAD), not call logs: the call privacy
+# test skips them and tests/demand/test_appointments_ingest.py checks them instead.
+APPOINTMENT_FIXTURE_DIRS = frozenset({"emis_appointments", "systmone_appointments", "gpad"})
+
 
 def all_fixture_files() -> list[Path]:
     """Every fixture file under tests/data (for cross-format sniff and privacy tests)."""

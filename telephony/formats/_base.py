@@ -48,17 +48,25 @@ class ReadContext:
 
     Attributes
     ----------
-    timezone : str
-        IANA timezone of wall-clock times in the export.
+    timezone : str or None
+        IANA timezone of wall-clock times in the export, when the user gave one (``--timezone``);
+        ``None`` when not given, so that a format's own zone (a mapping's ``[datetime]
+        timezone``) can apply, else :data:`~telephony.timeutil.DEFAULT_TZ`. Parsers that need a
+        zone themselves read :attr:`zone`.
     dayfirst : bool
         Read ambiguous slashed dates day-first (UK) unless told otherwise.
     mapping : object, optional
         A parsed mapping file, for the ``mapping`` format.
     """
 
-    timezone: str = DEFAULT_TZ
+    timezone: str | None = None
     dayfirst: bool = True
     mapping: object | None = None
+
+    @property
+    def zone(self) -> str:
+        """The zone of wall-clock times: the one given, else the mapping's, else the default."""
+        return self.timezone or getattr(self.mapping, "timezone", None) or DEFAULT_TZ
 
 
 @dataclass
@@ -98,30 +106,49 @@ class Format:
     example: str
     sniff: Callable[[Source], float]
     read: Callable[[Source, ReadContext], Iterator[ParsedChunk]]
+    # The zone of the format's wall-clock times when --timezone is not given (a mapping's own
+    # [datetime] timezone); None: the default zone.
+    timezone: str | None = None
 
 
 def raw_frame(n: int = 0, index=None, **cols) -> pd.DataFrame:
-    """Build a raw-calls frame, filling the columns not given with nulls (``n_rows`` with 1)."""
+    """Build a raw-calls frame, filling the columns not given with nulls (``n_rows`` with 1).
+
+    Columns given as Series are taken by position (their index is ignored) and keep their
+    storage: Arrow-backed strings stay in Arrow rather than being copied through NumPy objects.
+    ``start`` is always a datetime64 column (naive unless the values are aware), even when
+    empty or all missing, so that chunks concatenate without falling back to ``object``.
+    """
     if index is None:
         index = pd.RangeIndex(n)
     out = {}
     for c in RAW_COLUMNS:
         if c in cols:
             v = cols[c]
-            out[c] = v.to_numpy() if isinstance(v, pd.Series) else v
+            out[c] = v.array if isinstance(v, (pd.Series, pd.Index)) else v
         elif c == "n_rows":
             out[c] = 1
         elif c in ("wait_s", "talk_s"):
             out[c] = np.nan
         elif c == "start":
-            out[c] = pd.NaT
+            out[c] = np.full(len(index), np.datetime64("NaT", "ns"))
         else:
             out[c] = None
     df = pd.DataFrame(out, index=index)
     for c in ("call_id", "direction", "line", "caller", "outcome", "agent"):
-        df[c] = df[c].astype("string")
+        dt = df[c].dtype
+        # Arrow-backed "string" (missing = NA) already: kept as it is, no copy.
+        if not (isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow" and dt.na_value is pd.NA):
+            df[c] = df[c].astype("string")
+    start = df["start"]
+    if start.isna().all():
+        if start.dtype != "datetime64[ns]":
+            df["start"] = pd.Series(np.full(len(df), np.datetime64("NaT", "ns")), index=df.index)
+    elif not pd.api.types.is_datetime64_any_dtype(start):
+        df["start"] = pd.to_datetime(start, errors="coerce")
     for c in ("wait_s", "talk_s"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+        if df[c].dtype != np.float64:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     df["source_line"] = df["source_line"].astype("Int64")
     df["n_rows"] = df["n_rows"].astype("int64")
     return df.reset_index(drop=True)
@@ -168,33 +195,159 @@ def map_words(words: pd.Series, table: dict[str, str]) -> tuple[pd.Series, pd.Se
     return mapped, mapped.isna()
 
 
+_NAT = np.iinfo(np.int64).min  # NaT as int64
+
+
+def _int_times(values: pd.Series) -> np.ndarray:
+    """Times as int64 microseconds (UTC for aware values; NaT as :data:`_NAT`)."""
+    s = values
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, errors="coerce", utc=True)
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    # Microseconds: exact enough, and no overflow for a wrong clock centuries out.
+    return s.dt.as_unit("us").to_numpy().view(np.int64)
+
+
 class GroupCarry:
     """Join rows that belong to one call across chunk boundaries, in bounded memory.
 
     Rows of one call (queue events, ring-group legs, continuation records) sit close together
-    in an export. Each chunk's rows are held with the carry; groups whose latest row is more
-    than ``horizon`` older than the newest row seen are complete and released, the rest wait
-    for the next chunk. At the end of the file everything is released.
+    in an export. Each chunk's rows are held with the carry; a call (a group of rows sharing
+    ``key``) is released once it is complete, the rest wait for the next chunk; at the end of
+    the file everything is released. A call is complete when:
+
+    - the file is oldest first and the call's latest row is more than ``horizon`` older than
+      the newest rows held, or the file is newest first (web reports, REST APIs, database
+      exports sorted by date descending) and its earliest row is more than ``horizon`` newer
+      than the oldest rows held. The order is the majority of the time steps seen so far, not
+      the first one (a log written at each call's end has starts out of order here and there);
+    - or ``done`` is given and the call's last row (in file order) says so (an SMDR record with
+      Continuation 0): released at once, whatever the times.
+
+    Robustness: "the newest rows" is a high quantile of the times held (the
+    :attr:`OUTLIER_ROWS`-th newest, or the newest :attr:`OUTLIER_SHARE` of them), not the
+    maximum, so one row with a wrong (future) clock does not release every open call early; and
+    a call with a row among the last :attr:`TAIL_ROWS` rows held is never released before the
+    end (its next row may be the first of the next chunk, whatever the times say). A call split
+    anyway (its rows far apart in the file) comes out as two calls with the same ``call_id``;
+    the ingest reports that (see :func:`telephony.ingest.ingest_file`).
 
     Parameters
     ----------
     key : str
         Column identifying the call.
     time : str
-        A datetime column used to judge completeness.
+        A datetime column (naive or aware) used to judge completeness.
     horizon : pandas.Timedelta
         How far apart in time one call's rows can be.
+    done : str, optional
+        A boolean column marking a call's last row.
+
+    Notes
+    -----
+    The work is done with NumPy on the key's integer codes and the times as integers
+    (:meth:`open_groups`); a parser keeping its own buffer (the queue_log reader keeps Arrow
+    arrays) calls that directly with the same rules and state.
     """
 
-    def __init__(self, key: str, time: str, horizon: pd.Timedelta = pd.Timedelta(hours=3)):
+    OUTLIER_ROWS = 3
+    OUTLIER_SHARE = 0.01
+    TAIL_ROWS = 256
+
+    def __init__(
+        self, key: str, time: str, horizon: pd.Timedelta = pd.Timedelta(hours=3), *, done: str | None = None
+    ):
         self.key = key
         self.time = time
-        self.horizon = horizon
+        self.horizon = pd.Timedelta(horizon)
+        self.done = done
         self._held: pd.DataFrame | None = None
+        self._up = 0  # time steps forward seen so far
+        self._down = 0  # ... and backward
+        self._last: int | None = None  # the last valid time seen (for the step between chunks)
 
-    def push(self, frame: pd.DataFrame, final: bool = False) -> pd.DataFrame:
-        """Add rows; return the rows of every group now complete."""
-        parts = [f for f in (self._held, frame) if f is not None and len(f)]
+    @property
+    def descending(self) -> bool:
+        """Whether the file is judged newest first (so far)."""
+        return self._down > self._up
+
+    def _vote(self, t: np.ndarray) -> None:
+        """Count the time steps of newly read rows (in file order) towards the file's order."""
+        v = t[t != _NAT]
+        if not len(v):
+            return
+        if self._last is not None:
+            v = np.concatenate([np.array([self._last], dtype=np.int64), v])
+        step = np.diff(v)
+        self._up += int(np.count_nonzero(step > 0))
+        self._down += int(np.count_nonzero(step < 0))
+        self._last = int(v[-1])
+
+    def _frontier(self, t: np.ndarray) -> int:
+        """The "newest" of some valid times: a high quantile, robust to a few wrong clocks."""
+        n = len(t)
+        m = min(n - 1, max(self.OUTLIER_ROWS, int(n * self.OUTLIER_SHARE)))
+        k = n - 1 - m
+        return int(np.partition(t, k)[k])
+
+    def open_groups(
+        self,
+        gid: np.ndarray,
+        ng: int,
+        t: np.ndarray,
+        n_new: int,
+        done: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Which groups are still open (to be held), from rows in file order.
+
+        Parameters
+        ----------
+        gid : numpy.ndarray
+            Group code (0 .. ``ng`` - 1) of each row held, rows in file order (held rows first).
+        ng : int
+            Number of groups.
+        t : numpy.ndarray
+            Each row's time as int64 microseconds; NaT as the int64 minimum.
+        n_new : int
+            How many of the rows (the last ones) are read for the first time: their steps
+            update the judged file order.
+        done : numpy.ndarray of bool, optional
+            Rows that end their call.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            Per group: True to hold, False when complete.
+        """
+        n = len(gid)
+        t = np.asarray(t, dtype=np.int64)
+        if n_new:
+            self._vote(t[n - n_new :])
+        valid = t != _NAT
+        open_ = np.zeros(ng, dtype=bool)
+        if valid.any():
+            # Newest first: the same rule on negated times (a call's earliest row, the oldest).
+            tv = -t[valid] if self.descending else t[valid]
+            latest = np.full(ng, _NAT, dtype=np.int64)
+            np.maximum.at(latest, gid[valid], tv)
+            horizon = int(self.horizon / pd.Timedelta(1, "us"))
+            open_ = latest >= self._frontier(tv) - horizon
+            open_ &= latest != _NAT
+        open_[gid[max(0, n - self.TAIL_ROWS) :]] = True
+        if done is not None:
+            last_row = np.full(ng, -1, dtype=np.int64)
+            np.maximum.at(last_row, gid, np.arange(n, dtype=np.int64))
+            open_ &= ~np.asarray(done, dtype=bool)[last_row]
+        return open_
+
+    def push(self, frame: pd.DataFrame | None, final: bool = False) -> pd.DataFrame:
+        """Add rows (``None`` or an empty frame: none); return the rows of every group now complete.
+
+        Rows come back in file order (held rows first), with a fresh index.
+        """
+        new = frame if frame is not None and len(frame) and len(frame.columns) else None
+        parts = [f for f in (self._held, new) if f is not None]
         if not parts:
             self._held = None
             return frame.iloc[0:0] if frame is not None else pd.DataFrame()
@@ -202,15 +355,15 @@ class GroupCarry:
         if final:
             self._held = None
             return allrows
-        t = allrows[self.time]
-        newest = t.max()
-        if pd.isna(newest):
+        gid, uniques = pd.factorize(allrows[self.key], use_na_sentinel=False)
+        t = _int_times(allrows[self.time])
+        done = None if self.done is None else allrows[self.done].fillna(False).to_numpy(dtype=bool)
+        hold = self.open_groups(gid, len(uniques), t, 0 if new is None else len(new), done)[gid]
+        if not hold.any():
             self._held = None
             return allrows
-        last = t.groupby(allrows[self.key], sort=False).transform("max")
-        open_ = (last >= newest - self.horizon).to_numpy()
-        self._held = allrows.loc[open_].reset_index(drop=True)
-        return allrows.loc[~open_].reset_index(drop=True)
+        self._held = allrows.loc[hold].reset_index(drop=True)
+        return allrows.loc[~hold].reset_index(drop=True)
 
 
 def head_fields(source: Source, n: int = 20, delimiter: str = ",") -> list[list[str]]:

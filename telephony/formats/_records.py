@@ -2,15 +2,14 @@
 
 These exports differ from Asterisk's logs in three ways that every one of their parsers meets:
 their times often carry a zone (``Z``, ``+0000``, RFC 2822), they come as JSON as often as CSV
-(nested objects to flatten), and web portals and REST APIs list calls newest first, which the
-plain :class:`~telephony.formats._base.GroupCarry` (built for logs in time order) does not expect.
+(nested objects to flatten), and web portals and REST APIs list calls newest first (which
+:class:`~telephony.formats._base.GroupCarry` recognises from the rows' time steps).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -19,71 +18,13 @@ import numpy as np
 import pandas as pd
 
 from ..sources import Chunk, Reject, Source, norm_name, read_delimited
-from ..timeutil import parse_datetimes
-from ._base import GroupCarry, rename_columns
+from ..timeutil import parse_utc as _parse_utc
+from ._base import rename_columns
 
 # ----------------------------------------------------------------------------- times
 
-# A clock time followed by a zone: "08:00:12Z", "08:00:12.5+01:00", "08:00:12 +0000", "08:00 GMT".
-_ZONED = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
-# RFC 2822, as Twilio's REST API writes dates: "Mon, 05 Jan 2026 08:00:12 +0000".
-_RFC2822 = re.compile(r"^[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}:\d{2}\s*(?:[+-]\d{4}|GMT|UTC|Z)$")
-
-
-def parse_utc(values: pd.Series, dayfirst: bool = True) -> pd.Series:
-    """Parse times that are UTC unless they say otherwise.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Strings as the export wrote them; empty means missing.
-    dayfirst : bool
-        How to read ambiguous slashed dates.
-
-    Returns
-    -------
-    pandas.Series
-        ``datetime64[ns, UTC]``; ``NaT`` where blank or unreadable.
-
-    Notes
-    -----
-    Values are classified one by one rather than by the first value (as
-    :func:`telephony.timeutil.parse_datetimes` does), so one unreadable value at the top of a
-    chunk cannot make the zoned values below it be read as wall-clock time. Values with an
-    offset, ``Z``, ``UTC``/``GMT`` or in RFC 2822 form are converted exactly; values without a
-    zone are taken as UTC (the callers use this only for sources documented to write UTC).
-    """
-    s = values.astype("string").str.strip()
-    s = s.where(s != "", pd.NA)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
-    present = s.notna()
-    if not present.any():
-        return out
-    rfc = s.str.match(_RFC2822, na=False)
-    if rfc.any():
-        txt = s[rfc].str.replace(r"\s*(?:GMT|UTC|Z)$", " +0000", regex=True)
-        out.loc[rfc] = _ns(pd.to_datetime(txt, format="%a, %d %b %Y %H:%M:%S %z", utc=True, errors="coerce"))
-    zoned = s.str.contains(_ZONED, na=False) & ~rfc
-    if zoned.any():
-        txt = s[zoned].str.replace(r"\s*(?:UTC|GMT)$", "+00:00", regex=True, case=False)
-        parsed = pd.to_datetime(txt, format="ISO8601", utc=True, errors="coerce")
-        bad = parsed.isna()
-        if bad.any():
-            # Day-first or spelled-out dates with a zone: the slow, general parser.
-            parsed.loc[bad] = pd.to_datetime(txt[bad], format="mixed", dayfirst=dayfirst, utc=True, errors="coerce")
-        out.loc[zoned] = _ns(parsed)
-    rest = present & ~rfc & ~zoned
-    if rest.any():
-        t = parse_datetimes(s[rest], dayfirst=dayfirst)
-        if getattr(t.dt, "tz", None) is None:
-            t = t.dt.tz_localize("UTC")
-        out.loc[rest] = _ns(t.dt.tz_convert("UTC"))
-    return out
-
-
-def _ns(t: pd.Series) -> pd.Series:
-    # Graph writes 7 fractional digits: keep nanoseconds rather than fail on a lossy cast.
-    return t.astype("datetime64[ns, UTC]")
+# Times that are UTC unless they say otherwise: one parser for every format (timeutil).
+parse_utc = _parse_utc
 
 
 def seconds(values: pd.Series) -> pd.Series:
@@ -160,6 +101,56 @@ def find_header(
 
 
 @dataclass
+class HeadTable:
+    """A CSV export's header as found in the head, with the first rows below it (for sniffers).
+
+    Attributes
+    ----------
+    skip : int
+        Non-blank lines before the header.
+    delimiter : str
+    fields : list of str
+        The header's fields as written.
+    canon : list of str or None
+        Each field's canonical name (``None`` where the variable map has none).
+    rows : list of list of str, or None
+        Up to 20 rows after the header, split like it; ``None`` when they cannot be split.
+    """
+
+    skip: int
+    delimiter: str
+    fields: list[str]
+    canon: list[str | None]
+    rows: list[list[str]] | None
+
+    def value(self, row: list[str], name: str) -> str:
+        """A row's value of canonical column ``name``, stripped; ``""`` when absent or short."""
+        i = self.canon.index(name) if name in self.canon else len(row)
+        return row[i].strip() if i < len(row) else ""
+
+    def complete(self, row: list[str]) -> bool:
+        """Whether the row has as many fields as the header."""
+        return len(row) == len(self.fields)
+
+
+def head_table(
+    source: Source, variable_map: dict[str, str], required: set[str], n_rows: int = 20
+) -> HeadTable | None:
+    """:func:`find_header`, with each field's canonical name and the rows below it."""
+    found = find_header(source, variable_map, required)
+    if found is None:
+        return None
+    skip, delim, fields = found
+    try:
+        rows: list[list[str]] | None = list(
+            csv.reader(source.head_lines(skip + n_rows + 1)[skip + 1 :], delimiter=delim)
+        )
+    except csv.Error:
+        rows = None
+    return HeadTable(skip, delim, fields, [variable_map.get(norm_name(f)) for f in fields], rows)
+
+
+@dataclass
 class Batch:
     """One chunk of records renamed to canonical columns, with its accounting.
 
@@ -202,10 +193,9 @@ def delimited_batches(
 
 
 def _batch(chunk: Chunk, variable_map: dict[str, str]) -> Batch:
-    skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
+    skipped = chunk.skipped()
     frame = rename_columns(chunk.frame, variable_map)
-    rows = len(chunk.frame) + sum(r.rows for r in chunk.rejects) + chunk.blank
-    return Batch(frame, chunk.frame, np.asarray(chunk.lines, dtype=np.int64), list(chunk.rejects), rows, skipped)
+    return Batch(frame, chunk.frame, np.asarray(chunk.lines, dtype=np.int64), list(chunk.rejects), chunk.rows_read, skipped)
 
 
 def json_batches(source: Source, variable_map: dict[str, str]) -> Iterator[Batch]:
@@ -219,72 +209,35 @@ def json_batches(source: Source, variable_map: dict[str, str]) -> Iterator[Batch
         yield Batch(frame, original, np.asarray(lines, dtype=np.int64), list(rejects), rows, Counter())
 
 
+def record_batches(
+    source: Source, variable_map: dict[str, str], required: set[str], not_found: str
+) -> Iterator[Batch]:
+    """The export's records as batches: JSON records (:func:`json_batches`), or CSV rows below
+    a header holding the ``required`` canonical columns (:func:`delimited_batches`).
+
+    Raises
+    ------
+    BadInputError
+        A CSV without such a header: ``"<file>: " + not_found``.
+    """
+    from ..errors import BadInputError
+
+    if looks_like_json(source):
+        return json_batches(source, variable_map)
+    found = find_header(source, variable_map, required)
+    if found is None:
+        raise BadInputError(f"{source.name}: {not_found}")
+    skip, delim, _ = found
+    return delimited_batches(source, variable_map, delimiter=delim, skip_lines=skip)
+
+
+def null_if_empty(s: pd.Series) -> pd.Series:
+    """The values, with ``""`` (and missing) as null."""
+    return s.where(s.fillna("") != "", pd.NA)
+
+
 def column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A canonical column as stripped strings, ``""`` where the export lacks it."""
     if name in frame.columns:
         return frame[name].astype("string").fillna("").str.strip()
     return pd.Series("", index=frame.index, dtype="string")
-
-
-# ----------------------------------------------------------------------------- grouping
-
-_MIRROR = pd.Timestamp("2100-01-01")
-
-
-class OrderedCarry:
-    """:class:`GroupCarry` for exports in either time order.
-
-    Web reports and REST APIs (3CX call reports, Twilio's ``/Calls``) list calls newest first.
-    ``GroupCarry`` releases a group once it is ``horizon`` older than the newest row, which in
-    a newest-first file would release every group at once. The order is judged from the first
-    chunk (held until it holds two distinct times) by the majority of its steps, and for a
-    newest-first file the carry runs on mirrored times, so the logic is the same either way.
-    """
-
-    _UNDECIDED_LIMIT = 100_000  # rows held before assuming oldest first (all times equal)
-
-    def __init__(self, key: str, time: str, horizon: pd.Timedelta = pd.Timedelta(hours=3)):
-        self._carry = GroupCarry(key, "_carry_t", horizon)
-        self._time = time
-        self._descending: bool | None = None
-        self._pending: list[pd.DataFrame] = []
-
-    @property
-    def descending(self) -> bool:
-        """Whether the file was judged newest first."""
-        return bool(self._descending)
-
-    def _decide(self) -> None:
-        valid = pd.concat([f[self._time] for f in self._pending]).dropna()
-        # The majority of steps, not the first: a log written at each call's end (Amazon
-        # Connect) has starts out of order here and there.
-        steps = np.sign(valid.diff().dt.total_seconds().dropna().to_numpy())
-        if steps.any():
-            self._descending = bool(steps.sum() < 0)
-        elif sum(len(f) for f in self._pending) >= self._UNDECIDED_LIMIT:
-            self._descending = False
-
-    def _with_carry_time(self, frame: pd.DataFrame) -> pd.DataFrame:
-        t = frame[self._time]
-        if self._descending:
-            t0 = _MIRROR.tz_localize(t.dt.tz) if t.dt.tz is not None else _MIRROR
-            t = t0 + (t0 - t)
-        return frame.assign(_carry_t=t)
-
-    def push(self, frame: pd.DataFrame | None, final: bool = False) -> pd.DataFrame:
-        """Add rows (``None`` at the end); return the rows of every complete group."""
-        if frame is not None and len(frame):
-            if self._descending is None:
-                self._pending.append(frame)
-                self._decide()
-                if self._descending is None and not final:
-                    return frame.iloc[0:0]
-                frame = pd.concat(self._pending, ignore_index=True)
-                self._pending = []
-        elif final and self._pending:
-            frame = pd.concat(self._pending, ignore_index=True)
-            self._pending = []
-        if frame is not None and len(frame):
-            frame = self._with_carry_time(frame)
-        out = self._carry.push(frame, final)
-        return out.drop(columns=["_carry_t"], errors="ignore")

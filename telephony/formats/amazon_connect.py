@@ -56,7 +56,6 @@ Notes
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter, OrderedDict
 from typing import Iterator
@@ -64,11 +63,10 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
 from ..privacy import mask_digits
 from ..sources import Reject, Source, norm_name
-from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
-from ._records import OrderedCarry, column, delimited_batches, find_header, json_batches, looks_like_json, parse_utc, seconds
+from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
+from ._records import column, head_table, looks_like_json, parse_utc, record_batches, seconds
 
 NAME = "amazon_connect_ctr"
 
@@ -163,18 +161,11 @@ def sniff(source: Source) -> float:
         if re.search(r'"InitiationMethod"\s*:\s*"[A-Z_]+"', head) and re.search(r'"Channel"\s*:', head):
             return 1.0
         return 0.6
-    found = find_header(source, VARIABLE_MAP, {"contact_id", "method"})
-    if found is None:
+    head = head_table(source, VARIABLE_MAP, {"contact_id", "method"})
+    if head is None:
         return 0.0
-    skip, delim, fields = found
-    canon = [VARIABLE_MAP.get(norm_name(f)) for f in fields]
-    mi = canon.index("method")
-    try:
-        body = list(csv.reader(source.head_lines(skip + 21)[skip + 1 :], delimiter=delim))
-    except csv.Error:
-        return 0.6
-    for r in body:
-        if len(r) == len(fields) and r[mi].strip().upper() in METHODS and "t_init" in canon:
+    for r in head.rows or []:
+        if head.complete(r) and head.value(r, "method").upper() in METHODS and "t_init" in head.canon:
             return 1.0
     return 0.6
 
@@ -185,7 +176,7 @@ class _Reader:
     def __init__(self, source: Source):
         self.source = source
         self.alias: OrderedDict[str, str] = OrderedDict()
-        self.carry = OrderedCarry("key", "t", horizon=CALLBACK_HORIZON)
+        self.carry = GroupCarry("key", "t", horizon=CALLBACK_HORIZON)
 
     def _key_of(self, contact: str) -> str:
         return self.alias.get(contact, contact)
@@ -418,17 +409,13 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     BadInputError
         The file holds no contact trace records.
     """
-    if looks_like_json(source):
-        batches = json_batches(source, VARIABLE_MAP)
-    else:
-        found = find_header(source, VARIABLE_MAP, set(REQUIRED))
-        if found is None:
-            raise BadInputError(
-                f"{source.name}: not a {NAME} export: no ContactId, InitiationMethod and "
-                "InitiationTimestamp columns found (expected CTR JSON or a flattened CSV of it)"
-            )
-        skip, delim, _ = found
-        batches = delimited_batches(source, VARIABLE_MAP, delimiter=delim, skip_lines=skip)
+    batches = record_batches(
+        source,
+        VARIABLE_MAP,
+        set(REQUIRED),
+        f"not a {NAME} export: no ContactId, InitiationMethod and InitiationTimestamp columns "
+        "found (expected CTR JSON or a flattened CSV of it)",
+    )
     reader = _Reader(source)
     for batch in batches:
         rows, rejects, skipped, unknown = reader.rows(batch)

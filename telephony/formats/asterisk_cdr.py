@@ -90,8 +90,9 @@ Notes
 - Before Asterisk 12 a channel answered by an IVR stays ``ANSWERED`` whatever happens after,
   with ``dstchannel`` set to the last phone tried: such a call counts as answered here. Read
   those servers' queues from the ``queue_log``.
-- Rows of a call are joined across chunks (:class:`_EitherWayCarry`); a database export sorted
-  newest first is recognised from its first rows and joined just as well.
+- Rows of a call are joined across chunks (:class:`~telephony.formats._base.GroupCarry`); a
+  database export sorted newest first is recognised from the majority of its time steps and
+  joined just as well.
 - ``amaflags``, ``accountcode``, ``lastdata``, ``userfield`` and FreePBX's ``recordingfile``,
   ``cnam``, ``outbound_cnum`` are read but not used.
 - A row whose start is unreadable, whose disposition is not one of :data:`DISPOSITIONS`, or
@@ -412,10 +413,10 @@ def _datetimes(arr: pa.Array, ctx: ReadContext) -> np.ndarray:
     need = np.isnat(out) & pc.not_equal(arr, "").to_numpy(zero_copy_only=False)
     if need.any():
         sub = pd.Series(arr.filter(pa.array(need)).to_pylist(), dtype="string")
-        parsed = parse_datetimes(sub, dayfirst=ctx.dayfirst)
+        parsed = parse_datetimes(sub, dayfirst=ctx.dayfirst, tz=ctx.zone)
         if getattr(parsed.dt, "tz", None) is not None:
             # Epoch or offset times: back to the export's wall clock, like the rest.
-            parsed = parsed.dt.tz_convert(ctx.timezone).dt.tz_localize(None)
+            parsed = parsed.dt.tz_convert(ctx.zone).dt.tz_localize(None)
         out[need] = parsed.to_numpy(dtype="datetime64[ns]")
     return out
 
@@ -742,49 +743,13 @@ def _assemble(legs: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- readers
 
 
-class _EitherWayCarry(GroupCarry):
-    """:class:`GroupCarry` for files in either time order.
-
-    ``Master.csv`` is written oldest first, but a database export is often sorted newest first
-    (FreePBX's CDR report lists the latest call at the top). The base rule (complete = last row
-    more than ``horizon`` older than the newest seen) would then release every group as soon as
-    it is read, splitting calls that straddle a chunk boundary. The order is judged from the
-    first chunk; newest-first files use the mirror rule (complete = first row more than
-    ``horizon`` newer than the oldest seen).
-    """
-
-    def __init__(self, key: str, time: str, horizon: pd.Timedelta = pd.Timedelta(hours=3)):
-        super().__init__(key, time, horizon)
-        self.descending: bool | None = None
-
-    def push(self, frame: pd.DataFrame | None, final: bool = False) -> pd.DataFrame:
-        """Add rows; return the rows of every group now complete."""
-        if self.descending is None and frame is not None and len(frame) > 1:
-            step = np.diff(frame[self.time].to_numpy(dtype="datetime64[ns]").view("int64"))
-            self.descending = bool((step < 0).sum() > (step > 0).sum())
-        if not self.descending or final:
-            return super().push(frame, final)
-        parts = [f for f in (self._held, frame) if f is not None and len(f)]
-        if not parts:
-            self._held = None
-            return frame.iloc[0:0] if frame is not None else pd.DataFrame()
-        allrows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        t = allrows[self.time]
-        first = t.groupby(allrows[self.key], sort=False).transform("min")
-        open_ = (first <= t.min() + self.horizon).to_numpy()
-        self._held = allrows.loc[open_].reset_index(drop=True)
-        return allrows.loc[~open_].reset_index(drop=True)
-
-
 def _read_chunks(chunks: Iterator[Chunk], ctx: ReadContext) -> Iterator[ParsedChunk]:
-    carry = _EitherWayCarry("_key", "_tend")
+    carry = GroupCarry("_key", "_tend")
     for chunk in chunks:
         legs, rejects, skipped, unknown = _legs(chunk.frame, chunk.lines, ctx)
-        if chunk.blank:
-            skipped["blank line"] += chunk.blank
-        rows_read = len(chunk.frame) + sum(r.rows for r in chunk.rejects) + chunk.blank
+        skipped.update(chunk.skipped())
         calls = _assemble(carry.push(legs))
-        yield ParsedChunk(calls, list(chunk.rejects) + rejects, rows_read, skipped, unknown)
+        yield ParsedChunk(calls, list(chunk.rejects) + rejects, chunk.rows_read, skipped, unknown)
     calls = _assemble(carry.push(None, final=True))
     yield ParsedChunk(calls, [], 0, Counter(), Counter())
 

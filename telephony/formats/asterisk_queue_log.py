@@ -20,7 +20,13 @@ EXITWITHKEY                            callback      waittime / 0 (the key leave
 Notes
 -----
 - Times in the native log are epoch seconds (UTC), exact whatever the clock change. Database
-  exports that store a DATETIME are read as wall-clock time in the export's timezone.
+  exports that store a DATETIME are wall-clock time: left naive for the ingest to convert with
+  the export's timezone (which resolves the repeated autumn hour in file order across chunks);
+  wait and talk worked out from such times are an hour out for a call spanning the change
+  itself. Whether an export's times are UTC (epoch, or with an offset) or wall clock is
+  decided from its first chunk with readable times and kept for the whole file.
+- Forced (``--format asterisk_queue_log``) on a CSV without time, callid and event columns, it
+  refuses the file with a one-line error rather than rejecting every row.
 - Agent and system events (AGENTLOGIN, PAUSE, QUEUESTART, ...) and lines with callid ``NONE``
   are skipped and counted. A ``DID`` line belongs to its call and gives the dialled number.
 - QueueMetrics' ``CALLOUTBOUND`` starts an outbound call (data2 is the number dialled), which
@@ -32,7 +38,9 @@ Notes
 - Speed (see ``benchmarks/ingest.py``): the native log is split by Arrow in 16 MiB blocks (the
   next block read and split in a thread meanwhile); a call's first/last event of each kind is
   found with NumPy on integer event codes, and fields are taken only from the rows picked.
-  Only the lines of calls still open at the end of a block are carried to the next one.
+  Only the lines of calls still open at the end of a block are carried to the next one, as
+  :class:`~telephony.formats._base.GroupCarry` judges them (its NumPy entry point, on this
+  reader's own arrays).
 """
 
 from __future__ import annotations
@@ -49,7 +57,18 @@ import pyarrow.compute as pc
 
 from ..sources import Reject, Source, norm_name, read_delimited
 from ..timeutil import localize, parse_datetimes
-from ._base import Format, ParsedChunk, ReadContext, raw_frame
+from ._base import (
+    Format,
+    GroupCarry,
+    ParsedChunk,
+    ReadContext,
+    guess_delimiter,
+    raw_frame,
+    rename_columns,
+    require_columns,
+)
+
+FORMAT_NAME = "asterisk_queue_log"
 
 FIELDS = ["time", "callid", "queue", "agent", "event", "data1", "data2", "data3", "data4", "data5"]
 
@@ -142,7 +161,7 @@ for _w, (_o, _f) in UNANSWERED.items():
     _TERM_OUTCOME[_CODE[_w]] = OUTCOME_WORDS.index(_o)
 _FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
 _NO_CALLID = pa.array(["NONE", ""])
-HORIZON_US = 3 * 3600 * 1_000_000  # how far apart in time one call's lines can be (see GroupCarry)
+HORIZON = pd.Timedelta(hours=3)  # how far apart in time one call's lines can be (see GroupCarry)
 _BAD_LINE = "not a queue_log line (expected epoch|callid|queue|agent|EVENT|...)"
 
 
@@ -338,6 +357,7 @@ def _native(source: Source) -> Iterator[ParsedChunk]:
     """Native pipe-delimited log, in blocks; open calls' lines are carried to the next block."""
     held: pa.Array | None = None  # the carried lines, split
     held_no = np.zeros(0, dtype=np.int64)
+    carry = GroupCarry("callid", "time", HORIZON)  # its rules, on this reader's own arrays
     for lines, first_line, parts in _ahead(_line_views(source), lambda b: (*b, _split_lines(b[0]))):
         n_new = len(lines)
         lineno = np.arange(first_line, first_line + n_new, dtype=np.int64)
@@ -346,7 +366,7 @@ def _native(source: Source) -> Iterator[ParsedChunk]:
             parts = pa.concat_arrays([held, parts])
             lineno = np.concatenate([held_no, lineno])
         p = _NativeLines(_Split(parts), lineno, n_held, lines)
-        calls, bad, hold = _assemble(p.rows, final=False)
+        calls, bad, hold = _assemble(p.rows, carry, n_new=int(np.count_nonzero(p.keep >= n_held)))
         held_rows = p.keep[hold]
         held, held_no = parts.take(pa.array(held_rows)), lineno[held_rows]
         skipped = p.skipped
@@ -356,57 +376,66 @@ def _native(source: Source) -> Iterator[ParsedChunk]:
     calls, bad = raw_frame(0), []
     if held is not None and len(held):
         p = _NativeLines(_Split(held), held_no, len(held), None)
-        calls, bad, _ = _assemble(p.rows, final=True)
+        calls, bad, _ = _assemble(p.rows, None)
     yield ParsedChunk(calls, bad, 0, Counter(), Counter())
 
 
 def _csv(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
-    """A database export as CSV with a header (column names varying by tool)."""
-    delim = max([",", ";", "\t"], key=lambda d: source.head_lines(1)[0].count(d))
+    """A database export as CSV with a header (column names varying by tool).
+
+    Times stay as the export wrote them: wall-clock (naive) for the ingest to convert with the
+    export's timezone (the autumn clock change resolved across chunks there), or UTC when they
+    are epoch seconds or carry an offset. Which of the two is decided by the first chunk with
+    readable times and kept for the whole file, so every chunk's calls agree.
+    """
+    delim = guess_delimiter(source)
+    carry = GroupCarry("callid", "time", HORIZON)
+    utc: bool | None = None  # the file's times are UTC (True) or wall clock (False)
+    clock: dict = {}  # for a chunk that must be brought to UTC like the ones before it
     held = None
     for chunk in read_delimited(source, header=True, delimiter=delim):
-        f = chunk.frame
-        ren = {}
-        for c in f.columns:
-            canon = VARIABLE_MAP.get(norm_name(c))
-            if canon and canon not in ren.values():
-                ren[c] = canon
-        f = f.rename(columns=ren)
+        f = rename_columns(chunk.frame, VARIABLE_MAP)
         if "data" in f.columns and "data1" not in f.columns:
             split = f["data"].fillna("").str.split("|", n=4, expand=True)
             for i in range(5):
                 f[f"data{i + 1}"] = split[i] if i in split.columns else ""
+        require_columns(f, ["time", "callid", "event"], source, FORMAT_NAME)
         for c in FIELDS:
             if c not in f.columns:
                 f[c] = ""
         f = f[FIELDS].fillna("").astype(str).reset_index(drop=True)
-        t = parse_datetimes(f["time"], dayfirst=ctx.dayfirst)
-        if getattr(t.dt, "tz", None) is None:
-            t = localize(t, ctx.timezone)
-        t = pd.to_datetime(pd.Series(t.to_numpy()), utc=True)
+        t = parse_datetimes(f["time"], dayfirst=ctx.dayfirst, tz=ctx.zone)
+        aware = getattr(t.dt, "tz", None) is not None
+        if utc is None and t.notna().any():
+            utc = aware
+        if utc and not aware:
+            t = localize(t, ctx.zone, clock)
+        elif utc is False and aware:
+            t = t.dt.tz_convert(ctx.zone).dt.tz_localize(None)
+        if getattr(t.dt, "tz", None) is not None:
+            t = t.dt.tz_convert("UTC").dt.tz_localize(None)
         f["_line"] = np.asarray(chunk.lines, dtype=np.int64)
         bad = t.isna().to_numpy()
         rejects = list(chunk.rejects)
         if bad.any():
-            texts = f.loc[bad, FIELDS].agg(",".join, axis=1)
+            texts = f.loc[bad, FIELDS].agg(delim.join, axis=1)
             rejects += [Reject(int(ln), "time missing or unreadable", txt) for ln, txt in zip(f.loc[bad, "_line"], texts)]
-        f["_t"] = t.dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
+        f["_t"] = t.dt.as_unit("us").to_numpy().view(np.int64)
         f = f.loc[~bad]
         n_held = 0 if held is None else len(held)
         if n_held:
             f = pd.concat([held, f], ignore_index=True)
-        calls, bad_calls, held, skipped, unknown = _csv_pass(f.reset_index(drop=True), n_held, final=False)
-        if chunk.blank:
-            skipped["blank line"] += chunk.blank
+        calls, bad_calls, held, skipped, unknown = _csv_pass(f.reset_index(drop=True), n_held, carry, bool(utc))
         # Blank rows are source rows too (counted as skipped), so they count as read.
-        yield ParsedChunk(calls, rejects + bad_calls, len(chunk.frame) + len(chunk.rejects) + chunk.blank, skipped, unknown)
+        skipped.update(chunk.skipped())
+        yield ParsedChunk(calls, rejects + bad_calls, chunk.rows_read, skipped, unknown)
     calls, bad_calls = raw_frame(0), []
     if held is not None and len(held):
-        calls, bad_calls, _, _, _ = _csv_pass(held, len(held), final=True)
+        calls, bad_calls, _, _, _ = _csv_pass(held, len(held), None, bool(utc))
     yield ParsedChunk(calls, bad_calls, 0, Counter(), Counter())
 
 
-def _csv_pass(f: pd.DataFrame, n_held: int, final: bool):
+def _csv_pass(f: pd.DataFrame, n_held: int, carry: GroupCarry | None, utc: bool):
     new = np.arange(len(f)) >= n_held
     callid = pa.array(f["callid"].str.strip().to_numpy(dtype=object), pa.string())
     codes, is_call, skipped, unknown = _classify(pa.array(f["event"].to_numpy(dtype=object), pa.string()), callid, new)
@@ -419,7 +448,7 @@ def _csv_pass(f: pd.DataFrame, n_held: int, final: bool):
         return columns[name].take(pa.array(rows, mask=missing))
 
     rows = _Rows(calls_f["_line"].to_numpy(), calls_f["_t"].to_numpy(), codes[is_call], callid.filter(pa.array(is_call)), field)
-    calls, bad, hold = _assemble(rows, final)
+    calls, bad, hold = _assemble(rows, carry, n_new=int(np.count_nonzero(new[is_call])), utc=utc)
     return calls, bad, calls_f.loc[hold], skipped, unknown
 
 
@@ -439,13 +468,16 @@ def _strings(arr) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr))
 
 
-def _assemble(r: _Rows, final: bool) -> tuple[pd.DataFrame, list[Reject], np.ndarray]:
+def _assemble(
+    r: _Rows, carry: GroupCarry | None, n_new: int = 0, utc: bool = True
+) -> tuple[pd.DataFrame, list[Reject], np.ndarray]:
     """One raw call per callid from its rows; calls with no outcome are rejected.
 
-    Unless ``final``, a call is complete (assembled now) only once its latest row is more than
-    :data:`HORIZON_US` older than the newest row of the pass, the rule of
-    :class:`~telephony.formats._base.GroupCarry`; the rows of the others are returned as a
-    mask, to be carried into the next pass.
+    With a ``carry``, only the calls it judges complete (:meth:`GroupCarry.open_groups`, on
+    the callid codes and µs times; ``n_new`` of the rows, the last, read for the first time)
+    are assembled now; the rows of the others are returned as a mask, to be carried into the
+    next pass. Without one (the end of the file), every call is. ``utc``: the times are UTC
+    (else wall clock, and ``start`` is left naive).
     """
     n = len(r.line)
     if n == 0:
@@ -480,12 +512,7 @@ def _assemble(r: _Rows, final: bool) -> tuple[pd.DataFrame, list[Reject], np.nda
     t_first = np.full(ng, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(t_first, gid, t)
     n_rows = np.bincount(gid, minlength=ng)
-    if final:
-        done = np.ones(ng, dtype=bool)
-    else:
-        t_last = np.full(ng, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(t_last, gid, t)
-        done = t_last < t.max() - HORIZON_US
+    done = np.ones(ng, dtype=bool) if carry is None else ~carry.open_groups(gid, ng, t, n_new)
     hold = ~done[gid]
     g = np.flatnonzero(done)
     if not len(g):
@@ -553,7 +580,7 @@ def _assemble(r: _Rows, final: bool) -> tuple[pd.DataFrame, list[Reject], np.nda
     raw = pd.DataFrame(
         {
             "call_id": _strings(enc.dictionary.take(pa.array(g))),
-            "start": pd.to_datetime(t0, unit="us", utc=True),
+            "start": pd.to_datetime(t0, unit="us", utc=True) if utc else pd.to_datetime(t0, unit="us"),
             "direction": _strings(_DIRECTIONS.take(pa.array((start_code == _OUTBOUND).astype(np.int8)))),
             "line": _strings(line_),
             "caller": _strings(pick(er, "data2")),
@@ -577,7 +604,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
 
 FORMATS = [
     Format(
-        name="asterisk_queue_log",
+        name=FORMAT_NAME,
         title="Asterisk queue_log (native pipe-delimited, or a database export as CSV with a header)",
         example="queue_log",
         sniff=sniff,

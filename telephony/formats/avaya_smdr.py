@@ -82,6 +82,7 @@ from ..sources import Chunk, Source, norm_name, read_delimited
 from ..timeutil import parse_datetimes, parse_durations
 from ._base import (
     Format,
+    GroupCarry,
     ParsedChunk,
     ReadContext,
     head_fields,
@@ -196,8 +197,7 @@ def _prepare(chunk: Chunk, ctx: ReadContext) -> tuple[pd.DataFrame, list, Counte
     for c in cols:
         f[c] = f[c].str.strip()
     lines = chunk.lines
-    skipped: Counter = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-    rows_read = len(f) + sum(r.rows for r in chunk.rejects) + chunk.blank
+    skipped, rows_read = chunk.skipped(), chunk.rows_read
 
     start = parse_datetimes(f["call_start"], fmt="%Y/%m/%d %H:%M:%S", dayfirst=ctx.dayfirst)
     connected = parse_durations(f["connected_time"])
@@ -240,43 +240,15 @@ def _prepare(chunk: Chunk, ctx: ReadContext) -> tuple[pd.DataFrame, list, Counte
             "source_line": lines[keep],
         }
     )
+    # A call ends with its Continuation-0 record; a Call ID seen again after that (IDs restart
+    # when the system reboots) starts a new call. Within a chunk the calls of one Call ID are
+    # numbered by the ends before them; a call open at the end of the previous chunk is held by
+    # the carry with number 0, which its remaining records (before any end) also get.
+    recs["ended"] = recs["cont"] != "1"
+    ended = recs["ended"].astype("int64")
+    seg = ended.groupby(recs["call_id"], sort=False).cumsum() - ended
+    recs["key"] = recs["call_id"] + "#" + seg.astype(str)
     return recs, rejects, skipped, unknown, rows_read
-
-
-class _CallCarry:
-    """Hold the records of calls whose last record (Continuation 0) has not been read yet.
-
-    SMDR marks the end of a call, so a call is released as soon as it is complete, whatever the
-    times say; a call still open after :data:`CARRY_HORIZON` of newer calls (its last record
-    lost) is released as it is, which bounds memory. A Call ID seen again after its
-    Continuation-0 record (IDs restart when the system reboots) starts a new call.
-    """
-
-    def __init__(self, horizon: pd.Timedelta):
-        self.horizon = horizon
-        self._held: pd.DataFrame | None = None
-
-    def push(self, recs: pd.DataFrame | None, final: bool = False) -> pd.DataFrame:
-        """Add records; return those of every call now complete, with a ``key`` per call."""
-        parts = [x for x in (self._held, recs) if x is not None and len(x)]
-        if not parts:
-            self._held = None
-            return pd.DataFrame()
-        rows = pd.concat(parts, ignore_index=True).sort_values("source_line", kind="stable")
-        rows = rows.reset_index(drop=True)
-        ended = (rows["cont"] != "1").astype("int64")
-        # Calls already ended before this record, per Call ID: 0 for the first call, 1 after...
-        seg = ended.groupby(rows["call_id"], sort=False).cumsum() - ended
-        rows["key"] = rows["call_id"] + "#" + seg.astype(str)
-        if final:
-            self._held = None
-            return rows
-        g = rows.groupby("key", sort=False)
-        still_open = g["cont"].transform("last") == "1"
-        fresh = g["start"].transform("max") >= rows["start"].max() - self.horizon
-        hold = (still_open & fresh).to_numpy()
-        self._held = rows.loc[hold].drop(columns="key").reset_index(drop=True)
-        return rows.loc[~hold].reset_index(drop=True)
 
 
 def _extension(device: pd.Series) -> pd.Series:
@@ -358,7 +330,9 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
             "Caller, Direction (I/O), ... Call ID, Continuation. Check the export, or pass "
             "--format/--mapping."
         )
-    carry = _CallCarry(CARRY_HORIZON)
+    # Released when its Continuation-0 record is read; a call still open after CARRY_HORIZON
+    # of newer calls (its last record lost) is released as it is, which bounds memory.
+    carry = GroupCarry("key", "start", CARRY_HORIZON, done="ended")
     for chunk in read_delimited(source, names, header=header, block_bytes=BLOCK_BYTES):
         if header:
             chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)

@@ -224,8 +224,7 @@ def _prepare(chunk: Chunk) -> tuple[pd.DataFrame, list, Counter, Counter, int]:
     for c in f.columns:
         f[c] = f[c].str.strip()
     lines = chunk.lines
-    skipped: Counter = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-    rows_read = len(f) + sum(r.rows for r in chunk.rejects) + chunk.blank
+    skipped, rows_read = chunk.skipped(), chunk.rows_read
 
     rtype = f["record_type"]
     repeated_header = (rtype.map(norm_name) == "cdrrecordtype").to_numpy()

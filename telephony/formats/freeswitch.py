@@ -346,9 +346,7 @@ def _calls(chunk: Chunk, ctx: ReadContext) -> ParsedChunk:
         agent=agent[keep],
         source_line=lines[keep],
     )
-    skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-    rows_read = len(f) + sum(r.rows for r in chunk.rejects) + chunk.blank
-    return ParsedChunk(calls, rejects, rows_read, skipped, unknown_words)
+    return ParsedChunk(calls, rejects, chunk.rows_read, chunk.skipped(), unknown_words)
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:

@@ -86,9 +86,8 @@ Notes
 - Canonical meanings are enforced whatever the report says: ``talk_s`` is 0 and ``agent`` is
   null unless the outcome is ``answered`` (a voicemail's message length is not talk time); an
   answered call with no talk time is rejected. An empty wait means "never queued".
-- ``[datetime] timezone`` replaces the ``--timezone`` default (Europe/London). A
-  ``--timezone`` other than the default still wins: the reader cannot tell an explicit
-  ``--timezone Europe/London`` from the default, so the mapping's value is used then.
+- ``[datetime] timezone`` applies when ``--timezone`` is not given (instead of Europe/London);
+  a ``--timezone`` given explicitly wins, Europe/London too. The manifest records the zone used.
 - Times are wall-clock unless they carry an offset or are epoch seconds; the autumn clock-change
   hour is resolved in file order (:func:`telephony.timeutil.localize`).
 - Outcome and direction words are matched case-insensitively with runs of spaces collapsed.
@@ -96,33 +95,41 @@ Notes
 
 from __future__ import annotations
 
-import codecs
-import csv
-import datetime as _dt
-import difflib
 import functools
-import io
-import re
-import tomllib
 from collections import Counter
 from collections.abc import Mapping as _AbcMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Iterator, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError, MappingError
-from ..privacy import mask_digits
 from ..schema import DIRECTIONS, OUTCOMES
-from ..sources import HEAD_BYTES, XLSX_CHUNK_ROWS, Chunk, Reject, Source, norm_name, read_delimited
-
-# sources has no way to choose a worksheet yet; the [file] sheet reader reuses its cell rules.
-from ..sources import _cell_text, _frame_from_rows
-from ..timeutil import DEFAULT_TZ, localize, parse_datetimes, parse_durations
+from ..sources import Chunk, Source, read_delimited
+from ..tabular_mapping import (
+    DURATION_FORMATS,
+    FILE_KEYS,
+    Layout,
+    MappingBuilder,
+    TabularMapping,
+    column_text,
+    date_time_text,
+    durations_seconds,
+    effective_timezone,
+    end_times,
+    flag,
+    head_frame,
+    load_document,
+    norm_word,
+    open_report,
+    read_start,
+    reason_series,
+    sniff_score,
+    suggest,
+)
+from ..timeutil import DEFAULT_TZ, localize, parse_datetimes
 from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from
 
 # ----------------------------------------------------------------------------- the vocabulary
@@ -144,7 +151,6 @@ COLUMNS: dict[str, str] = {
     "end": "when the call ended",
     "agent": "who answered",
 }
-DURATION_FORMATS: tuple[str, ...] = ("auto", "seconds", "minutes", "hh:mm:ss")
 
 # Direction words understood without a [directions] table (a mapping's own words are added).
 BUILTIN_DIRECTIONS: dict[str, str] = {
@@ -158,17 +164,12 @@ _TOP_KEYS = (
     "file", "columns", "datetime", "durations", "outcomes", "directions", "short_missed",
 )
 _TABLE_KEYS = {
-    "file": ("delimiter", "skip_lines", "header_row", "encoding", "sheet"),
+    "file": FILE_KEYS,
     "datetime": ("format", "dayfirst", "timezone"),
     "durations": ("format",),
     "short_missed": ("under_seconds", "outcome"),
 }
 _RULE_KEYS = ("outcome", "direction", "if_no_talk")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# How many non-blank lines of the head may come before the header when it is searched for.
-HEADER_SEARCH_LINES = 30
-# Data rows of the head looked at by the sniffer's value check.
-SNIFF_ROWS = 20
 
 
 # ----------------------------------------------------------------------------- the mapping
@@ -205,28 +206,15 @@ class ShortMissed:
 
 
 @dataclass(frozen=True)
-class Mapping:
-    """A checked mapping file (see the module docstring for the keys).
+class Mapping(TabularMapping):
+    """A checked call-report mapping file (see the module docstring for the keys).
+
+    The attributes every mapping has (identity, ``[file]``, ``[columns]``, ``[datetime]``,
+    ``[durations]``) are described in :class:`telephony.tabular_mapping.TabularMapping`;
+    ``bundled`` means shipped in ``telephony/mappings/``.
 
     Attributes
     ----------
-    name, title, supplier, example, notes : str
-        Identity of the format; ``name`` is what ``--format`` takes.
-    source : str
-        Where the mapping came from (a path, or ``<mapping text>``), for messages.
-    bundled : bool
-        Shipped in ``telephony/mappings/`` (messages then say to copy it before editing).
-    delimiter, encoding, sheet : str or None
-        ``[file]`` options; None = detect.
-    skip_lines : int or None
-        Physical lines before the header; None = search for it.
-    columns : Mapping[str, tuple of str]
-        Canonical name → the report's header(s) for it (alternatives, first found wins).
-    datetime_format : str or None
-    dayfirst : bool
-    timezone : str or None
-    durations : str
-        One of :data:`DURATION_FORMATS`.
     outcomes : Mapping[str, OutcomeRule]
         Normalised vendor word (lower case, spaces collapsed) → rule.
     directions : Mapping[str, str]
@@ -234,30 +222,9 @@ class Mapping:
     short_missed : ShortMissed or None
     """
 
-    name: str
-    title: str
-    supplier: str = ""
-    example: str = ""
-    notes: str = ""
-    source: str = "<mapping text>"
-    bundled: bool = False
-    delimiter: str | None = None
-    skip_lines: int | None = None
-    encoding: str | None = None
-    sheet: str | None = None
-    columns: _AbcMapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    datetime_format: str | None = None
-    dayfirst: bool = True
-    timezone: str | None = None
-    durations: str = "auto"
     outcomes: _AbcMapping[str, OutcomeRule] = field(default_factory=lambda: MappingProxyType({}))
     directions: _AbcMapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     short_missed: ShortMissed | None = None
-
-    @property
-    def file_name(self) -> str:
-        """The mapping file's name (or ``<mapping text>``), for messages."""
-        return Path(self.source).name if self.source != "<mapping text>" else self.source
 
     def required_columns(self) -> list[str]:
         """Canonical columns a report must have for this mapping to read it at all."""
@@ -266,91 +233,8 @@ class Mapping:
         req.append(next(c for c in ("talk", "duration", "end") if c in self.columns))
         return req
 
-    def edit_hint(self, section: str) -> str:
-        """Where a user adds a word: the file itself, or a copy of a bundled mapping."""
-        if self.bundled:
-            return f"under [{section}] in a copy of the bundled {self.file_name}, passed with --mapping"
-        return f"under [{section}] in {self.file_name}"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a mapping file."""
-
-    key: str
-    message: str
-    fix: str
-    line: int | None = None
-
-    def text(self, label: str) -> str:
-        where = f"{label}:{self.line}" if self.line else label
-        return f"{where}: {self.key}: {self.message}. Fix: {self.fix}"
-
-
-def _raise(label: str, problems: list[Problem]) -> NoReturn:
-    # Missing keys (no line) first, then in the file's order, as an editor walks it.
-    problems = sorted(problems, key=lambda p: p.line or 0)
-    n = len(problems)
-    head = f"Mapping file {label} has {n} problem{'s' if n != 1 else ''}:"
-    err = MappingError("\n".join([head] + ["  " + p.text(label) for p in problems]))
-    err.problems = problems  # type: ignore[attr-defined]  # for callers that list them
-    raise err
-
 
 # ----------------------------------------------------------------------------- loading
-
-
-_SECTION_LINE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
-_KEY_LINE = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
-
-
-def _key_lines(text: str) -> dict[tuple[str, str], int]:
-    """Line numbers of ``(section, key)`` in the TOML text (section headers as ``(s, "")``)."""
-    out: dict[tuple[str, str], int] = {}
-    section = ""
-    for i, ln in enumerate(text.splitlines(), start=1):
-        m = _SECTION_LINE.match(ln)
-        if m:
-            section = m.group(1).strip()
-            out.setdefault((section, ""), i)
-            continue
-        m = _KEY_LINE.match(ln)
-        if m:
-            k = m.group(1)
-            if k[0] in "\"'":
-                k = k[1:-1]
-            out.setdefault((section, k), i)
-    return out
-
-
-def _read_text(path_or_text: str | Path | bytes) -> tuple[str, str, Path | None]:
-    """The mapping's text, a label for messages and its path (None for literal text)."""
-    if isinstance(path_or_text, bytes):
-        raw, label, path = path_or_text, "<mapping text>", None
-    elif isinstance(path_or_text, Path) or (
-        "\n" not in path_or_text
-        and "=" not in path_or_text
-        and (path_or_text.lower().endswith(".toml") or Path(path_or_text).exists())
-    ):
-        path = Path(path_or_text)
-        label = str(path)
-        if not path.is_file():
-            _raise(
-                label,
-                [Problem("(file)", "no such mapping file", "check the path, or pass the TOML text itself")],
-            )
-        raw = path.read_bytes()
-    else:
-        return str(path_or_text), "<mapping text>", None
-    try:
-        # TOML is UTF-8; Windows Notepad may add a BOM, which is harmless.
-        return raw.decode("utf-8-sig"), label, path
-    except UnicodeDecodeError as exc:
-        _raise(
-            label,
-            [Problem("(file)", f"not UTF-8 text (byte {exc.start})", "save the mapping file as UTF-8")],
-        )
-    raise AssertionError("unreachable")
 
 
 def load_mapping(path_or_text: str | Path | bytes) -> Mapping:
@@ -390,31 +274,7 @@ def load_mapping(path_or_text: str | Path | bytes) -> Mapping:
 
 
 def _load(path_or_text: str | Path | bytes, bundled: bool) -> Mapping:
-    text, label, path = _read_text(path_or_text)
-    short = path.name if path is not None else label
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(m.group(1)) if m else None
-        bad = ""
-        if line is not None:
-            lines = text.splitlines()
-            if 0 < line <= len(lines):
-                bad = f" in `{lines[line - 1].strip()[:80]}`"
-        _raise(
-            short,
-            [
-                Problem(
-                    "(syntax)",
-                    f"not valid TOML: {exc}{bad}",
-                    'put keys and text values with spaces or punctuation in double quotes, e.g. '
-                    '"Callback Requested" = "callback"; only numbers and true/false go unquoted',
-                    line,
-                )
-            ],
-        )
-    return _Builder(data, text, short, str(path) if path is not None else label, bundled, path).build()
+    return load_document(path_or_text, _Builder, bundled, '"Callback Requested" = "callback"')
 
 
 def _module_format_names() -> set[str]:
@@ -426,80 +286,24 @@ def _module_format_names() -> set[str]:
     return set(registry) - {m.name for m in _bundled()}
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word).lower(), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
+class _Builder(MappingBuilder):
+    """Checks a call mapping document: the shared keys, then outcomes, directions, short_missed."""
 
+    top_keys = _TOP_KEYS
+    table_keys = _TABLE_KEYS
+    title_fix = 'add title = "<supplier> call report (CSV/XLSX)" (shown by frontdoor formats)'
+    title_text_fix = 'write title = "<supplier> call report"'
+    sheet_example = "Calls"
 
-def _norm_word(word: object) -> str:
-    return " ".join(str(word).split()).lower()
-
-
-class _Builder:
-    """Checks a parsed TOML document, collecting every problem before raising."""
-
-    def __init__(self, data: dict, text: str, label: str, source: str, bundled: bool, path: Path | None):
-        self.data = data
-        self.lines = _key_lines(text)
-        self.label = label
-        self.source = source
-        self.bundled = bundled
-        self.path = path
-        self.problems: list[Problem] = []
-
-    # -- helpers
-    def problem(self, section: str, key: str, message: str, fix: str) -> None:
-        line = self.lines.get((section, key))
-        if line is None and key:
-            line = self.lines.get((section, ""))
-        if not section:
-            k = key
-        elif not key:
-            k = f"[{section}]"
-        elif re.fullmatch(r"[A-Za-z0-9_\-]+", key):
-            k = f"{section}.{key}"
-        else:
-            k = f'{section}."{key}"'
-        self.problems.append(Problem(k, message, fix, line))
-
-    def table(self, key: str, required: bool = False, fix: str = "") -> dict:
-        v = self.data.get(key)
-        if v is None:
-            if required:
-                self.problem("", key, "required table missing", fix)
-            return {}
-        if not isinstance(v, dict):
-            self.problem(
-                "",
-                key,
-                f"expected a [{key}] table, got {type(v).__name__}",
-                f"write it as a [{key}] section",
-            )
-            return {}
-        allowed = _TABLE_KEYS.get(key)
-        if allowed:
-            for k in v:
-                if k not in allowed:
-                    self.problem(
-                        key, k, "unknown key",
-                        f"use one of {', '.join(allowed)}{_suggest(k, allowed)}",
-                    )
-        return v
-
-    def string(self, section: str, key: str, value: object, fix: str) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.problem(section, key, f"expected text in quotes, got {value!r}", fix)
-            return None
-        return value
+    def taken_names(self) -> set[str]:
+        return _module_format_names()
 
     def outcome_word(self, section: str, key: str, value: object, what: str = "an outcome") -> str | None:
         valid = ", ".join(OUTCOMES)
         if not isinstance(value, str) or value.strip().lower() not in OUTCOMES:
             self.problem(
                 section, key, f"{value!r} is not {what}",
-                f"use one of {valid}{_suggest(str(value), OUTCOMES)}",
+                f"use one of {valid}{suggest(str(value), OUTCOMES)}",
             )
             return None
         return value.strip().lower()
@@ -508,79 +312,36 @@ class _Builder:
         if not isinstance(value, str) or value.strip().lower() not in DIRECTIONS:
             self.problem(
                 section, key, f"{value!r} is not a direction",
-                f"use one of {', '.join(DIRECTIONS)}{_suggest(str(value), DIRECTIONS)}",
+                f"use one of {', '.join(DIRECTIONS)}{suggest(str(value), DIRECTIONS)}",
             )
             return None
         return value.strip().lower()
 
     # -- the document
     def build(self) -> Mapping:
-        d = self.data
-        for k in d:
-            if k not in _TOP_KEYS:
-                self.problem(
-                    "", k, "unknown key or table",
-                    f"use one of {', '.join(_TOP_KEYS)}{_suggest(k, _TOP_KEYS)}",
-                )
-        name = d.get("name")
-        if name is None:
-            self.problem(
-                "",
-                "name",
-                "required key missing",
-                'add name = "my_supplier" (lower case letters, digits and _; used with --format)',
-            )
-        elif not isinstance(name, str) or not _NAME.match(name):
-            example = re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_") or "my_supplier"
-            if not example[0].isalpha():
-                example = "x_" + example
-            self.problem(
-                "", "name", f"{name!r} is not a format name",
-                f'use lower case letters, digits and _ starting with a letter, e.g. name = "{example}"',
-            )
-            name = None
-        elif not self.bundled and name in _module_format_names():
-            self.problem(
-                "", "name", f"{name!r} is already the name of a built-in format",
-                f'give the supplier\'s report its own name, e.g. name = "{name}_report"',
-            )
-        elif self.bundled and self.path is not None and name != self.path.stem:
-            self.problem(
-                "",
-                "name",
-                f"{name!r} differs from the file name {self.path.name}",
-                f'name a bundled mapping after its file: name = "{self.path.stem}"',
-            )
-        title = d.get("title")
-        if title is None:
-            self.problem(
-                "",
-                "title",
-                "required key missing",
-                'add title = "<supplier> call report (CSV/XLSX)" (shown by frontdoor formats)',
-            )
-        else:
-            title = self.string("", "title", title, 'write title = "<supplier> call report"')
-        supplier = self.string("", "supplier", d.get("supplier"), 'write supplier = "<company>"') or ""
-        example = self.string("", "example", d.get("example"), 'write example = "<download file name>"') or ""
-        notes = self.string("", "notes", d.get("notes"), 'write notes = "<text>"') or ""
-
+        self.unknown_top_keys()
+        ident = self.identity()
         f = self.file_options()
-        columns = self.columns()
+        columns = self.columns(COLUMNS, 'add a [columns] table: canonical name = "the report\'s column header"')
+        self.require_columns(
+            [
+                (("outcome",), 'add outcome = "<the report\'s result/status column>"'),
+                (
+                    ("talk", "duration", "end"),
+                    'add talk = "<talk time column>", or duration = "<total duration column>" '
+                    'or end = "<end time column>" to derive it',
+                ),
+            ]
+        )
         dt = self.datetime_options()
         durations = self.durations()
         outcomes = self.outcomes()
         directions = self.directions(columns)
         short = self.short_missed()
 
-        if self.problems:
-            _raise(self.label, self.problems)
+        self.raise_if_problems()
         return Mapping(
-            name=name,
-            title=title,
-            supplier=supplier,
-            example=example,
-            notes=notes,
+            **ident,
             source=self.source,
             bundled=self.bundled,
             delimiter=f["delimiter"],
@@ -596,196 +357,6 @@ class _Builder:
             directions=MappingProxyType(directions),
             short_missed=short,
         )
-
-    def file_options(self) -> dict:
-        t = self.table("file")
-        out: dict = {"delimiter": None, "skip_lines": None, "encoding": None, "sheet": None}
-        delim = t.get("delimiter")
-        if delim is not None:
-            if isinstance(delim, str) and delim.lower() in ("tab", "\\t"):
-                delim = "\t"
-            if not isinstance(delim, str) or len(delim) != 1 or delim in "\"'\r\n" or delim.isalnum():
-                self.problem(
-                    "file",
-                    "delimiter",
-                    f"{delim!r} is not a delimiter",
-                    'give one character such as ",", ";", "|" or "tab"',
-                )
-            else:
-                out["delimiter"] = delim
-        skip, row = t.get("skip_lines"), t.get("header_row")
-        if skip is not None and row is not None:
-            self.problem(
-                "file",
-                "header_row",
-                "both skip_lines and header_row are given",
-                "keep one of them (header_row = skip_lines + 1)",
-            )
-        elif skip is not None:
-            if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
-                self.problem(
-                    "file",
-                    "skip_lines",
-                    f"expected a whole number 0 or more, got {skip!r}",
-                    "give the number of lines above the header, e.g. skip_lines = 2",
-                )
-            else:
-                out["skip_lines"] = skip
-        elif row is not None:
-            if isinstance(row, bool) or not isinstance(row, int) or row < 1:
-                self.problem(
-                    "file",
-                    "header_row",
-                    f"expected a whole number 1 or more, got {row!r}",
-                    "give the header's line (or spreadsheet row) number, e.g. header_row = 3",
-                )
-            else:
-                out["skip_lines"] = row - 1
-        enc = t.get("encoding")
-        if enc is not None:
-            try:
-                if not isinstance(enc, str):
-                    raise LookupError
-                out["encoding"] = codecs.lookup(enc).name
-            except LookupError:
-                self.problem(
-                    "file",
-                    "encoding",
-                    f"{enc!r} is not a text encoding",
-                    'use a Python codec name such as "utf-8", "utf-8-sig", "cp1252" or "utf-16", '
-                    "or leave it out to detect it",
-                )
-        out["sheet"] = self.string(
-            "file", "sheet", t.get("sheet"), 'write the worksheet\'s name, e.g. sheet = "Calls"'
-        )
-        return out
-
-    def columns(self) -> dict[str, tuple[str, ...]]:
-        fix_missing = 'add a [columns] table: canonical name = "the report\'s column header"'
-        t = self.table("columns", required=True, fix=fix_missing)
-        if "columns" not in self.data:
-            return {}
-        cols: dict[str, tuple[str, ...]] = {}
-        valid = ", ".join(COLUMNS)
-        for k, v in t.items():
-            if k not in COLUMNS:
-                self.problem(
-                    "columns",
-                    k,
-                    "not a canonical column",
-                    f"use one of {valid}{_suggest(k, COLUMNS)}",
-                )
-                continue
-            names = [v] if isinstance(v, str) else v
-            if (
-                not isinstance(names, list)
-                or not names
-                or not all(isinstance(n, str) and norm_name(n) for n in names)
-            ):
-                self.problem(
-                    "columns", k, f"expected the report's column header in quotes, got {v!r}",
-                    f'write {k} = "<header>" or a list of alternative headers',
-                )
-                continue
-            cols[k] = tuple(names)
-        has_start = "start" in cols or "start" in t
-        has_date = "date" in t or "time" in t
-        if has_start and has_date:
-            self.problem(
-                "columns",
-                "start",
-                "both start and date/time are given",
-                "use start for one date-and-time column, or date and time for two columns, not both",
-            )
-        elif not has_start and not has_date:
-            self.problem(
-                "columns",
-                "start",
-                "required key missing",
-                'add start = "<date and time column>" (or date = "..." and time = "..." when they are split)',
-            )
-        elif has_date and not ("date" in t and "time" in t):
-            missing = "time" if "date" in t else "date"
-            self.problem(
-                "columns",
-                missing,
-                "required key missing (date and time go together)",
-                f'add {missing} = "<the report\'s {missing} column>", '
-                "or use start for a single date-and-time column",
-            )
-        if "outcome" not in t:
-            self.problem(
-                "columns",
-                "outcome",
-                "required key missing",
-                'add outcome = "<the report\'s result/status column>"',
-            )
-        if not any(c in t for c in ("talk", "duration", "end")):
-            self.problem(
-                "columns",
-                "talk",
-                "required key missing",
-                'add talk = "<talk time column>", or duration = "<total duration column>" '
-                'or end = "<end time column>" to derive it',
-            )
-        return cols
-
-    def datetime_options(self) -> dict:
-        t = self.table("datetime")
-        out: dict = {"format": None, "dayfirst": True, "timezone": None}
-        fmt = t.get("format")
-        if fmt is not None:
-            ok = isinstance(fmt, str) and "%" in fmt
-            if ok:
-                try:
-                    sample = _dt.datetime(2026, 1, 5, 8, 30, 15)
-                    _dt.datetime.strptime(sample.strftime(fmt), fmt)
-                except ValueError:
-                    ok = False
-            if ok:
-                out["format"] = fmt
-            else:
-                self.problem(
-                    "datetime",
-                    "format",
-                    f"{fmt!r} is not a strptime date format",
-                    'use strptime codes, e.g. format = "%d/%m/%Y %H:%M" for 05/01/2026 08:30',
-                )
-        dayfirst = t.get("dayfirst")
-        if dayfirst is not None:
-            if not isinstance(dayfirst, bool):
-                self.problem(
-                    "datetime",
-                    "dayfirst",
-                    f"expected true or false, got {dayfirst!r}",
-                    "write dayfirst = true (UK dates) or dayfirst = false, without quotes",
-                )
-            else:
-                out["dayfirst"] = dayfirst
-        tz = t.get("timezone")
-        if tz is not None:
-            try:
-                if not isinstance(tz, str) or not tz.strip():
-                    raise ValueError
-                ZoneInfo(tz)
-                out["timezone"] = tz
-            except (ZoneInfoNotFoundError, ValueError):
-                self.problem(
-                    "datetime",
-                    "timezone",
-                    f"{tz!r} is not an IANA timezone",
-                    'use a name like "Europe/London", or leave it out to use --timezone',
-                )
-        return out
-
-    def durations(self) -> str:
-        t = self.table("durations")
-        fmt = t.get("format", "auto")
-        if not isinstance(fmt, str) or fmt.strip().lower() not in DURATION_FORMATS:
-            choices = ", ".join(f'"{c}"' for c in DURATION_FORMATS)
-            self.problem("durations", "format", f"{fmt!r} is not a duration format", f"use one of {choices}")
-            return "auto"
-        return fmt.strip().lower()
 
     def outcomes(self) -> dict[str, OutcomeRule]:
         t = self.table(
@@ -809,7 +380,7 @@ class _Builder:
                             "outcomes",
                             word,
                             f"unknown key {k!r} in the rule",
-                            f"use outcome, direction and if_no_talk{_suggest(k, _RULE_KEYS)}",
+                            f"use outcome, direction and if_no_talk{suggest(k, _RULE_KEYS)}",
                         )
                 if "outcome" not in v:
                     self.problem(
@@ -835,7 +406,7 @@ class _Builder:
                 if outcome is None:
                     continue
                 rule = OutcomeRule(word, outcome)
-            key = _norm_word(word)
+            key = norm_word(word)
             prev = out.get(key)
             if prev is not None and replace(prev, word=rule.word) != rule:
                 self.problem(
@@ -860,7 +431,7 @@ class _Builder:
         for word, v in t.items():
             d = self.direction_word("directions", word, v)
             if d is not None:
-                out[_norm_word(word)] = d
+                out[norm_word(word)] = d
         return out
 
     def short_missed(self) -> ShortMissed | None:
@@ -907,254 +478,27 @@ def bundled_mappings() -> dict[str, Mapping]:
     return {m.name: m for m in _bundled()}
 
 
-# ----------------------------------------------------------------------------- the report's layout
-
-
-@dataclass
-class _Layout:
-    """Where a report's header is and which of its columns hold what."""
-
-    delimiter: str
-    skip: int  # non-blank rows before the header, as read_delimited counts them
-    header_line: int | None  # physical line (or sheet row) of the header
-    names: list[str]
-    index: dict[str, int]  # canonical → column position
-    missing: list[str]  # canonical columns of the mapping not found
-    data: list[list[str]]  # head rows after the header (for the sniffer)
-
-
-def _with_encoding(source: Source, encoding: str | None) -> Source:
-    """The source re-decoded with the mapping's encoding (text only; head re-read)."""
-    if source.kind != "text" or encoding is None:
-        return source
-    current = codecs.lookup(source.encoding).name if source.encoding else ""
-    if current == encoding or {current, encoding} <= {"utf-8", "utf-8-sig"}:
-        return source
-    with source.open_binary() as fh:
-        raw = fh.read(HEAD_BYTES)
-    head = raw.decode(encoding, errors="replace").lstrip("\ufeff")
-    return replace(source, encoding=encoding, head=head)
-
-
-def _sheet_rows(source: Source, mapping: Mapping) -> Iterator[list[str]]:
-    """Rows of the mapping's named worksheet as text cells (like :mod:`telephony.sources`)."""
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged workbook
-        raise BadInputError(f"{source.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        wanted = mapping.sheet or ""
-        found = [s for s in wb.sheetnames if s.strip().lower() == wanted.strip().lower()]
-        if not found:
-            raise BadInputError(
-                f"{source.name}: no worksheet named {wanted!r} (sheets: {', '.join(wb.sheetnames)}); "
-                f"fix [file] sheet in {mapping.file_name}"
-            )
-        for row in wb[found[0]].iter_rows(values_only=True):
-            yield [_cell_text(v) for v in row]
-    finally:
-        wb.close()
-
-
-def _head_lines(source: Source, mapping: Mapping) -> list[tuple[int, str]]:
-    """``(physical line, text)`` of the head; xlsx rows as CSV text, one per sheet row."""
-    if source.kind == "xlsx" and mapping.sheet:
-        out = []
-        for i, row in enumerate(_sheet_rows(source, mapping), start=1):
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="").writerow(row)
-            out.append((i, buf.getvalue()))
-            if i >= 60:
-                break
-        return out
-    parts = re.split(r"\r\n|\r|\n", source.head)
-    if parts and parts[-1] == "":
-        parts.pop()
-    elif len(parts) > 1 and source.kind == "text":
-        parts.pop()  # the head may end mid-line
-    return list(enumerate(parts, start=1))
-
-
-def _split(text: str, delimiter: str) -> list[str]:
-    try:
-        return next(csv.reader([text], delimiter=delimiter), [])
-    except csv.Error:
-        return []
-
-
-def _resolve(mapping: Mapping, names: list[str]) -> tuple[dict[str, int], list[str]]:
-    normed = [norm_name(n) for n in names]
-    index: dict[str, int] = {}
-    missing: list[str] = []
-    for canon, alts in mapping.columns.items():
-        pos = next((normed.index(norm_name(a)) for a in alts if norm_name(a) in normed), None)
-        if pos is None:
-            missing.append(canon)
-        else:
-            index[canon] = pos
-    return index, missing
-
-
-def _find_layout(source: Source, mapping: Mapping) -> _Layout:
-    """Find the header (at ``skip_lines`` or by searching) and the mapped columns in it."""
-    lines = _head_lines(source, mapping)
-    if source.kind == "xlsx":
-        delims = [","]
-    elif mapping.delimiter:
-        delims = [mapping.delimiter]
-    else:
-        delims = [",", ";", "\t", "|"]
-    required = set(mapping.required_columns())
-    best: tuple | None = None
-    best_layout: _Layout | None = None
-    for d in delims:
-        rows: list[tuple[int, list[str]]] = []
-        for ln, text in lines:
-            if source.kind == "xlsx":
-                fields = _split(text, d)
-                if any(f.strip() for f in fields):
-                    rows.append((ln, fields))
-            elif text.strip():
-                rows.append((ln, _split(text, d)))
-        if mapping.skip_lines is not None:
-            want = mapping.skip_lines + 1
-            cands = [i for i, (ln, _) in enumerate(rows) if ln == want]
-        else:
-            cands = list(range(min(len(rows), HEADER_SEARCH_LINES)))
-        for i in cands:
-            ln, names = rows[i]
-            index, missing = _resolve(mapping, names)
-            has_required = not (required & set(missing))
-            score = (has_required, len(index), len(names) > 1, -i)
-            if best is None or score > best:
-                best = score
-                data = [r for _, r in rows[i + 1 : i + 1 + SNIFF_ROWS]]
-                best_layout = _Layout(d, i, ln, names, index, missing, data)
-    if best_layout is None:
-        return _Layout(delims[0], 0, None, [], {}, list(mapping.columns), [])
-    return best_layout
-
-
-def _missing_message(source: Source, mapping: Mapping, layout: _Layout) -> str:
-    wanted = "; ".join(
-        f"{c} = {' or '.join(repr(a) for a in mapping.columns[c])}" for c in layout.missing
-    )
-    if layout.header_line is None:
-        where = (
-            f"line {mapping.skip_lines + 1} is blank or past the first 64 KB"
-            if mapping.skip_lines is not None
-            else "no header line found"
-        )
-    else:
-        found = ", ".join(repr(n) for n in layout.names[:30])
-        where = f"header on line {layout.header_line}: {found}"
-    # A file without a header shows data where the names should be: never a raw number.
-    return mask_digits(
-        f"{source.name}: not a {mapping.name} report: missing column(s) {wanted} ({where}). "
-        f"Check the export settings, or fix [columns] in {mapping.file_name}."
-    )
-
-
 # ----------------------------------------------------------------------------- sniff
 
 
-def _sniff(mapping: Mapping, source: Source) -> float:
-    try:
-        source = _with_encoding(source, mapping.encoding)
-        layout = _find_layout(source, mapping)
-    except BadInputError:
-        return 0.0
-    n = len(mapping.columns)
-    found = n - len(layout.missing)
-    if found < 2:
-        return 0.0
-    if layout.missing:
-        return 0.6 if found >= 0.6 * n else 0.0
-    # Every column is there; do the values look like this report's too?
-    rows = [r for r in layout.data if len(r) == len(layout.names)]
-    if not rows:
-        return 1.0
+def _values_fit(mapping: Mapping, layout: Layout, rows: list[list[str]]) -> bool:
+    """Whether most head rows carry this report's outcome words and readable times."""
     pos = layout.index["outcome"]
-    known = sum(_norm_word(r[pos]) in mapping.outcomes for r in rows)
-    start = _start_text(pd.DataFrame(rows, columns=range(len(layout.names))).astype("string"), layout.index)
+    known = sum(norm_word(r[pos]) in mapping.outcomes for r in rows)
+    start = date_time_text(head_frame(layout, rows), layout.index)
     parsed = parse_datetimes(start, mapping.datetime_format, mapping.dayfirst).notna().sum()
-    if known >= 0.5 * len(rows) and parsed >= 0.5 * len(rows):
-        return 1.0
-    return 0.6
+    return known >= 0.5 * len(rows) and parsed >= 0.5 * len(rows)
+
+
+def _sniff(mapping: Mapping, source: Source) -> float:
+    return sniff_score(mapping, source, functools.partial(_values_fit, mapping))
 
 
 # ----------------------------------------------------------------------------- read
 
 
-def _start_text(frame: pd.DataFrame, index: dict[str, int]) -> pd.Series:
-    def col(k: str) -> pd.Series:
-        return frame.iloc[:, index[k]].fillna("").str.strip()
-
-    if "start" in index:
-        return col("start")
-    return (col("date") + " " + col("time")).str.strip()
-
-
-_CLOCK = re.compile(r"^(?:\d+ days?,?\s*)?(?:\d+:)?\d{1,2}:\d{1,2}(?:\.\d+)?$")
-
-
-def _durations(values: pd.Series, fmt: str, xlsx: bool) -> tuple[pd.Series, pd.Series]:
-    """Seconds, and which non-empty values could not be read in ``fmt``."""
-    s = values.fillna("").str.strip()
-    empty = s == ""
-    if fmt == "seconds":
-        secs = pd.to_numeric(s.where(~empty), errors="coerce").astype("float64")
-    elif fmt == "minutes":
-        secs = pd.to_numeric(s.where(~empty), errors="coerce").astype("float64") * 60.0
-    elif fmt == "hh:mm:ss":
-        # A workbook's duration cell arrives as whole seconds (sources converts timedeltas).
-        ok = s.str.match(_CLOCK.pattern) | (s.str.fullmatch(r"\d+(?:\.\d+)?") & xlsx)
-        secs = parse_durations(s.where(ok & ~empty))
-    else:
-        secs = parse_durations(s.where(~empty))
-    secs = pd.Series(np.asarray(secs, dtype="float64"), index=s.index)
-    bad = (~empty & secs.isna()).to_numpy(dtype=bool)
-    return secs, pd.Series(bad, index=s.index)
-
-
-def _end_times(text: pd.Series, start: pd.Series, mapping: Mapping) -> pd.Series:
-    """End times; a bare clock time is taken on the start's day (the next day if earlier)."""
-    end = parse_datetimes(text, mapping.datetime_format, mapping.dayfirst)
-    clock = text.fillna("").str.strip().str.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?")
-    use = clock.to_numpy(dtype=bool)
-    if use.any() and getattr(end.dt, "tz", None) is None and getattr(start.dt, "tz", None) is None:
-        clock_text = text[use].str.strip()
-        clock_text = clock_text.where(clock_text.str.count(":") == 2, clock_text + ":00")
-        tod = pd.to_timedelta(clock_text, errors="coerce")
-        cand = start[use].dt.normalize() + tod
-        cand = cand.where(cand >= start[use], cand + pd.Timedelta(days=1))
-        end = end.copy()
-        end.loc[use] = cand
-    return end
-
-
-def _reason_series(problems: list[pd.Series], index: pd.Index) -> pd.Series:
-    if not problems:
-        return pd.Series([], dtype="string")
-    allp = pd.concat(problems)
-    return allp.groupby(level=0, sort=True).agg("; ".join).reindex(index)
-
-
-def _flag(problems: list[pd.Series], mask, reason) -> None:
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return
-    if isinstance(reason, pd.Series):
-        problems.append(reason[mask].astype(str))
-    else:
-        idx = np.flatnonzero(mask)
-        problems.append(pd.Series(reason, index=idx))
-
-
 def _convert(
-    chunk: Chunk, layout: _Layout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict
+    chunk: Chunk, layout: Layout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict
 ) -> ParsedChunk:
     """One chunk of report rows → raw calls and rejects (one call or one reject per row).
 
@@ -1163,15 +507,14 @@ def _convert(
     """
     f = chunk.frame.reset_index(drop=True)
     n = len(f)
-    skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-    rows_read = n + sum(r.rows for r in chunk.rejects) + chunk.blank
+    skipped, rows_read = chunk.skipped(), chunk.rows_read
     if n == 0:
         return ParsedChunk(raw_frame(0), list(chunk.rejects), rows_read, skipped, Counter())
     idx = layout.index
     header = layout.names
 
     def col(k: str) -> pd.Series:
-        return f.iloc[:, idx[k]].fillna("").str.strip()
+        return column_text(f, idx, k)
 
     def label(k: str) -> str:
         return header[idx[k]]
@@ -1180,17 +523,7 @@ def _convert(
     unknown: Counter = Counter()
 
     # When the call arrived.
-    text = _start_text(f, idx)
-    start = parse_datetimes(text, mapping.datetime_format, mapping.dayfirst)
-    where = label("start") if "start" in idx else f"{label('date')}/{label('time')}"
-    bad = start.isna().to_numpy()
-    if bad.any():
-        hint = ""
-        if mapping.datetime_format:
-            hint = f" (expected like {_dt.datetime(2026, 1, 5, 8, 30, 15).strftime(mapping.datetime_format)})"
-        empty = (text == "").to_numpy()
-        _flag(problems, bad & empty, f"date/time missing: column {where!r} is empty")
-        _flag(problems, bad & ~empty, "unreadable date/time '" + text + f"' in column {where!r}{hint}")
+    start = read_start(f, layout, mapping, problems)
 
     # The outcome word, and what it says about direction and no-talk calls.
     words = col("outcome")
@@ -1202,7 +535,7 @@ def _convert(
     unk = base.isna().to_numpy()
     if unk.any():
         empty = (words == "").to_numpy()
-        _flag(problems, unk & empty, f"outcome missing: column {label('outcome')!r} is empty")
+        flag(problems, unk & empty, f"outcome missing: column {label('outcome')!r} is empty")
         w = words[unk & ~empty]
         for word, cnt in w.value_counts().items():
             unknown[str(word)] += int(cnt)
@@ -1211,7 +544,7 @@ def _convert(
             + "\" = \"<outcome>\" " + mapping.edit_hint("outcomes")
             + f" (one of {', '.join(OUTCOMES)})"
         )
-        _flag(problems, unk & ~empty, reason)
+        flag(problems, unk & ~empty, reason)
 
     # Direction: the outcome word's rule, else the direction column, else inbound.
     direction = pd.Series("inbound", index=f.index, dtype="string")
@@ -1227,7 +560,7 @@ def _convert(
                 "unknown direction '" + dwords + f"' in column {label('direction')!r}; add \"" + dwords
                 + "\" = \"<inbound|outbound|internal>\" " + mapping.edit_hint("directions")
             )
-            _flag(problems, dunk, reason)
+            flag(problems, dunk, reason)
         direction = dmapped.fillna("inbound").astype("string")
     direction = dir_over.fillna(direction).astype("string")
 
@@ -1236,9 +569,9 @@ def _convert(
         if k not in idx:
             return pd.Series(np.nan, index=f.index, dtype="float64")
         raw = col(k)
-        secs, badv = _durations(raw, mapping.durations, xlsx)
+        secs, badv = durations_seconds(raw, mapping.durations, xlsx)
         if badv.any():
-            _flag(
+            flag(
                 problems,
                 badv,
                 f"unreadable {k} '" + raw + f"' in column {label(k)!r} (durations format {mapping.durations})",
@@ -1252,13 +585,13 @@ def _convert(
         talk_raw = (duration("duration") - wait.fillna(0.0)).clip(lower=0.0)
     else:
         etext = col("end")
-        end = _end_times(etext, start, mapping)
+        end = end_times(etext, start, mapping.datetime_format, mapping.dayfirst)
         if getattr(end.dt, "tz", None) is not None and getattr(start.dt, "tz", None) is None:
             end = end.dt.tz_convert("UTC").dt.tz_localize(None)
         elif getattr(start.dt, "tz", None) is not None and getattr(end.dt, "tz", None) is None:
             end = localize(end, tz or DEFAULT_TZ)
         bad_end = (end.isna() & (etext != "")).to_numpy()
-        _flag(problems, bad_end, "unreadable end time '" + etext + f"' in column {label('end')!r}")
+        flag(problems, bad_end, "unreadable end time '" + etext + f"' in column {label('end')!r}")
         talk_raw = ((end - start).dt.total_seconds() - wait.fillna(0.0)).clip(lower=0.0)
 
     # Final outcome: the no-talk variant, then the short-missed rule.
@@ -1275,7 +608,7 @@ def _convert(
     answered = (outcome == "answered").fillna(False).to_numpy()
     no_talk_time = answered & talk_raw.isna().to_numpy()
     tcol = next(c for c in ("talk", "duration", "end") if c in idx)
-    _flag(
+    flag(
         problems,
         no_talk_time & ~(col(tcol) != "").to_numpy(),
         f"talk time empty in column {label(tcol)!r} for an answered call",
@@ -1299,7 +632,7 @@ def _convert(
     if tz is not None and getattr(start.dt, "tz", None) is None:
         start = localize(start, tz, clock)
 
-    reasons = _reason_series(problems, f.index)
+    reasons = reason_series(problems, f.index)
     badrow = reasons.notna().to_numpy() if len(reasons) else np.zeros(n, dtype=bool)
     rejects = list(chunk.rejects)
     if badrow.any():
@@ -1321,55 +654,11 @@ def _convert(
     return ParsedChunk(calls, rejects, rows_read, skipped, unknown)
 
 
-def _sheet_chunks(source: Source, mapping: Mapping, width: int, lead: int) -> Iterator[Chunk]:
-    """Chunks of a named worksheet, like :func:`telephony.sources.read_delimited` does for xlsx."""
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    rejects: list[Reject] = []
-    blank = skipped = 0
-    names = [f"c{i}" for i in range(width)]
-    for i, row in enumerate(_sheet_rows(source, mapping), start=1):
-        if not any(row):
-            blank += 1
-            continue
-        if skipped < lead:
-            skipped += 1
-            continue
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
-        elif len(row) > width:
-            if any(row[width:]):
-                rejects.append(Reject(i, f"expected {width} fields, found {len(row)}", ",".join(row)))
-                continue
-            row = row[:width]
-        rows.append(row)
-        lines.append(i)
-        if len(rows) >= XLSX_CHUNK_ROWS:
-            yield Chunk(_frame_from_rows(rows, names), np.asarray(lines, dtype=np.int64), rejects, blank)
-            rows, lines, rejects, blank = [], [], [], 0
-    yield Chunk(_frame_from_rows(rows, names), np.asarray(lines, dtype=np.int64), rejects, blank)
-
-
-def _effective_timezone(mapping: Mapping, ctx: ReadContext) -> str | None:
-    """The zone the parser converts with itself, or None to leave it to the ingest."""
-    if mapping.timezone and ctx.timezone == DEFAULT_TZ and mapping.timezone != DEFAULT_TZ:
-        return mapping.timezone
-    return None
-
-
 def _read(mapping: Mapping, source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
-    source = _with_encoding(source, mapping.encoding)
-    layout = _find_layout(source, mapping)
-    if layout.missing:
-        raise BadInputError(_missing_message(source, mapping, layout))
-    tz = _effective_timezone(mapping, ctx)
+    # read_delimited is looked up here, at call time, so a test can swap in small blocks.
+    source, layout, chunks = open_report(source, mapping, reader=read_delimited)
+    tz = effective_timezone(mapping, ctx.timezone)
     xlsx = source.kind == "xlsx"
-    if xlsx and mapping.sheet:
-        chunks = _sheet_chunks(source, mapping, len(layout.names), layout.skip + 1)
-    else:
-        chunks = read_delimited(
-            source, names=layout.names, header=True, delimiter=layout.delimiter, skip_lines=layout.skip
-        )
     clock: dict = {}
     for chunk in chunks:
         yield _convert(chunk, layout, mapping, tz, xlsx, clock)
@@ -1401,6 +690,7 @@ def mapping_format(mapping: Mapping) -> Format:
         example=example,
         sniff=functools.partial(_sniff, mapping),
         read=functools.partial(_read, mapping),
+        timezone=mapping.timezone,
     )
 
 

@@ -37,7 +37,6 @@ Notes
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from typing import Iterator
@@ -45,20 +44,10 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
 from ..privacy import mask_digits
-from ..sources import Reject, Source, norm_name
-from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns
-from ._records import (
-    OrderedCarry,
-    column,
-    delimited_batches,
-    find_header,
-    json_batches,
-    looks_like_json,
-    parse_utc,
-    seconds,
-)
+from ..sources import Reject, Source
+from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns
+from ._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
 
 NAME = "teams_pstn"
 
@@ -123,20 +112,14 @@ def sniff(source: Source) -> float:
         if keys >= 3 and known:
             return 1.0
         return 0.6 if keys >= 2 else 0.3
-    found = find_header(source, VARIABLE_MAP, {"start", "call_type"})
-    if found is None:
+    head = head_table(source, VARIABLE_MAP, {"start", "call_type"})
+    if head is None:
         return 0.0
-    skip, delim, fields = found
-    canon = [VARIABLE_MAP.get(norm_name(f)) for f in fields]
-    if "caller_number" not in canon and "callee_number" not in canon:
+    if "caller_number" not in head.canon and "callee_number" not in head.canon:
         return 0.4
-    ti = canon.index("call_type")
-    try:
-        body = list(csv.reader(source.head_lines(skip + 21)[skip + 1 :], delimiter=delim))
-    except csv.Error:
-        return 0.6
-    for r in body:
-        if len(r) > ti and (r[ti].strip().lower() in CALL_TYPES or r[ti].strip().lower() in SKIP_CALL_TYPES):
+    for r in head.rows or []:
+        word = head.value(r, "call_type").lower()
+        if word in CALL_TYPES or word in SKIP_CALL_TYPES:
             return 1.0
     return 0.6
 
@@ -204,10 +187,6 @@ def _rows(batch, source: Source) -> tuple[pd.DataFrame, list[Reject], Counter, C
     return rows.reset_index(drop=True), rejects, skipped, unknown
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    return s.where(s.fillna("") != "", pd.NA)
-
-
 def _assemble(rows: pd.DataFrame) -> pd.DataFrame:
     """One raw call per callId: the earliest leg speaks for the call."""
     if rows is None or rows.empty or "key" not in rows.columns:
@@ -216,8 +195,8 @@ def _assemble(rows: pd.DataFrame) -> pd.DataFrame:
     g = rows.groupby("key", sort=False)
     c = rows.drop_duplicates("key", keep="first").set_index("key")
     inbound = c["direction"] == "inbound"
-    caller = _blank(c["caller_number"]).where(inbound, _blank(c["callee_number"]))
-    line = _blank(c["callee_number"]).where(inbound, pd.NA)
+    caller = null_if_empty(c["caller_number"]).where(inbound, null_if_empty(c["callee_number"]))
+    line = null_if_empty(c["callee_number"]).where(inbound, pd.NA)
     return raw_frame(
         len(c),
         call_id=c["call_id"],
@@ -228,7 +207,7 @@ def _assemble(rows: pd.DataFrame) -> pd.DataFrame:
         outcome=OUTCOME,
         wait_s=np.nan,
         talk_s=c["duration"],
-        agent=_blank(c["upn"]),
+        agent=null_if_empty(c["upn"]),
         source_line=g["source_line"].min(),
         n_rows=g.size(),
     ).sort_values("source_line", kind="stable").reset_index(drop=True)
@@ -242,18 +221,14 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     BadInputError
         The file is neither Graph PSTN records nor a PSTN usage CSV.
     """
-    if looks_like_json(source):
-        batches = json_batches(source, VARIABLE_MAP)
-    else:
-        found = find_header(source, VARIABLE_MAP, set(REQUIRED))
-        if found is None:
-            raise BadInputError(
-                f"{source.name}: not a {NAME} export: no header with Start time and Call Type "
-                "found in the first lines (expected the Teams admin centre's PSTN usage CSV)"
-            )
-        skip, delim, _ = found
-        batches = delimited_batches(source, VARIABLE_MAP, delimiter=delim, skip_lines=skip)
-    carry = OrderedCarry("key", "t")
+    batches = record_batches(
+        source,
+        VARIABLE_MAP,
+        set(REQUIRED),
+        f"not a {NAME} export: no header with Start time and Call Type found in the first lines "
+        "(expected the Teams admin centre's PSTN usage CSV)",
+    )
+    carry = GroupCarry("key", "t")
     for batch in batches:
         rows, rejects, skipped, unknown = _rows(batch, source)
         skipped.update(batch.skipped)

@@ -68,8 +68,8 @@ from ..errors import BadInputError
 from ..privacy import mask_digits
 from ..sources import Reject, Source, norm_name
 from ..timeutil import parse_datetimes, parse_durations
-from ._base import Format, ParsedChunk, ReadContext, map_words, raw_frame, rejects_from, require_columns
-from ._records import OrderedCarry, column, delimited_batches, find_header, parse_utc
+from ._base import Format, GroupCarry, ParsedChunk, ReadContext, map_words, raw_frame, rejects_from, require_columns
+from ._records import column, delimited_batches, find_header, head_table, null_if_empty, parse_utc
 
 # ============================================================================ Call Reports CSV
 
@@ -156,25 +156,17 @@ def split_party(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def sniff_report(source: Source) -> float:
     """1.0 for a Call Reports header with Ringing/Talking whose rows carry 3CX's words."""
-    found = find_header(source, REPORT_VARIABLE_MAP, {"time", "from", "to", "status"})
-    if found is None:
+    head = head_table(source, REPORT_VARIABLE_MAP, {"time", "from", "to", "status"})
+    if head is None:
         return 0.0
-    skip, delim, fields = found
-    canon = [REPORT_VARIABLE_MAP.get(norm_name(f)) for f in fields]
-    if not {"ringing", "talking"} <= set(canon):
+    if not {"ringing", "talking"} <= set(head.canon):
         # Twilio's console export shares Date/From/To/Direction/Status, but not these two.
         return 0.0
-    if "direction" not in canon:
+    if "direction" not in head.canon:
         return 0.5
-    rows = source.head_lines(skip + 21)[skip + 1 :]
-    try:
-        body = list(csv.reader(rows, delimiter=delim))
-    except csv.Error:
-        return 0.6
-    di, si = canon.index("direction"), canon.index("status")
-    for r in body:
-        if len(r) == len(fields):
-            st, dr = r[si].strip().lower(), r[di].strip().lower()
+    for r in head.rows or []:
+        if head.complete(r):
+            st, dr = head.value(r, "status").lower(), head.value(r, "direction").lower()
             if (st in STATUS_OUTCOMES or st in UNFINISHED_STATUS) and dr in REPORT_DIRECTIONS:
                 # The header's Ringing/Talking and one row in 3CX's words: sure.
                 return 1.0
@@ -327,7 +319,7 @@ def read_report(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
             "Direction, Status, Ringing, Talking found in the first lines"
         )
     skip, delim, _ = found
-    carry = OrderedCarry("key", "t")
+    carry = GroupCarry("key", "t")
     for batch in delimited_batches(source, REPORT_VARIABLE_MAP, delimiter=delim, skip_lines=skip):
         rows, rejects, skipped, unknown = _report_rows(batch, ctx, source)
         skipped.update(batch.skipped)
@@ -532,10 +524,6 @@ def _cdr_rows(batch, source: Source) -> tuple[pd.DataFrame, list[Reject], Counte
     return rows.reset_index(drop=True), rejects, unknown
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    return s.where(s.fillna("") != "", pd.NA)
-
-
 def _assemble_cdr(rows: pd.DataFrame) -> pd.DataFrame:
     """One raw call per callid from its CDR records."""
     if rows is None or rows.empty or "key" not in rows.columns:
@@ -584,18 +572,18 @@ def _assemble_cdr(rows: pd.DataFrame) -> pd.DataFrame:
 
     inbound = direction == "inbound"
     out = direction == "outbound"
-    caller = _blank(first["from_no"]).fillna(_blank(first["from_dn"]))
-    caller = caller.mask(out, _blank(first["to_no"]).fillna(_blank(first["dial_no"])))
-    caller = caller.mask(direction == "internal", _blank(first["from_dn"]).fillna(_blank(first["from_no"])))
-    agent_ans = _blank(ans["final_dn"]).reindex(c.index)
+    caller = null_if_empty(first["from_no"]).fillna(null_if_empty(first["from_dn"]))
+    caller = caller.mask(out, null_if_empty(first["to_no"]).fillna(null_if_empty(first["dial_no"])))
+    caller = caller.mask(direction == "internal", null_if_empty(first["from_dn"]).fillna(null_if_empty(first["from_no"])))
+    agent_ans = null_if_empty(ans["final_dn"]).reindex(c.index)
     agent = pd.Series(pd.NA, index=c.index, dtype="string")
     agent = agent.mask(~out & answered, agent_ans)
-    agent = agent.mask(out, _blank(first["from_dn"]))
+    agent = agent.mask(out, null_if_empty(first["from_dn"]))
     line = pd.Series(pd.NA, index=c.index, dtype="string")
     # A queue/IVR by its display name; a directly dialled extension by its number.
     named = first["to_kind"].isin(["queue", "ringgroup", "ivr"])
-    line = line.mask(inbound, _blank(first["to_dn"]))
-    line = line.mask(inbound & named, _blank(first["to_dispname"]).fillna(_blank(first["to_dn"])))
+    line = line.mask(inbound, null_if_empty(first["to_dn"]))
+    line = line.mask(inbound & named, null_if_empty(first["to_dispname"]).fillna(null_if_empty(first["to_dn"])))
     return raw_frame(
         len(c),
         call_id=first["callid"],
@@ -621,7 +609,7 @@ def read_cdr(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         The file is not laid out like the CDR service's output.
     """
     header, names, delim = _cdr_layout(source)
-    carry = OrderedCarry("key", "t")
+    carry = GroupCarry("key", "t")
     for batch in delimited_batches(source, CDR_VARIABLE_MAP, names=names, header=header, delimiter=delim):
         rows, rejects, unknown = _cdr_rows(batch, source)
         calls = _assemble_cdr(carry.push(rows))

@@ -43,7 +43,6 @@ Notes
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from typing import Iterator
@@ -51,20 +50,10 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
 from ..privacy import mask_digits
-from ..sources import Reject, Source, norm_name
-from ._base import Format, ParsedChunk, ReadContext, raw_frame, require_columns
-from ._records import (
-    OrderedCarry,
-    column,
-    delimited_batches,
-    find_header,
-    json_batches,
-    looks_like_json,
-    parse_utc,
-    seconds,
-)
+from ..sources import Reject, Source
+from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, require_columns
+from ._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
 
 NAME = "twilio_calls"
 
@@ -150,23 +139,16 @@ def sniff(source: Source) -> float:
             return 0.0
         keys = sum(bool(re.search(rf'"{k}"\s*:', head)) for k in ("parent_call_sid", "direction", "status", "date_created"))
         return 1.0 if keys >= 3 else 0.6
-    found = find_header(source, VARIABLE_MAP, {"sid", "status", "direction"})
-    if found is None:
+    head = head_table(source, VARIABLE_MAP, {"sid", "status", "direction"})
+    if head is None:
         return 0.0
-    skip, delim, fields = found
-    canon = [VARIABLE_MAP.get(norm_name(f)) for f in fields]
-    if "from" not in canon or "to" not in canon:
+    if "from" not in head.canon or "to" not in head.canon:
         return 0.4
-    si, di, ci = canon.index("status"), canon.index("direction"), canon.index("sid")
-    try:
-        body = list(csv.reader(source.head_lines(skip + 21)[skip + 1 :], delimiter=delim))
-    except csv.Error:
-        return 0.6
-    for r in body:
-        if len(r) == len(fields):
-            st = _word(pd.Series([r[si]])).iloc[0]
-            dr = _word(pd.Series([r[di]])).iloc[0]
-            if (st in STATUS_OUTCOMES or st in UNFINISHED_STATUS) and dr in DIRECTIONS and _CALL_SID.search(r[ci]):
+    for r in head.rows or []:
+        if head.complete(r):
+            st = _word(pd.Series([head.value(r, "status")])).iloc[0]
+            dr = _word(pd.Series([head.value(r, "direction")])).iloc[0]
+            if (st in STATUS_OUTCOMES or st in UNFINISHED_STATUS) and dr in DIRECTIONS and _CALL_SID.search(head.value(r, "sid")):
                 return 1.0
     return 0.6
 
@@ -260,10 +242,6 @@ def _row_texts(batch) -> np.ndarray:
     return row_text(batch.original).to_numpy(dtype=object)
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    return s.where(s.fillna("") != "", pd.NA)
-
-
 def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     """One raw call per parent sid from the parent and its legs; bad calls rejected whole."""
     if rows is None or rows.empty or "key" not in rows.columns:
@@ -332,18 +310,18 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     agent = pd.Series(pd.NA, index=k, dtype="string")
     agent = agent.mask(~outbound & answered_leg, conn_first["to"].reindex(k))
     agent = agent.mask(outbound & has_legs, main["to"])
-    line = _blank(main["to"]).where(~outbound, pd.NA)
+    line = null_if_empty(main["to"]).where(~outbound, pd.NA)
     calls = raw_frame(
         len(main),
         call_id=pd.Series(k, index=k),
         start=main["t"],
         direction=main["direction"],
         line=line,
-        caller=_blank(caller),
+        caller=null_if_empty(caller),
         outcome=outcome,
         wait_s=wait,
         talk_s=talk,
-        agent=_blank(agent),
+        agent=null_if_empty(agent),
         source_line=first_line.reindex(k),
         n_rows=n_rows.reindex(k),
     ).sort_values("source_line", kind="stable").reset_index(drop=True)
@@ -358,19 +336,14 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     BadInputError
         The file is not a Twilio call log.
     """
-    if looks_like_json(source):
-        batches = json_batches(source, VARIABLE_MAP)
-    else:
-        found = find_header(source, VARIABLE_MAP, {"sid", "status", "direction"})
-        if found is None:
-            raise BadInputError(
-                f"{source.name}: not a {NAME} export: no header with Call Sid, Status and "
-                "Direction found in the first lines"
-            )
-        skip, delim, _ = found
-        batches = delimited_batches(source, VARIABLE_MAP, delimiter=delim, skip_lines=skip)
+    batches = record_batches(
+        source,
+        VARIABLE_MAP,
+        {"sid", "status", "direction"},
+        f"not a {NAME} export: no header with Call Sid, Status and Direction found in the first lines",
+    )
     # Legs are created seconds after their parent and end with it.
-    carry = OrderedCarry("key", "t", horizon=pd.Timedelta(hours=3))
+    carry = GroupCarry("key", "t", horizon=pd.Timedelta(hours=3))
     for batch in batches:
         rows, _, skipped, unknown = _rows(batch, source)
         skipped.update(batch.skipped)

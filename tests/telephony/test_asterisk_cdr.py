@@ -221,8 +221,16 @@ def test_freepbx_xlsx_export(tmp_path):
     check_golden(calls, FREEPBX)
 
 
-def test_legs_joined_across_chunks():
+@pytest.mark.parametrize("guards", [True, False], ids=["default", "no-guards"])
+def test_legs_joined_across_chunks(monkeypatch, guards):
     """GroupCarry holds a call's legs until complete: tiny blocks give the same calls."""
+    from telephony.formats._base import GroupCarry
+
+    if not guards:
+        # The bare time rule, without the outlier quantile and the tail of rows always held.
+        monkeypatch.setattr(GroupCarry, "OUTLIER_ROWS", 0)
+        monkeypatch.setattr(GroupCarry, "OUTLIER_SHARE", 0.0)
+        monkeypatch.setattr(GroupCarry, "TAIL_ROWS", 0)
     path = MINE["asterisk_cdr_csv"] / "Master.csv"
     src = open_source(path)
     names = asterisk_cdr._csv_layout(src)
@@ -230,10 +238,14 @@ def test_legs_joined_across_chunks():
     chunks = list(asterisk_cdr._read_chunks(read_delimited(src, names, header=False, block_bytes=600), ReadContext()))
     # A block holds two or three rows: the fan-out call's three legs span two chunks.
     assert len(chunks) > 6 and chunks[0].rows_read < 3
-    # Calls leave the carry once a leg ends more than 3 h after their last leg: the 08:xx calls
-    # when the 11:30 call is read, the rest when the June call is, the June call at the end.
     released = [c.calls["source_line"].tolist() for c in chunks if len(c.calls)]
-    assert released == [[1, 4, 7], [8, 9, 10, 12, 14, 15, 16], [17]]
+    if guards:
+        # 17 rows are fewer than the tail always held: everything comes out at the end.
+        assert released == [[1, 4, 7, 8, 9, 10, 12, 14, 15, 16, 17]]
+    else:
+        # Calls leave the carry once a leg ends more than 3 h after their last leg: the 08:xx
+        # calls when the 11:30 call is read, the rest when the June call is, the June call last.
+        assert released == [[1, 4, 7], [8, 9, 10, 12, 14, 15, 16], [17]]
     calls = pd.concat([c.calls for c in chunks if len(c.calls)]).set_index("source_line").sort_index()
     pd.testing.assert_frame_equal(calls, whole)
     assert sum(c.rows_read for c in chunks) == 17
@@ -475,9 +487,14 @@ def test_ingest_problems_files(store, fmt, name, written, rejected, skipped):
     assert not rejects.astype(str).apply(lambda c: c.str.contains("0770090")).any().any()
 
 
-def test_newest_first_export_keeps_calls_whole(tmp_path):
+def test_newest_first_export_keeps_calls_whole(tmp_path, monkeypatch):
     """A database export sorted newest first, read in tiny blocks: no call split in two."""
-    from telephony.formats._base import rename_columns
+    from telephony.formats._base import GroupCarry, rename_columns
+
+    # A file this small sits wholly in the carry's guard tail: without the guards, the early
+    # release (as the reading goes back in time) shows.
+    monkeypatch.setattr(GroupCarry, "OUTLIER_ROWS", 0)
+    monkeypatch.setattr(GroupCarry, "TAIL_ROWS", 0)
 
     lines = (MINE["freepbx_cdr"] / "cdr.csv").read_text().splitlines()
     path = tmp_path / "cdr_newest_first.csv"

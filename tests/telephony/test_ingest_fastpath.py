@@ -201,3 +201,106 @@ def test_ingest_with_read_ahead_reports_parser_errors(tmp_path, key):
     with pytest.raises(BadInputError):
         ingest_file(store, path, PRACTICE, fmt="asterisk_queue_log")
     assert not store.partitions("calls") and not store.manifest_path.exists()
+
+
+# ----------------------------------------------------------------------------- queue_log CSV export
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Date,From,To,Result\n05/01/2026 09:00,07700900101,01632960000,Answered\n",
+        "calldate,clid,src,dst,disposition\n2026-01-05 09:00:00,x,07700900101,200,ANSWERED\n",
+    ],
+    ids=["call-report", "cdr"],
+)
+def test_queue_log_forced_on_another_csv_is_refused(tmp_path, text):
+    from telephony.errors import BadInputError
+
+    path = tmp_path / "export.csv"
+    path.write_text(text)
+    with pytest.raises(BadInputError, match=r"not a asterisk_queue_log export: missing column\(s\) time, callid, event") as info:
+        list(FORMATS["asterisk_queue_log"].read(open_source(path), ReadContext()))
+    assert "\n" not in str(info.value) and "07700900101" not in str(info.value)
+
+
+def test_queue_log_export_leaves_wall_clock_naive(tmp_path):
+    path = tmp_path / "queue_log_export.csv"
+    path.write_text(EXPORT)
+    calls = pd.concat([c.calls for c in FORMATS["asterisk_queue_log"].read(open_source(path), ReadContext())])
+    assert calls["start"].dt.tz is None
+    assert calls["start"].tolist() == [pd.Timestamp("2026-01-05 09:00:00")]
+    assert calls[["wait_s", "talk_s"]].values.tolist() == [[45.0, 240.0]]
+    # Epoch times in an export are UTC, and stay so.
+    path.write_text(EXPORT.replace("2026-01-05 09:00:00", "1767603600").replace("2026-01-05 09:00:45", "1767603645")
+                    .replace("2026-01-05 09:04:45", "1767603885"))
+    calls = pd.concat([c.calls for c in FORMATS["asterisk_queue_log"].read(open_source(path), ReadContext())])
+    assert calls["start"].tolist() == [pd.Timestamp("2026-01-05 09:00:00", tz="UTC")]
+
+
+def test_queue_log_export_autumn_clock_change_across_chunks(tmp_path, key, monkeypatch):
+    """A database export in London wall-clock time through the repeated hour, read in small
+    chunks: the ingest converts it in file order across chunks, no call an hour out."""
+    import functools
+
+    from telephony.formats import asterisk_queue_log as ql
+
+    truth = pd.date_range("2026-10-24 23:00", "2026-10-25 04:00", freq="5min", tz="UTC", inclusive="left")
+    wall = truth.tz_convert("Europe/London").tz_localize(None)
+    lines = ["time,callid,queuename,agent,event,data1,data2,data3"]
+    for i, w in enumerate(wall):
+        cid = f"17700{i:05d}.{i}"
+        lines += [
+            f"{w:%Y-%m-%d %H:%M:%S},{cid},main,NONE,ENTERQUEUE,,07700900{i % 1000:03d},1",
+            f"{w + pd.Timedelta(seconds=30):%Y-%m-%d %H:%M:%S},{cid},main,PJSIP/201,CONNECT,30,{cid}9,2",
+            f"{w + pd.Timedelta(seconds=90):%Y-%m-%d %H:%M:%S},{cid},main,PJSIP/201,COMPLETECALLER,30,60,1",
+        ]
+    path = tmp_path / "queue_log.csv"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(ql, "read_delimited", functools.partial(ql.read_delimited, block_bytes=700))
+    monkeypatch.setattr(ql.GroupCarry, "TAIL_ROWS", 4)  # release calls chunk by chunk
+    store = Store(tmp_path / "store", create=True)
+    res = ingest_file(store, path, PRACTICE, fmt="asterisk_queue_log")
+    assert (res.written, res.rejected, res.split_calls) == (len(truth), 0, 0)
+    got = store.read_calls(PRACTICE).sort_values("call_id")
+    assert (pd.DatetimeIndex(got["start_utc"]) == truth).all()
+    assert store.manifest()["timezone"].tolist() == ["Europe/London"]
+
+
+# ----------------------------------------------------------------------------- repeated call ids
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(chunks=st.lists(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 2)), max_size=25), min_size=1, max_size=8))
+def test_repeated_ids_same_as_a_plain_dict(chunks):
+    """The ingest's compact memory of call ids (hashes in sorted runs) rejects exactly the rows
+    a plain dict of id -> first details would: a repeat with other details, not one alike."""
+    from telephony.ingest import _RepeatedIds
+
+    seen: dict[str, tuple[int, int]] = {}
+    r = _RepeatedIds()
+    line = 0
+    for rows in chunks:
+        ids = [f"id-{i}" if i else None for i, _ in rows]  # 0: no id (the ingest hashes it later)
+        lines = list(range(line + 1, line + 1 + len(rows)))
+        line += len(rows)
+        raw = raw_frame(
+            len(rows), call_id=ids, start=pd.Series(pd.Timestamp("2026-01-05 08:00")).repeat(len(rows)).reset_index(drop=True),
+            outcome="answered", talk_s=[float(v) for _, v in rows], source_line=lines,
+        )
+        kept, rejects = r.split_parts(raw)
+        expected = []
+        for cid, (_, v), ln in zip(ids, rows, lines):
+            if cid is None:
+                continue
+            if cid in seen:
+                if seen[cid][0] != v:
+                    expected.append((ln, seen[cid][1]))
+            else:
+                seen[cid] = (v, ln)
+        got = [(rj.line, int(rj.reason.split("from line ")[1].split(")")[0])) for rj in rejects]
+        assert got == expected
+        assert len(kept) + len(rejects) == len(rows)

@@ -258,7 +258,8 @@ def test_xlsx_detected_and_read(tmp_path):
     assert calls["talk_s"].tolist() == [192.0, 0.0, 0.0]
     assert calls["source_line"].tolist() == [4, 5, 6]  # sheet rows
     assert calls["caller"].tolist()[1] == "7700900124"  # a number cell lost its zero; privacy copes
-    assert skipped == Counter({"blank line": 1})
+    # The blank row between title and header is preamble, passed over as in a text file.
+    assert skipped == Counter()
     assert_conserved(calls, rejects, rows, skipped)
 
 
@@ -397,6 +398,26 @@ def test_mapping_timezone_replaces_the_default(acme_report):
     # A --timezone other than the default is the user's explicit choice and wins.
     calls, *_ = read_all(mapping_format(m), acme_report, ReadContext(timezone="Europe/Dublin"))
     assert calls["start"].dt.tz is None
+    # So does an explicit Europe/London: "not given" is None, not the default's name.
+    calls, *_ = read_all(mapping_format(m), acme_report, ReadContext(timezone="Europe/London"))
+    assert calls["start"].dt.tz is None
+    assert mapping_format(m).timezone == "UTC"
+
+
+@pytest.mark.parametrize("given, used, last", [
+    (None, "UTC", "2026-06-28 14:00:00"),
+    ("Europe/London", "Europe/London", "2026-06-28 13:00:00"),
+])
+def test_manifest_records_the_zone_used(store, acme_report, given, used, last):
+    """The mapping's zone applies unless --timezone is given; the manifest says which was used,
+    whether the mapping is passed or its format found (a bundled mapping) by detection."""
+    m = load_mapping(ACME_TOML.replace('format = "%d/%m/%Y %H:%M:%S"', 'format = "%d/%m/%Y %H:%M:%S"\ntimezone = "UTC"'))
+    ingest_file(store, acme_report, PRACTICE, mapping=m, timezone=given)
+    ingest_file(store, acme_report, "B82002", fmt=mapping_format(m), timezone=given)
+    assert store.manifest()["timezone"].tolist() == [used, used]
+    for pid in (PRACTICE, "B82002"):
+        got = store.read_calls(pid).set_index("call_id")["start_utc"]
+        assert got["A-8"] == pd.Timestamp(last, tz="UTC")
 
 
 def test_talk_from_duration_and_from_end(tmp_path):

@@ -154,10 +154,28 @@ def test_empty_key_refused():
         ("2026-10-25T01:30:00", "2026-10-25T01:30:00"),
         ("ext 201, queue 5, wait 00:01:05, 123456", "ext 201, queue 5, wait 00:01:05, 123456"),
         (None, ""),
+        # Slashes separate a number's digits as normalise_number reads them.
+        ("07700/900123", "XXXXX/XXXXXX"),
+        ("020/7946/0123 called", "XXX/XXXX/XXXX called"),
+        ("from 07700 / 900123", "from XXXXX / XXXXXX"),
+        # ... but dates with slashes, dots or dashes stay readable (Avaya writes 2026/01/05).
+        ("2026/01/05 08:00:00,07700/900123", "2026/01/05 08:00:00,XXXXX/XXXXXX"),
+        ("05.01.2026 08:00:00 and 05-01-2026, 5/1/26", "05.01.2026 08:00:00 and 05-01-2026, 5/1/26"),
+        ("12/34/5678901", "XX/XX/XXXXXXX"),  # not a date: too many digits after
     ],
 )
 def test_mask_digits(text, expected):
     assert mask_digits(text) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["07700/900123", "07700 / 900123", "020/7946/0123", "+44 (0)20 7946 0123", "0044-7700-900123", "01632.960001"],
+)
+def test_every_spelling_normalise_number_reads_is_masked(raw):
+    """What normalise_number accepts as a UK number leaves no digit when masked."""
+    assert normalise_number(raw).startswith("+44")
+    assert not any(ch.isdigit() for ch in mask_digits(raw))
 
 
 # ----------------------------------------------------------------------------- the key
@@ -214,7 +232,11 @@ _SEPARATORS = re.compile(r"[\s\-().\u00a0/+]")
 
 
 def _fixture_dirs() -> list[Path]:
-    return sorted(p for p in DATA.iterdir() if p.is_dir()) if DATA.exists() else []
+    """Call-log fixture folders (appointment exports have their own privacy test)."""
+    from tests.helpers import APPOINTMENT_FIXTURE_DIRS
+
+    dirs = sorted(p for p in DATA.iterdir() if p.is_dir()) if DATA.exists() else []
+    return [p for p in dirs if p.name not in APPOINTMENT_FIXTURE_DIRS]
 
 
 def _fixture_files(d: Path) -> list[Path]:

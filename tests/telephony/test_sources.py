@@ -221,6 +221,61 @@ def test_xlsx_workbook(tmp_path):
         list(source.iter_utf8_blocks())
 
 
+def _blank_rows_workbook(tmp_path: Path) -> Path:
+    """A report: a blank row, a title, two blank rows, the header, data with a blank row; and
+    a second sheet "Totals" with its own header two rows down."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Calls"
+    ws.cell(row=2, column=1, value="Call report January")
+    for c, name in enumerate(["Call ID", "Start", "Result"], start=1):
+        ws.cell(row=5, column=c, value=name)
+    for r, row in ((6, ["c1", "2026-01-05 08:00", "Answered"]), (8, ["c2", "2026-01-05 08:05", "Missed"])):
+        for c, v in enumerate(row, start=1):
+            ws.cell(row=r, column=c, value=v)
+    totals = wb.create_sheet("Totals")
+    totals.cell(row=3, column=1, value="Day")
+    totals.cell(row=3, column=2, value="Calls")
+    totals.cell(row=4, column=1, value="2026-01-05")
+    totals.cell(row=4, column=2, value=2)
+    path = tmp_path / "report.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_xlsx_head_and_rows_count_lines_alike(tmp_path):
+    """Blank rows above the header are blank lines of the head (one line per sheet row), and
+    read_header / read_delimited skip the same non-blank lines: skip_lines=1 (the title) finds
+    the header whatever blank rows surround it."""
+    from telephony.sources import read_header
+
+    path = _blank_rows_workbook(tmp_path)
+    source = open_source(path)
+    assert source.head.split("\n")[:6] == ["", "Call report January,,", "", "", "Call ID,Start,Result", "c1,2026-01-05 08:00,Answered"]
+    assert source.head_lines(2) == ["Call report January,,", "Call ID,Start,Result"]
+    assert read_header(source, skip_lines=1) == ["Call ID", "Start", "Result"]
+    frame, lines, rejects, blank, _ = read_all(path, skip_lines=1)
+    assert list(frame.columns) == ["Call ID", "Start", "Result"]
+    assert frame["Call ID"].tolist() == ["c1", "c2"]
+    assert lines == [6, 8]  # sheet rows, as the head numbers them
+    assert rejects == [] and blank == 1  # the blank row between data rows; the preamble's are not data
+
+
+def test_read_delimited_sheet_by_name(tmp_path):
+    path = _blank_rows_workbook(tmp_path)
+    frame, lines, _, _, _ = read_all(path, sheet=" totals ")  # case and spaces ignored
+    assert list(frame.columns) == ["Day", "Calls"]
+    assert frame.values.tolist() == [["2026-01-05", "2"]] and lines == [4]
+    from telephony.sources import with_sheet
+
+    src = with_sheet(open_source(path), "Totals")
+    assert src.head_lines(1) == ["Day,Calls"] and src.sheet == "Totals"
+    assert with_sheet(open_source(tmp_path / "report.xlsx"), None).sheet is None
+    with pytest.raises(BadInputError, match=r"report.xlsx: no worksheet named 'Summary' \(sheets: Calls, Totals\)"):
+        list(read_delimited(open_source(path), sheet="Summary"))
+
+
 # ----------------------------------------------------------------------------- bad files
 
 

@@ -402,6 +402,108 @@ def test_autumn_clock_change_across_parser_chunks(store, tmp_path):
     assert (hourly == 12).all()
 
 
+def _calls_chunk(rows: list[tuple], rows_read: int | None = None) -> ParsedChunk:
+    """(call_id, start, outcome, talk_s, n_rows, source_line) → a parser's chunk."""
+    cid, start, outcome, talk, n_rows, line = zip(*rows)
+    calls = raw_frame(
+        len(rows), call_id=list(cid), start=pd.Series(pd.to_datetime(list(start))), direction="inbound",
+        outcome=list(outcome), talk_s=list(talk), wait_s=5.0, n_rows=list(n_rows), source_line=list(line),
+    )
+    return ParsedChunk(calls, rows_read=sum(n_rows) if rows_read is None else rows_read)
+
+
+def test_a_split_call_is_rejected_not_a_silent_duplicate(store, tmp_path):
+    """A call emitted twice from one file with other details (its rows split by the carry) is
+    not lost as a duplicate: the later part is rejected with a reason naming the first part's
+    line. A call listed twice alike stays a plain duplicate."""
+    chunks = [
+        _calls_chunk([
+            ("c1", "2026-01-05 09:00:00", "missed", 0.0, 2, 2),  # first part of c1: 2 rows
+            ("c2", "2026-01-05 09:10:00", "answered", 60.0, 1, 4),
+            ("c3", "2026-01-05 09:20:00", "answered", 30.0, 1, 5),
+            ("c3", "2026-01-05 09:20:00", "answered", 45.0, 1, 6),  # split within a chunk
+        ]),
+        _calls_chunk([
+            ("c2", "2026-01-05 09:10:00", "answered", 60.0, 1, 7),  # the same call listed again
+            ("c1", "2026-01-05 13:05:00", "answered", 120.0, 3, 8),  # the rest of c1, far below
+            ("c4", "2026-01-05 13:06:00", "answered", 10.0, 1, 11),
+        ]),
+    ]
+    p = tmp_path / "export.csv"
+    p.write_text("x\n")
+    res = ingest_file(store, p, PRACTICE, fmt=_fake_format(chunks))
+    assert (res.written, res.duplicates, res.rejected, res.split_calls) == (4, 1, 2, 2)
+    assert res.rows_read == 10 and res.rows_merged == 1 + 2
+    assert_reconciles(res, store.manifest().iloc[-1])
+    got = store.read_calls().set_index("call_id")
+    assert got.loc["c1", "outcome"] == "missed" and got.loc["c3", "talk_s"] == 30.0
+    rej = pd.read_csv(res.rejects_path).set_index("line")
+    assert sorted(rej.index) == [6, 8]
+    assert rej.loc[8, "reason"].startswith("call id seen before in this file with other details (its first part from line 2)")
+    assert "this later part (3 rows) is not written" in rej.loc[8, "reason"]
+    assert "(its first part from line 5)" in rej.loc[6, "reason"]
+    assert "2 calls split in the file, later parts rejected" in res.summary()
+    # The same file again: every call a duplicate, the split parts rejected again.
+    again = ingest_file(store, p, PRACTICE, fmt=_fake_format(chunks))
+    assert (again.written, again.duplicates, again.rejected, again.split_calls) == (0, 5, 2, 2)
+
+
+def test_repeated_ids_found_across_many_chunks(store, tmp_path):
+    """The ingest's memory of call ids (hashed, in merged sorted runs) finds a repeat of the
+    first chunk's call after many chunks, and no false repeats among distinct ids."""
+    chunks = [
+        _calls_chunk([(f"{k}.{i}", f"2026-01-05 {8 + i % 10:02d}:{k % 60:02d}:00", "answered", 10.0, 1, 100 * k + i)
+                      for i in range(50)])
+        for k in range(40)
+    ]
+    chunks.append(_calls_chunk([("0.7", "2026-01-06 08:00:00", "answered", 10.0, 1, 99999)]))
+    p = tmp_path / "export.csv"
+    p.write_text("x\n")
+    res = ingest_file(store, p, PRACTICE, fmt=_fake_format(chunks))
+    assert (res.written, res.rejected, res.split_calls) == (2000, 1, 1)
+    assert "first part from line 7)" in pd.read_csv(res.rejects_path)["reason"].iloc[0]
+
+
+def test_manifest_records_the_timezone_used(store, tmp_path):
+    p = tmp_path / "export.csv"
+    p.write_text("x\n")
+    res = ingest_file(store, p, PRACTICE, fmt=_fake_format([_some_calls(1, "2026-07-01 09:00")]))
+    ingest_file(store, p, "B82002", fmt=_fake_format([_some_calls(1, "2026-07-01 09:00")]), timezone="UTC")
+    assert store.manifest()["timezone"].tolist() == ["Europe/London", "UTC"]
+    got = store.read_calls().set_index("practice_id")["start_utc"]
+    assert got["A81001"] == pd.Timestamp("2026-07-01 08:00", tz="UTC")  # BST, the default zone
+    assert got["B82002"] == pd.Timestamp("2026-07-01 09:00", tz="UTC")
+    assert res.written == 1
+
+
+def test_lock_clears_writers_temp_files_without_walking_the_store(store, monkeypatch):
+    """Temp files are looked for only where writers put them (every table's partitions, the
+    root, rejects), never by walking the whole tree."""
+    root = store.root
+    leftovers = [
+        root / "ingests.parquet.tmp-1a2b",
+        root / "rejects" / "20260105-abc.csv.tmp-3c4d",
+        root / "calls" / "practice_id=A81001" / "month=2026-01" / "part.parquet.tmp-5e6f",
+        root / "appointments" / "practice_id=B82002" / "month=2025-12" / "part.parquet.tmp-7a8b",
+    ]
+    kept = [
+        root / "calls" / "practice_id=A81001" / "month=2026-01" / "part.parquet",
+        root / "notes" / "draft.tmp-1",  # not where a writer writes: not the lock's business
+    ]
+    for f in leftovers + kept:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"x")
+
+    def no_walk(self, pattern, *a, **k):
+        raise AssertionError(f"rglob({pattern!r}) walks the whole store")
+
+    monkeypatch.setattr(Path, "rglob", no_walk)
+    with store.lock():
+        pass
+    assert [f.exists() for f in leftovers] == [False] * 4
+    assert all(f.exists() for f in kept)
+
+
 # ----------------------------------------------------------------------------- crashes
 
 PY = sys.executable

@@ -198,3 +198,54 @@ def test_fall_back_resolved_across_chunks(cut):
              localize(wall.iloc[cut:].reset_index(drop=True), LONDON, state)]
     out = pd.concat(parts, ignore_index=True)
     assert (pd.DatetimeIndex(out) == truth).all()
+
+
+# ----------------------------------------------------------------------------- mixed columns
+
+
+def test_one_odd_first_value_does_not_decide_the_column():
+    """The kind of a column is the majority of a sample, not the first value: an offset time
+    at the top of a wall-clock column does not make the rest UTC (an hour out in summer)..."""
+    s = parse_datetimes(S("2026-06-05T08:00:00+01:00", "2026-06-05 09:00:00", "2026-06-05 10:00:00"))
+    assert s.dt.tz is None
+    # ... the offset value itself is converted to the export's wall clock (BST), exactly.
+    assert as_list(s) == naive("2026-06-05 08:00", "2026-06-05 09:00", "2026-06-05 10:00")
+    # An epoch-looking first value (a misread id) does not make every date unreadable.
+    s = parse_datetimes(S("1767600000", "2026-06-05 09:00:00", "2026-06-05 10:00:00"))
+    assert as_list(s) == naive("2026-01-05 08:00", "2026-06-05 09:00", "2026-06-05 10:00")
+    # Garbage first, epoch seconds after: UTC.
+    s = parse_datetimes(S("garbage", "1767600000", "1767600060"))
+    assert as_list(s) == utc(None, "2026-01-05 08:00", "2026-01-05 08:01")
+
+
+def test_mixed_utc_column_reads_its_wall_clock_values_in_the_zone():
+    """Mostly offset times with one wall-clock value: the column is UTC, the odd value is read
+    as wall-clock time in ``tz`` (not as UTC, which would put it an hour out in summer)."""
+    values = S("2026-06-05 09:00:00", "2026-06-05T08:00:00Z", "2026-06-05T09:00:00+01:00", "2026-06-05T10:00:00Z")
+    assert as_list(parse_datetimes(values)) == utc("2026-06-05 08:00", "2026-06-05 08:00", "2026-06-05 08:00", "2026-06-05 10:00")
+    assert as_list(parse_datetimes(values, tz="UTC"))[0] == T("2026-06-05 09:00", tz="UTC")
+
+
+def test_zones_spelt_other_ways_and_rfc2822():
+    s = parse_datetimes(S("Mon, 05 Jan 2026 08:00:12 +0000", "05/01/2026 08:00:12 +0100", "2026-01-05 08:00 GMT", ""))
+    assert as_list(s) == utc("2026-01-05 08:00:12", "2026-01-05 07:00:12", "2026-01-05 08:00", None)
+
+
+def test_the_sample_spans_the_column(monkeypatch):
+    """Many wall-clock values above a long run of epoch values: judged on values spread over
+    the whole column (a sample of the first few would say wall clock)."""
+    import telephony.timeutil as tu
+
+    monkeypatch.setattr(tu, "SAMPLE_VALUES", 10)
+    values = S(*(["2026-01-05 08:00:00"] * 30 + ["1767600000"] * 70))
+    out = parse_datetimes(values)
+    assert str(out.dt.tz) == "UTC" and out.notna().all()
+    assert out.iloc[0] == T("2026-01-05 08:00", tz="UTC") and out.iloc[-1] == T("2026-01-05 08:00", tz="UTC")
+
+
+def test_parse_utc_takes_plain_values_as_utc():
+    from telephony.timeutil import parse_utc
+
+    out = parse_utc(S("2026-06-05 09:00:00", "2026-06-05T09:00:00+01:00", "", "2026-01-05T08:00:12.1234567Z"))
+    assert str(out.dt.tz) == "UTC"
+    assert as_list(out) == utc("2026-06-05 09:00", "2026-06-05 08:00", None, "2026-01-05 08:00:12.1234567")

@@ -113,3 +113,63 @@ def validate_appointments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         reasons = pd.Series([], dtype="string")
     valid = df.loc[~df.index.isin(reasons.index), list(APPOINTMENT_COLUMNS)]
     return valid, reasons
+
+
+# ----------------------------------------------------------------------------- reading the store
+
+
+def _frame(table: pa.Table, sort: list[str]) -> pd.DataFrame:
+    df = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    sort = [c for c in sort if c in df.columns]
+    if sort and len(df):
+        df = df.sort_values(sort, kind="stable").reset_index(drop=True)
+    return df
+
+
+def read_appointments(store, practices=None, start=None, end=None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Appointment slots of some practices starting in ``[start, end)``, from the store.
+
+    Parameters
+    ----------
+    store : telephony.store.Store
+    practices : str or list of str, optional
+        ODS codes; all practices when omitted.
+    start, end : str or Timestamp, optional
+        Half-open period on ``start_utc``. Naive values are Europe/London wall-clock time.
+    columns : list of str, optional
+        Columns to read (fewer read faster).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of :data:`APPOINTMENT_SCHEMA`, sorted by practice, start and slot id.
+
+    Notes
+    -----
+    Only the partitions (practice, UTC month) that can hold matching slots are opened.
+    """
+    t = store.read_table("appointments", practices, start, end, columns, "start_utc", APPOINTMENT_SCHEMA)
+    return _frame(t, ["practice_id", "start_utc", "slot_id"])
+
+
+def read_gpad_counts(store, practices=None, start=None, end=None) -> pd.DataFrame:
+    """GPAD monthly counts of some practices for the months starting in ``[start, end)``.
+
+    Parameters
+    ----------
+    store : telephony.store.Store
+    practices : str or list of str, optional
+        ODS codes; all practices when omitted.
+    start, end : str or Timestamp, optional
+        Half-open period on ``month_start`` (UTC midnight of each month's first day): e.g.
+        ``"2025-10-01", "2026-01-01"`` for October to December. Naive values are
+        Europe/London wall-clock time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of :data:`GPAD_SCHEMA`, sorted by practice, month and row key. Never mixed with
+        slot data: GPAD counts booked appointments by its own definitions.
+    """
+    t = store.read_table("gpad", practices, start, end, None, "month_start", GPAD_SCHEMA)
+    return _frame(t, ["practice_id", "month_start", "row_key"])

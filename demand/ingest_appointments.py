@@ -1,0 +1,300 @@
+"""Ingest: appointment exports → canonical, pseudonymised slots (or GPAD counts) in the store.
+
+Two kinds of file, two tables, one commit path (:func:`telephony.ingest.ingest_batches`, the
+same as calls): a bounded staging write under the store's lock, an atomic deduplicating commit
+per partition, rejects with file, line and reason, and a manifest row that reconciles::
+
+    rows read = written + duplicates + rejected + rows skipped
+
+=================== ================ ========== ============ ==================================
+file                table            key        partition    read by
+=================== ================ ========== ============ ==================================
+slot report         ``appointments`` slot_id    practice,    a mapping (bundled
+(EMIS, SystmOne...)                             UTC month of ``emis_appointments``,
+                                                start_utc    ``systmone_appointments`` or
+                                                             ``--mapping FILE``)
+GPAD practice-level ``gpad``         row_key    practice,    :func:`demand.gpad.read_gpad`
+monthly CSV                                     month_start
+=================== ================ ========== ============ ==================================
+
+Notes
+-----
+- ``slot_id`` is the report's own id where it has one. Otherwise it is a hash of the slot's
+  identity: its start (UTC), length, session holder's pseudonym, role and slot type, and an
+  ordinal counting identical slots in file order (two parallel "available" slots of an
+  unnamed holder stay two). Status, patient, booking and mode are left out of the hash on
+  purpose: they change as the day goes on, and a later export of the same slot must not add it
+  twice. The first ingested version of a slot is kept (the store never updates rows).
+- Clinicians and patients are pseudonymised with the store's key in their own namespaces
+  (``clinician``, ``patient``; :meth:`telephony.privacy.Pseudonymiser.keys`), so a patient id
+  can never share a pseudonym with a phone number or an agent. Patient ids are compared with
+  case, spaces and hyphens ignored (``943 476 5919`` = ``9434765919``); clinician names with
+  case and runs of spaces ignored.
+- Times are the report's wall clock in ``timezone`` (default Europe/London), converted to UTC
+  with the clock changes handled (:func:`telephony.timeutil.localize`); a mapping's own
+  ``[datetime] timezone`` replaces the default. GPAD months are UTC midnights of the 1st.
+- A GPAD file holds many practices: with ``practice_id`` only that practice's rows are kept
+  (the others are skipped, counted as ``other practice``); without it every practice in the
+  file is ingested, each into its own partitions, and the manifest row's ``practice_id`` is
+  ``*`` (:data:`telephony.store.ALL_PRACTICES`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+import pyarrow as pa
+
+from telephony.errors import InvalidPracticeError, UnknownFormatError
+from telephony.formats._base import Format
+from telephony.ingest import CanonicalBatch, IngestResult, ProgressFn, TableSpec, detect_format, ingest_batches
+from telephony.privacy import Pseudonymiser
+from telephony.sources import Reject, Source, open_source
+from telephony.store import ALL_PRACTICES, Store, validate_practice_id
+from telephony.tabular_mapping import effective_timezone
+from telephony.timeutil import DEFAULT_TZ, localize
+
+from .appointment_mapping import (
+    AppointmentMapping,
+    bundled_appointment_mappings,
+    load_appointment_mapping,
+    read_slots,
+    slot_format,
+)
+from .appointments import APPOINTMENT_SCHEMA, GPAD_SCHEMA, validate_appointments
+from .gpad import GPAD_FORMAT, read_gpad
+
+APPOINTMENTS = TableSpec("appointments", APPOINTMENT_SCHEMA, "slot_id", "start_utc", "appointment slots")
+GPAD = TableSpec("gpad", GPAD_SCHEMA, "row_key", "month_start", "GPAD rows")
+
+_HINT = (
+    " Force one with --format gpad|NAME, or describe the report in a mapping file "
+    "(--mapping FILE; bundled: {names})."
+)
+
+
+def appointment_formats() -> dict[str, Format]:
+    """The appointment formats by name: the bundled slot mappings, then ``gpad``."""
+    out = {name: slot_format(m) for name, m in bundled_appointment_mappings().items()}
+    out["gpad"] = GPAD_FORMAT
+    return out
+
+
+def _resolve(source: Source, fmt: str, mapping: AppointmentMapping | str | Path | None) -> AppointmentMapping | str:
+    """The mapping to read ``source`` with, or ``"gpad"``."""
+    if mapping is not None:
+        return mapping if isinstance(mapping, AppointmentMapping) else load_appointment_mapping(mapping)
+    formats = appointment_formats()
+    if fmt in (None, "", "auto"):
+        hint = _HINT.format(names=", ".join(n for n in formats if n != "gpad"))
+        name = detect_format(source, formats, "an appointment export", hint).name
+    elif fmt in formats:
+        name = fmt
+    else:
+        raise UnknownFormatError(
+            f"unknown appointment format {fmt!r}. Known formats: {', '.join(sorted(formats))}, "
+            "or pass --mapping FILE"
+        )
+    return "gpad" if name == "gpad" else bundled_appointment_mappings()[name]
+
+
+def _compact_ids(values: pd.Series) -> pd.Series:
+    """Patient ids as compared: spaces and hyphens out (NHS numbers are written both ways)."""
+    return values.astype("string").str.replace(r"[\s\-]", "", regex=True)
+
+
+def _as_us(ts: pd.Series) -> pd.Series:
+    return ts.dt.floor("us").dt.as_unit("us")
+
+
+def _slot_ids(df: pd.DataFrame, seen: dict[str, int]) -> pd.Series:
+    """Report ids where given, else a hash of the slot's identity and its ordinal in the file."""
+    ids = df["slot_id"].astype("string")
+    missing = (ids.isna() | (ids.str.strip() == "")).to_numpy()
+    if not missing.any():
+        return ids
+    sub = df.loc[missing]
+    basis = (
+        sub["start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+        + "|" + sub["duration_min"].round(3).map(str)
+        + "|" + sub["clinician_key"].fillna("").astype(str)
+        + "|" + sub["role"].fillna("").astype(str)
+        + "|" + sub["category"].fillna("").astype(str)
+    )
+    ordinal = basis.groupby(basis, sort=False).cumcount() + basis.map(lambda b: seen.get(b, 0))
+    for b, cnt in basis.value_counts().items():
+        seen[b] = seen.get(b, 0) + int(cnt)
+    hashed = (basis + "|" + ordinal.astype(str)).map(lambda s: "h:" + hashlib.sha1(s.encode()).hexdigest()[:24])
+    ids = ids.copy()
+    ids[missing] = hashed.astype("string").to_numpy()
+    return ids
+
+
+def canonical_slots(
+    raw: pd.DataFrame,
+    practice_id: str,
+    fmt: str,
+    pseudo: Pseudonymiser,
+    timezone: str = DEFAULT_TZ,
+    clock: dict | None = None,
+    seen: dict[str, int] | None = None,
+) -> tuple[pa.Table, list[Reject]]:
+    """Turn raw slots (:data:`demand.appointment_mapping.RAW_SLOT_COLUMNS`) into canonical rows.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        From :func:`demand.appointment_mapping.read_slots`.
+    practice_id, fmt : str
+    pseudo : telephony.privacy.Pseudonymiser
+    timezone : str
+        Zone of the report's wall-clock times.
+    clock : dict, optional
+        The file's clock-change state, one dict for all its chunks
+        (:func:`telephony.timeutil.localize`).
+    seen : dict, optional
+        Counts of hashed slot identities so far in the file, one dict for all its chunks.
+
+    Returns
+    -------
+    slots : pyarrow.Table
+        Rows of :data:`demand.appointments.APPOINTMENT_SCHEMA`.
+    rejects : list of Reject
+        Slots failing :func:`demand.appointments.validate_appointments`, with line and reasons.
+    """
+    if raw.empty:
+        return APPOINTMENT_SCHEMA.empty_table(), []
+    raw = raw.reset_index(drop=True)
+    start = raw["start"]
+    if not pd.api.types.is_datetime64_any_dtype(start):
+        start = pd.to_datetime(start, errors="coerce")
+    booked = raw["booked"]
+    if not pd.api.types.is_datetime64_any_dtype(booked):
+        booked = pd.to_datetime(booked, errors="coerce")
+    df = pd.DataFrame(
+        {
+            "practice_id": pd.Series(practice_id, index=raw.index, dtype="string"),
+            "slot_id": raw["slot_id"],
+            "source_format": pd.Series(fmt, index=raw.index, dtype="string"),
+            "start_utc": _as_us(localize(start, timezone, clock)),
+            "duration_min": raw["duration_min"].astype("float64"),
+            "role": raw["role"],
+            "mode": raw["mode"],
+            "status": raw["status"],
+            "category": raw["category"],
+            # Booking times are in no particular order: no clock-change state across rows.
+            "booked_utc": _as_us(localize(booked, timezone)),
+            "clinician_key": pseudo.keys(raw["clinician"], "clinician"),
+            "patient_key": pseudo.keys(_compact_ids(raw["patient"]), "patient"),
+        }
+    )
+    df["slot_id"] = _slot_ids(df, {} if seen is None else seen)
+    valid, reasons = validate_appointments(df)
+    rejects = []
+    for i, why in reasons.items():
+        ln = raw["source_line"].iloc[i]
+        rejects.append(Reject(None if pd.isna(ln) else int(ln), why, ""))
+    table = pa.Table.from_pandas(valid.reset_index(drop=True), schema=APPOINTMENT_SCHEMA, preserve_index=False)
+    return table, rejects
+
+
+def _slot_batches(
+    source: Source, mapping: AppointmentMapping, practice_id: str, pseudo: Pseudonymiser, timezone: str
+) -> Iterator[CanonicalBatch]:
+    clock: dict = {}
+    seen: dict[str, int] = {}
+    for chunk in read_slots(mapping, source):
+        table, bad = canonical_slots(chunk.slots, practice_id, mapping.name, pseudo, timezone, clock, seen)
+        rejects = sorted(chunk.rejects + bad, key=lambda r: r.line or 0)
+        yield CanonicalBatch(table, rejects, chunk.rows_read, 0, chunk.skipped, chunk.unknown, practice_id)
+
+
+def ingest_appointment_file(
+    store: Store,
+    path: str | Path,
+    practice_id: str | None = None,
+    fmt: str = "auto",
+    mapping: AppointmentMapping | str | Path | None = None,
+    timezone: str | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestResult:
+    """Ingest one appointment export (a slot report or a GPAD CSV) into ``store``.
+
+    Parameters
+    ----------
+    store : Store
+    path : str or Path
+    practice_id : str, optional
+        ODS code. Required for slot reports; for GPAD, the one practice to keep (all when
+        omitted).
+    fmt : str
+        ``"auto"`` (sniff), ``"gpad"``, or a bundled slot mapping's name.
+    mapping : AppointmentMapping, str or Path, optional
+        A slot mapping (or its file) for a bespoke report; overrides ``fmt``.
+    timezone : str, optional
+        Zone of wall-clock times in a slot report: the mapping's own, else Europe/London,
+        when omitted.
+    progress : callable, optional
+        Called with the number of source rows read so far.
+
+    Returns
+    -------
+    IngestResult
+        ``table`` is ``appointments`` or ``gpad`` in the manifest.
+
+    Raises
+    ------
+    BadInputError, UnknownFormatError, MappingError
+        The file cannot be read or recognised, or the mapping is invalid. Nothing is written.
+    InvalidPracticeError
+        A slot report without a practice, or a practice id that is not an ODS code.
+    """
+    pid = None if practice_id is None else validate_practice_id(practice_id)
+    path = Path(path)
+    source = open_source(path)
+    how = _resolve(source, fmt, mapping)
+    if how == "gpad":
+        batches = read_gpad(source, None if pid is None else [pid])
+        return ingest_batches(store, path, GPAD, batches, pid or ALL_PRACTICES, "gpad", "UTC", progress)
+    if pid is None:
+        raise InvalidPracticeError(
+            f"{path.name}: a slot report holds one practice's appointments: give its ODS code "
+            "with --practice (only GPAD files name their practices)"
+        )
+    tz = effective_timezone(how, timezone) or timezone or DEFAULT_TZ
+    pseudo = Pseudonymiser(store.key())
+    batches = _slot_batches(source, how, pid, pseudo, tz)
+    return ingest_batches(store, path, APPOINTMENTS, batches, pid, how.name, tz, progress)
+
+
+def ingest_appointments(
+    store: Store,
+    paths: Iterable[str | Path],
+    practice_id: str | None = None,
+    fmt: str = "auto",
+    mapping: AppointmentMapping | str | Path | None = None,
+    timezone: str | None = None,
+    progress: ProgressFn | None = None,
+) -> list[IngestResult]:
+    """Ingest several appointment exports; see :func:`ingest_appointment_file`.
+
+    Examples
+    --------
+    >>> from telephony.store import Store                                   # doctest: +SKIP
+    >>> store = Store("frontdoor-data", create=True)                        # doctest: +SKIP
+    >>> [r.summary() for r in ingest_appointments(store, ["slots.csv"], "A81001")]  # doctest: +SKIP
+    """
+    return [ingest_appointment_file(store, p, practice_id, fmt, mapping, timezone, progress) for p in paths]
+
+
+__all__ = [
+    "APPOINTMENTS",
+    "GPAD",
+    "appointment_formats",
+    "canonical_slots",
+    "ingest_appointment_file",
+    "ingest_appointments",
+]

@@ -109,12 +109,59 @@ def test_store_info_on_a_missing_store(runner, tmp_path):
     assert "no store at" in res.output
 
 
-def test_demo_ingests_the_bundled_samples(runner, tmp_path):
-    from telephony.samples import SAMPLES
-
-    res = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+def test_demo_writes_and_ingests_a_small_federation(runner, tmp_path):
+    out = tmp_path / "demo"
+    res = runner.invoke(main, ["demo", "--out", str(out), "--weeks", "2", "--seed", "5"])
     assert res.exit_code == 0, res.output
-    for name, practice, fmt in SAMPLES:
-        assert f"{name}: {fmt}," in res.output
-        assert practice in res.output
-    assert "0 rejected" in res.output
+    assert f"Exports: {out / 'exports'} (" in res.output
+    assert f"Store: {out / 'store'}" in res.output
+    for line in ("queue_log: asterisk_queue_log,", "CallReport_2025-01.csv: threecx_report,",
+                 "SurgeryConnect_CallReport_2025-01.csv: xon_surgery_connect,",
+                 "Appointment_Slot_Report_2025-01.csv: emis_appointments,",
+                 "Appointments_2025-01.csv: systmone_appointments,"):
+        assert line in res.output
+    summaries = [ln for ln in res.output.splitlines() if " rows read" in ln]
+    assert len(summaries) == 6 and all(ln.endswith(", 0 duplicate, 0 rejected") for ln in summaries)
+    for practice in ("A81001", "A81002", "A81003"):
+        assert (out / "store" / "calls" / f"practice_id={practice}").is_dir()
+    assert (out / "store" / "practices.parquet").is_file()
+    # Running it again replaces the earlier demo rather than adding to it.
+    again = runner.invoke(main, ["demo", "--out", str(out), "--weeks", "2", "--seed", "5"])
+    assert again.exit_code == 0
+    assert [ln for ln in again.output.splitlines() if " rows read" in ln] == summaries
+
+
+def test_demo_refuses_a_folder_with_other_data(runner, tmp_path):
+    (tmp_path / "store").mkdir()
+    res = runner.invoke(main, ["demo", "--out", str(tmp_path), "--weeks", "1"])
+    assert res.exit_code == 1
+    assert res.output == (
+        f"Error: {tmp_path} already has store not written by 'frontdoor demo'; choose another --out folder\n"
+    )
+
+
+def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monkeypatch):
+    """--timezone shows its default in the help, but is passed on as "not given" (None), so a
+    mapping's own zone can apply; the manifest records the zone used."""
+    res = runner.invoke(main, ["ingest", "calls", "--help"])
+    assert "--timezone" in res.output and "[default: (Europe/London)]" in " ".join(res.output.split())
+    import telephony.ingest as ingest_mod
+
+    seen = []
+    real = ingest_mod.ingest_file
+
+    def spy(store, path, practice, fmt, timezone, *rest):
+        seen.append(timezone)
+        return real(store, path, practice, fmt, timezone, *rest)
+
+    monkeypatch.setattr(ingest_mod, "ingest_file", spy)
+    log = tmp_path / "queue_log"
+    log.write_text(QUEUE_LOG)
+    store = tmp_path / "store"
+    for extra in ([], ["--timezone", "Europe/London"]):
+        res = runner.invoke(main, ["ingest", "calls", str(log), "--practice", "A81001", "--store", str(store), *extra])
+        assert res.exit_code == 0, res.output
+    assert seen == [None, "Europe/London"]
+    from telephony.store import Store
+
+    assert Store(store).manifest()["timezone"].tolist() == ["Europe/London", "Europe/London"]

@@ -75,7 +75,9 @@ Notes
   category, status or mode word is not in its table (and no ``"*"`` line) is rejected with a
   reason naming the word and the table to add it to, and the word is counted.
 - Canonical meanings are enforced whatever the report says: an ``available`` slot has no
-  patient and no booking time (a report may leave a stale id on a freed slot).
+  patient and no booking time (a report may leave a stale id on a freed slot). Its session
+  holder is kept: unbooked capacity still belongs to a clinician's session. A slot with no
+  holder named is kept with a null clinician.
 - Clinician names and patient ids stay raw only until the ingest pseudonymises them
   (:meth:`telephony.privacy.Pseudonymiser.keys`); they are blanked in reject texts and in
   reasons, and a row whose field count is wrong is rejected without its text (which field is
@@ -417,8 +419,7 @@ def _convert(
     """One chunk of report rows → raw slots and rejects (one slot or one reject per row)."""
     f = chunk.frame.reset_index(drop=True)
     n = len(f)
-    skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-    rows_read = n + sum(r.rows for r in chunk.rejects) + chunk.blank
+    skipped, rows_read = chunk.skipped(), chunk.rows_read
     # A row with the wrong number of fields: which one is the patient's id cannot be told.
     structural = [Reject(r.line, r.reason, "", r.rows) for r in chunk.rejects]
     if n == 0:

@@ -28,9 +28,11 @@ not the simulation's truth (:data:`EXPORTED_OUTCOMES`):
 - Asterisk's queue_log logs queues only: callers who hang up during the IVR message or ring
   when closed never reach a queue and are not in it.
 - The 3CX practice has no IVR message and offers no call-backs (as configured in
-  :func:`demand.simulate.default_federation`); the Call Reports CSV has no word for the
-  closed message, so calls when closed appear as unanswered inbound calls (read as
-  ``missed``).
+  :func:`demand.simulate.default_federation`). Its Call Reports CSV says "Out of Office
+  Hours" for a call that heard the closed message (``closed``), and would say "Callback
+  Requested" and "Abandoned in IVR" for the others, with the call-backs made as Outbound
+  rows: words Frontdoor's 3CX parser knows but that are unverified against a real 3CX
+  download (see :mod:`telephony.formats.threecx`).
 - X-on calls a queued caller who hung up "Missed" (as it calls a timeout): both are ``missed``
   in the store. X-on's "Abandoned" is a hang-up before any queue (``ivr_abandoned``).
 
@@ -110,7 +112,8 @@ EXPORTED_OUTCOMES: dict[str, dict[str, str | None]] = {
         "ivr_abandoned": None, "closed": None,
     },
     "threecx_report": {
-        "answered": "answered", "abandoned": "abandoned", "missed": "missed", "closed": "missed",
+        "answered": "answered", "abandoned": "abandoned", "missed": "missed", "callback": "callback",
+        "ivr_abandoned": "ivr_abandoned", "closed": "closed",
     },
     "xon_surgery_connect": {
         "answered": "answered", "abandoned": "missed", "missed": "missed", "callback": "callback",
@@ -280,8 +283,6 @@ def exported_calls(calls: pd.DataFrame, fmt: str) -> pd.DataFrame:
         raise DemoError(f"{fmt} exports cannot express simulated outcome(s) {', '.join(odd)}; change the practice's parameters")
     mapped = calls["outcome"].map(table).where(inbound, calls["outcome"])
     keep = mapped.notna().to_numpy()
-    if not inbound.all() and fmt == "threecx_report":
-        raise DemoError("the 3CX demo practice makes no call-backs (its report would need outbound rows)")
     out = calls.loc[keep].copy()
     out["outcome"] = mapped[keep].to_numpy()
     return out
@@ -347,13 +348,17 @@ def _write_queue_log(path: Path, calls: pd.DataFrame, numbers: np.ndarray, param
 
 
 _3CX_QUEUES = {"appointments": "Appointments (800)", "prescriptions": "Prescriptions (801)", "enquiries": "Enquiries (802)"}
-_3CX_STATUS = {"answered": "Answered", "abandoned": "Abandoned", "missed": "Unanswered", "closed": "Unanswered"}
+# Unverified words for closed, callback and ivr_abandoned: those telephony.formats.threecx reads.
+_3CX_STATUS = {"answered": "Answered", "abandoned": "Abandoned", "missed": "Unanswered", "closed": "Out of Office Hours",
+               "callback": "Callback Requested", "ivr_abandoned": "Abandoned in IVR"}
 
 
 def _write_threecx(folder: Path, calls: pd.DataFrame, numbers: np.ndarray, own: str) -> list[Path]:
-    """3CX web client Call Reports, one CSV a month, newest call first (as downloaded)."""
-    if (calls["direction"] != "inbound").any() or calls["outcome"].isin(["callback", "ivr_abandoned"]).any():
-        raise DemoError("the 3CX demo practice cannot have call-backs or IVR hang-ups (its report has no words for them)")
+    """3CX web client Call Reports, one CSV a month, newest call first (as downloaded).
+
+    Call-backs made are Outbound rows from the handler's extension; calls that never reached
+    a queue (closed message, IVR hang-up) are Inbound rows to the practice's number.
+    """
     header = "Call Time,Call ID,From,To,Direction,Status,Ringing,Talking,Cost,Call Activity Details"
     t = _dmy_hms(calls["start_local"])
     ring, talk = _hms(calls["wait_s"]), _hms(calls["talk_s"])
@@ -363,19 +368,30 @@ def _write_threecx(folder: Path, calls: pd.DataFrame, numbers: np.ndarray, own: 
     agent = calls["agent"].to_numpy()
     own_sp = f"{own[:5]} {own[5:]}"
     call_no = calls["call_no"].to_numpy()
+    inbound = (calls["direction"] == "inbound").to_numpy()
     rows = []
     for k in range(len(calls)):
         cid = f"{0x19C00000000 + int(call_no[k]):016X}_{k % 90 + 10}"
         frm = numbers[k] if numbers[k] is not None else "Anonymous"
         o = outcome[k]
+        if not inbound[k]:  # a call-back: the handler rings the patient
+            ext = f"{names[k]} ({201 + int(agent[k])})"
+            status = "Answered" if o == "answered" else "Unanswered"
+            detail = f"Outbound call to {frm} {'answered' if o == 'answered' else 'not answered'}"
+            rows.append(f"{t[k]},{cid},{ext},{frm},Outbound,{status},{ring[k]},{talk[k]},0.00,{detail}")
+            continue
         if o == "closed":
             to, direction, detail = f"Out of hours ({own_sp})", "Inbound", "Office hours closed message played"
+        elif o == "ivr_abandoned":
+            to, direction, detail = f"Main IVR ({own_sp})", "Inbound", "Caller hung up in IVR"
         else:
             to, direction = _3CX_QUEUES[line[k]], "Inbound Queue"
             if o == "answered":
                 detail = f"Inbound call answered by {names[k]} ({201 + int(agent[k])})"
             elif o == "abandoned":
                 detail = f"Caller hung up in queue {to}"
+            elif o == "callback":
+                detail = f"Caller requested a callback in queue {to}"
             else:
                 detail = f"Queue timeout {to}"
         rows.append(f"{t[k]},{cid},{frm},{to},{direction},{_3CX_STATUS[o]},{ring[k]},{talk[k]},0.00,{detail}")
@@ -483,6 +499,8 @@ def _write_emis(folder: Path, appts: pd.DataFrame) -> list[Path]:
         d, hm = date[k].split(" ")
         role_w = _EMIS_GP[grade] if role == "GP" else _EMIS_ROLE[role]
         free = st == "available"
+        # The session holder on every slot, as slot reports show it (the capacity is theirs);
+        # booking date, patient and delivery only on booked slots.
         rows.append(
             f"E{dig}{no:07d},{d},{hm},{dur},{who},{role_w},{_emis_slot_type(role, cat, no)},{_EMIS_STATUS[st]},"
             f"{bk[k] if has_b[k] and not free else ''},{'' if free else f'P{dig}{pat:06d}'},{'' if free else _EMIS_MODE[mode]}"

@@ -168,8 +168,7 @@ def _row_keys(df: pd.DataFrame) -> pd.Series:
 def _convert(chunk: Chunk, layout: Layout, practices: frozenset[str] | None) -> CanonicalBatch:
     f = chunk.frame.reset_index(drop=True)
     n = len(f)
-    skipped = Counter({"blank line": chunk.blank}) if chunk.blank else Counter()
-    rows_read = n + sum(r.rows for r in chunk.rejects) + chunk.blank
+    skipped, rows_read = chunk.skipped(), chunk.rows_read
     if n == 0:
         return CanonicalBatch(GPAD_SCHEMA.empty_table(), list(chunk.rejects), rows_read, 0, skipped, Counter())
     idx = layout.index

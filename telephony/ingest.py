@@ -64,7 +64,9 @@ class IngestResult:
     unknown: Counter = field(default_factory=Counter)
     rejects_path: Path | None = None
     ingest_id: str = ""
-    skipped_label: str = "non-call rows skipped"
+    # What a skipped source row is, singular ("non-call row"): the summary says "1 non-call
+    # row skipped", "2 non-call rows skipped".
+    skipped_noun: str = "non-call row"
     # Calls emitted twice from the file with different details (a call's rows split): the
     # later parts are among the rejects (see ingest_file).
     split_calls: int = 0
@@ -81,16 +83,25 @@ class IngestResult:
             period = f", {self.first_utc:%Y-%m-%d} to {self.last_utc:%Y-%m-%d}"
         extra = []
         if self.rows_merged:
-            extra.append(f"{self.rows_merged:,} legs joined")
+            extra.append(f"{count_of(self.rows_merged, 'leg')} joined")
         if self.rows_skipped:
-            extra.append(f"{self.rows_skipped:,} {self.skipped_label}")
+            extra.append(f"{count_of(self.rows_skipped, self.skipped_noun)} skipped")
         if self.split_calls:
-            extra.append(f"{self.split_calls:,} calls split in the file, later parts rejected")
+            extra.append(f"{count_of(self.split_calls, 'call')} split in the file, later parts rejected")
         note = f" ({'; '.join(extra)})" if extra else ""
         return (
-            f"{self.file}: {self.format}{period}: {self.rows_read:,} rows read{note} -> "
-            f"{self.written:,} written, {self.duplicates:,} duplicate, {self.rejected:,} rejected"
+            f"{self.file}: {self.format}{period}: {count_of(self.rows_read, 'row')} read{note} -> "
+            f"{self.written:,} written, {count_of(self.duplicates, 'duplicate')}, {self.rejected:,} rejected"
         )
+
+
+def count_of(n: int, noun: str) -> str:
+    """A count and its noun in agreement: ``1 row``, ``0 rows``, ``1,200 rows``.
+
+    ``noun`` is the singular; the plural adds ``s`` to its last word (every noun the summaries
+    use does).
+    """
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
 
 
 _FORMAT_HINT = (
@@ -513,8 +524,8 @@ class TableSpec:
         Timestamp column: partitions are by its UTC month, rows sorted by it.
     what : str
         What the records are called in messages ("call records").
-    skipped_label : str
-        How a summary names skipped rows ("non-call rows skipped").
+    skipped_noun : str
+        What a summary calls one skipped row, singular ("non-call row").
     """
 
     name: str
@@ -522,10 +533,10 @@ class TableSpec:
     key: str
     time: str
     what: str
-    skipped_label: str = "rows skipped"
+    skipped_noun: str = "row"
 
 
-CALLS = TableSpec("calls", CALL_SCHEMA, "call_id", "start_utc", "call records", "non-call rows skipped")
+CALLS = TableSpec("calls", CALL_SCHEMA, "call_id", "start_utc", "call records", "non-call row")
 
 
 @dataclass
@@ -603,7 +614,7 @@ def ingest_batches(
     path = Path(path)
     # Hashed on a second core while the file is parsed (hashlib releases the GIL).
     sha = _sha256_in_background(path)
-    result = IngestResult(file=path.name, format=format_name, practice_id=practice_id, skipped_label=spec.skipped_label)
+    result = IngestResult(file=path.name, format=format_name, practice_id=practice_id, skipped_noun=spec.skipped_noun)
     result.ingest_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     started = pd.Timestamp.now(tz="UTC")
     rejects: list[Reject] = []

@@ -1,8 +1,13 @@
 """Parsing times and durations as exports write them, and local time to UTC.
 
 Exports write times in many ways: ISO ``2026-01-05 08:00:01``, UK portals ``05/01/2026 08:00``,
-spreadsheet re-saves ``2026/1/5 8:00``, epoch seconds, ISO 8601 with an offset. Durations come as
-seconds, ``HH:MM:SS`` or ``MM:SS``.
+spreadsheet re-saves ``2026/1/5 8:00``, epoch seconds, ISO 8601 with an offset; dates alone as
+``2026-01-05``, ``05/01/2026`` or ``05JAN2026`` (read as midnight). Durations come as seconds,
+``HH:MM:SS`` or ``MM:SS``.
+
+A value that starts with a four-digit year is always read year-month-day: ``dayfirst`` only
+decides between ``DD/MM`` and ``MM/DD`` when the year comes last (no export writes
+year-day-month, but pandas' general parser told ``dayfirst`` reads ``2026/02/10`` as 2 October).
 
 Local times are converted with the export's timezone (default Europe/London). On the autumn
 clock change the hour 01:00–01:59 happens twice; a wall-clock time in it is ambiguous. Rows are
@@ -30,6 +35,9 @@ _FORMATS_YEARFIRST = (
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
+    # Dates alone (midnight).
+    "%Y-%m-%d",
+    "%Y/%m/%d",
 )
 _FORMATS_DAYFIRST = (
     "%d/%m/%Y %H:%M:%S",
@@ -40,13 +48,32 @@ _FORMATS_DAYFIRST = (
     "%d.%m.%Y %H:%M",
     "%d/%m/%y %H:%M:%S",
     "%d/%m/%y %H:%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d/%m/%y",
 )
 _FORMATS_MONTHFIRST = tuple(f.replace("%d/%m", "%m/%d").replace("%d-%m", "%m-%d").replace("%d.%m", "%m.%d") for f in _FORMATS_DAYFIRST)
+# Month names cannot be read the wrong way round: tried whatever ``dayfirst`` says. ``%b`` is
+# case-insensitive, so NHS Digital's ``01OCT2025`` reads.
+_FORMATS_NAMED_MONTH = (
+    "%d%b%Y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%d-%b-%Y %H:%M:%S",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+)
+# A value opening with a four-digit year (2026-02-10, 2026/2/10 8:00, 20260210): year first.
+_YEAR_FIRST = re.compile(r"^\d{4}(?:[-/.]|\d{4}(?!\d))")
 
 _EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$")
 _EPOCH_MS = re.compile(r"^\d{12,13}$")
-# A clock time followed by a zone: "08:00:12Z", "08:00:12.5+01:00", "08:00:12 +0000", "08:00 GMT".
-_ZONED = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE)
+# A clock time followed by a zone: "08:00:12Z", "08:00:12.5+01:00", "08:00:12 +0000", "08:00 GMT",
+# "8:00:12 AM +0000".
+_ZONED = re.compile(
+    r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AP]M\s*)?(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)$", re.IGNORECASE
+)
 # RFC 2822, as Twilio's REST API writes dates: "Mon, 05 Jan 2026 08:00:12 +0000".
 _RFC2822 = re.compile(r"^[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}:\d{2}\s*(?:[+-]\d{4}|GMT|UTC|Z)$")
 # How many values (spread over the column) decide whether a column is UTC or wall clock.
@@ -93,9 +120,20 @@ def _parse_utc_kinds(s: pd.Series, kind: pd.Series, fmt: str | None, dayfirst: b
         bad = parsed.isna()
         if bad.any():
             # Day-first or spelled-out dates with a zone: the slow, general parser.
-            parsed.loc[bad] = _ns(pd.to_datetime(txt[bad], format="mixed", dayfirst=dayfirst, utc=True, errors="coerce"))
+            sub = txt[bad]
+            for part, first in _reading_orders(sub, dayfirst):
+                parsed.loc[sub.index[part]] = _ns(
+                    pd.to_datetime(sub[part], format="mixed", dayfirst=first, utc=True, errors="coerce")
+                )
         out.loc[m] = parsed
     return out
+
+
+def _reading_orders(s: pd.Series, dayfirst: bool) -> list[tuple[np.ndarray, bool]]:
+    """Split ``s`` for pandas' general parser: (mask, dayfirst) for the values that open with a
+    four-digit year (never day-first) and for the others (``dayfirst``)."""
+    year = s.str.match(_YEAR_FIRST, na=False).to_numpy(dtype=bool)
+    return [(m, first) for m, first in ((year, False), (~year, dayfirst)) if m.any()]
 
 
 def _ns(t: pd.Series) -> pd.Series:
@@ -110,11 +148,19 @@ def _parse_wall(s: pd.Series, todo: pd.Series, fmt: str | None, dayfirst: bool, 
     formats: list[str] = [fmt] if fmt else []
     formats += list(_FORMATS_YEARFIRST)
     formats += list(_FORMATS_DAYFIRST if dayfirst else _FORMATS_MONTHFIRST)
+    formats += list(_FORMATS_NAMED_MONTH)
     remaining = todo.copy()
-    for f in formats:
+    # A year-first format can only fit a value opening with the year, any other only one that
+    # does not: each format is tried on its own values (a day-first column is not run through
+    # every year-first format first).
+    year = s.str.match(_YEAR_FIRST, na=False).fillna(False).astype(bool)
+    for i, f in enumerate(formats):
         if not remaining.any():
             break
-        parsed = pd.to_datetime(s[remaining], format=f, errors="coerce")
+        mine = remaining if (fmt and i == 0) else remaining & (year if f.startswith("%Y") else ~year)
+        if not mine.any():
+            continue
+        parsed = pd.to_datetime(s[mine], format=f, errors="coerce")
         ok = parsed.notna()
         if ok.any():
             out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
@@ -127,14 +173,20 @@ def _parse_wall(s: pd.Series, todo: pd.Series, fmt: str | None, dayfirst: bool, 
 
 
 def _parse_mixed(s: pd.Series, dayfirst: bool) -> pd.Series:
-    """The last resort for odd spellings ("5 Jan 2026 8:00am", single-digit parts): naive."""
-    try:
-        parsed = pd.to_datetime(s, format="mixed", dayfirst=dayfirst, errors="coerce")
-    except (ValueError, TypeError):  # zones pandas cannot mix in one column
-        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    """The last resort for odd spellings ("5 Jan 2026 8:00am", single-digit parts): naive.
+
+    Values opening with a four-digit year are read year-month-day whatever ``dayfirst`` says.
+    """
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    for part, first in _reading_orders(s, dayfirst):
+        try:
+            parsed = pd.to_datetime(s[part], format="mixed", dayfirst=first, errors="coerce")
+        except (ValueError, TypeError):  # zones pandas cannot mix in one column
+            continue
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        out.loc[s.index[part]] = parsed.astype("datetime64[ns]")
+    return out
 
 
 def parse_datetimes(
@@ -149,7 +201,8 @@ def parse_datetimes(
     fmt : str, optional
         An explicit ``strptime`` format; values it does not fit are tried the other ways.
     dayfirst : bool
-        How to read ambiguous slashed dates (UK exports are day-first).
+        How to read ambiguous dates with the year last, ``01/02/2026`` (UK exports are
+        day-first). Values starting with the year are year-month-day either way.
     tz : str, optional
         The export's zone, used only for a column mixing UTC and wall-clock values (see
         Notes); :data:`DEFAULT_TZ` when not given.

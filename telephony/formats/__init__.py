@@ -9,6 +9,10 @@ report, write a mapping file instead (see :mod:`telephony.formats.mapping`): fil
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import pandas as pd
+
 from ._base import RAW_COLUMNS, Format, ParsedChunk, ReadContext
 from . import asterisk_queue_log
 from . import freeswitch, cisco_cucm, avaya_smdr
@@ -43,4 +47,25 @@ for _mp in _mapping.bundled_mappings().values():
         raise RuntimeError(f"format {_mp.name} registered twice (mapping {_mp.file_name})")
     FORMATS[_mp.name] = _mapping.mapping_format(_mp)
 
-__all__ = ["FORMATS", "Format", "ParsedChunk", "ReadContext", "RAW_COLUMNS"]
+
+def format_table(formats: Mapping[str, Format], kind: str) -> pd.DataFrame:
+    """A registry of formats as the rows ``frontdoor formats`` lists.
+
+    Parameters
+    ----------
+    formats : mapping of str to Format
+        A registry, e.g. :data:`FORMATS` (or another layer's, such as the appointment formats).
+    kind : str
+        What the formats hold, written in every row (``"calls"``, ``"appointments"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per format in registry order: ``kind``, ``name``, ``reads`` (its title) and
+        ``example file``.
+    """
+    rows = [{"kind": kind, "name": f.name, "reads": f.title, "example file": f.example} for f in formats.values()]
+    return pd.DataFrame(rows, columns=["kind", "name", "reads", "example file"])
+
+
+__all__ = ["FORMATS", "Format", "ParsedChunk", "ReadContext", "RAW_COLUMNS", "format_table"]

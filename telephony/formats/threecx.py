@@ -42,7 +42,17 @@ Notes
 - From/To are written ``Name (number)``, ``number`` or ``Name (ext)``: the number or
   extension is taken from the parenthesis. For inbound calls the caller is From; for outbound
   calls the other party (To) is stored as the caller, as for every Frontdoor format.
-- Report ``Ringing`` is taken as the wait (ringing and queueing until answer or hang-up).
+- Report ``Ringing`` is taken as the wait (ringing and queueing until answer or hang-up),
+  except for ``closed`` and ``ivr_abandoned`` calls, which never queued: their wait is null.
+- Status words for calls that never reached a person are unverified guesses at 3CX's
+  wording: no 3CX document or report seen lists Status values other than answered/unanswered
+  ones. They are built from the names 3CX gives the features (documented): the "Outside
+  Office Hours" route of an inbound rule (``Out of Office Hours``, ``Outside Office Hours`` ->
+  ``closed``), a queue's call-back option (``Callback Requested`` -> ``callback``) and the IVR,
+  called "Digital Receptionist" before V20 (``Abandoned in IVR``, ``Abandoned in Digital
+  Receptionist`` -> ``ivr_abandoned``). A report that writes ``Unanswered`` for such calls
+  gives ``missed`` instead: check a real download (To column, Call Activity Details) before
+  reading closed or IVR figures from 3CX.
 - A report row with no Call Time and a "Total" cell is the report's totals line: skipped.
 - CDR times are UTC (unverified; 3CX stores call history in UTC): ``start`` is tz-aware UTC,
   so ``--timezone`` does not apply. A value with an explicit offset is converted.
@@ -102,6 +112,12 @@ STATUS_OUTCOMES: dict[str, str] = {
     "failed": "failed",
     "voicemail": "voicemail",
     "voice mail": "voicemail",
+    # Unverified (see Notes): words for what 3CX's features are called, not read in a report.
+    "out of office hours": "closed",
+    "outside office hours": "closed",
+    "callback requested": "callback",
+    "abandoned in ivr": "ivr_abandoned",
+    "abandoned in digital receptionist": "ivr_abandoned",
 }
 # Status words of a call still in progress when the report was run.
 UNFINISHED_STATUS: frozenset[str] = frozenset({"waiting", "ringing", "talking", "in progress", "active"})
@@ -273,6 +289,8 @@ def _assemble_report(rows: pd.DataFrame) -> pd.DataFrame:
     ring_rows = rows[rows["pos"] <= cut]
     c["wait_s"] = ring_rows.groupby("key", sort=False)["ringing"].sum(min_count=1)
     c["talk_s"] = np.where(c["answered"], g["talking"].sum(min_count=1).reindex(c.index).fillna(0.0), 0.0)
+    # Calls that ended before any queue (the closed message, a hang-up in the IVR) never waited.
+    c["wait_s"] = c["wait_s"].where(~c["outcome"].isin(["closed", "ivr_abandoned"]))
     ans_to = ans["to_num"].reindex(c.index)
     ans_by = ans["answered_by"].reindex(c.index)
 

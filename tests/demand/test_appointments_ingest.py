@@ -130,17 +130,39 @@ def test_emis_golden_rows_and_pseudonyms(store, key):
     # Case and runs of spaces do not make another clinician.
     assert by_id.loc[["E1000123", "E1000125", "E1000131", "E1000132", "E1000133"], "clinician_key"].tolist() == [alpha] * 5
     assert by_id.loc["E1000126", "clinician_key"] == p.key("Nurse Pretend Beta", "clinician") != alpha
-    assert pd.isna(by_id.loc["E1000130", "clinician_key"])  # an unnamed session
+    # The session holder is on every slot, booked or not: unbooked capacity keeps its clinician.
+    assert slots["clinician_key"].notna().all()
+    assert by_id.loc["E1000130", "clinician_key"] == p.key("HCA Pretend Zeta", "clinician")
     # The same patient in two slots has one pseudonym; hyphens and case are ignored.
     assert by_id.loc["E1000123", "patient_key"] == by_id.loc["E1000128", "patient_key"] == p.key("ptfake0001", "patient")
     assert by_id.loc["E1000132", "patient_key"] == p.key("PT-FAKE-0007".replace("-", ""), "patient")
-    assert by_id[["patient_key"]].isna().sum().item() == 3  # the three available slots
+    # Available slots have neither a patient nor a booking time (E1000133's stale ones dropped).
+    free = slots["status"] == "available"
+    assert sorted(slots.loc[free, "slot_id"]) == ["E1000125", "E1000130", "E1000133"]
+    assert slots.loc[free, "patient_key"].isna().all() and slots.loc[free, "booked_utc"].isna().all()
+    assert slots.loc[~free, "patient_key"].notna().all()
     # Partitions by UTC month of the slot's start.
     assert [(pid, m) for pid, m, _ in store.partitions("appointments")] == [(PRACTICE, "2026-01"), (PRACTICE, "2026-06")]
     man = store.manifest()
     assert man[["table", "practice_id", "format", "timezone", "rows_read", "written"]].values.tolist() == [
         ["appointments", PRACTICE, "emis_appointments", "Europe/London", 11, 11]
     ]
+
+
+def test_emis_slot_with_no_session_holder_is_kept_without_a_clinician(store, tmp_path, key):
+    """Real slot reports name the holder on every slot, but an empty cell (an unassigned
+    session) is not an error: the slot is kept with a null clinician_key."""
+    text = (EMIS / "appointment_slots.csv").read_bytes()
+    one = b"E1000130,05/01/2026,11:00,10,HCA Pretend Zeta,"
+    assert text.count(one) == 1
+    path = tmp_path / "no_holder.csv"
+    path.write_bytes(text.replace(one, b"E1000130,05/01/2026,11:00,10,,"))
+    res = ingest_appointment_file(store, path, PRACTICE)
+    assert (res.rows_read, res.written, res.rejected) == (11, 11, 0)
+    by_id = read_appointments(store, PRACTICE).set_index("slot_id")
+    assert pd.isna(by_id.loc["E1000130", "clinician_key"])
+    assert by_id.loc["E1000130", ["status", "role", "category"]].tolist() == ["available", "HCA", "other"]
+    assert by_id.drop(index="E1000130")["clinician_key"].notna().all()
 
 
 def test_emis_same_file_twice_adds_nothing(store):
@@ -181,6 +203,20 @@ def test_emis_with_problems_exact_rejects(store):
     assert pd.isna(rejects.loc[7, "text"])
     again = ingest_appointment_file(store, EMIS / "appointment_slots_with_problems.csv", PRACTICE)
     assert (again.written, again.duplicates, again.rejected) == (0, 2, 8)
+
+
+def test_slot_row_accounting_is_the_chunks_own(monkeypatch):
+    """Rows read and blank lines come from telephony.sources.Chunk, the one definition every
+    reader shares, not from a copy of its arithmetic."""
+    from demand.appointment_mapping import read_slots
+    from telephony.sources import Chunk
+
+    monkeypatch.setattr(Chunk, "rows_read", property(lambda self: 4242))
+    monkeypatch.setattr(Chunk, "skipped", lambda self: Counter({"counted by Chunk": 1}))
+    mapping = bundled_appointment_mappings()["emis_appointments"]
+    chunks = list(read_slots(mapping, open_source(EMIS / "appointment_slots_with_problems.csv")))
+    assert chunks and all(c.rows_read == 4242 for c in chunks)
+    assert all(c.skipped == Counter({"counted by Chunk": 1}) for c in chunks)
 
 
 # ----------------------------------------------------------------------------- SystmOne-style
@@ -530,12 +566,12 @@ def test_cli_ingest_appointments_prints_reconciled_summaries(runner, tmp_path):
     lines = res.output.splitlines()
     assert lines[0] == (
         "appointment_slots_with_problems.csv: emis_appointments, 2026-01-06 to 2026-01-06: 11 rows read "
-        "(1 rows skipped) -> 1 written, 1 duplicate, 8 rejected"
+        "(1 row skipped) -> 1 written, 1 duplicate, 8 rejected"
     )
     assert lines[1] == "  unknown words: role Receptionist (2), status Rescheduled (1)"
     assert lines[2].startswith(f"  rejected rows and reasons: {store / 'rejects'}")
     assert lines[3:] == [
-        "appointments.csv: systmone_appointments, 2026-01-05 to 2026-03-30: 8 rows read -> 8 written, 0 duplicate, 0 rejected",
+        "appointments.csv: systmone_appointments, 2026-01-05 to 2026-03-30: 8 rows read -> 8 written, 0 duplicates, 0 rejected",
         "  unknown words: category Baby Clinic (read as other) (1)",
     ]
     info = runner.invoke(main, ["store", "info", "--store", str(store), "--format", "csv"])

@@ -96,6 +96,18 @@ def test_with_problems_exact_rejects_and_kept_unknown_values():
     assert rows == 11 == len(table) + len(rejects) + sum(skipped.values())
 
 
+def test_row_accounting_is_the_chunks_own(monkeypatch):
+    """Rows read and blank lines come from telephony.sources.Chunk, the one definition every
+    reader shares, not from a copy of its arithmetic."""
+    from telephony.sources import Chunk
+
+    monkeypatch.setattr(Chunk, "rows_read", property(lambda self: 4242))
+    monkeypatch.setattr(Chunk, "skipped", lambda self: Counter({"counted by Chunk": 1}))
+    batches = list(read_gpad(PROBLEMS))
+    assert batches and all(b.rows_read == 4242 for b in batches)
+    assert all(b.skipped == Counter({"counted by Chunk": 1}) for b in batches)
+
+
 def test_ingest_every_practice_then_again(store):
     res = ingest_appointment_file(store, OCT)
     assert (res.format, res.practice_id, res.rows_read, res.written, res.duplicates, res.rejected) == ("gpad", "*", 9, 9, 0, 0)
@@ -180,7 +192,7 @@ def test_cli_gpad_without_practice(key, tmp_path):
     res = runner.invoke(main, ["ingest", "appointments", str(PROBLEMS), "--store", str(store)])
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[:2] == [
-        "practice_level_with_problems.csv: gpad, 2025-10-01 to 2025-10-01: 11 rows read (1 rows skipped) -> "
+        "practice_level_with_problems.csv: gpad, 2025-10-01 to 2025-10-01: 11 rows read (1 row skipped) -> "
         "2 written, 1 duplicate, 7 rejected",
         "  unknown words: APPT_MODE Video/Online (1), TIME_BETWEEN_BOOK_AND_APPT Unknown / Data Issue (1)",
     ]

@@ -353,6 +353,56 @@ def test_demo_exports_parse_with_zero_rejects_and_ingested_counts_equal_the_simu
     assert reg["list_size"].tolist() == [6000, 9000, 12000]
 
 
+def test_demo_slot_reports_name_the_session_holder_on_every_slot(demo_run):
+    """Unbooked capacity keeps its clinician: the holder is on every slot row (as real slot
+    reports show it), while patient, booking and delivery are empty on available slots."""
+    from telephony.store import open_store
+
+    for f in demo_run.demo.files:
+        if f.fmt != "emis_appointments":
+            continue
+        lines = f.path.read_text(encoding="utf-8-sig").splitlines()
+        header = lines[2].split(",")
+        rows = [dict(zip(header, ln.split(","))) for ln in lines[3:]]
+        assert rows and all(r["Session Holder"] for r in rows), f.path.name
+        free = [r for r in rows if r["Slot Status"] == "Slot Available"]
+        assert free and all(r["Patient ID"] == r["Booked Date"] == r["Delivery Mechanism"] == "" for r in free)
+    slots = open_store(demo_run.store).read_table("appointments").to_pandas()
+    assert slots["clinician_key"].notna().all()
+    free = slots["status"] == "available"
+    assert free.any() and slots.loc[free, "patient_key"].isna().all() and slots.loc[free, "booked_utc"].isna().all()
+    # Every simulated clinician's sessions, booked or not, are in the store under one pseudonym.
+    for pid, sim in demo_run.demo.appointments.items():
+        got = slots[slots["practice_id"] == pid]
+        assert got["clinician_key"].nunique() == sim["clinician"].nunique(), pid
+
+
+def test_the_3cx_report_tells_closed_callback_and_ivr_calls_apart(tmp_path, monkeypatch):
+    """The 3CX practice given an IVR message and call-backs: every call is in its report
+    (call-backs made as Outbound rows) and reads back with the simulated outcome."""
+    import dataclasses
+
+    from telephony.store import open_store
+
+    monkeypatch.setenv("FRONTDOOR_KEY", "test-key-not-secret")
+    p = FED["A81002"]
+    q = dataclasses.replace(p.queue, ivr_s=20.0, ivr_hangup_prob=0.05, callback_from_position=8)
+    res = run_demo(tmp_path, weeks=1, seed=SEED, practices=(dataclasses.replace(p, queue=q),))
+    sim = res.demo.calls["A81002"]
+    inbound = sim[sim["direction"] == "inbound"]
+    assert {"closed", "callback", "ivr_abandoned", "answered"} <= set(inbound["outcome"])
+    assert (sim["direction"] == "outbound").any()
+    want = exported_calls(sim, "threecx_report")
+    assert len(want) == len(sim) and want["outcome"].tolist() == sim["outcome"].tolist()
+    assert all(r.rejected == 0 for r in res.call_results)
+    got = open_store(res.store).read_calls()
+    by = ["direction", "outcome"]
+    assert got.groupby(by).size().to_dict() == want.groupby(by).size().to_dict()
+    # Calls that never queued have no wait; a call-back request waited in the queue first.
+    assert got.loc[got["outcome"].isin(["closed", "ivr_abandoned"]), "wait_s"].isna().all()
+    assert got.loc[got["outcome"] == "callback", "wait_s"].notna().all()
+
+
 def test_demo_exports_hold_only_drama_numbers(demo_run):
     allowed = set(drama_numbers())
     pat = re.compile(r"(?<![\d.])(0\d{10}|0\d{4} \d{6}|\+44\d{10})(?![\d.])")

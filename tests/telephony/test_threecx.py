@@ -93,6 +93,33 @@ def test_report_with_problems():
     assert r.rows_read == 8 and conserved(r)
 
 
+def test_report_words_for_calls_that_never_reached_a_person(tmp_path):
+    """The closed message, a call-back request and an IVR hang-up each have their outcome
+    (words unverified, see the module Notes); calls that never queued have no wait."""
+    path = tmp_path / "CallReport.csv"
+    path.write_text(
+        "Call Time,Call ID,From,To,Direction,Status,Ringing,Talking,Cost,Call Activity Details\n"
+        f"05/01/2026 19:00:00,{C}40,07700900130,Out of hours (01632 960001),Inbound,Out of Office Hours,00:00:00,00:00:00,0.00,\n"
+        f"05/01/2026 19:05:00,{C}41,07700900131,Out of hours (01632 960001),Inbound,outside office hours,00:00:00,00:00:00,0.00,\n"
+        f"05/01/2026 08:10:00,{C}42,07700900132,Reception (800),Inbound Queue,Callback Requested,00:03:20,00:00:00,0.00,\n"
+        f"05/01/2026 08:11:00,{C}43,07700900133,Main IVR (01632 960001),Inbound,Abandoned in IVR,00:00:00,00:00:00,0.00,\n"
+        f"05/01/2026 08:12:00,{C}44,07700900134,Main IVR (01632 960001),Inbound,Abandoned in Digital Receptionist,00:00:07,00:00:00,0.00,\n"
+    )
+    r = read_all(REPORT, path)
+    check_golden(
+        r.calls,
+        {
+            C + "40": (utc("2026-01-05 19:00"), "inbound", "01632 960001", "07700900130", "closed", None, 0.0, None, 1, 2),
+            C + "41": (utc("2026-01-05 19:05"), "inbound", "01632 960001", "07700900131", "closed", None, 0.0, None, 1, 3),
+            C + "42": (utc("2026-01-05 08:10"), "inbound", "Reception", "07700900132", "callback", 200.0, 0.0, None, 1, 4),
+            C + "43": (utc("2026-01-05 08:11"), "inbound", "01632 960001", "07700900133", "ivr_abandoned", None, 0.0, None, 1, 5),
+            C + "44": (utc("2026-01-05 08:12"), "inbound", "01632 960001", "07700900134", "ivr_abandoned", None, 0.0, None, 1, 6),
+        },
+    )
+    assert r.rejects == [] and not r.unknown and conserved(r)
+    assert REPORT.sniff(open_source(path)) == 1.0
+
+
 def test_report_xlsx_reads_like_csv(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()

@@ -57,6 +57,77 @@ def test_wall_clock_formats(values, expected):
     assert as_list(out) == naive(*expected)
 
 
+@pytest.mark.parametrize("dayfirst", [True, False], ids=["dayfirst", "monthfirst"])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        # ISO dates alone: year-month-day, whatever dayfirst says (was read as 10 January).
+        ("2025-10-01", "2025-10-01"),
+        ("2025-10-13", "2025-10-13"),
+        ("2026-2-10", "2026-02-10"),
+        # Year first with slashes or dots, with or without a time: never 2 October.
+        ("2026/02/10", "2026-02-10"),
+        ("2026/2/10", "2026-02-10"),
+        ("2026.02.10 08:00", "2026-02-10 08:00"),
+        ("2026/02/10 08:00:00.5", "2026-02-10 08:00:00.5"),
+        ("2026-02-10 08:00:00 AM", "2026-02-10 08:00"),
+        ("2026-02-10 8:05 pm", "2026-02-10 20:05"),
+        ("20251001", "2025-10-01"),
+        # Month names (GPAD's 01OCT2025): one reading only.
+        ("01OCT2025", "2025-10-01"),
+        ("1oct2025", "2025-10-01"),
+        ("01-Oct-2025", "2025-10-01"),
+        ("1 Oct 2025", "2025-10-01"),
+        ("01-Oct-2025 08:00:00", "2025-10-01 08:00"),
+        ("01 October 2025", "2025-10-01"),
+    ],
+)
+def test_year_first_and_named_month_dates_have_one_reading(value, expected, dayfirst):
+    out = parse_datetimes(S(value), dayfirst=dayfirst)
+    assert out.dt.tz is None
+    assert as_list(out) == naive(expected)
+
+
+@pytest.mark.parametrize(
+    "value, dayfirst_reading, monthfirst_reading",
+    [
+        ("01/10/2025", "2025-10-01", "2025-01-10"),
+        ("1/10/2025", "2025-10-01", "2025-01-10"),
+        ("01-10-2025", "2025-10-01", "2025-01-10"),
+        ("01.10.2025", "2025-10-01", "2025-01-10"),
+        ("01/10/25", "2025-10-01", "2025-01-10"),
+        # Only one reading exists: either setting gives it.
+        ("13/10/2025", "2025-10-13", "2025-10-13"),
+        ("10/13/2025", "2025-10-13", "2025-10-13"),
+    ],
+)
+def test_dates_alone_with_the_year_last_follow_dayfirst(value, dayfirst_reading, monthfirst_reading):
+    assert as_list(parse_datetimes(S(value))) == naive(dayfirst_reading)
+    assert as_list(parse_datetimes(S(value), dayfirst=False)) == naive(monthfirst_reading)
+
+
+def test_dates_alone_are_local_midnight_and_localise_like_times():
+    out = parse_datetimes(S("2025-10-01", "01/10/2025", "01OCT2025", "2026-06-01"))
+    assert as_list(out) == naive("2025-10-01", "2025-10-01", "2025-10-01", "2026-06-01")
+    # Midnight London: BST (UTC+1) on both days.
+    assert as_list(localize(out)) == utc("2025-09-30 23:00", "2025-09-30 23:00", "2025-09-30 23:00", "2026-05-31 23:00")
+
+
+def test_one_column_mixing_year_first_and_day_first_dates():
+    out = parse_datetimes(S("2026/02/10", "10/02/2026", "2026-02-10T08:00:00", "10/02/2026 08:00", "10FEB2026"))
+    assert as_list(out) == naive("2026-02-10", "2026-02-10", "2026-02-10 08:00", "2026-02-10 08:00", "2026-02-10")
+
+
+def test_year_first_values_with_a_zone_are_not_day_first():
+    # A 12-hour clock misses ISO 8601 and reaches the general parser, which was told dayfirst;
+    # the zone after AM/PM is still the value's zone.
+    s = parse_datetimes(S("2026/02/10 08:00:00 AM +0000", "2026-06-10 09:30:00 AM +0100", "2026/02/10 8:00 PM GMT"))
+    assert as_list(s) == utc("2026-02-10 08:00", "2026-06-10 08:30", "2026-02-10 20:00")
+    # In a wall-clock column such a value is converted to London time (BST in June).
+    s = parse_datetimes(S("2026/06/10 09:30:00 AM +0000", "2026-06-10 09:00", "2026-06-10 10:00"))
+    assert as_list(s) == naive("2026-06-10 10:30", "2026-06-10 09:00", "2026-06-10 10:00")
+
+
 def test_month_first_when_told():
     assert as_list(parse_datetimes(S("01/02/2026 10:00"), dayfirst=False)) == naive("2026-01-02 10:00")
     assert as_list(parse_datetimes(S("01/02/2026 10:00"))) == naive("2026-02-01 10:00")

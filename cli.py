@@ -36,7 +36,7 @@ def emit(df: pd.DataFrame, fmt: str) -> None:
     if fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)
     elif fmt == "json":
-        click.echo(df.to_json(orient="records", date_format="iso", indent=1))
+        click.echo(df.to_json(orient="records", date_format="iso", indent=1, double_precision=15))
     elif df.empty:
         click.echo("(nothing)")
     else:
@@ -75,22 +75,25 @@ def main() -> None:
       frontdoor formats                    which phone-system exports can be read
       frontdoor ingest calls FILE... --practice A81001
       frontdoor store info
+      frontdoor metrics queue --practice A81001 --from 2026-11-16 --to 2026-11-22
     """
 
 
 @main.command("formats")
 @format_option
 def formats_cmd(out_format: str) -> None:
-    """List the phone-system export formats Frontdoor reads.
+    """List the export formats Frontdoor reads: call exports (ingest calls) and appointment
+    exports (ingest appointments), with the kind of each.
 
     \b
     Example:
       frontdoor formats --format csv
     """
-    from telephony.formats import FORMATS
+    from demand.ingest_appointments import appointment_formats
+    from telephony.formats import FORMATS, format_table
 
-    df = pd.DataFrame(
-        [{"name": f.name, "reads": f.title, "example file": f.example} for f in FORMATS.values()]
+    df = pd.concat(
+        [format_table(FORMATS, "calls"), format_table(appointment_formats(), "appointments")], ignore_index=True
     )
     emit(df, out_format)
 
@@ -336,6 +339,217 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
         click.echo(f"  note: {note}")
     click.echo(f"\nStore: {res.store}  (practices registry: {res.store / 'practices.parquet'})")
     emit(open_store(res.store).info(), "table")
+
+
+# ----------------------------------------------------------------------------- metrics
+
+FREQ_CHOICES = ("15min", "30min", "hour", "day", "week", "month")
+
+
+def metrics_options(func):
+    """The options every ``frontdoor metrics`` command shares."""
+    options = [
+        click.option(
+            "--practice",
+            "practices",
+            multiple=True,
+            metavar="ODS",
+            help="Practice to measure (repeat for several); every practice in the store when omitted.",
+        ),
+        click.option(
+            "--from",
+            "date_from",
+            required=True,
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            metavar="YYYY-MM-DD",
+            help="First local day of the period (included).",
+        ),
+        click.option(
+            "--to",
+            "date_to",
+            required=True,
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            metavar="YYYY-MM-DD",
+            help="Last local day of the period (included: --from 2026-11-16 --to 2026-11-22 is seven days).",
+        ),
+        click.option(
+            "--freq",
+            type=click.Choice(FREQ_CHOICES),
+            default=None,
+            help="Interval of the rows (each command says which it takes; its default when omitted).",
+        ),
+        format_option,
+        store_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _metrics(kind: str, store_dir, practices, date_from, date_to, freq, out_format, **kwargs) -> None:
+    """Open the store, compute one metric over the period, print it."""
+    from demand.metrics import format_metrics, read_metrics
+    from telephony.store import open_store
+
+    store = open_store(store_dir)
+    df = read_metrics(store, kind, list(practices) or None, date_from.date(), date_to.date(), freq, **kwargs)
+    emit(format_metrics(df, kind, out_format), out_format)
+
+
+@main.group("metrics", cls=FrontdoorGroup)
+def metrics_group() -> None:
+    """Measure a period: queue, callers, capacity, pressure, NHS metrics, workforce.
+
+    Every command reads only the practices and months it needs from the store. The period is
+    whole local days, --from and --to both included. --format csv or json gives every column
+    (times in local time with their UTC offset) for other tools; the table shows the main ones.
+    """
+
+
+@metrics_group.command("queue")
+@metrics_options
+@click.option("--by-line", is_flag=True, help="Split by line / queue (main, prescriptions...).")
+@click.option(
+    "--service-level-seconds",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="Service-level target: answered within this many seconds.",
+)
+@click.option(
+    "--short-abandon-seconds",
+    type=click.FloatRange(min=0),
+    default=10,
+    show_default=True,
+    help="Abandons after less wait than this are short (reported apart, left out of rates).",
+)
+def metrics_queue_cmd(store_dir, practices, date_from, date_to, freq, out_format, by_line,
+                      service_level_seconds, short_abandon_seconds) -> None:
+    """Queue performance per interval: offered, answered, abandoned, service level, waits.
+
+    --freq 15min, 30min, hour, day (default), week (from Monday) or month, in local time;
+    intervals without calls are listed with zeros.
+
+    \b
+    Example:
+      frontdoor metrics queue --practice A81001 --from 2026-11-16 --to 2026-11-22
+      frontdoor metrics queue --practice A81001 --from 2026-11-16 --to 2026-11-16 --freq 30min --by-line
+    """
+    _metrics("queue", store_dir, practices, date_from, date_to, freq, out_format, by_line=by_line,
+             service_s=service_level_seconds, short_abandon_s=short_abandon_seconds)
+
+
+@metrics_group.command("callers")
+@metrics_options
+def metrics_callers_cmd(store_dir, practices, date_from, date_to, freq, out_format) -> None:
+    """People, not calls: unique callers, redials, who got through and how long it took.
+
+    --freq day (default): per day, attempts, unique callers, redial ratio, share who got
+    through, time to get through. --freq hour: new callers against repeat attempts per hour.
+
+    \b
+    Example:
+      frontdoor metrics callers --practice A81001 --from 2026-11-16 --to 2026-11-22
+      frontdoor metrics callers --practice A81001 --from 2026-11-16 --to 2026-11-16 --freq hour
+    """
+    _metrics("callers", store_dir, practices, date_from, date_to, freq, out_format)
+
+
+@metrics_group.command("capacity")
+@metrics_options
+@click.option(
+    "--by",
+    "capacity_by",
+    multiple=True,
+    type=click.Choice(("role", "mode", "category")),
+    help="Break each session down by role, mode or category (repeatable).",
+)
+def metrics_capacity_cmd(store_dir, practices, date_from, date_to, freq, out_format, capacity_by) -> None:
+    """Appointment capacity per day and session, and when same-day slots ran out.
+
+    Slots offered, booked, available, utilisation, DNA rate and lead times per day and session
+    (am/pm), beside the time the day's same-day slots were all booked. Needs slot exports
+    ('frontdoor ingest appointments'). --freq day only.
+
+    \b
+    Example:
+      frontdoor metrics capacity --practice A81001 --from 2026-11-16 --to 2026-11-22
+      frontdoor metrics capacity --practice A81001 --from 2026-11-16 --to 2026-11-22 --by role
+    """
+    _metrics("capacity", store_dir, practices, date_from, date_to, freq, out_format, capacity_by=capacity_by)
+
+
+@metrics_group.command("pressure")
+@metrics_options
+@click.option(
+    "--monday-profile",
+    is_flag=True,
+    help="Instead: Mondays against Tuesday-Friday hour by hour, and Monday's share of the week "
+    "(England's bank holidays left out).",
+)
+def metrics_pressure_cmd(store_dir, practices, date_from, date_to, freq, out_format, monday_profile) -> None:
+    """Demand against capacity: callers wanting help per same-day slot, and turned-away demand.
+
+    Per day and session: attempts, unique and new callers, same-day slots released and booked,
+    the pressure index (callers per slot), when same-day slots ran out, and the estimate of
+    callers turned away. Needs calls and slot exports for each practice. --freq day only.
+
+    \b
+    Example:
+      frontdoor metrics pressure --practice A81001 --from 2026-11-16 --to 2026-11-22
+      frontdoor metrics pressure --practice A81001 --from 2026-09-01 --to 2026-11-30 --monday-profile
+    """
+    _metrics("monday" if monday_profile else "pressure", store_dir, practices, date_from, date_to, freq, out_format)
+
+
+@metrics_group.command("nhs")
+@metrics_options
+@click.option(
+    "--by",
+    "nhs_by",
+    type=click.Choice(("month", "weekday", "hour")),
+    default="month",
+    show_default=True,
+    help="One row per month, or per month and day of the week, or per month and hour.",
+)
+def metrics_nhs_cmd(store_dir, practices, date_from, date_to, freq, out_format, nhs_by) -> None:
+    """NHS England's GP-contract telephony metrics (the cloud telephony collection).
+
+    Call volumes, answered, callbacks requested and made, missed, abandoned, time to answer,
+    wait before abandoning and call duration, per calendar month. --freq month only.
+
+    \b
+    Example:
+      frontdoor metrics nhs --practice A81001 --from 2026-10-01 --to 2026-12-31
+      frontdoor metrics nhs --practice A81001 --from 2026-10-01 --to 2026-10-31 --by hour --format csv
+    """
+    _metrics("nhs", store_dir, practices, date_from, date_to, freq, out_format, nhs_by=nhs_by)
+
+
+@metrics_group.command("workforce")
+@metrics_options
+@click.option(
+    "--view",
+    type=click.Choice(("skill-mix", "consultation", "continuity")),
+    default="skill-mix",
+    show_default=True,
+    help="skill-mix: appointments and sessions by role per 1,000 patients, per month; "
+    "consultation: appointment length by role and mode; continuity: the St Leonard's index "
+    "per month.",
+)
+def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_format, view) -> None:
+    """Workforce and continuity: skill mix, consultation length, continuity of care.
+
+    Skill mix needs each practice's list size in the practices registry
+    (STORE/practices.parquet). Continuity needs slot exports that carry patient and clinician
+    (pseudonymised at ingest) and reads the 12 months before --from as history.
+
+    \b
+    Example:
+      frontdoor metrics workforce --practice A81001 --from 2026-01-01 --to 2026-03-31
+      frontdoor metrics workforce --from 2026-01-01 --to 2026-03-31 --view continuity
+    """
+    _metrics(view.replace("-", "_"), store_dir, practices, date_from, date_to, freq, out_format)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,10 +19,9 @@ from .definitions import (
     DEFAULT_TZ,
     HOUR_NS,
     HANDLED_OUTCOMES,
-    Layout,
     bucket_keys,
     group_stats,
-    outcome_codes,
+    names_at,
     prepare,
     wall_ns,
 )
@@ -49,54 +48,58 @@ class _CallerDays:
     g_withheld: np.ndarray
 
 
-def _group_time_order(practice: np.ndarray, day: np.ndarray, caller: np.ndarray, utc: np.ndarray) -> np.ndarray:
-    """Order by practice, day, caller, then time (what ``np.lexsort`` would give, 3x faster).
+def _group_order(practice: np.ndarray, day: np.ndarray, caller: np.ndarray) -> np.ndarray:
+    """An order that puts each caller's day together (by practice, day, caller).
 
-    Sorts by time first (exports are nearly time-ordered, cheap for a stable sort), then stably
-    by one packed integer key. Falls back to ``np.lexsort`` when the codes do not fit.
+    One sort of a packed integer key; within a caller's day the calls come in no particular
+    order, since all that is taken of them are counts and minima. Falls back to ``np.lexsort``
+    when the codes do not fit in 64 bits.
     """
-    if len(utc) and (practice.max() < 2**15 and 0 <= day.min() and day.max() < 2**16 and caller.max() < 2**32):
-        by_time = np.argsort(utc, kind="stable")
-        packed = (practice << 48) | (day << 32) | caller
-        return by_time[np.argsort(packed[by_time], kind="stable")]
-    return np.lexsort((utc, caller, day, practice))
+    if len(day) and (practice.max() < 2**15 and 0 <= day.min() and day.max() < 2**16 and caller.max() < 2**32):
+        return np.argsort((practice << 48) | (day << 32) | caller)
+    return np.lexsort((caller, day, practice))
 
 
 def _caller_days(prep) -> _CallerDays:
-    calls = prep.calls
-    inb = (calls["direction"] == "inbound").to_numpy()
+    """The callers' days of prepared calls (computed once per :class:`~demand.definitions.Prepared`)."""
+    return prep.cached("caller_days", lambda: _compute_caller_days(prep))
+
+
+def _compute_caller_days(prep) -> _CallerDays:
+    inb = prep.inbound
     practice, utc, wall = prep.practice[inb], prep.utc[inb], prep.wall[inb]
-    success = np.isin(outcome_codes(calls["outcome"])[inb], [OUTCOMES.index(o) for o in HANDLED_OUTCOMES])
-    wait = np.nan_to_num(calls["wait_s"].to_numpy(dtype="float64", na_value=np.nan)[inb], nan=0.0)
+    success = np.isin(prep.outcome[inb], [OUTCOMES.index(o) for o in HANDLED_OUTCOMES])
+    wait = np.nan_to_num(prep.floats("wait_s")[inb], nan=0.0)
     reached = np.where(success, utc + np.round(wait * 1e9).astype("int64"), _NEVER)
-    caller, _ = pd.factorize(calls["caller_key"].iloc[np.flatnonzero(inb)])
-    caller = caller.astype("int64")
+    caller = prep.caller[inb]  # a copy: withheld calls get codes of their own below
     withheld = caller < 0
     # each withheld call is a caller of its own
     caller[withheld] = caller.max(initial=-1) + 1 + np.arange(int(withheld.sum()), dtype="int64")
     day = wall // DAY_NS
 
-    order = _group_time_order(practice, day, caller, utc)
+    order = _group_order(practice, day, caller)
     p, d, c = practice[order], day[order], caller[order]
     new = np.ones(len(order), dtype=bool)
     new[1:] = (p[1:] != p[:-1]) | (d[1:] != d[:-1]) | (c[1:] != c[:-1])
     starts = np.flatnonzero(new)
-    first = order[starts]
-    through = (
-        np.minimum.reduceat(reached[order], starts) if len(starts) else np.empty(0, dtype="int64")
-    )
+    one = order[starts]  # any call of the caller's day: practice, day, caller are the same
+    if len(starts):
+        first_utc = np.minimum.reduceat(utc[order], starts)
+        through = np.minimum.reduceat(reached[order], starts)
+    else:
+        first_utc = through = np.empty(0, dtype="int64")
     return _CallerDays(
         practice=practice,
         utc=utc,
         wall=wall,
         caller=caller,
-        g_practice=practice[first],
-        g_day_key=day[first] * DAY_NS,
+        g_practice=practice[one],
+        g_day_key=day[one] * DAY_NS,
         g_attempts=np.diff(np.append(starts, len(order))),
-        g_first_utc=utc[first],
-        g_first_wall=wall[first],
+        g_first_utc=first_utc,
+        g_first_wall=wall_ns(first_utc, prep.tz),  # the wall clock is a function of the instant
         g_through_utc=through,
-        g_withheld=withheld[first],
+        g_withheld=withheld[one],
     )
 
 
@@ -150,7 +153,7 @@ def caller_metrics_daily(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None, 
     """
     prep = prepare(calls, _COLUMNS, tz, start, end)
     cd = _caller_days(prep)
-    lay = Layout.build(prep.first_utc, prep.last_utc, np.arange(len(prep.practices)), "D", tz)
+    lay = prep.layout("D")
     n = lay.n
     row = lay.rows(cd.g_practice, cd.g_day_key)
     through = cd.g_through_utc != _NEVER
@@ -158,25 +161,24 @@ def caller_metrics_daily(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None, 
     ttg = (cd.g_through_utc[timed] - cd.g_first_utc[timed]) / 1e9
     q = group_stats(row[timed], ttg, n, (0.5, 0.9))
 
+    attempts = np.bincount(row, weights=cd.g_attempts, minlength=n).astype("int64")
+    unique = np.bincount(row, minlength=n).astype("int64")
+    uc = np.where(unique > 0, unique, np.nan)
+    got = np.bincount(row[through], minlength=n).astype("int64")
     out = pd.DataFrame(
         {
-            "practice_id": prep.practices[lay.out_series],
+            "practice_id": names_at(prep.practices, lay.out_series),
             "date": lay.out_keys.view("M8[ns]").astype("M8[us]"),
-            "attempts": np.bincount(row, weights=cd.g_attempts, minlength=n).astype("int64"),
-            "unique_callers": np.bincount(row, minlength=n),
+            "attempts": attempts,
+            "unique_callers": unique,
+            "redial_ratio": attempts / uc,
+            "got_through": got,
+            "share_got_through": got / uc,
+            "never_got_through": unique - got,
+            "time_to_get_through_p50_s": q[0.5],
+            "time_to_get_through_p90_s": q[0.9],
         }
     )
-    uc = np.where(out["unique_callers"] > 0, out["unique_callers"], np.nan)
-    got = np.bincount(row[through], minlength=n)
-    out["redial_ratio"] = out["attempts"] / uc
-    out["got_through"] = got
-    out["share_got_through"] = got / uc
-    out["never_got_through"] = out["unique_callers"] - got
-    out["time_to_get_through_p50_s"] = q[0.5]
-    out["time_to_get_through_p90_s"] = q[0.9]
-    for c in ("attempts", "unique_callers", "got_through", "never_got_through"):
-        out[c] = out[c].astype("int64")
-    out["practice_id"] = out["practice_id"].astype("str")
     return out
 
 
@@ -213,15 +215,15 @@ def caller_metrics_hourly(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None,
     """
     prep = prepare(calls, _COLUMNS, tz, start, end)
     cd = _caller_days(prep)
-    lay = Layout.build(prep.first_utc, prep.last_utc, np.arange(len(prep.practices)), "h", tz)
+    lay = prep.layout("h")
     n = lay.n
-    attempts = np.bincount(lay.rows(cd.practice, bucket_keys(cd.utc, cd.wall, "h")), minlength=n)
+    attempts = np.bincount(prep.rows("h")[prep.inbound], minlength=n)
     first_rows = lay.rows(cd.g_practice, bucket_keys(cd.g_first_utc, cd.g_first_wall, "h"))
     new = np.bincount(first_rows, minlength=n)
     wall = wall_ns(lay.out_keys, tz)
     out = pd.DataFrame(
         {
-            "practice_id": prep.practices[lay.out_series],
+            "practice_id": names_at(prep.practices, lay.out_series),
             "date": ((wall // DAY_NS) * DAY_NS).view("M8[ns]").astype("M8[us]"),
             "hour": (wall // HOUR_NS) % 24,
             "interval_start": lay.starts(),
@@ -230,5 +232,4 @@ def caller_metrics_hourly(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None,
             "repeat_attempts": (attempts - new).astype("int64"),
         }
     )
-    out["practice_id"] = out["practice_id"].astype("str")
     return out

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .appointments import CATEGORIES, MODES, ROLES
-from .definitions import DAY_NS, DEFAULT_TZ, MetricsInputError
+from .definitions import DAY_NS, DEFAULT_TZ, MetricsInputError, names_at
 from .slots import LEAD_TIME_COLUMNS, NAT, SESSIONS, PreparedSlots, lead_time_codes, pack, prepare_slots
 
 __all__ = ["capacity_metrics", "same_day_exhaustion", "CAPACITY_COUNT_COLUMNS", "EXHAUSTION_COLUMNS"]
@@ -64,9 +64,9 @@ def by_codes(ps: PreparedSlots, by: tuple[str, ...]) -> list[tuple[np.ndarray, i
     return [(got[b], len(_BY_VALUES[b])) for b in by]
 
 
-def by_labels(codes: np.ndarray, column: str) -> np.ndarray:
-    """Names of breakdown codes."""
-    return np.asarray(_BY_VALUES[column], dtype=object)[codes]
+def by_labels(codes: np.ndarray, column: str):
+    """Names of breakdown codes (a pandas ``str`` array)."""
+    return names_at(_BY_VALUES[column], codes)
 
 
 def _dates(day: np.ndarray) -> np.ndarray:
@@ -166,35 +166,31 @@ def capacity_metrics(
         return np.bincount(row[mask], minlength=n).astype("int64")
 
     offered, booked = ps.offered, ps.booked
-    out = pd.DataFrame(
-        {
-            "practice_id": ps.practices[parts[0]].astype(str),
-            "date": _dates(parts[1] + d0),
-            "session": np.asarray(SESSIONS, dtype=object)[parts[2]],
-        }
-    )
+    cols: dict = {
+        "practice_id": names_at(ps.practices, parts[0]),
+        "date": _dates(parts[1] + d0),
+        "session": names_at(SESSIONS, parts[2]),
+    }
     for i, b in enumerate(by):
-        out[b] = by_labels(parts[3 + i], b)
-    out["slots_offered"] = count(offered)
-    out["booked"] = count(booked)
-    out["available"] = count(ps.is_status("available"))
-    out["attended"] = count(ps.is_status("attended"))
-    out["dna"] = count(ps.is_status("dna"))
-    out["cancelled"] = count(ps.is_status("cancelled"))
+        cols[b] = by_labels(parts[3 + i], b)
+    cols["slots_offered"] = count(offered)
+    cols["booked"] = count(booked)
+    cols["available"] = count(ps.is_status("available"))
+    cols["attended"] = count(ps.is_status("attended"))
+    cols["dna"] = count(ps.is_status("dna"))
+    cols["cancelled"] = count(ps.is_status("cancelled"))
     lead = lead_time_codes(ps)
     lead_counts = np.bincount(row[booked] * len(LEAD_TIME_COLUMNS) + lead[booked], minlength=n * len(LEAD_TIME_COLUMNS))
     lead_counts = lead_counts.reshape(n, len(LEAD_TIME_COLUMNS))
     for i, c in enumerate(LEAD_TIME_COLUMNS):
-        out[c] = lead_counts[:, i].astype("int64")
+        cols[c] = lead_counts[:, i].astype("int64")
     dur = np.nan_to_num(ps.duration, nan=0.0)
-    out["minutes_offered"] = np.bincount(row[offered], weights=dur[offered], minlength=n)
-    out["minutes_booked"] = np.bincount(row[booked], weights=dur[booked], minlength=n)
-    out["utilisation"] = _ratio(out["booked"].to_numpy(), out["slots_offered"].to_numpy())
-    out["dna_rate"] = _ratio(out["dna"].to_numpy(), (out["attended"] + out["dna"]).to_numpy())
-    for b in by:
-        out[b] = out[b].astype(str)
-    out["session"] = out["session"].astype(str)
-    return out
+    cols["minutes_offered"] = np.bincount(row[offered], weights=dur[offered], minlength=n)
+    cols["minutes_booked"] = np.bincount(row[booked], weights=dur[booked], minlength=n)
+    cols["utilisation"] = _ratio(cols["booked"], cols["slots_offered"])
+    cols["dna_rate"] = _ratio(cols["dna"], cols["attended"] + cols["dna"])
+    # built at once: inserting columns one by one costs more than the counting
+    return pd.DataFrame(cols)
 
 
 @dataclass
@@ -216,7 +212,14 @@ class DayExhaustion:
 
 
 def day_exhaustion(ps: PreparedSlots) -> DayExhaustion:
-    """Compute :class:`DayExhaustion` from prepared slots (shared with :mod:`demand.pressure`)."""
+    """Compute :class:`DayExhaustion` from prepared slots (shared with :mod:`demand.pressure`).
+
+    Computed once per :class:`~demand.slots.PreparedSlots`; the arrays are shared, read-only.
+    """
+    return ps.cached("day_exhaustion", lambda: _day_exhaustion(ps))
+
+
+def _day_exhaustion(ps: PreparedSlots) -> DayExhaustion:
     n_p = len(ps.practices)
     d0 = int(ps.day.min()) if len(ps.day) else 0
     n_d = int(ps.day.max()) - d0 + 1 if len(ps.day) else 1
@@ -286,7 +289,7 @@ def same_day_exhaustion(slots: pd.DataFrame, tz: str = DEFAULT_TZ, start=None, e
     ex = day_exhaustion(ps)
     out = pd.DataFrame(
         {
-            "practice_id": ps.practices[ex.practice].astype(str),
+            "practice_id": names_at(ps.practices, ex.practice),
             "date": _dates(ex.day),
             "same_day_released": ex.released,
             "same_day_booked": ex.booked,

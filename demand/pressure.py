@@ -15,7 +15,7 @@ import pandas as pd
 from .appointments import CATEGORIES
 from .callers import CALLER_COLUMNS, NEVER_THROUGH, caller_days, caller_metrics_hourly
 from .capacity import day_exhaustion, local_times
-from .definitions import DAY_NS, DEFAULT_TZ, HOUR_NS, Layout, MetricsInputError, prepare
+from .definitions import DAY_NS, DEFAULT_TZ, HOUR_NS, Layout, MetricsInputError, Prepared, names_at, prepare
 from .slots import NAT, SESSIONS, PreparedSlots, distinct, prepare_slots, session_split_ns
 
 __all__ = ["demand_capacity", "monday_profile", "PRESSURE_COLUMNS", "MONDAY_PROFILE_COLUMNS"]
@@ -54,10 +54,12 @@ MONDAY_PROFILE_COLUMNS: tuple[str, ...] = (
 DAY_TYPES: tuple[str, ...] = ("Monday", "Tuesday-Friday")
 
 
-def _inbound_on(calls: pd.DataFrame, lines: Iterable[str] | None) -> pd.DataFrame:
+def _inbound_on(calls: pd.DataFrame | Prepared, lines: Iterable[str] | None) -> pd.DataFrame | Prepared:
     """Drop inbound calls on other lines (other rows are kept: they still mark the span)."""
     if lines is None:
         return calls
+    if isinstance(calls, Prepared):
+        calls = calls.source  # prepared for all lines: start again from the frame
     if "line" not in calls.columns:
         raise MetricsInputError("Calls frame lacks column line, needed to pick lines.")
     lines = [lines] if isinstance(lines, str) else list(lines)
@@ -174,7 +176,10 @@ def demand_capacity(
     n_p = len(prep.practices)
     first = np.minimum(prep.first_utc, ps.first_utc)
     last = np.maximum(prep.last_utc, ps.last_utc)
-    lay = Layout.build(first, last, np.arange(n_p), "D", tz)
+    if np.array_equal(first, prep.first_utc) and np.array_equal(last, prep.last_utc):
+        lay = prep.layout("D")  # the calls' own days (always so for a given period): shared
+    else:
+        lay = Layout.build(first, last, np.arange(n_p), "D", tz)
     n_days, n = lay.n, 2 * lay.n
 
     cd = caller_days(prep)
@@ -214,27 +219,26 @@ def demand_capacity(
     day_idx = np.repeat(np.arange(n_days), 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(released > 0, unique_callers / np.where(released > 0, released, 1), np.nan)
-    out = pd.DataFrame(
+    def counts(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype="int64")
+
+    return pd.DataFrame(
         {
-            "practice_id": prep.practices[lay.out_series[day_idx]].astype(str),
+            "practice_id": names_at(prep.practices, lay.out_series[day_idx]),
             "date": lay.out_keys[day_idx].view("M8[ns]").astype("M8[us]"),
-            "session": np.tile(np.asarray(SESSIONS, dtype=object), n_days).astype(str),
-            "attempts": attempts,
-            "unique_callers": unique_callers,
-            "new_callers": new_callers,
-            "same_day_released": released,
-            "same_day_booked": sd_booked,
+            "session": names_at(SESSIONS, np.tile(np.arange(len(SESSIONS)), n_days)),
+            "attempts": counts(attempts),
+            "unique_callers": counts(unique_callers),
+            "new_callers": counts(new_callers),
+            "same_day_released": counts(released),
+            "same_day_booked": counts(sd_booked),
             "pressure_index": pressure.astype("float64"),
             "same_day_exhausted_at": local_times(exhausted_at[day_idx], tz),
-            "turned_away_no_capacity": ta_cap,
-            "turned_away_not_through": ta_not,
-            "turned_away": ta_cap + ta_not,
+            "turned_away_no_capacity": counts(ta_cap),
+            "turned_away_not_through": counts(ta_not),
+            "turned_away": counts(ta_cap + ta_not),
         }
     )
-    for c in PRESSURE_COLUMNS:
-        if c not in ("practice_id", "date", "session", "pressure_index", "same_day_exhausted_at"):
-            out[c] = out[c].astype("int64")
-    return out
 
 
 def _slot_hour_sums(ps: PreparedSlots, day_types: np.ndarray, d0: int) -> tuple[np.ndarray, np.ndarray]:
@@ -321,13 +325,14 @@ def monday_profile(
     calls = _inbound_on(calls, lines)
     hourly = caller_metrics_hourly(calls, tz, start, end)
     ps = prepare_slots(slots, tz, start, end)
-    names = np.asarray(sorted(set(hourly["practice_id"])), dtype=object)
+    h_practice, names = pd.factorize(hourly["practice_id"], sort=True)
+    names = np.asarray(names, dtype=object)
     _same_practices(names, ps.practices)
     n_p = len(names)
     if n_p == 0:
         return pd.DataFrame({c: [] for c in MONDAY_PROFILE_COLUMNS})
 
-    h_practice = np.searchsorted(names, hourly["practice_id"].to_numpy(dtype=object))
+    h_practice = h_practice.astype("int64")
     h_day = hourly["date"].to_numpy().astype("M8[D]").astype("int64")
     s_first = np.full(n_p, np.iinfo("int64").max, dtype="int64")
     s_last = np.full(n_p, np.iinfo("int64").min, dtype="int64")
@@ -382,8 +387,8 @@ def monday_profile(
     rows_p = np.repeat(np.arange(n_p), len(DAY_TYPES) * 24)
     out = pd.DataFrame(
         {
-            "practice_id": names[rows_p].astype(str),
-            "day_type": np.tile(np.repeat(np.asarray(DAY_TYPES, dtype=object), 24), n_p).astype(str),
+            "practice_id": names_at(names, rows_p),
+            "day_type": names_at(DAY_TYPES, np.tile(np.repeat(np.arange(len(DAY_TYPES)), 24), n_p)),
             "hour": np.tile(np.arange(24, dtype="int64"), n_p * len(DAY_TYPES)),
             "days": np.repeat(n_days.ravel(), 24).astype("int64"),
             "mean_attempts": hour_sum("attempts") / den,

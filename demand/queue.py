@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from telephony.schema import OUTCOMES
+from telephony.schema import DIRECTIONS, OUTCOMES
 
 from .definitions import (
     DAY_NS,
@@ -24,11 +24,11 @@ from .definitions import (
     OFFERED_OUTCOMES,
     Layout,
     MetricsInputError,
-    bucket_keys,
     group_stats,
+    names_at,
     normalise_freq,
-    outcome_codes,
     prepare,
+    value_ranks,
 )
 
 __all__ = ["queue_metrics", "nhs_metrics", "NHS_OUTCOME_MAP", "QUEUE_COUNT_COLUMNS", "NHS_COUNT_COLUMNS"]
@@ -71,10 +71,11 @@ _CALL_COLUMNS = ("practice_id", "start_utc", "direction", "outcome", "wait_s", "
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _safe_div(num: pd.Series, den: pd.Series) -> pd.Series:
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den`` as float, NaN where the denominator is 0."""
-    den = den.astype("float64")
-    return num.astype("float64") / den.where(den > 0)
+    den = np.asarray(den, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(num, dtype="float64") / np.where(den > 0, den, np.nan)
 
 
 def queue_metrics(
@@ -163,14 +164,13 @@ def queue_metrics(
     freq = normalise_freq(freq)
     prep = prepare(calls, _CALL_COLUMNS + (("line",) if by_line else ()), tz, start, end)
     calls = prep.calls
-    inb = (calls["direction"] == "inbound").to_numpy()
-    ocode = outcome_codes(calls["outcome"])[inb]
-    wait = calls["wait_s"].to_numpy(dtype="float64", na_value=np.nan)[inb]
-    talk = calls["talk_s"].to_numpy(dtype="float64", na_value=np.nan)[inb]
-    practice = prep.practice[inb]
-    keys = bucket_keys(prep.utc[inb], prep.wall[inb], freq)
+    inb = prep.inbound
+    q = prep.cached("queue inputs", lambda: _QueueInputs(prep))
+    ocode, wait, answered, abandoned = q.ocode, q.wait, q.answered, q.abandoned
 
     if by_line:
+        practice = prep.practice[inb]
+        keys = prep.keys(freq)[inb]
         lines = calls["line"].astype("object").where(calls["line"].notna(), "unknown")[inb]
         lcode, line_names = pd.factorize(lines, sort=True)
         combo = practice * max(len(line_names), 1) + lcode
@@ -178,44 +178,83 @@ def queue_metrics(
         series = series.ravel()
         series_practice = series_combo // max(len(line_names), 1)
         series_line = np.asarray(line_names, dtype=object)[series_combo % max(len(line_names), 1)]
+        lay = Layout.build(prep.first_utc, prep.last_utc, series_practice, freq, tz)
+        row = lay.rows(series, keys)
     else:
-        series = practice
-        series_practice = np.arange(len(prep.practices))
-    lay = Layout.build(prep.first_utc, prep.last_utc, series_practice, freq, tz)
-    row = lay.rows(series, keys)
+        # one series per practice: the layout and each call's row are shared with other metrics
+        lay = prep.layout(freq)
+        row = prep.cached(("inbound rows", freq), lambda: prep.rows(freq)[inb])
     n = lay.n
 
     counts = np.bincount(row * len(OUTCOMES) + ocode, minlength=n * len(OUTCOMES)).reshape(n, len(OUTCOMES))
-    out = pd.DataFrame({"practice_id": prep.practices[lay.series_practice[lay.out_series]]})
+    cols: dict = {"practice_id": names_at(prep.practices, lay.series_practice[lay.out_series])}
     if by_line:
-        out["line"] = series_line[lay.out_series]
-    out["interval_start"] = lay.starts()
-    out["interval_end"] = lay.ends()
+        cols["line"] = names_at(series_line, lay.out_series)
+    cols["interval_start"] = lay.starts()
+    cols["interval_end"] = lay.ends()
     by_outcome = {o: counts[:, i] for i, o in enumerate(OUTCOMES)}
-    out["inbound_total"] = counts.sum(axis=1)
-    out["offered"] = sum(by_outcome[o] for o in OFFERED_OUTCOMES)
+    cols["inbound_total"] = counts.sum(axis=1)
+    cols["offered"] = sum(by_outcome[o] for o in OFFERED_OUTCOMES)
     for o, col in _OUTCOME_COLUMNS.items():
-        out[col] = by_outcome[o]
-    answered = ocode == OUTCOMES.index("answered")
-    abandoned = ocode == OUTCOMES.index("abandoned")
-    out["short_abandons"] = np.bincount(row[abandoned & (wait < short_abandon_s)], minlength=n)
-    out["handled"] = sum(by_outcome[o] for o in HANDLED_OUTCOMES)
-    out["answered_within_service"] = np.bincount(row[answered & (wait <= service_s)], minlength=n)
-    queued = out["offered"] - out["short_abandons"]
-    out["service_level"] = _safe_div(out["answered_within_service"], queued)
-    out["abandonment_rate"] = _safe_div(out["abandoned"] - out["short_abandons"], queued)
-    ws = group_stats(row[answered], wait[answered], n, (0.5, 0.9))
-    out["asa_s"], out["wait_p50_s"], out["wait_p90_s"] = ws["mean"], ws[0.5], ws[0.9]
-    out["mean_talk_s"] = group_stats(row[answered], talk[answered], n)["mean"]
+        cols[col] = by_outcome[o]
+    cols["short_abandons"] = np.bincount(row[abandoned & (wait < short_abandon_s)], minlength=n)
+    cols["handled"] = sum(by_outcome[o] for o in HANDLED_OUTCOMES)
+    cols["answered_within_service"] = np.bincount(row[answered & (wait <= service_s)], minlength=n)
+    queued = cols["offered"] - cols["short_abandons"]
+    cols["service_level"] = _ratio(cols["answered_within_service"], queued)
+    cols["abandonment_rate"] = _ratio(cols["abandoned"] - cols["short_abandons"], queued)
+    row_answered = row[answered]
+    ws = group_stats(row_answered, q.wait_answered, n, (0.5, 0.9), q.wait_ranks)
+    cols["asa_s"], cols["wait_p50_s"], cols["wait_p90_s"] = ws["mean"], ws[0.5], ws[0.9]
+    cols["mean_talk_s"] = group_stats(row_answered, q.talk_answered, n)["mean"]
     for col in QUEUE_COUNT_COLUMNS:
-        out[col] = out[col].astype("int64")
-    for k in ("practice_id", "line"):
-        if k in out:
-            out[k] = out[k].astype("str")
-    return out
+        cols[col] = np.asarray(cols[col], dtype="int64")
+    # one frame built from all its columns at once (inserting columns one by one costs more
+    # than the counting on a practice-year), all of them new arrays: no need to copy them
+    return pd.DataFrame(cols, copy=False)
 
 
-def _callbacks_made(calls: pd.DataFrame, practice: np.ndarray, utc: np.ndarray, wall: np.ndarray) -> np.ndarray:
+class _QueueInputs:
+    """What :func:`queue_metrics` reads of prepared calls, whatever the interval (inbound calls)."""
+
+    def __init__(self, prep) -> None:
+        inb = prep.inbound
+        self.ocode = prep.outcome[inb]
+        self.wait = prep.floats("wait_s")[inb]
+        self.talk = prep.floats("talk_s")[inb]
+        self.answered = self.ocode == OUTCOMES.index("answered")
+        self.abandoned = self.ocode == OUTCOMES.index("abandoned")
+        self.wait_answered = self.wait[self.answered]
+        self.talk_answered = self.talk[self.answered]
+        # ranked once for the wait quantiles of every interval here and in nhs_metrics, which
+        # take the same calls (answered inbound) in the same order
+        self.wait_ranks = value_ranks(self.wait_answered)
+
+
+class _NhsInputs:
+    """What :func:`nhs_metrics` reads of prepared calls, whatever the grouping: the inbound
+    calls and the outbound calls that honour a callback, in order."""
+
+    _LUT = np.array([NHS_CATEGORIES.index(NHS_OUTCOME_MAP[o]) for o in OUTCOMES], dtype="int64")
+
+    def __init__(self, prep) -> None:
+        made = prep.cached("callbacks_made", lambda: _callbacks_made(prep))
+        use = prep.inbound | made
+        self.use = use
+        self.practice, self.wall = prep.practice[use], prep.wall[use]
+        self.inb, self.made = prep.inbound[use], made[use]
+        self.cat = self._LUT[prep.outcome[use]]
+        self.wait = prep.floats("wait_s")[use]
+        self.talk = prep.floats("talk_s")[use]
+        self.answered = self.inb & (self.cat == NHS_CATEGORIES.index("answered"))
+        self.abandoned = self.inb & (self.cat == NHS_CATEGORIES.index("abandoned"))
+
+    def month_rows(self, prep) -> np.ndarray:
+        """Row of each of these calls among the months of ``prep.layout("MS")``."""
+        return prep.cached("nhs month rows", lambda: prep.rows("MS")[self.use])
+
+
+def _callbacks_made(prep) -> np.ndarray:
     """Flag the outbound calls that honour an earlier same-day callback request.
 
     Within a practice, local day and caller pseudonym, events are taken in time order (an
@@ -228,17 +267,16 @@ def _callbacks_made(calls: pd.DataFrame, practice: np.ndarray, utc: np.ndarray, 
     Returns
     -------
     numpy.ndarray
-        Boolean, one per row of ``calls``.
+        Boolean, one per row of the prepared calls.
     """
-    direction = calls["direction"]
-    is_out = (direction == "outbound").to_numpy()
-    req = ((direction == "inbound") & (calls["outcome"] == "callback")).to_numpy()
-    known = calls["caller_key"].notna().to_numpy()
-    ev = np.flatnonzero((req | is_out) & known)
-    made = np.zeros(len(calls), dtype=bool)
+    practice, utc, wall = prep.practice, prep.utc, prep.wall
+    is_out = prep.direction == DIRECTIONS.index("outbound")
+    req = prep.inbound & (prep.outcome == OUTCOMES.index("callback"))
+    ev = np.flatnonzero((req | is_out) & (prep.caller >= 0))
+    made = np.zeros(len(prep.utc), dtype=bool)
     if len(ev) == 0:
         return made
-    caller, _ = pd.factorize(calls["caller_key"].iloc[ev])
+    caller = prep.caller[ev]  # any coding of the pseudonyms will do: it only groups calls
     day = wall[ev] // DAY_NS
     is_req = req[ev]
     order = np.lexsort((is_req, utc[ev], caller, day, practice[ev]))
@@ -361,21 +399,14 @@ def nhs_metrics(
     if by not in ("month", "weekday", "hour"):
         raise MetricsInputError(f"Unknown grouping {by!r}. Use one of: month, weekday, hour.")
     prep = prepare(calls, _CALL_COLUMNS + ("caller_key",), tz, start, end)
-    calls = prep.calls
-    inb = (calls["direction"] == "inbound").to_numpy()
-    ocode = outcome_codes(calls["outcome"])
-    made = _callbacks_made(calls, prep.practice, prep.utc, prep.wall)
-    use = inb | made
-    practice, wall, utc = prep.practice[use], prep.wall[use], prep.utc[use]
-    inb, made, ocode = inb[use], made[use], ocode[use]
-    wait = calls["wait_s"].to_numpy(dtype="float64", na_value=np.nan)[use]
-    talk = calls["talk_s"].to_numpy(dtype="float64", na_value=np.nan)[use]
+    x = prep.cached("nhs inputs", lambda: _NhsInputs(prep))
+    practice, wall, inb, made, cat, wait, talk = x.practice, x.wall, x.inb, x.made, x.cat, x.wait, x.talk
 
     n_p = len(prep.practices)
     monthly = by == "month" or per_month
     if monthly:
-        lay = Layout.build(prep.first_utc, prep.last_utc, np.arange(n_p), "MS", tz)
-        base = lay.rows(practice, bucket_keys(utc, wall, "MS"))
+        lay = prep.layout("MS")
+        base = x.month_rows(prep)
         n_base = lay.n
         base_practice = lay.out_series
     else:
@@ -389,40 +420,38 @@ def nhs_metrics(
     row = base * n_sub + sub
     n = n_base * n_sub
 
-    lut = np.array([NHS_CATEGORIES.index(NHS_OUTCOME_MAP[o]) for o in OUTCOMES], dtype="int64")
-    cat = lut[ocode]
     k = len(NHS_CATEGORIES)
     counts = np.bincount(row[inb] * k + cat[inb], minlength=n * k).reshape(n, k)
 
-    out = pd.DataFrame({"practice_id": prep.practices[np.repeat(base_practice, n_sub)]})
+    cols: dict = {"practice_id": names_at(prep.practices, np.repeat(base_practice, n_sub))}
     if monthly:
-        out["month"] = np.repeat(lay.starts(), n_sub)
+        cols["month"] = np.repeat(lay.starts(), n_sub)
     if by == "weekday":
-        out["weekday"] = np.tile(np.arange(7, dtype="int64"), n_base)
-        out["weekday_name"] = np.tile(np.array(_WEEKDAYS, dtype=object), n_base)
+        cols["weekday"] = np.tile(np.arange(7, dtype="int64"), n_base)
+        cols["weekday_name"] = names_at(_WEEKDAYS, np.tile(np.arange(7), n_base))
     elif by == "hour":
-        out["hour"] = np.tile(np.arange(24, dtype="int64"), n_base)
-    out["inbound_calls"] = counts.sum(axis=1)
+        cols["hour"] = np.tile(np.arange(24, dtype="int64"), n_base)
+    cols["inbound_calls"] = counts.sum(axis=1)
     for i, c in enumerate(NHS_CATEGORIES):
-        out[c] = counts[:, i]
-    out["handled"] = out["answered"] + out["callbacks_requested"]
-    out["callbacks_made"] = np.bincount(row[made], minlength=n)
-    answered = inb & (cat == NHS_CATEGORIES.index("answered"))
-    abandoned = inb & (cat == NHS_CATEGORIES.index("abandoned"))
-    tta = group_stats(row[answered], wait[answered], n, (0.5,))
-    out["time_to_answer_mean_s"] = tta["mean"]
-    out["time_to_answer_median_s"] = tta[0.5]
-    out["abandon_wait_mean_s"] = group_stats(row[abandoned], wait[abandoned], n)["mean"]
-    out["mean_call_duration_s"] = group_stats(row[answered], talk[answered], n)["mean"]
+        cols[c] = counts[:, i]
+    cols["handled"] = cols["answered"] + cols["callbacks_requested"]
+    cols["callbacks_made"] = np.bincount(row[made], minlength=n)
+    answered, abandoned = x.answered, x.abandoned
+    # the answered inbound calls, in order: those queue_metrics ranks
+    ranks = prep.cached("queue inputs", lambda: _QueueInputs(prep)).wait_ranks
+    row_answered = row[answered]
+    tta = group_stats(row_answered, wait[answered], n, (0.5,), ranks)
+    cols["time_to_answer_mean_s"] = tta["mean"]
+    cols["time_to_answer_median_s"] = tta[0.5]
+    cols["abandon_wait_mean_s"] = group_stats(row[abandoned], wait[abandoned], n)["mean"]
+    cols["mean_call_duration_s"] = group_stats(row_answered, talk[answered], n)["mean"]
     for c in NHS_COUNT_COLUMNS:
-        out[c] = out[c].astype("int64")
-    out["practice_id"] = out["practice_id"].astype("str")
-    if "weekday_name" in out:
-        out["weekday_name"] = out["weekday_name"].astype("str")
-    keys = [c for c in ("practice_id", "month", "weekday", "weekday_name", "hour") if c in out]
-    return out[keys + list(NHS_COUNT_COLUMNS) + [
+        cols[c] = np.asarray(cols[c], dtype="int64")
+    keys = [c for c in ("practice_id", "month", "weekday", "weekday_name", "hour") if c in cols]
+    order = keys + list(NHS_COUNT_COLUMNS) + [
         "time_to_answer_mean_s",
         "time_to_answer_median_s",
         "abandon_wait_mean_s",
         "mean_call_duration_s",
-    ]]
+    ]
+    return pd.DataFrame({c: cols[c] for c in order})

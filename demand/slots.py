@@ -42,14 +42,26 @@ on a later day than the appointment (a retrospective entry), has an unknown lead
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from .appointments import CATEGORIES, MODES, ROLES, STATUSES
-from .definitions import DAY_NS, HOUR_NS, MetricsInputError, check_tz, restrict, to_utc_bound, utc_ns, wall_ns
+from .definitions import (
+    DAY_NS,
+    HOUR_NS,
+    MetricsInputError,
+    category_codes,
+    check_tz,
+    distinct,
+    in_period,
+    spans,
+    to_utc_bound,
+    utc_ns,
+    wall_ns,
+)
 
 __all__ = [
     "OFFERED_STATUSES",
@@ -121,10 +133,9 @@ def session_split_ns(split) -> int:
 
 def _codes(values: pd.Series, allowed: tuple[str, ...], column: str) -> np.ndarray:
     """Index of each value in ``allowed`` (int64); unknown or missing values raise."""
-    codes = pd.Index(list(allowed), dtype="object").get_indexer(values.astype("object")).astype("int64")
-    if (codes < 0).any():
-        bad = values[codes < 0]
-        odd = sorted({str(v) for v in bad.dropna()})[:5] or ["<missing>"]
+    codes, odd = category_codes(values, allowed)
+    if odd:
+        odd = odd[:5]
         raise MetricsInputError(
             f"Unknown {column} value(s) {', '.join(odd)}. Known values: {', '.join(allowed)}; "
             "validate slots with demand.appointments.validate_appointments."
@@ -166,6 +177,15 @@ class PreparedSlots:
     :data:`~demand.appointments.STATUSES` and friends (``role``/``mode`` only if asked for).
     ``booked_utc``/``booked_wall`` read ``NAT`` where the slot has no booking time.
     ``first_utc``/``last_utc`` give each practice's span, as in :func:`demand.definitions.prepare`.
+
+    Every slot metric accepts a ``PreparedSlots`` in place of the frame: prepared once
+    (:func:`prepare_slots`, e.g. with ``need=("role", "mode")``), it serves capacity,
+    exhaustion, demand against capacity, the Monday profile and the workforce metrics, each of
+    which would otherwise repeat the coding and the timezone work. One prepared for another
+    period or session split is prepared again from ``source`` (and kept, for the next metric
+    that asks). The arrays are shared: treat them as read-only. ``cache`` holds only values
+    that depend on the slots alone, never on the spans: two prepared for periods that keep
+    the same slots share it.
     """
 
     slots: pd.DataFrame
@@ -184,23 +204,37 @@ class PreparedSlots:
     duration: np.ndarray
     first_utc: np.ndarray
     last_utc: np.ndarray
+    source: pd.DataFrame | None = field(default=None, repr=False)
+    args: tuple = ()  # (tz, start ns, end ns, split ns): what "prepared the same way" means
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key, compute):
+        """``compute()`` the first time ``key`` is asked for, the stored value afterwards."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     @property
     def offered(self) -> np.ndarray:
         """Mask of offered slots (not cancelled)."""
-        return np.isin(self.status, _OFFERED_CODES)
+        return self.cached("offered", lambda: np.isin(self.status, _OFFERED_CODES))
 
     @property
     def booked(self) -> np.ndarray:
         """Mask of booked slots (booked, attended, dna)."""
-        return np.isin(self.status, _BOOKED_CODES)
+        return self.cached("booked", lambda: np.isin(self.status, _BOOKED_CODES))
+
+    def key_codes(self, column: str, sort: bool = False) -> np.ndarray:
+        """Codes of ``patient_key`` / ``clinician_key`` (-1: none); in pseudonym order if ``sort``."""
+        key = ("codes", column, sort)
+        return self.cached(key, lambda: pd.factorize(self.slots[column], sort=sort)[0].astype("int64"))
 
     def is_status(self, status: str) -> np.ndarray:
         return self.status == _STATUS[status]
 
 
 def prepare_slots(
-    slots: pd.DataFrame,
+    slots: pd.DataFrame | PreparedSlots,
     tz: str,
     start=None,
     end=None,
@@ -211,9 +245,11 @@ def prepare_slots(
 
     Parameters
     ----------
-    slots : pandas.DataFrame
+    slots : pandas.DataFrame or PreparedSlots
         Canonical slots; always needs ``practice_id, start_utc, status, category,
-        booked_utc, duration_min``.
+        booked_utc, duration_min``. A :class:`PreparedSlots` prepared with the same ``tz``,
+        period and split is returned as it is (with the ``need`` columns coded if they were
+        not yet); otherwise its source frame is prepared (once: the result is kept in it).
     tz : str
         IANA timezone of the wall clock.
     start, end : optional
@@ -230,30 +266,45 @@ def prepare_slots(
     """
     check_tz(tz)
     need = tuple(need)
-    check_slots(slots, ("practice_id", "start_utc", "status", "category", "booked_utc", "duration_min") + need)
     split = session_split_ns(session_split)
-    _instants(slots["start_utc"], "start_utc", nullable=False)
-    slots = restrict(slots, start, end, tz)
+    lo, hi = to_utc_bound(start, tz), to_utc_bound(end, tz)
+    args = (tz, None if lo is None else lo.as_unit("ns").value, None if hi is None else hi.as_unit("ns").value, split)
+    if isinstance(slots, PreparedSlots):
+        if slots.args == args:
+            return _with_codes(slots, need)
+        shared = slots
+        other = shared.cache.get(("prepared", args))
+        if other is None:
+            if (
+                shared.args[0] == tz
+                and shared.args[3] == split
+                and len(shared.slots) == len(shared.source)
+                and in_period(shared.utc, start, end, tz).all()
+            ):
+                # the other period keeps the very same slots: only the spans differ
+                first, last = spans(shared.practice, shared.utc, len(shared.practices), start, end, tz)
+                other = replace(shared, first_utc=first, last_utc=last, args=args, cache=shared.cache)
+            else:
+                other = prepare_slots(shared.source, tz, start, end, session_split, need)
+            shared.cache[("prepared", args)] = other
+        return _with_codes(other, need)
+    check_slots(slots, ("practice_id", "start_utc", "status", "category", "booked_utc", "duration_min") + need)
+    utc = _instants(slots["start_utc"], "start_utc", nullable=False)
+    source = slots
+    keep = in_period(utc, start, end, tz)
+    if not keep.all():  # (a period holding every slot needs no copy of the frame)
+        slots, utc = slots.loc[keep], utc[keep]
     codes, names = pd.factorize(slots["practice_id"], sort=True)
     if (codes < 0).any():
         raise MetricsInputError("practice_id has missing values; validate slots before measuring them.")
     codes = codes.astype("int64")
-    utc = _instants(slots["start_utc"], "start_utc", nullable=False)
     wall = wall_ns(utc, tz)
     booked_utc = _instants(slots["booked_utc"], "booked_utc", nullable=True)
     has = booked_utc != NAT
     booked_wall = np.full(len(slots), NAT, dtype="int64")
     booked_wall[has] = wall_ns(booked_utc[has], tz)
     day = wall // DAY_NS
-    first = np.full(len(names), np.iinfo("int64").max, dtype="int64")
-    last = np.full(len(names), np.iinfo("int64").min, dtype="int64")
-    np.minimum.at(first, codes, utc)
-    np.maximum.at(last, codes, utc)
-    lo, hi = to_utc_bound(start, tz), to_utc_bound(end, tz)
-    if lo is not None:
-        first[:] = lo.as_unit("ns").value
-    if hi is not None:
-        last[:] = hi.as_unit("ns").value - 1
+    first, last = spans(codes, utc, len(names), start, end, tz)
     return PreparedSlots(
         slots=slots,
         practices=np.asarray(names, dtype=object),
@@ -271,21 +322,19 @@ def prepare_slots(
         duration=pd.to_numeric(slots["duration_min"]).to_numpy(dtype="float64", na_value=np.nan),
         first_utc=first,
         last_utc=last,
+        source=source,
+        args=args,
     )
 
 
-def in_period(utc: np.ndarray, start, end, tz: str) -> np.ndarray:
-    """Mask of UTC ns instants with ``start <= instant < end`` (the rule of
-    :func:`demand.definitions.restrict`, for arrays)."""
-    lo, hi = to_utc_bound(start, tz), to_utc_bound(end, tz)
-    if lo is not None and hi is not None and hi <= lo:
-        raise MetricsInputError(f"The period is empty: end {end} is not after start {start}.")
-    mask = np.ones(len(utc), dtype=bool)
-    if lo is not None:
-        mask &= utc >= lo.as_unit("ns").value
-    if hi is not None:
-        mask &= utc < hi.as_unit("ns").value
-    return mask
+def _with_codes(ps: PreparedSlots, need: tuple[str, ...]) -> PreparedSlots:
+    """``ps`` with the ``role`` / ``mode`` codes in ``need`` filled in (checked like the rest)."""
+    check_slots(ps.slots, need)
+    if "role" in need and ps.role is None:
+        ps.role = _codes(ps.slots["role"], ROLES, "role")
+    if "mode" in need and ps.mode is None:
+        ps.mode = _codes(ps.slots["mode"], MODES, "mode")
+    return ps
 
 
 def lead_time_codes(ps: PreparedSlots) -> np.ndarray:
@@ -302,19 +351,6 @@ def lead_time_codes(ps: PreparedSlots) -> np.ndarray:
     code = np.searchsorted(lasts, days, side="left")
     code[days < 0] = len(LEAD_TIME_BINS)
     return code.astype("int64")
-
-
-def distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of an int64 array.
-
-    ``np.unique`` without ``return_inverse`` takes a hash-table path in numpy 2.4 that is about
-    100x slower than sorting for a million int64 keys with many distinct values (measured:
-    1.1 s against 0.01 s), so sort instead.
-    """
-    s = np.sort(np.asarray(values, dtype="int64"), kind="stable")
-    keep = np.ones(len(s), dtype=bool)
-    keep[1:] = s[1:] != s[:-1]
-    return s[keep]
 
 
 def pack(*codes_and_sizes: tuple[np.ndarray, int]) -> np.ndarray:

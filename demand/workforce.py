@@ -14,7 +14,7 @@ import pandas as pd
 
 from .appointments import ROLES
 from .capacity import by_codes, by_labels, check_by
-from .definitions import DEFAULT_TZ, MetricsInputError, bucket_keys, group_stats
+from .definitions import DEFAULT_TZ, MetricsInputError, bucket_keys, group_stats, names_at
 from .slots import PreparedSlots, distinct, in_period, pack, prepare_slots
 
 __all__ = [
@@ -59,9 +59,8 @@ CONTINUITY_COLUMNS: tuple[str, ...] = (
 
 
 def _month_index(ps: PreparedSlots) -> np.ndarray:
-    """Local calendar month of each slot as whole months since January 1970."""
-    month_start = bucket_keys(ps.utc, ps.wall, "MS")
-    return month_start.view("M8[ns]").astype("M8[M]").astype("int64")
+    """Local calendar month of each slot as whole months since January 1970 (shared, read-only)."""
+    return ps.cached("month_index", lambda: bucket_keys(ps.utc, ps.wall, "MS").view("M8[ns]").astype("M8[M]").astype("int64"))
 
 
 def _months(index: np.ndarray) -> np.ndarray:
@@ -158,7 +157,7 @@ def skill_mix(
 
     appointments = np.bincount(row[ps.booked], minlength=n)
     if "clinician_key" in ps.slots.columns:
-        clinician, _ = pd.factorize(ps.slots["clinician_key"])
+        clinician = ps.key_codes("clinician_key", sort=True)  # as continuity's: computed once
         keyed = ps.offered & (clinician >= 0)
         d0 = int(ps.day.min()) if len(ps.day) else 0
         n_d = int(ps.day.max()) - d0 + 1 if len(ps.day) else 1
@@ -176,9 +175,9 @@ def skill_mix(
     size = sizes[g_practice]
     out = pd.DataFrame(
         {
-            "practice_id": ps.practices[g_practice].astype(str),
+            "practice_id": names_at(ps.practices, g_practice),
             "month": _months(g_month + m0),
-            "role": np.asarray(ROLES, dtype=object)[g_role].astype(str),
+            "role": names_at(ROLES, g_role),
             "list_size": size,
             "appointments": appointments.astype("int64"),
             "sessions": sessions,
@@ -236,9 +235,9 @@ def consultation_length(
     parts = np.unravel_index(uniq, tuple(max(int(s), 1) for _, s in dims))
     dur = ps.duration[att]
     stats = group_stats(row, dur, n, (0.5, 0.9))
-    out = pd.DataFrame({"practice_id": ps.practices[parts[0]].astype(str)})
+    out = pd.DataFrame({"practice_id": names_at(ps.practices, parts[0])})
     for i, b in enumerate(by):
-        out[b] = by_labels(parts[1 + i], b).astype(str)
+        out[b] = by_labels(parts[1 + i], b)
     out["attended"] = np.bincount(row, minlength=n).astype("int64")
     out["minutes_attended"] = np.bincount(row, weights=np.nan_to_num(dur), minlength=n)
     out["duration_mean_min"] = stats["mean"]
@@ -277,35 +276,63 @@ def _most_seen(p: np.ndarray, c: np.ndarray, m: np.ndarray, t: np.ndarray, targe
         Indices into those arrays of the appointments to judge.
     window : int
         Months of history before the appointment's month.
+
+    Notes
+    -----
+    Visits are counted per patient, GP and month, sorted by (patient, GP, month), with a
+    running total; a patient-month's visits to a GP in its window are then the difference of
+    two running totals found by binary search, and the last visit in the window is the last
+    of the latest month in it (later months hold later visits). Only the GPs each patient has
+    ever seen are candidates, so the work grows with the appointments, not with patients x GPs
+    x months.
     """
-    n_pat = int(p.max(initial=0)) + 1
-    m_lo = int(m.min(initial=0))
-    span = int(m.max(initial=0)) - m_lo + window + 2
-    hist = pd.DataFrame({"p": p, "c": c, "m": m - m_lo, "t": t})
-    agg = hist.groupby(["p", "c", "m"], sort=False).agg(n=("t", "size"), last=("t", "max")).reset_index()
-    # each month's visits count towards the usual GP of each of the `window` months after it
-    k = np.tile(np.arange(1, window + 1), len(agg))
-    hp = np.repeat(agg["p"].to_numpy(), window)
-    hc = np.repeat(agg["c"].to_numpy(), window)
-    hn = np.repeat(agg["n"].to_numpy(), window)
-    hl = np.repeat(agg["last"].to_numpy(), window)
-    hm = np.repeat(agg["m"].to_numpy(), window) + k
-    want = distinct(pack((p[target], n_pat), (m[target] - m_lo, span)))
-    hkey = pack((hp, n_pat), (hm, span))
-    keep = np.isin(hkey, want)
-    cand = pd.DataFrame({"key": hkey[keep], "c": hc[keep], "n": hn[keep], "last": hl[keep]})
-    cand = cand.groupby(["key", "c"], sort=False).agg(n=("n", "sum"), last=("last", "max")).reset_index()
-    # most visits; ties to the most recently seen; then the lowest code (sorted pseudonym)
-    order = np.lexsort((cand["c"].to_numpy(), -cand["last"].to_numpy(), -cand["n"].to_numpy(), cand["key"].to_numpy()))
-    ck = cand["key"].to_numpy()[order]
-    firsts = np.ones(len(ck), dtype=bool)
-    firsts[1:] = ck[1:] != ck[:-1]
-    usual_key, usual_c = ck[firsts], cand["c"].to_numpy()[order][firsts]
+    empty = np.full(len(target), -1, dtype="int64")
+    if len(target) == 0 or len(p) == 0:
+        return empty
+    n_pat = int(p.max()) + 1
+    n_c = int(c.max()) + 1
+    m_lo = int(m.min())
+    span = int(m.max()) - m_lo + 1
+    key = pack((p, n_pat), (c, n_c), (m - m_lo, span))
+    order = np.argsort(key)  # visits of one key are only counted and their latest taken
+    k = key[order]
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    agg_key = k[starts]  # one per patient, GP and month, sorted
+    before = np.append(starts, len(k))  # visits before each aggregated row (and the total)
+    last = np.maximum.reduceat(t[order], starts)
+
+    pair = distinct(agg_key // span)  # patient x GP pairs seen, sorted
+    pair_patient = pair // n_c
     tkey = pack((p[target], n_pat), (m[target] - m_lo, span))
-    if len(usual_key) == 0:
-        return np.full(len(tkey), -1, dtype="int64")
-    pos = np.minimum(np.searchsorted(usual_key, tkey), len(usual_key) - 1)
-    return np.where(usual_key[pos] == tkey, usual_c[pos], -1)
+    pm, target_pm = np.unique(tkey, return_inverse=True)  # target patient-months
+    pm_patient, pm_month = np.divmod(pm, span)
+    lo = np.searchsorted(pair_patient, pm_patient, side="left")
+    hi = np.searchsorted(pair_patient, pm_patient, side="right")
+    per = hi - lo
+    cand_pm = np.repeat(np.arange(len(pm)), per)  # each target patient-month x each GP of the patient
+    cand_pair = pair[np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per) + np.repeat(lo, per)]
+    month = pm_month[cand_pm]
+    a = np.searchsorted(agg_key, cand_pair * span + np.maximum(month - window, 0), side="left")
+    b = np.searchsorted(agg_key, cand_pair * span + month, side="left")  # months before the target's
+    visits = before[b] - before[a]
+    seen = visits > 0
+    cand_pm, cand_c, visits = cand_pm[seen], (cand_pair % n_c)[seen], visits[seen]
+    cand_last = last[b[seen] - 1]
+    usual = np.full(len(pm), -1, dtype="int64")
+    if len(cand_pm) == 0:
+        return usual[target_pm.ravel()]
+    # candidates come grouped by patient-month: most visits; ties to the most recently seen;
+    # then the lowest code (sorted pseudonym), each a reduction over the group
+    group_start = np.flatnonzero(np.diff(cand_pm, prepend=-1) != 0)
+    group = np.cumsum(np.diff(cand_pm, prepend=-1) != 0) - 1
+    best = visits == np.maximum.reduceat(visits, group_start)[group]
+    latest = np.where(best, cand_last, np.iinfo("int64").min)
+    best &= cand_last == np.maximum.reduceat(latest, group_start)[group]
+    lowest = np.minimum.reduceat(np.where(best, cand_c, np.iinfo("int64").max), group_start)
+    usual[cand_pm[group_start]] = lowest
+    return usual[target_pm.ravel()]
 
 
 def continuity(
@@ -387,8 +414,8 @@ def continuity(
     if missing:
         identified = np.zeros(len(gp), dtype=bool)
     else:
-        pat, _ = pd.factorize(ps.slots["patient_key"])
-        clinician, _ = pd.factorize(ps.slots["clinician_key"], sort=True)
+        pat = ps.key_codes("patient_key")
+        clinician = ps.key_codes("clinician_key", sort=True)  # ties go to the lowest pseudonym
         identified = gp & (pat >= 0) & (clinician >= 0)
         # a patient is a pseudonym within a practice: the same key at two practices is two people
         patient = pack((ps.practice, n_p), (np.maximum(pat, 0), int(pat.max(initial=0)) + 1))
@@ -438,7 +465,7 @@ def continuity(
     full = (g_month - window_months >= first_month[g_practice]) if most_seen else np.ones(n, dtype=bool)
     return pd.DataFrame(
         {
-            "practice_id": ps.practices[g_practice].astype(str),
+            "practice_id": names_at(ps.practices, g_practice),
             "month": _months(g_month),
             "gp_appointments": np.bincount(row, minlength=n).astype("int64"),
             "identified": ident.astype("int64"),

@@ -41,13 +41,22 @@ def test_every_command_has_help_with_an_example(runner, path):
         assert "Example" in res.output, f"'frontdoor {' '.join(path)} --help' shows no example"
 
 
-def test_formats_lists_the_registry_as_json(runner):
+def test_formats_lists_call_and_appointment_registries_as_json(runner):
+    from demand.ingest_appointments import appointment_formats
     from telephony.formats import FORMATS
 
     res = runner.invoke(main, ["formats", "--format", "json"])
     assert res.exit_code == 0
-    names = [r["name"] for r in json.loads(res.output)]
-    assert names == list(FORMATS)
+    rows = json.loads(res.output)
+    assert list(rows[0]) == ["kind", "name", "reads", "example file"]
+    # Generated from the registries, calls first: every name once, with its kind.
+    assert [(r["kind"], r["name"]) for r in rows] == [("calls", n) for n in FORMATS] + [
+        ("appointments", n) for n in appointment_formats()
+    ]
+    appts = {r["name"]: r for r in rows if r["kind"] == "appointments"}
+    assert set(appts) == {"emis_appointments", "systmone_appointments", "gpad"}
+    assert appts["gpad"]["reads"] == "NHS Digital GPAD practice-level monthly CSV"
+    assert "xon_surgery_connect" in {r["name"] for r in rows if r["kind"] == "calls"}
 
 
 def test_ingest_calls_prints_a_reconciled_summary(runner, tmp_path):
@@ -58,13 +67,30 @@ def test_ingest_calls_prints_a_reconciled_summary(runner, tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.startswith(
         "queue_log: asterisk_queue_log, 2026-01-05 to 2026-01-05: 5 rows read (3 legs joined) -> "
-        "2 written, 0 duplicate, 0 rejected"
+        "2 written, 0 duplicates, 0 rejected"
     )
     again = runner.invoke(main, ["ingest", "calls", str(f), "--practice", "A81001", "--store", str(store)])
-    assert "0 written, 2 duplicate, 0 rejected" in again.output
+    assert "0 written, 2 duplicates, 0 rejected" in again.output
     info = runner.invoke(main, ["store", "info", "--store", str(store), "--format", "csv"])
     assert info.exit_code == 0
     assert "calls,A81001,1,2," in info.output
+
+
+def test_summaries_agree_in_number():
+    from telephony.ingest import IngestResult
+
+    one = IngestResult("f.csv", "fmt", "A81001", rows_read=1, rows_skipped=1, rows_merged=1, written=1,
+                       duplicates=1, rejected=1, split_calls=1)
+    assert one.summary() == (
+        "f.csv: fmt: 1 row read (1 leg joined; 1 non-call row skipped; 1 call split in the file, later parts "
+        "rejected) -> 1 written, 1 duplicate, 1 rejected"
+    )
+    many = IngestResult("f.csv", "fmt", "A81001", rows_read=1200, rows_skipped=2, rows_merged=3, written=0,
+                        duplicates=0, rejected=0, split_calls=2, skipped_noun="row")
+    assert many.summary() == (
+        "f.csv: fmt: 1,200 rows read (3 legs joined; 2 rows skipped; 2 calls split in the file, later parts "
+        "rejected) -> 0 written, 0 duplicates, 0 rejected"
+    )
 
 
 def test_not_a_call_log_is_a_one_line_error_and_writes_nothing(runner, tmp_path):
@@ -121,7 +147,7 @@ def test_demo_writes_and_ingests_a_small_federation(runner, tmp_path):
                  "Appointments_2025-01.csv: systmone_appointments,"):
         assert line in res.output
     summaries = [ln for ln in res.output.splitlines() if " rows read" in ln]
-    assert len(summaries) == 6 and all(ln.endswith(", 0 duplicate, 0 rejected") for ln in summaries)
+    assert len(summaries) == 6 and all(ln.endswith(", 0 duplicates, 0 rejected") for ln in summaries)
     for practice in ("A81001", "A81002", "A81003"):
         assert (out / "store" / "calls" / f"practice_id={practice}").is_dir()
     assert (out / "store" / "practices.parquet").is_file()

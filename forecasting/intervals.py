@@ -39,6 +39,7 @@ __all__ = [
     "Spread",
     "fit_spread",
     "count_quantiles",
+    "count_distribution",
     "interval_columns",
 ]
 
@@ -220,7 +221,7 @@ def count_quantiles(mu: np.ndarray, spread: Spread, q: Sequence[float], min_rate
     qq = qs[:, None]
     for mask, make in (
         (~nb, lambda m, e: stats.poisson(m)),
-        (nb, lambda m, e: stats.nbinom(m * m / e, m / (m + e))),
+        (nb, lambda m, e: stats.nbinom(*_nb_size_prob(m, e))),
     ):
         if not mask.any():
             continue
@@ -233,3 +234,43 @@ def count_quantiles(mu: np.ndarray, spread: Spread, q: Sequence[float], min_rate
             frac = np.where(pk > 0, (qm - below) / pk, 0.5)
         out[:, mask] = np.maximum(k - 0.5 + np.clip(frac, 0.0, 1.0), 0.0)
     return out
+
+
+def _nb_size_prob(mu, extra):
+    """scipy's ``nbinom(n, p)`` parameters of a count with mean ``mu`` and variance ``mu + extra``."""
+    return mu * mu / extra, mu / (mu + extra)
+
+
+def count_distribution(mu: float, spread: Spread, min_rate: float = MIN_RATE):
+    """The count distribution behind :func:`count_quantiles`, as a frozen scipy distribution.
+
+    Parameters
+    ----------
+    mu : float
+        Mean count. ``0`` gives a count that is always 0 (a closed period); a positive mean
+        below ``min_rate`` is raised to it, as in :func:`count_quantiles`.
+    spread : Spread
+        Variance function ``phi * mu + alpha * mu**2``.
+
+    Returns
+    -------
+    scipy.stats frozen distribution
+        Negative binomial with that variance, Poisson when the variance is no more than ``mu``
+        (never tighter than Poisson).
+
+    Notes
+    -----
+    The integer count itself (``pmf``, ``cdf``, ``sf``), not the count spread over its unit bin
+    that the reported quantiles use: the probability that demand exceeds a capacity of ``c``
+    appointments is ``sf(c)`` (:mod:`forecasting.pressure`).
+    """
+    mu = float(mu)
+    if not (np.isfinite(mu) and mu >= 0):
+        raise IntervalError(f"A mean count must be a finite number >= 0, got {mu!r}.")
+    if mu == 0:
+        return stats.poisson(0.0)
+    mu = max(mu, min_rate)
+    extra = (spread.phi - 1.0) * mu + spread.alpha * mu * mu
+    if extra > 1e-9 * mu:
+        return stats.nbinom(*_nb_size_prob(mu, extra))
+    return stats.poisson(mu)

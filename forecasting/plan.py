@@ -1,0 +1,406 @@
+"""Glue for the commands: a practice's series, its forecast, its backtest and next week's staffing.
+
+Each function composes the library (series, models, backtest, staffing) for one practice in
+the store, or a series file, so that ``frontdoor forecast | backtest | staff`` stay a thin
+skin. Functions named ``read_*`` or taking a ``store`` read it; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .base import DS, ID, ForecastInputError, Model, freq_minutes
+from .series import _freq, read_calendars, read_series, series_from_store
+
+__all__ = [
+    "PlanError",
+    "parse_horizon",
+    "parse_week",
+    "parse_service_level",
+    "read_practice_series",
+    "forecast_series",
+    "backtest_series",
+    "StaffPlan",
+    "staff_week",
+    "session_roles",
+]
+
+Progress = Callable[[str], None]
+
+
+class PlanError(ForecastInputError):
+    """An argument of a planning command that cannot be used; the message says how to fix it."""
+
+
+def _say(progress: Progress | None, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+
+
+def parse_horizon(text: str | int, freq: str) -> int:
+    """Periods of ``freq`` in a horizon: ``"1w"`` (weeks), ``"3d"`` (days) or a plain number of periods.
+
+    Raises
+    ------
+    PlanError
+        For anything else, or a horizon shorter than one period.
+    """
+    per_day = 1440 // freq_minutes(_freq(freq))
+    s = str(text).strip().lower()
+    m = re.fullmatch(r"(\d+)\s*([wd]?)", s)
+    if not m or int(m.group(1)) < 1:
+        raise PlanError(f"Horizon {text!r} is not understood; give weeks (1w, 13w), days (3d) or a number of periods (168).")
+    n = int(m.group(1))
+    return n * {"w": 7 * per_day, "d": per_day, "": 1}[m.group(2)]
+
+
+def parse_week(week: str) -> _dt.date:
+    """The Monday of an ISO week ``YYYY-Www`` (e.g. ``2027-W02``).
+
+    Raises
+    ------
+    PlanError
+        When ``week`` is not in that form or names no week.
+    """
+    m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", str(week).strip(), flags=re.IGNORECASE)
+    if not m:
+        raise PlanError(f"Week {week!r} is not an ISO week; write it as YYYY-Www, e.g. 2027-W02.")
+    try:
+        return _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError:
+        raise PlanError(f"Week {week!r} does not exist (ISO years have 52 or 53 weeks).") from None
+
+
+def parse_service_level(text: str) -> tuple[float, float]:
+    """``"80/60"`` → (0.8, 60.0): the share answered (percent) within the seconds.
+
+    Raises
+    ------
+    PlanError
+        For anything else.
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*", str(text))
+    if not m or not 0 < float(m.group(1)) < 100 or float(m.group(2)) <= 0:
+        raise PlanError(f"Service level {text!r} is not understood; write PERCENT/SECONDS, e.g. 80/60.")
+    return float(m.group(1)) / 100, float(m.group(2))
+
+
+def read_practice_series(
+    store=None, practice: str | None = None, what: str = "offered", freq: str = "h", input_file: str | Path | None = None
+) -> tuple[pd.DataFrame, object]:
+    """A series to forecast and its calendar: one practice from the store, or a series file.
+
+    Returns
+    -------
+    (pandas.DataFrame, Calendar mapping or None)
+        The long frame (``unique_id, ds, y``) and the practices' calendars from the registry
+        (``None`` for a file: the default calendar, England Mon–Fri 08:00–18:30).
+
+    Raises
+    ------
+    PlanError
+        Neither or both of a practice and a file.
+    """
+    if (practice is None) == (input_file is None):
+        raise PlanError("Give either --practice ODS (a practice in the store) or --input FILE (a ds,y series), not both.")
+    if input_file is not None:
+        df = read_series(input_file, freq=freq)
+        return df, None
+    df = series_from_store(store, practice, freq=freq, what=what)
+    return df, read_calendars(store, [practice])
+
+
+def _model(model: str | Model, calendar) -> Model:
+    from .models import make_model
+
+    m = make_model(model) if isinstance(model, str) else model
+    if calendar is not None:
+        m.calendar = calendar
+    return m
+
+
+def forecast_series(
+    df: pd.DataFrame, model: str | Model = "auto", horizon: str | int = "1w", calendar=None,
+    level=(80, 95),
+) -> tuple[pd.DataFrame, Model]:
+    """Fit a model (by registry name) and forecast ``horizon`` after each series' end.
+
+    Returns
+    -------
+    (pandas.DataFrame, Model)
+        The model's ``predict`` frame and the fitted model (its ``spread_``, ``choices_``).
+    """
+    from .base import infer_freq
+
+    freq = infer_freq(df[DS], df[ID])
+    h = parse_horizon(horizon, freq)
+    m = _model(model, calendar)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        fc = m.fit(df).predict(h, level=level)
+    return fc, m
+
+
+def backtest_series(
+    df: pd.DataFrame, models: list[str], horizon: str | int = "1w", windows: int = 8, calendar=None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Rolling-origin backtest of registry models, one after another; the tidy results.
+
+    Windows are ``horizon`` apart (they tile the last ``windows x horizon`` periods).
+    """
+    from .backtest import backtest
+    from .base import infer_freq
+
+    freq = infer_freq(df[DS], df[ID])
+    h = parse_horizon(horizon, freq)
+    parts = []
+    for i, name in enumerate(models, 1):
+        _say(progress, f"[{i}/{len(models)}] backtesting {name} over {windows} windows of {h} periods")
+        m = _model(name, calendar)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parts.append(backtest(df, {name: m}, h=h, n_windows=windows, level=(80,), calendar=calendar))
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs = parts[0].attrs
+    return out
+
+
+# ============================================================================ staffing a week
+
+
+@dataclass
+class StaffPlan:
+    """What :func:`staff_week` recommends.
+
+    Attributes
+    ----------
+    rota : pandas.DataFrame
+        Per half hour of the week's open hours: ``ds, calls`` (forecast calls offered, the
+        quantile staffed for), ``first_attempts`` (forecast callers' first calls),
+        ``erlang_agents`` (Erlang A), ``agents`` (after the redial check), ``added``,
+        ``rostered`` (with shrinkage), ``erlang_service_level``, ``erlang_abandon_rate`` and,
+        when checked, ``service_level``, ``abandon_rate`` (achieved in the simulation).
+    sessions : pandas.DataFrame
+        :func:`forecasting.staffing.clinician_sessions` per day and role.
+    summary : dict
+        Handle time, patience, targets, whether the simulation met them.
+    """
+
+    rota: pd.DataFrame
+    sessions: pd.DataFrame
+    summary: dict
+
+
+def session_roles(slots: pd.DataFrame, session_split_hour: float = 13.0) -> tuple[dict[str, float], dict[str, float]]:
+    """Roles' share of same-day appointments, and same-day slots per clinician session, from history.
+
+    Returns
+    -------
+    (dict, dict)
+        ``roles_mix``: role to its share of booked same-day slots; ``slots_per_session``: role
+        to the mean number of offered same-day slots per clinician session (a clinician's
+        am or pm with any same-day slot).
+
+    Raises
+    ------
+    PlanError
+        When the history holds no booked same-day slot.
+    """
+    s = slots[(slots["category"].astype(str) == "same_day") & (slots["status"].astype(str) != "cancelled")]
+    booked = s[s["status"].astype(str).isin(["booked", "attended", "dna"])]
+    if len(booked) == 0:
+        raise PlanError("No booked same-day appointments in the history; ingest slot exports or give --slots-per-session.")
+    mix = booked["role"].astype(str).value_counts(normalize=True).to_dict()
+    local = s["start_utc"].dt.tz_convert("Europe/London").dt.tz_localize(None)
+    pm = local.dt.hour + local.dt.minute / 60 >= session_split_hour
+    key = s["clinician_key"].astype(str).fillna("?") if "clinician_key" in s.columns else pd.Series("?", index=s.index)
+    per = s.assign(_d=local.dt.normalize(), _pm=pm, _c=key).groupby(["role", "_c", "_d", "_pm"], observed=True).size()
+    sps = per.groupby(level=0, observed=True).mean().to_dict()
+    return {str(r): float(v) for r, v in mix.items()}, {str(r): float(sps.get(r, 1.0)) for r in mix}
+
+
+def _first_attempt_split(fc30: pd.DataFrame, col30: str, callers_h: pd.DataFrame, colh: str) -> pd.Series:
+    """Hourly first attempts spread over the half hours in proportion to the calls forecast."""
+    f = fc30[[DS, col30]].copy()
+    f["hour"] = f[DS].dt.floor("h")
+    tot = f.groupby("hour")[col30].transform("sum")
+    share = np.where(tot > 0, f[col30] / tot.where(tot > 0, 1.0), 0.5)
+    hourly = callers_h.set_index(DS)[colh]
+    return pd.Series(share * f["hour"].map(hourly).fillna(0.0).to_numpy(), index=f.index)
+
+
+def staff_week(
+    store,
+    practice: str,
+    week: str,
+    target_sl: float = 0.8,
+    target_t_s: float = 60.0,
+    max_abandon: float | None = 0.05,
+    shrinkage: float = 0.3,
+    aht_s: float | None = None,
+    short_abandon_s: float = 60.0,
+    check_redials: bool = True,
+    model: str = "auto",
+    quantile: float = 0.9,
+    seeds: int = 5,
+    slots_per_session: Mapping[str, float] | None = None,
+    history_weeks: int = 8,
+    progress: Progress | None = None,
+) -> StaffPlan:
+    """Half-hourly call handlers and daily clinician sessions for one practice and ISO week.
+
+    Parameters
+    ----------
+    store : telephony.store.Store
+    practice : str
+        ODS code.
+    week : str
+        ISO week ``YYYY-Www``, after the practice's history.
+    target_sl, target_t_s : float
+        Share of callers to answer within ``target_t_s`` seconds (0.8, 60).
+    max_abandon : float, optional
+        Highest acceptable share abandoning.
+    shrinkage : float
+        Share of rostered time off the phones.
+    aht_s : float, optional
+        Average handle time, seconds; measured from the last ``history_weeks`` when omitted.
+    short_abandon_s : float
+        Abandons shorter than this are left out of the patience estimate (balking).
+    check_redials : bool
+        Check (and raise) the Erlang rota in the queue simulation with redials.
+    model : str
+        Registry model for the three forecasts (calls offered per half hour, first callers per
+        hour, same-day demand per day).
+    quantile : float
+        Forecast quantile staffed for (0.9: the 80% interval's upper bound).
+    seeds : int
+        Simulated runs of each day in the redial check.
+    slots_per_session : mapping of role to float, optional
+        Same-day appointments per clinician session; measured from history when omitted.
+    history_weeks : int
+        Weeks of calls and slots before the forecast origin used for handling and roles.
+    progress : callable, optional
+        Called with a line per step.
+
+    Returns
+    -------
+    StaffPlan
+
+    Raises
+    ------
+    PlanError
+        A bad week, or a week that does not lie after the history.
+
+    Notes
+    -----
+    Erlang A sees calls offered (every attempt occupies the queue). The redial simulation
+    needs *first attempts*: the ``unique_callers`` series (callers' first call of the day) is
+    forecast per hour and spread over its two half hours in proportion to the calls forecast.
+    """
+    from demand.appointments import read_appointments
+
+    from .staffing import (
+        clinician_sessions,
+        forecast_column,
+        handlers_per_interval,
+        measure_handling,
+        raise_rota_until_met,
+    )
+
+    monday = pd.Timestamp(parse_week(week))
+    end = monday + pd.Timedelta(days=7)
+    _say(progress, f"reading {practice}'s calls offered per half hour")
+    calls30, cal = read_practice_series(store, practice, "offered", "30min")
+    last = calls30[DS].max()
+    if monday <= last:
+        raise PlanError(
+            f"Week {week} starts {monday.date()}, inside {practice}'s history (to {last:%Y-%m-%d %H:%M}); "
+            "staff a week after the history's end."
+        )
+
+    def ahead(df: pd.DataFrame, freq_min: int) -> int:
+        return int((end - df[DS].max()) / pd.Timedelta(minutes=freq_min)) - 1
+
+    def in_week(fc: pd.DataFrame) -> pd.DataFrame:
+        return fc[(fc[DS] >= monday) & (fc[DS] < end)].reset_index(drop=True)
+
+    _say(progress, f"forecasting calls offered with {model}")
+    fc30, _ = forecast_series(calls30, model, ahead(calls30, 30), cal, level=(80, 95))
+    fc30 = in_week(fc30)
+    col = forecast_column(fc30, quantile)
+    _say(progress, f"forecasting first callers per hour with {model}")
+    callers_h, _ = read_practice_series(store, practice, "unique_callers", "h")
+    fch, _ = forecast_series(callers_h, model, ahead(callers_h, 60), cal, level=(80, 95))
+    fch = in_week(fch)
+    first = _first_attempt_split(fc30, col, fch, forecast_column(fch, quantile))
+
+    since = (last - pd.Timedelta(weeks=history_weeks)).tz_localize("Europe/London", nonexistent="shift_forward", ambiguous=False)
+    hist = store.read_calls([practice], since)
+    handling = measure_handling(hist, short_abandon_s=short_abandon_s)
+    aht = float(aht_s) if aht_s is not None else handling.aht_s
+    patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else 3600.0
+    _say(progress, f"Erlang A: handle time {aht:.0f} s, patience {patience:.0f} s")
+    erl = handlers_per_interval(
+        fc30, aht, patience, target_sl, target_t_s, max_abandon, shrinkage, quantile=quantile, interval="30min"
+    )
+    rota = pd.DataFrame({DS: fc30[DS], "calls": fc30[col].to_numpy(), "first_attempts": first.to_numpy()})
+    rota["erlang_agents"] = erl["agents"].to_numpy()
+    rota["erlang_service_level"] = erl["service_level"].to_numpy()
+    rota["erlang_abandon_rate"] = erl["abandon_rate"].to_numpy()
+    met = None
+    if check_redials:
+        _say(progress, f"checking the rota in the queue simulation with redials ({seeds} runs per day)")
+        open_ = rota[rota["calls"] > 0]
+        raised = raise_rota_until_met(
+            open_[[DS]].assign(agents=open_["erlang_agents"].to_numpy()),
+            open_[[DS, "first_attempts"]],
+            seeds=range(seeds),
+            target_sl=target_sl,
+            target_t_s=target_t_s,
+            max_abandon=max_abandon,
+            short_abandon_s=short_abandon_s,
+            arrivals_column="first_attempts",
+        )
+        met = bool(raised.met)
+        r = raised.rota.set_index(DS)
+        sv = raised.service.set_index(DS)
+        rota["agents"] = rota[DS].map(r["agents"]).fillna(rota["erlang_agents"]).astype("int64").to_numpy()
+        rota["service_level"] = rota[DS].map(sv["service_level"]).to_numpy(dtype="float64")
+        rota["abandon_rate"] = rota[DS].map(sv["abandonment_rate"]).to_numpy(dtype="float64")
+    else:
+        rota["agents"] = rota["erlang_agents"]
+    rota["added"] = rota["agents"] - rota["erlang_agents"]
+    rota["rostered"] = [int(math.ceil(a / (1 - shrinkage) - 1e-9)) for a in rota["agents"]]
+    rota = rota[rota["calls"] > 0].reset_index(drop=True)
+
+    _say(progress, f"forecasting same-day appointment demand per day with {model}")
+    demand_d, _ = read_practice_series(store, practice, "same_day_demand", "D")
+    fcd, _ = forecast_series(demand_d, model, ahead(demand_d, 1440), cal, level=(80, 95))
+    fcd = in_week(fcd)
+    slots = read_appointments(store, [practice], since)
+    mix, sps = session_roles(slots)
+    if slots_per_session:
+        sps = {**sps, **{r: float(v) for r, v in slots_per_session.items()}}
+    sessions = clinician_sessions(fcd, sps, mix, quantile=quantile)
+    sessions = sessions[sessions["demand"] > 0].reset_index(drop=True)
+    summary = {
+        "practice": practice,
+        "week": week,
+        "aht_s": aht,
+        "patience_s": patience,
+        "target": f"{target_sl:.0%} within {target_t_s:g} s, abandon <= {max_abandon:.0%}" if max_abandon is not None else f"{target_sl:.0%} within {target_t_s:g} s",
+        "quantile": quantile,
+        "checked_with_redials": check_redials,
+        "met_in_simulation": met,
+    }
+    return StaffPlan(rota, sessions, summary)

@@ -185,15 +185,20 @@ class StaffPlan:
     Attributes
     ----------
     rota : pandas.DataFrame
-        Per half hour of the week's open hours: ``ds, calls`` (forecast calls offered, the
-        quantile staffed for), ``first_attempts`` (forecast callers' first calls),
-        ``erlang_agents`` (Erlang A), ``agents`` (after the redial check), ``added``,
-        ``rostered`` (with shrinkage), ``erlang_service_level``, ``erlang_abandon_rate`` and,
-        when checked, ``service_level``, ``abandon_rate`` (achieved in the simulation).
+        Per half hour of the week's open hours: ``ds, calls`` (forecast calls offered at the
+        quantile, redials included: what the phones logged at past staffing, for reference),
+        ``first_attempts`` (forecast callers' first calls of the day at the quantile: the
+        demand staffed for), ``erlang_agents`` (Erlang A for the first attempts), ``agents``
+        (after the redial check), ``added``, ``rostered`` (with shrinkage),
+        ``erlang_service_level``, ``erlang_abandon_rate`` and, when checked, what the rota
+        achieves in the simulation with redials: ``service_level``, ``abandon_rate``,
+        ``attempts`` (calls per interval, redials included) and ``redial_ratio`` (attempts
+        per distinct caller).
     sessions : pandas.DataFrame
         :func:`forecasting.staffing.clinician_sessions` per day and role.
     summary : dict
-        Handle time, patience, targets, whether the simulation met them.
+        Handle time, patience, targets, whether the simulation met them and, when it did not,
+        ``not_met`` (why, and which intervals fall short).
     """
 
     rota: pd.DataFrame
@@ -303,9 +308,20 @@ def staff_week(
 
     Notes
     -----
-    Erlang A sees calls offered (every attempt occupies the queue). The redial simulation
-    needs *first attempts*: the ``unique_callers`` series (callers' first call of the day) is
-    forecast per hour and spread over its two half hours in proportion to the calls forecast.
+    Demand is *first attempts*, not calls offered. A practice's calls offered count every
+    redial, and redials are a symptom of the staffing the history had: a caller who cannot get
+    through rings again, and again, so an under-staffed 8am logs two to three calls per caller.
+    Staffing Erlang A for calls offered staffs that symptom (at the 0.9 quantile of a 9,000-
+    patient demo practice, ~240 calls in the 08:00 half hour and 32 rostered handlers) and the
+    check below can only raise a rota, never lower it. So the ``unique_callers`` series
+    (callers' first call of the local day) is forecast per hour at ``quantile`` and spread over
+    its two half hours in proportion to the calls forecast, and Erlang A staffs those first
+    attempts, the same arrivals the redial simulation uses. Erlang A sees no redial and no
+    queue carried over from the half hour before, so it is a lower bound: the simulation with
+    redials (:func:`forecasting.staffing.raise_rota_until_met`) then plays the same first
+    attempts against that rota, with callers who fail ringing again, and adds handlers where
+    the achieved service falls short; the rota is never below Erlang A's figure. Callers who
+    give up and "ring tomorrow" are in tomorrow's first-attempt history, hence its forecast.
     """
     from demand.appointments import read_appointments
 
@@ -349,18 +365,20 @@ def staff_week(
     handling = measure_handling(hist, short_abandon_s=short_abandon_s)
     aht = float(aht_s) if aht_s is not None else handling.aht_s
     patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else 3600.0
-    _say(progress, f"Erlang A: handle time {aht:.0f} s, patience {patience:.0f} s")
-    erl = handlers_per_interval(
-        fc30, aht, patience, target_sl, target_t_s, max_abandon, shrinkage, quantile=quantile, interval="30min"
-    )
+    _say(progress, f"Erlang A for first attempts: handle time {aht:.0f} s, patience {patience:.0f} s")
     rota = pd.DataFrame({DS: fc30[DS], "calls": fc30[col].to_numpy(), "first_attempts": first.to_numpy()})
+    erl = handlers_per_interval(
+        rota, aht, patience, target_sl, target_t_s, max_abandon, shrinkage, interval="30min", column="first_attempts"
+    )
     rota["erlang_agents"] = erl["agents"].to_numpy()
     rota["erlang_service_level"] = erl["service_level"].to_numpy()
     rota["erlang_abandon_rate"] = erl["abandon_rate"].to_numpy()
+    is_open = (rota["calls"] > 0) | (rota["first_attempts"] > 0)
     met = None
+    not_met = None
     if check_redials:
         _say(progress, f"checking the rota in the queue simulation with redials ({seeds} runs per day)")
-        open_ = rota[rota["calls"] > 0]
+        open_ = rota[is_open]
         raised = raise_rota_until_met(
             open_[[DS]].assign(agents=open_["erlang_agents"].to_numpy()),
             open_[[DS, "first_attempts"]],
@@ -372,16 +390,18 @@ def staff_week(
             arrivals_column="first_attempts",
         )
         met = bool(raised.met)
+        not_met = None if met else {"reason": raised.reason, "failing": raised.failing}
         r = raised.rota.set_index(DS)
         sv = raised.service.set_index(DS)
         rota["agents"] = rota[DS].map(r["agents"]).fillna(rota["erlang_agents"]).astype("int64").to_numpy()
-        rota["service_level"] = rota[DS].map(sv["service_level"]).to_numpy(dtype="float64")
-        rota["abandon_rate"] = rota[DS].map(sv["abandonment_rate"]).to_numpy(dtype="float64")
+        for out_col, sv_col in (("service_level", "service_level"), ("abandon_rate", "abandonment_rate"),
+                                ("attempts", "attempts"), ("redial_ratio", "redial_ratio")):
+            rota[out_col] = rota[DS].map(sv[sv_col]).to_numpy(dtype="float64")
     else:
         rota["agents"] = rota["erlang_agents"]
     rota["added"] = rota["agents"] - rota["erlang_agents"]
     rota["rostered"] = [int(math.ceil(a / (1 - shrinkage) - 1e-9)) for a in rota["agents"]]
-    rota = rota[rota["calls"] > 0].reset_index(drop=True)
+    rota = rota[is_open].reset_index(drop=True)
 
     _say(progress, f"forecasting same-day appointment demand per day with {model}")
     demand_d, _ = read_practice_series(store, practice, "same_day_demand", "D")
@@ -402,5 +422,6 @@ def staff_week(
         "quantile": quantile,
         "checked_with_redials": check_redials,
         "met_in_simulation": met,
+        "not_met": not_met,
     }
     return StaffPlan(rota, sessions, summary)

@@ -700,6 +700,9 @@ class RaisedRota:
         Simulation rounds run (the first checks the rota as given).
     failing : pandas.DataFrame
         The intervals still short of a target at the end (empty when ``met``).
+    reason : str
+        Why it stopped short (``""`` when ``met``): out of rounds, or the intervals still
+        short are at ``max_handlers``.
     """
 
     rota: pd.DataFrame
@@ -707,6 +710,7 @@ class RaisedRota:
     met: bool
     iterations: int
     failing: pd.DataFrame
+    reason: str = ""
 
 
 def _shortfall(service: pd.DataFrame, target_sl: float, max_abandon: float | None, min_offered: int) -> pd.Series:
@@ -807,7 +811,15 @@ def raise_rota_until_met(
     out["added"] = (current - base.reindex(current.index).fillna(0).astype(np.int64)).to_numpy()
     keep = ["ds", "handlers", "offered", "service_level", "abandonment_rate"]
     failing = service.loc[short, keep].reset_index(drop=True)
-    return RaisedRota(rota=out, service=service, met=not short.any(), iterations=it, failing=failing)
+    if not short.any():
+        reason = ""
+    elif not raisable.any():
+        reason = (f"{int(short.sum())} interval(s) still short of target with {max_handlers} handlers "
+                  "(max_handlers); raise max_handlers or relax the target")
+    else:
+        reason = (f"{int(short.sum())} interval(s) still short of target after {it} simulation rounds "
+                  "(max_iterations, one handler per day per round); raise max_iterations")
+    return RaisedRota(rota=out, service=service, met=not short.any(), iterations=it, failing=failing, reason=reason)
 
 
 # ============================================================================ clinician sessions

@@ -245,6 +245,20 @@ def test_erlang_c_falls_short_at_8am_with_redials_and_raising_fixes_it():
     assert raised.rota["added"].sum() == (raised.rota["agents"] - rota["agents"].to_numpy()).sum()
 
 
+def test_raise_rota_says_why_it_stopped_short():
+    fc = _first_attempts_monday(9000)
+    rota = pd.DataFrame({"ds": fc["ds"], "agents": 2})
+    # Two handlers at the 8am rush cannot meet 80% in 60 s: capped at 3, raising stops there.
+    capped = raise_rota_until_met(rota, fc, seeds=(0,), max_handlers=3)
+    assert not capped.met and len(capped.failing) > 0
+    assert "max_handlers" in capped.reason and capped.rota["agents"].max() == 3
+    # One round only checks the rota as given: out of rounds, nothing added.
+    once = raise_rota_until_met(rota, fc, seeds=(0,), max_iterations=1)
+    assert not once.met and "max_iterations" in once.reason and once.iterations == 1
+    assert (once.rota["added"] == 0).all()
+    assert raise_rota_until_met(rota.assign(agents=20), fc, seeds=(0,)).reason == ""
+
+
 def test_check_rota_same_seeds_same_callers_and_grid_checks():
     fc = _first_attempts_monday(6000)
     rota = pd.DataFrame({"ds": fc["ds"], "agents": 3})

@@ -1,0 +1,197 @@
+"""``frontdoor forecast | backtest | staff``: the numbers printed are the library's.
+
+One small demo store per module (three practices, five weeks from Monday 6 January 2025, so the
+history ends on Sunday 9 February and 2025-W07 is the week after it), built through the normal
+ingest path. Only the fast models run here (seasonal naive, seasonal average, auto).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+PRACTICE = "A81002"
+NEXT_WEEK = "2025-W07"  # Monday 10 February 2025, the week after the demo's five weeks
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    import datetime as dt
+
+    from demand.demo import run_demo
+
+    out = tmp_path_factory.mktemp("forecast_demo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FRONTDOOR_KEY", "test-key-not-secret")
+        res = run_demo(out, weeks=5, seed=3, start_date=dt.date(2025, 1, 6))
+    return res.store
+
+
+@pytest.fixture(scope="module")
+def store(demo):
+    from telephony.store import open_store
+
+    return open_store(demo)
+
+
+def run(demo, *args, fmt="csv"):
+    return CliRunner().invoke(main, [*args, "--format", fmt, "--store", str(demo)])
+
+
+def frame(res) -> pd.DataFrame:
+    assert res.exit_code == 0, res.output
+    return pd.read_csv(io.StringIO(res.stdout))
+
+
+def one_line_error(res, *fragments):
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    err = res.stderr.strip().splitlines()[-1]
+    assert err.startswith("Error: ")
+    for f in fragments:
+        assert f in err, err
+    assert "Traceback" not in res.output
+
+
+def test_forecast_prints_the_library_forecast_with_closed_hours_zero(demo, store):
+    from forecasting.plan import forecast_series, read_practice_series
+
+    got = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "hour", "--horizon", "1w", "--model", "seasonal_average"))
+    df, cal = read_practice_series(store, PRACTICE, "offered", "h")
+    exp, _ = forecast_series(df, "seasonal_average", "1w", cal)
+    assert len(got) == 168 and list(got.columns) == list(exp.columns)
+    np.testing.assert_allclose(got["SeasonalAverage"], exp["SeasonalAverage"], rtol=1e-12)
+    ds = pd.to_datetime(got["ds"])
+    assert ds.iloc[0] == df["ds"].max() + pd.Timedelta(hours=1)
+    closed = (ds.dt.day_of_week >= 5) | (ds.dt.hour < 8) | (ds.dt.hour >= 19)
+    assert (got.loc[closed, "SeasonalAverage"] == 0).all()
+    assert got.loc[~closed, "SeasonalAverage"].sum() > 100  # a real week of calls
+    assert (got["SeasonalAverage-lo-80"] <= got["SeasonalAverage"] + 1e-9).all()
+    assert (got["SeasonalAverage-hi-80"] <= got["SeasonalAverage-hi-95"] + 1e-9).all()
+
+
+def test_forecast_reads_a_series_file(demo, store, tmp_path):
+    from forecasting.models import SeasonalAverage
+    from forecasting.series import series_from_store
+
+    daily = series_from_store(store, PRACTICE, freq="D", what="offered")
+    path = tmp_path / "daily.csv"
+    daily[["ds", "y"]].to_csv(path, index=False)
+    res = CliRunner().invoke(
+        main, ["forecast", "--input", str(path), "--freq", "day", "--horizon", "14", "--model", "seasonal_average", "--format", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    got = pd.read_json(io.StringIO(res.stdout))
+    exp = SeasonalAverage().fit(daily.assign(unique_id="daily")).predict(14)
+    assert len(got) == 14 and set(got["unique_id"]) == {"daily"}
+    np.testing.assert_allclose(got["SeasonalAverage"], exp["SeasonalAverage"], rtol=1e-12)
+
+
+def test_backtest_marks_the_lowest_mase_and_saves_a_plot(demo, tmp_path):
+    png = tmp_path / "bt.png"
+    args = ["backtest", "--practice", PRACTICE, "--models", "seasonal_naive,seasonal_average", "--windows", "2"]
+    got = frame(run(demo, *args, "--plot", str(png)))
+    assert sorted(got["model"]) == ["seasonal_average", "seasonal_naive"]
+    assert got["best"].sum() == 1
+    assert got.loc[got["best"], "mase"].iloc[0] == got["mase"].min()
+    assert (got["n"] > 50).all() and got["coverage_80"].between(0, 1).all()
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+    table = run(demo, *args, fmt="table")
+    assert table.exit_code == 0, table.output
+    best_line = [ln for ln in table.stdout.splitlines() if "<- best" in ln]
+    assert len(best_line) == 1 and best_line[0].split()[0] == got.loc[got["best"], "model"].iloc[0]
+
+
+def test_staff_rota_is_erlang_raised_by_the_redial_check(demo):
+    res = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--shrinkage", "30", "--model", "seasonal_average")
+    rota = frame(res)
+    ds = pd.to_datetime(rota["ds"])
+    assert ds.min() >= pd.Timestamp("2025-02-10") and ds.max() < pd.Timestamp("2025-02-15")  # open weekdays only
+    assert set(ds.dt.minute) <= {0, 30} and ds.dt.hour.min() == 8
+    assert (rota["agents"] >= rota["erlang_agents"]).all()
+    assert (rota["added"] == rota["agents"] - rota["erlang_agents"]).all()
+    assert (rota["rostered"] == [math.ceil(a / 0.7 - 1e-9) for a in rota["agents"]]).all()
+    assert (rota["erlang_service_level"] >= 0.8 - 1e-9).all()
+    assert rota["service_level"].notna().any() and rota["abandon_rate"].notna().any()
+    # the 8am rush needs the most handlers
+    assert rota.loc[ds.dt.hour == 8, "agents"].mean() > rota.loc[ds.dt.hour >= 14, "agents"].mean()
+    assert "met in the simulation" in res.stderr
+
+
+def test_staff_sessions_cover_forecast_demand(demo):
+    res = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--no-check-redials", "--view", "sessions",
+              "--slots-per-session", "GP=18", "--model", "seasonal_average")
+    s = frame(res)
+    assert set(pd.to_datetime(s["ds"]).dt.day_of_week) == {0, 1, 2, 3, 4}
+    assert (s["capacity"] >= s["demand"] - 1e-9).all()
+    assert (s.loc[s["role"] == "GP", "slots_per_session"] == 18).all()
+    assert (s["sessions"] == np.ceil(s["demand"] / s["slots_per_session"] - 1e-9)).all()
+
+
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (["staff", "--practice", PRACTICE, "--week", "2025-7"], ["not an ISO week", "2027-W02"]),
+        (["staff", "--practice", PRACTICE, "--week", "2025-W03"], ["inside", "history"]),
+        (["staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--service-level", "80"], ["80/60"]),
+        (["forecast", "--practice", PRACTICE, "--model", "magic"], ["Unknown model 'magic'", "seasonal_average"]),
+        (["backtest", "--practice", PRACTICE, "--models", "ets,magic"], ["magic", "seasonal_naive"]),
+        (["forecast", "--practice", PRACTICE, "--what", "same_day_demand", "--freq", "hour"], ["same_day_demand", "D"]),
+        (["forecast", "--practice", "Z99999"], ["Z99999"]),
+        (["forecast", "--practice", PRACTICE, "--horizon", "soon"], ["Horizon", "1w"]),
+    ],
+)
+def test_bad_input_is_a_one_line_error(demo, args, fragments):
+    one_line_error(run(demo, *args), *fragments)
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest", "staff"])
+def test_help_has_examples(command):
+    res = CliRunner().invoke(main, [command, "--help"])
+    assert res.exit_code == 0 and "Example" in res.output and f"frontdoor {command}" in res.output
+
+
+@pytest.mark.parametrize("practice", ["A81001", "A81002", "A81003"])
+def test_staff_erlang_staffs_first_attempts_and_the_simulation_checks_it(store, practice):
+    from forecasting.plan import staff_week
+    from forecasting.staffing import handlers_per_interval
+
+    plan = staff_week(store, practice, NEXT_WEEK, model="seasonal_average", seeds=5)
+    rota, s = plan.rota, plan.summary
+    ds = pd.to_datetime(rota["ds"])
+    at8 = (ds.dt.hour == 8) & (ds.dt.minute == 0)
+    assert at8.sum() == 5
+
+    def erlang(column):
+        return handlers_per_interval(rota, s["aht_s"], s["patience_s"], 0.8, 60.0, 0.05, 0.3, interval="30min",
+                                     column=column)["agents"].to_numpy()
+
+    # Erlang A sees callers' first attempts, not calls offered (redials are a symptom of the
+    # history's staffing): exactly the first-attempt figure, and below the calls-offered one at 8am,
+    # where the history's redials concentrate.
+    np.testing.assert_array_equal(rota["erlang_agents"], erlang("first_attempts"))
+    assert (rota["first_attempts"][at8] < rota["calls"][at8]).all()
+    assert (rota["erlang_agents"][at8] < erlang("calls")[at8]).all()
+    # The simulation with redials only adds to Erlang's figure.
+    assert (rota["agents"] >= rota["erlang_agents"]).all()
+    assert (rota["added"] == rota["agents"] - rota["erlang_agents"]).all()
+    # A GP practice's 8am, not a call centre's: at most 20 on the phones for a 6,000 to
+    # 12,000-patient demo practice (80% within 60 s of the demo's opening rush needs 9 to 18).
+    assert rota.loc[at8, "agents"].max() <= 20
+    assert (rota["rostered"] == [math.ceil(a / 0.7 - 1e-9) for a in rota["agents"]]).all()
+    # What the final rota achieves, per interval, in the simulation with redials.
+    assert rota["service_level"].notna().all() and rota["abandon_rate"].notna().all()
+    assert (rota["redial_ratio"].dropna() >= 1).all() and (rota["attempts"] >= 0).all()
+    assert rota.loc[at8, "redial_ratio"].min() > 1  # the rush still draws some redials
+    if s["met_in_simulation"]:
+        assert s["not_met"] is None
+        assert (rota.loc[at8, "service_level"] >= 0.8).all() and (rota.loc[at8, "abandon_rate"] <= 0.05).all()
+    else:
+        assert s["not_met"]["reason"] and len(s["not_met"]["failing"]) > 0

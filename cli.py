@@ -76,6 +76,7 @@ def main() -> None:
       frontdoor ingest calls FILE... --practice A81001
       frontdoor store info
       frontdoor metrics queue --practice A81001 --from 2026-11-16 --to 2026-11-22
+      frontdoor report --practice A81001 --week 2026-W47
     """
 
 
@@ -302,6 +303,9 @@ def store_info_cmd(store_dir, out_format) -> None:
     emit(store.info(), out_format)
 
 
+DEMO_REPORT_PRACTICE = "A81001"  # the demo ends with this practice's weekly report
+
+
 @main.command("demo")
 @click.option(
     "--out",
@@ -321,6 +325,7 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
     OUT/exports and ingested the normal way into OUT/store. The simulation has the 8am rush,
     Monday peaks, winter pressure, bank holidays, a queue with redials and call-backs, and
     same-day appointments that run out. Every phone number is from Ofcom's drama ranges.
+    Ends by writing the weekly report of A81001 for the demo's last complete week in OUT.
 
     \b
     Example:
@@ -338,7 +343,14 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
     for note in res.skipped:
         click.echo(f"  note: {note}")
     click.echo(f"\nStore: {res.store}  (practices registry: {res.store / 'practices.parquet'})")
-    emit(open_store(res.store).info(), "table")
+    store = open_store(res.store)
+    emit(store.info(), "table")
+    from reports.weekly import read_last_complete_week, write_weekly_report
+
+    week = read_last_complete_week(store, DEMO_REPORT_PRACTICE)
+    click.echo(f"\nWriting the weekly report of {DEMO_REPORT_PRACTICE} for {week.iso}...", err=True)
+    files = write_weekly_report(store, DEMO_REPORT_PRACTICE, week, out)
+    click.echo(f"Report: {files.html}")
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -550,6 +562,237 @@ def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_fo
       frontdoor metrics workforce --from 2026-01-01 --to 2026-03-31 --view continuity
     """
     _metrics(view.replace("-", "_"), store_dir, practices, date_from, date_to, freq, out_format)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+@main.command("report")
+@click.option("--practice", required=True, metavar="ODS", help="ODS code of the practice, e.g. A81001.")
+@click.option(
+    "--week",
+    metavar="YYYY-Www",
+    default=None,
+    help="ISO week to report, e.g. 2026-W47 (or any date in it). Default: the latest complete week in the store.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="HTML file to write. Default: frontdoor-report-ODS-YYYY-Www.html in the current folder "
+    "(a folder gets that name inside it).",
+)
+@click.option("--pdf", is_flag=True, help="Also print it to a PDF beside the HTML (needs Chromium: apt-get install chromium).")
+@store_option
+def report_cmd(practice: str, week: str | None, out: Path | None, pdf: bool, store_dir: Path) -> None:
+    """Write a practice's weekly demand report: one self-contained HTML page.
+
+    The week's calls, callers and same-day capacity against the week before and the four
+    before; when demand arrives; demand against capacity; next week's forecast, call-handler
+    rota and clinician sessions; how last week's forecast did; data quality. Charts are inside
+    the file: it opens offline and prints on A4. No phone number, name or staff identity is in it.
+
+    \b
+    Example:
+      frontdoor report --practice A81001 --week 2026-W47
+      frontdoor report --practice A81001 --week 2026-W47 --out week47.html --pdf
+    """
+    from reports.weekly import parse_week, read_last_complete_week, write_weekly_report
+    from telephony.store import open_store
+
+    store = open_store(store_dir)
+    wk = parse_week(week) if week is not None else read_last_complete_week(store, practice)
+    click.echo(f"Writing the weekly report of {practice.upper()} for {wk.iso}...", err=True)
+    files = write_weekly_report(store, practice, wk, out, pdf=pdf)
+    click.echo(f"Report: {files.html}")
+    if files.pdf is not None:
+        click.echo(f"PDF: {files.pdf}")
+
+
+# ----------------------------------------------------------------------------- forecasting
+
+
+def _stderr(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def _open_for_series(store_dir, practice, input_file):
+    from telephony.store import open_store
+
+    return None if input_file is not None and practice is None else open_store(store_dir)
+
+
+def _roles(text: str | None) -> dict[str, float] | None:
+    """``GP=18,ANP=12`` as a mapping (None when not given)."""
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        role, sep, value = part.partition("=")
+        try:
+            out[role.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{part!r}: write ROLE=SLOTS, e.g. GP=18,ANP=12") from None
+        if not sep:
+            raise click.BadParameter(f"{part!r}: write ROLE=SLOTS, e.g. GP=18,ANP=12")
+    return out
+
+
+series_options = [
+    click.option("--practice", metavar="ODS", help="Practice in the store, e.g. A81001."),
+    click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Or a CSV/Parquet series with columns ds, y (and optionally unique_id)."),
+    click.option("--what", type=click.Choice(("offered", "unique_callers", "same_day_demand")), default="offered",
+                 show_default=True, help="What to forecast (from the store)."),
+    click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
+                 help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
+    click.option("--horizon", default="1w", show_default=True,
+                 help="How far ahead: weeks (1w, 13w), days (3d) or a number of periods."),
+]
+
+
+def _with(options):
+    def deco(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return deco
+
+
+@main.command("forecast")
+@_with(series_options)
+@click.option("--model", default="auto", show_default=True,
+              help="Model: auto, seasonal_naive, seasonal_average, ets, mstl, prophet.")
+@format_option
+@store_option
+def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, store_dir) -> None:
+    """Forecast demand with intervals: calls offered, unique callers or same-day appointment demand.
+
+    Prints the point forecast and its 80% and 95% intervals per period (closed hours and bank
+    holidays are 0). The auto model picks, per series, the best of the seasonal average,
+    seasonal naive and ETS by a short backtest.
+
+    \b
+    Examples:
+      frontdoor forecast --practice A81001 --freq hour --horizon 1w
+      frontdoor forecast --practice A81001 --what same_day_demand --freq day --horizon 13w --format csv
+      frontdoor forecast --input calls.csv --model seasonal_average --freq day --horizon 14
+    """
+    from forecasting.models import make_model
+    from forecasting.plan import forecast_series, read_practice_series
+
+    make_model(model)  # an unknown name fails here, listing the known ones
+    store = _open_for_series(store_dir, practice, input_file)
+    _stderr(f"reading the series ({what}, per {freq})")
+    df, cal = read_practice_series(store, practice, what, freq, input_file)
+    _stderr(f"fitting {model} on {df['unique_id'].nunique()} series of {len(df)} periods")
+    fc, _m = forecast_series(df, model, horizon, cal)
+    emit(fc, out_format)
+
+
+@main.command("backtest")
+@_with(series_options)
+@click.option("--models", default="seasonal_naive,seasonal_average,ets,auto", show_default=True,
+              help="Comma-separated models to compare.")
+@click.option("--windows", type=click.IntRange(1, 104), default=8, show_default=True,
+              help="Rolling origins, one horizon apart.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save a figure (accuracy by horizon, interval coverage) here, e.g. backtest.png.")
+@format_option
+@store_option
+def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plot_file, out_format, store_dir) -> None:
+    """Compare models by rolling-origin backtest: MASE, WAPE, RMSE, 80% interval coverage, time.
+
+    One row per model, best (lowest MASE) first and marked with best = True. MASE below 1
+    beats copying last week.
+
+    \b
+    Examples:
+      frontdoor backtest --practice A81001 --freq hour --horizon 1w --windows 8
+      frontdoor backtest --input calls.csv --freq day --horizon 2w --models seasonal_average,ets --plot bt.png
+    """
+    from forecasting.backtest import plot_backtest, summarise
+    from forecasting.models import MODELS
+    from forecasting.plan import PlanError, backtest_series, read_practice_series
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MODELS]
+    if unknown or not names:
+        raise PlanError(f"Unknown model(s) {', '.join(unknown) or '(none given)'}; known models: {', '.join(sorted(MODELS))}.")
+    store = _open_for_series(store_dir, practice, input_file)
+    _stderr(f"reading the series ({what}, per {freq})")
+    df, cal = read_practice_series(store, practice, what, freq, input_file)
+    res = backtest_series(df, names, horizon, windows, cal, progress=_stderr)
+    table = summarise(res)
+    if plot_file is not None:
+        plot_backtest(res).savefig(plot_file, dpi=100)
+        _stderr(f"plot: {plot_file}")
+    if out_format == "table":
+        table = table.assign(best=table["best"].map({True: "<- best", False: ""}))
+    emit(table, out_format)
+
+
+@main.command("staff")
+@click.option("--practice", required=True, metavar="ODS", help="Practice in the store, e.g. A81001.")
+@click.option("--week", required=True, metavar="YYYY-Www", help="ISO week to staff, after the history, e.g. 2027-W02.")
+@click.option("--service-level", default="80/60", show_default=True, metavar="PCT/SECONDS",
+              help="Target: this percentage of callers answered within these seconds.")
+@click.option("--max-abandon", type=click.FloatRange(0, 100, min_open=True, max_open=True), default=5, show_default=True,
+              help="Highest acceptable percentage of callers abandoning.")
+@click.option("--shrinkage", type=click.FloatRange(0, 100, max_open=True), default=30, show_default=True,
+              help="Percentage of rostered time off the phones (breaks, training, other work).")
+@click.option("--aht", "aht_s", type=click.FloatRange(min=1), help="Average handle time in seconds (default: measured).")
+@click.option("--short-abandon", "short_abandon_s", type=click.FloatRange(min=0), default=60, show_default=True,
+              help="Abandons shorter than this (seconds) are balking, not impatience.")
+@click.option("--check-redials/--no-check-redials", default=True, show_default=True,
+              help="Check and raise the Erlang rota in the queue simulation with redials.")
+@click.option("--slots-per-session", metavar="ROLE=N,...",
+              help="Same-day appointments per clinician session, e.g. GP=18,ANP=12 (default: measured).")
+@click.option("--model", default="auto", show_default=True, help="Forecasting model.")
+@click.option("--view", type=click.Choice(("rota", "sessions", "both")), default="both", show_default=True,
+              help="What to print (csv/json print one table: rota unless --view sessions).")
+@format_option
+@store_option
+def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, short_abandon_s, check_redials,
+              slots_per_session, model, view, out_format, store_dir) -> None:
+    """Call handlers per half hour and clinician sessions per day for a week.
+
+    Forecasts the week's callers' first attempts (not calls offered: redials are a symptom of
+    under-staffing, not demand; staffing for the 80% interval's upper bound), turns them into
+    handlers with Erlang A (handle time and caller patience measured from the last 8 weeks),
+    checks that rota in the queue simulation with redials and adds handlers where it falls
+    short, reporting the service the simulation achieves; then same-day appointment demand
+    into clinician sessions per day and role.
+
+    \b
+    Examples:
+      frontdoor staff --practice A81001 --week 2027-W02
+      frontdoor staff --practice A81001 --week 2027-W02 --service-level 90/30 --max-abandon 3 --format csv
+      frontdoor staff --practice A81001 --week 2027-W02 --no-check-redials --view sessions
+    """
+    from forecasting.plan import parse_service_level, staff_week
+    from telephony.store import open_store
+
+    sl, t = parse_service_level(service_level)
+    plan = staff_week(
+        open_store(store_dir), practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
+        check_redials, model, slots_per_session=_roles(slots_per_session), progress=_stderr,
+    )
+    s = plan.summary
+    _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}"
+            + ("" if s["met_in_simulation"] is None else f"; met in the simulation: {'yes' if s['met_in_simulation'] else 'no'}")
+            + (f" ({s['not_met']['reason']})" if s.get("not_met") else ""))
+    if out_format != "table":
+        emit(plan.sessions if view == "sessions" else plan.rota, out_format)
+        return
+    if view in ("rota", "both"):
+        cols = [c for c in ("ds", "calls", "first_attempts", "erlang_agents", "agents", "added", "rostered", "erlang_service_level",
+                            "service_level", "abandon_rate") if c in plan.rota.columns]
+        click.echo(plan.rota[cols].round(3).to_string(index=False))
+    if view in ("sessions", "both"):
+        if view == "both":
+            click.echo("")
+        click.echo(plan.sessions.round({"demand": 2, "slots_per_session": 2, "capacity": 2}).to_string(index=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Weekly report benchmark: the time to produce one practice's report from the store.
+
+Usage::
+
+    python benchmarks/report.py [--keep DIR] [--weeks 56] [--practice A81001] [--week 2026-W05]
+                                [--model auto] [--repeat 3]
+
+It builds the demo federation (:func:`demand.demo.run_demo`, ``--weeks`` from Monday 6 January
+2025, through the real exports and ingest) in a temporary folder, or reuses the one in
+``--keep DIR``. Building is not timed. Then, for one practice and its latest complete week
+(or ``--week``), each step of :func:`reports.weekly.write_weekly_report`, timed on its own:
+
+read
+    :func:`reports.weekly.read_report_inputs`: the practice's calls and slots for the week
+    and the twelve before, the registry and the manifest.
+metrics
+    :func:`reports.weekly.measure_week`: headline, when demand arrives, demand against
+    capacity, data quality.
+forecast
+    :func:`reports.outlook.forecast_week`: calls by day and by hour, last week's forecast
+    check (a one-window backtest of each), the half-hourly rota (Erlang A), people per
+    session, clinician sessions; ``--model`` (default ``auto``: per series, the best of
+    three models by a short backtest).
+charts
+    :func:`reports.charts.weekly_charts`: the eight matplotlib figures, PNG-encoded.
+rendering
+    :func:`reports.html.render_weekly_html` with those charts, and writing the file.
+
+Each step's time is its best over ``--repeat`` runs (a shared 2-core machine is noisy); the
+total is the best total of a whole run. Target: under 20 s for one practice; exit code 1 when
+missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_S = 20.0
+
+
+def ensure_demo(folder: Path, weeks: int, seed: int = 1) -> Path:
+    """The demo store in ``folder`` (built unless an equal one is already there)."""
+    from demand.demo import MARKER, run_demo
+
+    marker = folder / MARKER
+    if marker.exists() and (folder / "store").exists():
+        meta = json.loads(marker.read_text())
+        if meta.get("weeks") == weeks and meta.get("seed") == seed:
+            return folder / "store"
+    t = time.perf_counter()
+    os.environ.setdefault("FRONTDOOR_KEY", "benchmark-key-not-secret")
+    res = run_demo(folder, weeks, seed)
+    print(f"built the demo federation in {time.perf_counter() - t:.1f} s: {res.store}", file=sys.stderr)
+    return res.store
+
+
+def run_once(store, practice: str, week, model: str, out: Path) -> tuple[dict[str, float], dict]:
+    """One report, step by step: seconds per step and a few facts about what was made."""
+    from reports import outlook
+    from reports.charts import weekly_charts
+    from reports.html import render_weekly_html
+    from reports.weekly import WeeklyReport, _registry_row, measure_week, read_report_inputs
+
+    t = {}
+    t0 = time.perf_counter()
+    inputs = read_report_inputs(store, [practice], week)
+    t["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    m = measure_week(inputs, practice)
+    t["metrics"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nxt, check = outlook.forecast_week(inputs, practice, m, model)
+    t["forecast"] = time.perf_counter() - t0
+    reg = _registry_row(inputs.registry, practice)
+    report = WeeklyReport(practice, reg.get("name"), reg.get("list_size"), inputs.week, inputs.tz, m.headline,
+                          m.arrival, m.capacity, nxt, check, m.quality)
+    t0 = time.perf_counter()
+    charts = weekly_charts(report)
+    t["charts"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    text = render_weekly_html(report, charts)
+    out.write_text(text, encoding="utf-8")
+    t["rendering"] = time.perf_counter() - t0
+    facts = {
+        "calls read": len(inputs.calls),
+        "slots read": len(inputs.slots),
+        "charts": len(charts),
+        "html bytes": len(text.encode("utf-8")),
+        "notes": len(nxt.notes) + len(check.notes),
+    }
+    return t, facts
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--keep", type=Path, help="build the demo here once and reuse it (default: a temporary folder)")
+    ap.add_argument("--weeks", type=int, default=56, help="weeks of demo data (default 56)")
+    ap.add_argument("--practice", default="A81001", help="practice to report on (default A81001)")
+    ap.add_argument("--week", help="ISO week to report (default: the latest complete week)")
+    ap.add_argument("--model", default="auto", help="forecasting model (default auto)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs; each step's best is reported (default 3)")
+    args = ap.parse_args(argv)
+
+    from telephony.store import open_store
+    from reports.weekly import parse_week, read_last_complete_week
+
+    tmp = None
+    folder = args.keep
+    if folder is None:
+        tmp = Path(tempfile.mkdtemp(prefix="frontdoor-report-bench-"))
+        folder = tmp
+    try:
+        store = open_store(ensure_demo(folder, args.weeks))
+        week = parse_week(args.week) if args.week else read_last_complete_week(store, args.practice)
+        out = folder / f"bench-report-{args.practice}-{week.iso}.html"
+        best: dict[str, float] = {}
+        totals = []
+        facts = {}
+        for _ in range(max(1, args.repeat)):
+            t, facts = run_once(store, args.practice, week, args.model, out)
+            totals.append(sum(t.values()))
+            for k, v in t.items():
+                best[k] = min(best.get(k, float("inf")), v)
+        total = min(totals)
+        print(f"Weekly report of {args.practice} for {week.iso} ({week.title}), model {args.model}, "
+              f"{args.weeks}-week demo, best of {len(totals)} run(s):")
+        for k, v in best.items():
+            print(f"  {k:<10} {v:7.2f} s")
+        print(f"  {'total':<10} {total:7.2f} s   (target < {TARGET_S:g} s: {'met' if total < TARGET_S else 'MISSED'})")
+        print("  " + ", ".join(f"{k} {v:,}" for k, v in facts.items()))
+        print(f"  report: {out}")
+        return 0 if total < TARGET_S else 1
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

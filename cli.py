@@ -7,7 +7,6 @@ here holds analysis logic.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -124,27 +123,77 @@ def _make_progress(path: Path):
     return bar, update
 
 
+def _ingest_read_options(format_help: str, mapping_of: str, times_in: str):
+    """The --format, --mapping and --timezone options of an ingest command, worded for its files."""
+
+    def decorate(func):
+        func = click.option(
+            "--timezone",
+            default=None,
+            show_default="Europe/London",
+            help=f"Timezone of local times in {times_in}. When not given, a mapping's own [datetime] "
+            "timezone applies, else Europe/London.",
+        )(func)
+        func = click.option(
+            "--mapping",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help=f"A TOML mapping file describing {mapping_of} (overrides --format).",
+        )(func)
+        return click.option("--format", "fmt", default="auto", show_default=True, help=format_help)(func)
+
+    return decorate
+
+
+def _check_timezone(timezone: str | None) -> None:
+    """Reject a --timezone that is not an IANA name (None means the default applies)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if timezone is not None:
+            ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown timezone {timezone!r}; use an IANA name like Europe/London", param_hint="--timezone")
+
+
+def _ingest_each(paths, ingest_one, unknown_label: str) -> None:
+    """Ingest each path with ``ingest_one(path[, update])`` and print what each one did.
+
+    A file shows a progress bar while it is read. With one path a library error propagates;
+    with several, a failing file is reported and the rest go on, and the command fails at the
+    end saying how many files could not be ingested.
+    """
+    failed = 0
+    for path in paths:
+        bar, update = _make_progress(Path(path)) if Path(path).is_file() else (None, None)
+        try:
+            if bar is not None:
+                with bar:
+                    res = ingest_one(path, update)
+            else:
+                res = ingest_one(path)
+        except FrontdoorError as exc:
+            if len(paths) == 1:
+                raise
+            failed += 1
+            click.echo(f"error: {exc}", err=True)
+            continue
+        click.echo(res.summary())
+        if res.unknown:
+            words = ", ".join(f"{w} ({n})" for w, n in res.unknown.most_common(10))
+            click.echo(f"  {unknown_label}: {words}")
+        if res.rejects_path is not None:
+            click.echo(f"  rejected rows and reasons: {res.rejects_path}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(paths)} files could not be ingested (see above)")
+
+
 @ingest_group.command("calls")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--practice", required=True, help="ODS code of the practice the calls belong to, e.g. A81001.")
-@click.option(
-    "--format",
-    "fmt",
-    default="auto",
-    show_default=True,
-    help="Input format name (see 'frontdoor formats'); auto sniffs each file.",
-)
-@click.option(
-    "--mapping",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A TOML mapping file describing a bespoke supplier export (overrides --format).",
-)
-@click.option(
-    "--timezone",
-    default=None,
-    show_default="Europe/London",
-    help="Timezone of local times in the export. When not given, a mapping's own [datetime] "
-    "timezone applies, else Europe/London.",
+@_ingest_read_options(
+    format_help="Input format name (see 'frontdoor formats'); auto sniffs each file.",
+    mapping_of="a bespoke supplier export",
+    times_in="the export",
 )
 @store_option
 def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None:
@@ -162,42 +211,19 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None
     """
     from telephony.ingest import ingest_file
     from telephony.store import open_store
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        if timezone is not None:
-            ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown timezone {timezone!r}; use an IANA name like Europe/London", param_hint="--timezone")
+    _check_timezone(timezone)
     loaded = None
     if mapping:
         from telephony.formats.mapping import load_mapping
 
         loaded = load_mapping(mapping)
     store = open_store(store_dir, create=True)
-    failed = 0
-    for path in paths:
-        bar, update = _make_progress(Path(path)) if Path(path).is_file() else (None, None)
-        try:
-            if bar is not None:
-                with bar:
-                    res = ingest_file(store, path, practice, fmt, timezone, loaded, update)
-            else:
-                res = ingest_file(store, path, practice, fmt, timezone, loaded)
-        except FrontdoorError as exc:
-            if len(paths) == 1:
-                raise
-            failed += 1
-            click.echo(f"error: {exc}", err=True)
-            continue
-        click.echo(res.summary())
-        if res.unknown:
-            words = ", ".join(f"{w} ({n})" for w, n in res.unknown.most_common(10))
-            click.echo(f"  unknown vendor words: {words}")
-        if res.rejects_path is not None:
-            click.echo(f"  rejected rows and reasons: {res.rejects_path}")
-    if failed:
-        raise click.ClickException(f"{failed} of {len(paths)} files could not be ingested (see above)")
+    _ingest_each(
+        paths,
+        lambda path, *progress: ingest_file(store, path, practice, fmt, timezone, loaded, *progress),
+        unknown_label="unknown vendor words",
+    )
 
 
 @ingest_group.command("appointments")
@@ -207,24 +233,10 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None
     help="ODS code of the practice, e.g. A81001. Required for slot reports; for a GPAD file, the "
     "one practice to keep (every practice in the file when omitted).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    default="auto",
-    show_default=True,
-    help="gpad, or a slot report mapping: emis_appointments, systmone_appointments; auto sniffs each file.",
-)
-@click.option(
-    "--mapping",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A TOML mapping file describing a bespoke slot report (overrides --format).",
-)
-@click.option(
-    "--timezone",
-    default=None,
-    show_default="Europe/London",
-    help="Timezone of local times in a slot report. When not given, a mapping's own [datetime] "
-    "timezone applies, else Europe/London.",
+@_ingest_read_options(
+    format_help="gpad, or a slot report mapping: emis_appointments, systmone_appointments; auto sniffs each file.",
+    mapping_of="a bespoke slot report",
+    times_in="a slot report",
 )
 @store_option
 def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None:
@@ -244,42 +256,19 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, store_dir) 
     """
     from demand.ingest_appointments import ingest_appointment_file
     from telephony.store import open_store
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        if timezone is not None:
-            ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown timezone {timezone!r}; use an IANA name like Europe/London", param_hint="--timezone")
+    _check_timezone(timezone)
     loaded = None
     if mapping:
         from demand.appointment_mapping import load_appointment_mapping
 
         loaded = load_appointment_mapping(mapping)
     store = open_store(store_dir, create=True)
-    failed = 0
-    for path in paths:
-        bar, update = _make_progress(Path(path)) if Path(path).is_file() else (None, None)
-        try:
-            if bar is not None:
-                with bar:
-                    res = ingest_appointment_file(store, path, practice, fmt, loaded, timezone, update)
-            else:
-                res = ingest_appointment_file(store, path, practice, fmt, loaded, timezone)
-        except FrontdoorError as exc:
-            if len(paths) == 1:
-                raise
-            failed += 1
-            click.echo(f"error: {exc}", err=True)
-            continue
-        click.echo(res.summary())
-        if res.unknown:
-            words = ", ".join(f"{w} ({n})" for w, n in res.unknown.most_common(10))
-            click.echo(f"  unknown words: {words}")
-        if res.rejects_path is not None:
-            click.echo(f"  rejected rows and reasons: {res.rejects_path}")
-    if failed:
-        raise click.ClickException(f"{failed} of {len(paths)} files could not be ingested (see above)")
+    _ingest_each(
+        paths,
+        lambda path, *progress: ingest_appointment_file(store, path, practice, fmt, loaded, timezone, *progress),
+        unknown_label="unknown words",
+    )
 
 
 @main.group("store", cls=FrontdoorGroup)

@@ -55,7 +55,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.metrics import ensure_demo  # noqa: E402
+from benchmarks._common import ensure_demo  # noqa: E402
 
 BASELINES = ("seasonal_naive", "seasonal_average")
 ALL_MODELS = ("seasonal_naive", "seasonal_average", "ets", "mstl", "prophet_default", "prophet_tuned", "auto")

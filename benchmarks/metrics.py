@@ -39,35 +39,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import demo_folder, ensure_demo  # noqa: E402
+
 TARGET = 3.0
 YEAR_DAYS = 364
-
-
-def ensure_demo(folder: Path, weeks: int, seed: int = 1) -> Path:
-    """The demo store in ``folder`` (built unless an equal one is already there)."""
-    from demand.demo import MARKER, run_demo
-
-    marker = folder / MARKER
-    if marker.exists() and (folder / "store").exists():
-        meta = json.loads(marker.read_text())
-        if meta.get("weeks") == weeks and meta.get("seed") == seed:
-            return folder / "store"
-    t = time.perf_counter()
-    os.environ.setdefault("FRONTDOOR_KEY", "benchmark-key-not-secret")
-    res = run_demo(folder, weeks, seed)
-    print(f"built the demo federation in {time.perf_counter() - t:.1f} s: {res.store}", file=sys.stderr)
-    return res.store
 
 
 def measure(store, practices: list[str] | None, start: str, end: str, repeat: int, share: bool = True) -> dict[str, float]:
@@ -177,12 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from demand.demo import DEFAULT_START
     from telephony.store import open_store
 
-    tmp = None
-    folder = args.keep
-    if folder is None:
-        tmp = tempfile.mkdtemp(prefix="frontdoor-metrics-bench-")
-        folder = Path(tmp)
-    try:
+    with demo_folder(args.keep, "frontdoor-metrics-bench-") as folder:
         store = open_store(ensure_demo(folder, args.weeks))
         start = DEFAULT_START.isoformat()
         end = (DEFAULT_START + dt.timedelta(days=YEAR_DAYS)).isoformat()
@@ -192,9 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         n_fed = len(store.read_calls(None, start, end, ["start_utc"]))
         report(one, fed, args.practice, start, end, n_calls, n_fed)
         return 0 if one["metrics total"] <= TARGET * one["baseline: parquet -> pandas"] else 1
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report(one: dict, fed: dict, practice: str, start: str, end: str, n_calls: int, n_fed: int) -> None:

@@ -35,33 +35,15 @@ missed.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import demo_folder, ensure_demo  # noqa: E402
+
 TARGET_S = 20.0
-
-
-def ensure_demo(folder: Path, weeks: int, seed: int = 1) -> Path:
-    """The demo store in ``folder`` (built unless an equal one is already there)."""
-    from demand.demo import MARKER, run_demo
-
-    marker = folder / MARKER
-    if marker.exists() and (folder / "store").exists():
-        meta = json.loads(marker.read_text())
-        if meta.get("weeks") == weeks and meta.get("seed") == seed:
-            return folder / "store"
-    t = time.perf_counter()
-    os.environ.setdefault("FRONTDOOR_KEY", "benchmark-key-not-secret")
-    res = run_demo(folder, weeks, seed)
-    print(f"built the demo federation in {time.perf_counter() - t:.1f} s: {res.store}", file=sys.stderr)
-    return res.store
 
 
 def run_once(store, practice: str, week, model: str, out: Path) -> tuple[dict[str, float], dict]:
@@ -114,12 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from telephony.store import open_store
     from reports.weekly import parse_week, read_last_complete_week
 
-    tmp = None
-    folder = args.keep
-    if folder is None:
-        tmp = Path(tempfile.mkdtemp(prefix="frontdoor-report-bench-"))
-        folder = tmp
-    try:
+    with demo_folder(args.keep, "frontdoor-report-bench-") as folder:
         store = open_store(ensure_demo(folder, args.weeks))
         week = parse_week(args.week) if args.week else read_last_complete_week(store, args.practice)
         out = folder / f"bench-report-{args.practice}-{week.iso}.html"
@@ -140,9 +117,6 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + ", ".join(f"{k} {v:,}" for k, v in facts.items()))
         print(f"  report: {out}")
         return 0 if total < TARGET_S else 1
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -104,11 +104,13 @@ from telephony.tabular_mapping import (
     Layout,
     MappingBuilder,
     TabularMapping,
+    column_readers,
     column_text,
     date_time_text,
     durations_seconds,
     end_times,
     flag,
+    format_title,
     head_frame,
     load_document,
     lookup_words,
@@ -301,18 +303,7 @@ class _Builder(MappingBuilder):
             )
         self.raise_if_problems()
         return AppointmentMapping(
-            **ident,
-            source=self.source,
-            bundled=self.bundled,
-            delimiter=f["delimiter"],
-            skip_lines=f["skip_lines"],
-            encoding=f["encoding"],
-            sheet=f["sheet"],
-            columns=MappingProxyType(columns),
-            datetime_format=dt["format"],
-            dayfirst=dt["dayfirst"],
-            timezone=dt["timezone"],
-            durations=durations,
+            **self.common_fields(ident, f, columns, dt, durations),
             booked_format=booked_format,
             **{k: MappingProxyType(v) for k, v in tables.items()},
         )
@@ -425,19 +416,7 @@ def _convert(
     if n == 0:
         return SlotChunk(raw_slot_frame(0), structural, rows_read, skipped, Counter())
     idx = layout.index
-    header = layout.names
-
-    def col(k: str) -> pd.Series:
-        return column_text(f, idx, k)
-
-    def label(k: str) -> str:
-        return header[idx[k]]
-
-    def optional(k: str) -> pd.Series:
-        if k not in idx:
-            return pd.Series(pd.NA, index=f.index, dtype="string")
-        v = col(k)
-        return v.where(v != "", pd.NA).astype("string")
+    col, label, optional = column_readers(f, layout)
 
     problems: list[pd.Series] = []
     unknown: Counter = Counter()
@@ -579,12 +558,9 @@ def slot_format(mapping: AppointmentMapping) -> Format:
     Only ``sniff`` is meant to be used from it (with :func:`telephony.ingest.detect_format`);
     ``read`` yields :class:`SlotChunk` objects, not call chunks.
     """
-    title = mapping.title
-    if mapping.supplier and mapping.supplier.lower() not in title.lower():
-        title = f"{title} [{mapping.supplier}]"
     return Format(
         name=mapping.name,
-        title=title,
+        title=format_title(mapping),
         example=mapping.example or f"slot report .csv/.xlsx (mapping {mapping.file_name})",
         sniff=functools.partial(sniff_slots, mapping),
         read=lambda source, ctx=None: read_slots(mapping, source),

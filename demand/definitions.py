@@ -579,8 +579,23 @@ class Layout:
         return self._converted[fn]
 
 
+class Memoised:
+    """Prepared data whose derived values are computed once: :meth:`cached` keeps them in ``cache``.
+
+    A subclass (a dataclass) gives the ``cache`` dict itself, as its last field.
+    """
+
+    cache: dict
+
+    def cached(self, key, compute):
+        """``compute()`` the first time ``key`` is asked for, the stored value afterwards."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+
 @dataclass
-class Prepared:
+class Prepared(Memoised):
     """Canonical calls reduced to integer arrays, once, for any number of metrics.
 
     ``practice`` is a sorted factorisation of ``practice_id`` (``practices`` holds the names);
@@ -607,12 +622,6 @@ class Prepared:
     tz: str = DEFAULT_TZ
     bounds: tuple = (None, None)  # (start, end) as UTC ns or None: what "the same period" means
     cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def cached(self, key, compute):
-        """``compute()`` the first time ``key`` is asked for, the stored value afterwards."""
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
 
     @property
     def direction(self) -> np.ndarray:

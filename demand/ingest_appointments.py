@@ -50,7 +50,16 @@ import pyarrow as pa
 
 from telephony.errors import InvalidPracticeError, UnknownFormatError
 from telephony.formats._base import Format
-from telephony.ingest import CanonicalBatch, IngestResult, ProgressFn, TableSpec, detect_format, ingest_batches
+from telephony.ingest import (
+    CanonicalBatch,
+    IngestResult,
+    ProgressFn,
+    TableSpec,
+    as_datetimes,
+    detect_format,
+    ingest_batches,
+    rejects_at,
+)
 from telephony.privacy import Pseudonymiser
 from telephony.sources import Reject, Source, open_source
 from telephony.store import ALL_PRACTICES, Store, validate_practice_id
@@ -168,12 +177,8 @@ def canonical_slots(
     if raw.empty:
         return APPOINTMENT_SCHEMA.empty_table(), []
     raw = raw.reset_index(drop=True)
-    start = raw["start"]
-    if not pd.api.types.is_datetime64_any_dtype(start):
-        start = pd.to_datetime(start, errors="coerce")
-    booked = raw["booked"]
-    if not pd.api.types.is_datetime64_any_dtype(booked):
-        booked = pd.to_datetime(booked, errors="coerce")
+    start = as_datetimes(raw["start"])
+    booked = as_datetimes(raw["booked"])
     df = pd.DataFrame(
         {
             "practice_id": pd.Series(practice_id, index=raw.index, dtype="string"),
@@ -193,10 +198,7 @@ def canonical_slots(
     )
     df["slot_id"] = _slot_ids(df, {} if seen is None else seen)
     valid, reasons = validate_appointments(df)
-    rejects = []
-    for i, why in reasons.items():
-        ln = raw["source_line"].iloc[i]
-        rejects.append(Reject(None if pd.isna(ln) else int(ln), why, ""))
+    rejects = rejects_at(reasons, raw["source_line"])
     table = pa.Table.from_pandas(valid.reset_index(drop=True), schema=APPOINTMENT_SCHEMA, preserve_index=False)
     return table, rejects
 

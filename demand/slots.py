@@ -53,6 +53,7 @@ from .definitions import (
     DAY_NS,
     HOUR_NS,
     MetricsInputError,
+    Memoised,
     category_codes,
     check_tz,
     distinct,
@@ -168,7 +169,7 @@ def check_slots(slots: pd.DataFrame, columns: Iterable[str]) -> None:
 
 
 @dataclass
-class PreparedSlots:
+class PreparedSlots(Memoised):
     """Canonical slots reduced to integer arrays (one entry per slot of ``slots``).
 
     ``practice`` codes index ``practices`` (sorted names). ``day`` is the local calendar day as
@@ -207,12 +208,6 @@ class PreparedSlots:
     source: pd.DataFrame | None = field(default=None, repr=False)
     args: tuple = ()  # (tz, start ns, end ns, split ns): what "prepared the same way" means
     cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def cached(self, key, compute):
-        """``compute()`` the first time ``key`` is asked for, the stored value afterwards."""
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
 
     @property
     def offered(self) -> np.ndarray:

@@ -209,6 +209,22 @@ def _seconds(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
+def as_datetimes(values: pd.Series) -> pd.Series:
+    """``values`` as datetimes (unparseable ones NaT); a datetime column passes unchanged."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    return pd.to_datetime(values, errors="coerce")
+
+
+def rejects_at(reasons: pd.Series, source_lines: pd.Series) -> list[Reject]:
+    """A :class:`Reject` per invalid row: ``reasons`` by row position, its line from ``source_lines``."""
+    rejects = []
+    for i, why in reasons.items():
+        ln = source_lines.iloc[i]
+        rejects.append(Reject(None if pd.isna(ln) else int(ln), why, ""))
+    return rejects
+
+
 def canonical_table(
     raw: pd.DataFrame,
     practice_id: str,
@@ -229,10 +245,7 @@ def canonical_table(
         raw = raw.sort_values("source_line", kind="stable")
     raw = raw.reset_index(drop=True)
     n = len(raw)
-    start = raw["start"]
-    if not pd.api.types.is_datetime64_any_dtype(start):
-        start = pd.to_datetime(start, errors="coerce")
-    start_utc = pc.cast(pa.array(localize(start, timezone, clock)), CALL_SCHEMA.field("start_utc").type, safe=False)
+    start_utc = pc.cast(pa.array(localize(as_datetimes(raw["start"]), timezone, clock)), CALL_SCHEMA.field("start_utc").type, safe=False)
     line = _arrow_strings(raw["line"])
     line = pc.if_else(pc.equal(pc.utf8_trim_whitespace(line), ""), pa.scalar(None, pa.string()), line)
     cols = {
@@ -258,12 +271,7 @@ def canonical_table(
         return table, []
     df = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     valid, reasons = validate_calls(df)
-    rejects = []
-    if len(reasons):
-        lines = raw["source_line"]
-        for i, why in reasons.items():
-            ln = lines.iloc[i]
-            rejects.append(Reject(None if pd.isna(ln) else int(ln), why, ""))
+    rejects = rejects_at(reasons, raw["source_line"])
     keep = ~np.isin(np.arange(n), reasons.index.to_numpy())
     return table.filter(pa.array(keep)), rejects
 

@@ -304,6 +304,27 @@ class MappingBuilder:
         if self.problems:
             raise_problems(self.label, self.problems)
 
+    def common_fields(self, ident: dict, file_options: dict, columns: dict, dt: dict, durations: str) -> dict:
+        """The :class:`TabularMapping` fields every kind of mapping fills the same way.
+
+        ``ident``, ``file_options``, ``columns`` and ``dt`` are what :meth:`identity`,
+        :meth:`file_options`, :meth:`columns` and :meth:`datetime_options` returned.
+        """
+        return dict(
+            **ident,
+            source=self.source,
+            bundled=self.bundled,
+            delimiter=file_options["delimiter"],
+            skip_lines=file_options["skip_lines"],
+            encoding=file_options["encoding"],
+            sheet=file_options["sheet"],
+            columns=MappingProxyType(columns),
+            datetime_format=dt["format"],
+            dayfirst=dt["dayfirst"],
+            timezone=dt["timezone"],
+            durations=durations,
+        )
+
     def taken_names(self) -> set[str]:
         """Format names a (non-bundled) mapping may not take."""
         return set()
@@ -870,6 +891,41 @@ def column_text(frame: pd.DataFrame, index: dict[str, int], key: str) -> pd.Seri
     return frame.iloc[:, index[key]].fillna("").str.strip()
 
 
+def column_readers(
+    frame: pd.DataFrame, layout: Layout
+) -> tuple[Callable[[str], pd.Series], Callable[[str], str], Callable[[str], pd.Series]]:
+    """Readers of a chunk's mapped columns, by canonical key: ``col, label, optional``.
+
+    ``col(key)`` is the column's text (:func:`column_text`); ``label(key)`` its header as the
+    report writes it; ``optional(key)`` its text with empty cells missing (``pd.NA``), all
+    missing when the mapping has no such column.
+    """
+    idx = layout.index
+    header = layout.names
+
+    def col(k: str) -> pd.Series:
+        return column_text(frame, idx, k)
+
+    def label(k: str) -> str:
+        return header[idx[k]]
+
+    def optional(k: str) -> pd.Series:
+        if k not in idx:
+            return pd.Series(pd.NA, index=frame.index, dtype="string")
+        v = col(k)
+        return v.where(v != "", pd.NA).astype("string")
+
+    return col, label, optional
+
+
+def format_title(mapping: TabularMapping) -> str:
+    """The mapping's title as format listings show it: its supplier added when not named in it."""
+    title = mapping.title
+    if mapping.supplier and mapping.supplier.lower() not in title.lower():
+        title = f"{title} [{mapping.supplier}]"
+    return title
+
+
 def date_time_text(frame: pd.DataFrame, index: dict[str, int]) -> pd.Series:
     """The ``start`` column, or ``date`` and ``time`` joined by a space."""
     if "start" in index:
@@ -1008,6 +1064,7 @@ __all__ = [
     "MappingBuilder",
     "Problem",
     "TabularMapping",
+    "column_readers",
     "column_text",
     "date_time_text",
     "durations_seconds",
@@ -1015,6 +1072,7 @@ __all__ = [
     "end_times",
     "find_layout",
     "flag",
+    "format_title",
     "head_frame",
     "key_lines",
     "load_document",

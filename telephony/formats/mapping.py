@@ -114,12 +114,13 @@ from ..tabular_mapping import (
     Layout,
     MappingBuilder,
     TabularMapping,
-    column_text,
+    column_readers,
     date_time_text,
     durations_seconds,
     effective_timezone,
     end_times,
     flag,
+    format_title,
     head_frame,
     load_document,
     norm_word,
@@ -341,18 +342,7 @@ class _Builder(MappingBuilder):
 
         self.raise_if_problems()
         return Mapping(
-            **ident,
-            source=self.source,
-            bundled=self.bundled,
-            delimiter=f["delimiter"],
-            skip_lines=f["skip_lines"],
-            encoding=f["encoding"],
-            sheet=f["sheet"],
-            columns=MappingProxyType(columns),
-            datetime_format=dt["format"],
-            dayfirst=dt["dayfirst"],
-            timezone=dt["timezone"],
-            durations=durations,
+            **self.common_fields(ident, f, columns, dt, durations),
             outcomes=MappingProxyType(outcomes),
             directions=MappingProxyType(directions),
             short_missed=short,
@@ -511,13 +501,7 @@ def _convert(
     if n == 0:
         return ParsedChunk(raw_frame(0), list(chunk.rejects), rows_read, skipped, Counter())
     idx = layout.index
-    header = layout.names
-
-    def col(k: str) -> pd.Series:
-        return column_text(f, idx, k)
-
-    def label(k: str) -> str:
-        return header[idx[k]]
+    col, label, optional = column_readers(f, layout)
 
     problems: list[pd.Series] = []
     unknown: Counter = Counter()
@@ -616,12 +600,6 @@ def _convert(
     talk = pd.Series(np.where(answered, talk_raw.to_numpy(), 0.0), index=f.index)
 
     # Who: pseudonymised later by the ingest, so raw here.
-    def optional(k: str) -> pd.Series:
-        if k not in idx:
-            return pd.Series(pd.NA, index=f.index, dtype="string")
-        v = col(k)
-        return v.where(v != "", pd.NA).astype("string")
-
     caller = optional("caller")
     if "dialled" in idx:
         out = (direction == "outbound").to_numpy()
@@ -680,9 +658,7 @@ def mapping_format(mapping: Mapping) -> Format:
         are all there but the values do not fit or when most (60 %) of the columns are there,
         else 0. Its reader streams CSV (any delimiter) or XLSX in bounded chunks.
     """
-    title = mapping.title
-    if mapping.supplier and mapping.supplier.lower() not in title.lower():
-        title = f"{title} [{mapping.supplier}]"
+    title = format_title(mapping)
     example = mapping.example or f"call report .csv/.xlsx (mapping {mapping.file_name})"
     return Format(
         name=mapping.name,

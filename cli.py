@@ -777,7 +777,9 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
     if view in ("rota", "both"):
         cols = [c for c in ("ds", "calls", "first_attempts", "erlang_agents", "agents", "added", "rostered", "erlang_service_level",
                             "service_level", "abandon_rate") if c in plan.rota.columns]
-        click.echo(plan.rota[cols].round(3).to_string(index=False))
+        rota = plan.rota[cols]
+        numeric = rota.select_dtypes("number").columns
+        click.echo(rota.round({c: 3 for c in numeric}).to_string(index=False))
     if view in ("sessions", "both"):
         if view == "both":
             click.echo("")

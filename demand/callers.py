@@ -19,13 +19,16 @@ from .definitions import (
     DEFAULT_TZ,
     HOUR_NS,
     HANDLED_OUTCOMES,
+    Prepared,
+    _check_columns,
     bucket_keys,
     group_stats,
+    in_period,
     names_at,
     prepare,
     wall_ns,
 )
-__all__ = ["caller_metrics_daily", "caller_metrics_hourly"]
+__all__ = ["caller_metrics_daily", "caller_metrics_hourly", "time_to_get_through"]
 
 _COLUMNS = ("practice_id", "start_utc", "direction", "caller_key", "outcome", "wait_s")
 _NEVER = np.iinfo("int64").max
@@ -233,3 +236,52 @@ def caller_metrics_hourly(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None,
         }
     )
     return out
+
+
+def time_to_get_through(calls, tz: str = DEFAULT_TZ, start=None, end=None) -> dict:
+    """Time to get through pooled over every identified caller-day of a period.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame or demand.definitions.Prepared
+        Canonical calls (``practice_id, start_utc, direction, caller_key, outcome, wait_s``),
+        or calls prepared for ``tz`` (:func:`demand.definitions.prepare_calls`), whose
+        callers' days are then reused as they are (prepared for a period, they hold that
+        period's calls only).
+    tz : str
+        IANA timezone whose calendar days are used (default ``Europe/London``).
+    start, end : str, datetime.date or pandas.Timestamp, optional
+        Period, ``start`` inclusive, ``end`` exclusive (naive = local time): the caller-days
+        whose first attempt starts in it are pooled. Open where omitted.
+
+    Returns
+    -------
+    dict
+        ``median`` and ``p90`` (seconds, float, NaN when nobody identified got through) and
+        ``n`` (int: identified callers who got through, the caller-days pooled).
+
+    Notes
+    -----
+    The definition of :func:`caller_metrics_daily`: a caller is a ``caller_key`` within one
+    local day; their time to get through runs from the start of their first attempt of the
+    day to the start of their first ``answered`` or ``callback`` call plus its ``wait_s``.
+    Withheld calls are left out. Quantiles interpolate linearly. Pooled, not an average of
+    daily figures: a period's median is the median of all its callers' times. Several
+    practices' callers are pooled together.
+
+    Examples
+    --------
+    >>> t = time_to_get_through(calls, start="2026-03-02", end="2026-03-09")  # doctest: +SKIP
+    >>> t["median"], t["p90"], t["n"]  # doctest: +SKIP
+    """
+    if isinstance(calls, Prepared) and calls.tz == tz:
+        _check_columns(calls.calls, _COLUMNS)
+        prep = calls
+    else:
+        prep = prepare(calls, _COLUMNS, tz)
+    cd = _caller_days(prep)
+    ok = (cd.g_through_utc != _NEVER) & ~cd.g_withheld
+    ok &= in_period(cd.g_first_utc, start, end, tz)
+    secs = (cd.g_through_utc[ok] - cd.g_first_utc[ok]) / 1e9
+    q = group_stats(np.zeros(len(secs), dtype="int64"), secs, 1, (0.5, 0.9))
+    return {"median": float(q[0.5][0]), "p90": float(q[0.9][0]), "n": int(len(secs))}

@@ -30,6 +30,9 @@ __all__ = [
     "forecast_series",
     "backtest_series",
     "StaffPlan",
+    "RotaPlan",
+    "first_attempt_split",
+    "plan_rota",
     "staff_week",
     "session_roles",
 ]
@@ -234,14 +237,169 @@ def session_roles(slots: pd.DataFrame, session_split_hour: float = 13.0) -> tupl
     return {str(r): float(v) for r, v in mix.items()}, {str(r): float(sps.get(r, 1.0)) for r in mix}
 
 
-def _first_attempt_split(fc30: pd.DataFrame, col30: str, callers_h: pd.DataFrame, colh: str) -> pd.Series:
-    """Hourly first attempts spread over the half hours in proportion to the calls forecast."""
+def first_attempt_split(fc30: pd.DataFrame, col30: str, callers_h: pd.DataFrame, colh: str) -> pd.Series:
+    """Hourly first attempts spread over the half hours in proportion to the calls forecast.
+
+    Parameters
+    ----------
+    fc30 : pandas.DataFrame
+        Half-hourly forecast of calls offered (``ds`` and ``col30``).
+    col30 : str
+        Its column to spread by.
+    callers_h : pandas.DataFrame
+        Hourly forecast of first callers (``ds`` and ``colh``).
+    colh : str
+        Its column to spread.
+
+    Returns
+    -------
+    pandas.Series
+        First attempts per row of ``fc30`` (same index). An hour whose calls forecast is zero
+        splits its first attempts evenly.
+    """
     f = fc30[[DS, col30]].copy()
     f["hour"] = f[DS].dt.floor("h")
     tot = f.groupby("hour")[col30].transform("sum")
     share = np.where(tot > 0, f[col30] / tot.where(tot > 0, 1.0), 0.5)
     hourly = callers_h.set_index(DS)[colh]
     return pd.Series(share * f["hour"].map(hourly).fillna(0.0).to_numpy(), index=f.index)
+
+
+_first_attempt_split = first_attempt_split  # the former private name
+
+
+@dataclass
+class RotaPlan:
+    """What :func:`plan_rota` recommends.
+
+    Attributes
+    ----------
+    rota : pandas.DataFrame
+        Per open half hour: the columns of :attr:`StaffPlan.rota`.
+    checked : bool
+        Whether the rota was checked (and raised) in the queue simulation with redials.
+    met : bool or None
+        Whether the simulation met the targets (``None`` when not checked).
+    not_met : dict or None
+        When it did not: ``reason`` and ``failing`` (the intervals falling short).
+    """
+
+    rota: pd.DataFrame
+    checked: bool
+    met: bool | None
+    not_met: dict | None
+
+
+def plan_rota(
+    fc30: pd.DataFrame,
+    fc_callers_h: pd.DataFrame,
+    aht_s: float,
+    patience_s: float,
+    target_sl: float = 0.8,
+    target_t_s: float = 60.0,
+    max_abandon: float | None = 0.05,
+    shrinkage: float = 0.3,
+    short_abandon_s: float = 60.0,
+    quantile: float = 0.9,
+    check_redials: bool = True,
+    seeds: int = 5,
+    closed=None,
+    tz: str | None = None,
+) -> RotaPlan:
+    """Half-hourly call handlers from forecasts already made: Erlang A, then the redial check.
+
+    Pure: no store, no model. The steps of :func:`staff_week` (see its Notes) after the
+    forecasts: the hourly first callers spread over the half hours like the calls forecast
+    (:func:`first_attempt_split`), Erlang A for those first attempts
+    (:func:`forecasting.staffing.handlers_per_interval`) and, with ``check_redials``, the
+    queue simulation with redials raising the half hours that fall short
+    (:func:`forecasting.staffing.raise_rota_until_met`).
+
+    Parameters
+    ----------
+    fc30 : pandas.DataFrame
+        Forecast of calls offered per half hour of the week (a model's ``predict`` frame,
+        with the ``quantile`` column).
+    fc_callers_h : pandas.DataFrame
+        Forecast of first callers (``unique_callers``) per hour of the same week.
+    aht_s : float
+        Average handle time, seconds.
+    patience_s : float
+        Mean patience, seconds (finite).
+    target_sl, target_t_s : float
+        Share of callers to answer within ``target_t_s`` seconds.
+    max_abandon : float, optional
+        Highest acceptable share abandoning.
+    shrinkage : float
+        Share of rostered time off the phones.
+    short_abandon_s : float
+        Abandons shorter than this are balking, in the simulation's figures.
+    quantile : float
+        Forecast quantile staffed for.
+    check_redials : bool
+        Check and raise the rota in the simulation with redials.
+    seeds : int
+        Simulated runs of each day.
+    closed : array-like of bool, optional
+        Half hours of ``fc30`` known to be closed, left out of the rota. Half hours with
+        neither calls nor first attempts forecast are left out anyway.
+    tz : str, optional
+        Timezone of the simulation's days (:func:`~forecasting.staffing.raise_rota_until_met`'s
+        default when omitted).
+
+    Returns
+    -------
+    RotaPlan
+
+    Raises
+    ------
+    forecasting.staffing.StaffingError, ValueError
+        From Erlang A or the simulation, on inputs they cannot use.
+    """
+    from .staffing import forecast_column, handlers_per_interval, raise_rota_until_met, rostered_handlers
+
+    col = forecast_column(fc30, quantile)
+    first = first_attempt_split(fc30, col, fc_callers_h, forecast_column(fc_callers_h, quantile))
+    rota = pd.DataFrame(
+        {DS: pd.DatetimeIndex(fc30[DS]), "calls": fc30[col].to_numpy(), "first_attempts": first.to_numpy()}
+    )
+    erl = handlers_per_interval(
+        rota, aht_s, patience_s, target_sl, target_t_s, max_abandon, shrinkage, interval="30min", column="first_attempts"
+    )
+    rota["erlang_agents"] = erl["agents"].to_numpy()
+    rota["erlang_service_level"] = erl["service_level"].to_numpy()
+    rota["erlang_abandon_rate"] = erl["abandon_rate"].to_numpy()
+    is_open = ((rota["calls"] > 0) | (rota["first_attempts"] > 0)).to_numpy(dtype=bool)
+    if closed is not None:
+        is_open = is_open & ~np.asarray(closed, dtype=bool)
+    met = None
+    not_met = None
+    if check_redials:
+        open_ = rota[is_open]
+        raised = raise_rota_until_met(
+            open_[[DS]].assign(agents=open_["erlang_agents"].to_numpy()),
+            open_[[DS, "first_attempts"]],
+            seeds=range(seeds),
+            target_sl=target_sl,
+            target_t_s=target_t_s,
+            max_abandon=max_abandon,
+            short_abandon_s=short_abandon_s,
+            arrivals_column="first_attempts",
+            **({} if tz is None else {"tz": tz}),
+        )
+        met = bool(raised.met)
+        not_met = None if met else {"reason": raised.reason, "failing": raised.failing}
+        r = raised.rota.set_index(DS)
+        sv = raised.service.set_index(DS)
+        rota["agents"] = rota[DS].map(r["agents"]).fillna(rota["erlang_agents"]).astype("int64").to_numpy()
+        for out_col, sv_col in (("service_level", "service_level"), ("abandon_rate", "abandonment_rate"),
+                                ("attempts", "attempts"), ("redial_ratio", "redial_ratio")):
+            rota[out_col] = rota[DS].map(sv[sv_col]).to_numpy(dtype="float64")
+    else:
+        rota["agents"] = rota["erlang_agents"]
+    rota["added"] = rota["agents"] - rota["erlang_agents"]
+    rota["rostered"] = [rostered_handlers(int(a), shrinkage) for a in rota["agents"]]
+    return RotaPlan(rota[is_open].reset_index(drop=True), check_redials, met, not_met)
 
 
 def staff_week(
@@ -325,13 +483,7 @@ def staff_week(
     """
     from demand.appointments import read_appointments
 
-    from .staffing import (
-        clinician_sessions,
-        forecast_column,
-        handlers_per_interval,
-        measure_handling,
-        raise_rota_until_met,
-    )
+    from .staffing import clinician_sessions, measure_handling
 
     monday = pd.Timestamp(parse_week(week))
     end = monday + pd.Timedelta(days=7)
@@ -353,12 +505,10 @@ def staff_week(
     _say(progress, f"forecasting calls offered with {model}")
     fc30, _ = forecast_series(calls30, model, ahead(calls30, 30), cal, level=(80, 95))
     fc30 = in_week(fc30)
-    col = forecast_column(fc30, quantile)
     _say(progress, f"forecasting first callers per hour with {model}")
     callers_h, _ = read_practice_series(store, practice, "unique_callers", "h")
     fch, _ = forecast_series(callers_h, model, ahead(callers_h, 60), cal, level=(80, 95))
     fch = in_week(fch)
-    first = _first_attempt_split(fc30, col, fch, forecast_column(fch, quantile))
 
     since = (last - pd.Timedelta(weeks=history_weeks)).tz_localize("Europe/London", nonexistent="shift_forward", ambiguous=False)
     hist = store.read_calls([practice], since)
@@ -366,42 +516,13 @@ def staff_week(
     aht = float(aht_s) if aht_s is not None else handling.aht_s
     patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else 3600.0
     _say(progress, f"Erlang A for first attempts: handle time {aht:.0f} s, patience {patience:.0f} s")
-    rota = pd.DataFrame({DS: fc30[DS], "calls": fc30[col].to_numpy(), "first_attempts": first.to_numpy()})
-    erl = handlers_per_interval(
-        rota, aht, patience, target_sl, target_t_s, max_abandon, shrinkage, interval="30min", column="first_attempts"
-    )
-    rota["erlang_agents"] = erl["agents"].to_numpy()
-    rota["erlang_service_level"] = erl["service_level"].to_numpy()
-    rota["erlang_abandon_rate"] = erl["abandon_rate"].to_numpy()
-    is_open = (rota["calls"] > 0) | (rota["first_attempts"] > 0)
-    met = None
-    not_met = None
     if check_redials:
         _say(progress, f"checking the rota in the queue simulation with redials ({seeds} runs per day)")
-        open_ = rota[is_open]
-        raised = raise_rota_until_met(
-            open_[[DS]].assign(agents=open_["erlang_agents"].to_numpy()),
-            open_[[DS, "first_attempts"]],
-            seeds=range(seeds),
-            target_sl=target_sl,
-            target_t_s=target_t_s,
-            max_abandon=max_abandon,
-            short_abandon_s=short_abandon_s,
-            arrivals_column="first_attempts",
-        )
-        met = bool(raised.met)
-        not_met = None if met else {"reason": raised.reason, "failing": raised.failing}
-        r = raised.rota.set_index(DS)
-        sv = raised.service.set_index(DS)
-        rota["agents"] = rota[DS].map(r["agents"]).fillna(rota["erlang_agents"]).astype("int64").to_numpy()
-        for out_col, sv_col in (("service_level", "service_level"), ("abandon_rate", "abandonment_rate"),
-                                ("attempts", "attempts"), ("redial_ratio", "redial_ratio")):
-            rota[out_col] = rota[DS].map(sv[sv_col]).to_numpy(dtype="float64")
-    else:
-        rota["agents"] = rota["erlang_agents"]
-    rota["added"] = rota["agents"] - rota["erlang_agents"]
-    rota["rostered"] = [int(math.ceil(a / (1 - shrinkage) - 1e-9)) for a in rota["agents"]]
-    rota = rota[is_open].reset_index(drop=True)
+    plan = plan_rota(
+        fc30, fch, aht, patience, target_sl, target_t_s, max_abandon, shrinkage, short_abandon_s,
+        quantile=quantile, check_redials=check_redials, seeds=seeds,
+    )
+    rota, met, not_met = plan.rota, plan.met, plan.not_met
 
     _say(progress, f"forecasting same-day appointment demand per day with {model}")
     demand_d, _ = read_practice_series(store, practice, "same_day_demand", "D")

@@ -166,13 +166,9 @@ def skipped(reason: str) -> tuple[NextWeek, ForecastCheck]:
 # A missing one degrades only the sections that need it.
 _PARTS = {
     "rota": (
-        ("forecast_column", "forecasting.staffing", "forecast_column"),
-        ("handlers_per_interval", "forecasting.staffing", "handlers_per_interval"),
         ("measure_handling", "forecasting.staffing", "measure_handling"),
-        ("raise_rota_until_met", "forecasting.staffing", "raise_rota_until_met"),
-        ("rostered_handlers", "forecasting.staffing", "rostered_handlers"),
-        # frontdoor staff's own spreading of hourly first calls over half hours
-        ("first_attempt_split", "forecasting.plan", "_first_attempt_split"),
+        # frontdoor staff's own rota from the forecasts: Erlang A, then the redial check
+        ("plan_rota", "forecasting.plan", "plan_rota"),
     ),
     "same_day": (
         ("clinician_sessions", "forecasting.staffing", "clinician_sessions"),
@@ -367,55 +363,48 @@ def _rota(fx, nxt: NextWeek, inp, series, new_model, cal, model: str) -> None:
         fch = mh.predict(7 * 24, level=LEVELS)
         nxt.models["calls reaching the queue by half hour"] = _model_words(m30, model)
         nxt.models["people's first calls by hour"] = _model_words(mh, model)
-        col30, colh = fx.forecast_column(fc30, PLAN_QUANTILE), fx.forecast_column(fch, PLAN_QUANTILE)
-        rota = pd.DataFrame({"ds": pd.DatetimeIndex(fc30["ds"]), "calls": fc30[col30].to_numpy()})
-        rota["first_attempts"] = fx.first_attempt_split(fc30, col30, fch, colh).to_numpy()
         handling = fx.measure_handling(inp.calls, short_abandon_s=BALK_S)
-        # nobody abandoned: patience is unbounded; an hour keeps Erlang A finite (as frontdoor staff)
-        patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else 3600.0
-        erl = fx.handlers_per_interval(
-            rota,
+    except _NUMERIC_FAILURES as err:
+        nxt.notes.append(_fail("The call-handler rota", err))
+        return
+    # nobody abandoned: patience is unbounded; an hour keeps Erlang A finite (as frontdoor staff)
+    patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else 3600.0
+
+    def plan(check: bool):
+        return fx.plan_rota(
+            fc30,
+            fch,
             handling.aht_s,
             patience,
             ROTA_TARGETS["target_sl"],
             ROTA_TARGETS["target_t_s"],
             ROTA_TARGETS["max_abandon"],
             ROTA_TARGETS["shrinkage"],
-            interval="30min",
-            column="first_attempts",
-        )
-    except _NUMERIC_FAILURES as err:
-        nxt.notes.append(_fail("The call-handler rota", err))
-        return
-    rota["erlang_agents"] = erl["agents"].to_numpy()
-    rota["agents"] = rota["erlang_agents"]
-    rota["service_level"] = np.nan
-    open_ = (~cal.closed(pd.DatetimeIndex(rota["ds"]), "30min")) & ((rota["calls"] > 0) | (rota["first_attempts"] > 0))
-    checked = False
-    try:
-        o = rota[open_]
-        raised = fx.raise_rota_until_met(
-            o[["ds"]].assign(agents=o["erlang_agents"].to_numpy()),
-            o[["ds", "first_attempts"]],
-            seeds=range(REDIAL_SEEDS),
-            target_sl=ROTA_TARGETS["target_sl"],
-            target_t_s=ROTA_TARGETS["target_t_s"],
-            max_abandon=ROTA_TARGETS["max_abandon"],
             short_abandon_s=BALK_S,
-            arrivals_column="first_attempts",
+            quantile=PLAN_QUANTILE,
+            check_redials=check,
+            seeds=REDIAL_SEEDS,
+            closed=cal.closed(pd.DatetimeIndex(fc30["ds"]), "30min"),
             tz=inp.tz,
         )
-        r = raised.rota.set_index("ds")["agents"]
-        sv = raised.service.set_index("ds")["service_level"]
-        rota["agents"] = rota["ds"].map(r).fillna(rota["erlang_agents"]).astype("int64").to_numpy()
-        rota["service_level"] = rota["ds"].map(sv).to_numpy(dtype="float64")
-        checked = True
-        if not raised.met:
-            nxt.notes.append(f"Even the raised rota falls short of the targets in the simulation: {raised.reason}.")
+
+    try:
+        planned = plan(True)
     except _NUMERIC_FAILURES as err:
+        try:
+            planned = plan(False)  # Erlang A's alone
+        except _NUMERIC_FAILURES as err2:
+            nxt.notes.append(_fail("The call-handler rota", err2))
+            return
         nxt.notes.append(f"The rota could not be checked in the queue simulation with redials ({err}): it is Erlang A's alone.")
-    rota["rostered"] = [fx.rostered_handlers(int(a), ROTA_TARGETS["shrinkage"]) for a in rota["agents"]]
-    rota = rota[open_].reset_index(drop=True)
+    else:
+        if not planned.met:
+            nxt.notes.append(f"Even the raised rota falls short of the targets in the simulation: {planned.not_met['reason']}.")
+    checked = planned.checked
+    rota = planned.rota
+    if not checked:
+        rota["service_level"] = np.nan
+    rota = rota[["ds", "calls", "first_attempts", "erlang_agents", "agents", "service_level", "rostered"]].copy()
     rota["seen_last_week"] = _handlers_seen(inp, rota["ds"])
     nxt.rota = rota
     nxt.rota_settings = {

@@ -587,37 +587,25 @@ def _week_index(dates: pd.Series, start: _dt.date) -> np.ndarray:
     return np.asarray((d.normalize() - pd.Timestamp(start)).days // 7, dtype="int64")
 
 
-def _times_to_get_through(prep, start: _dt.date, n_weeks: int, hour_of: tuple | None = None) -> dict:
+def _times_to_get_through(prep, tz: str, start: _dt.date, n_weeks: int) -> dict:
     """Median and 90th percentile time to get through, pooled per week (and over the first
-    ``n_weeks - 1`` weeks), from the callers' days of :mod:`demand.callers`.
+    ``n_weeks - 1`` weeks), by :func:`demand.callers.time_to_get_through`.
 
-    ``hour_of = (date, hour)`` restricts to callers whose first attempt of that day started in
-    that local hour. Returns ``{"p50": array, "p90": array, "n": array}`` of length
-    ``n_weeks + 1`` (the last entry pools weeks ``0 .. n_weeks - 2``: the weeks before).
+    Returns ``{"p50": array, "p90": array, "n": array}`` of length ``n_weeks + 1`` (the last
+    entry pools weeks ``0 .. n_weeks - 2``: the weeks before).
     """
-    from demand.callers import NEVER_THROUGH, caller_days
-    from demand.definitions import DAY_NS, HOUR_NS, group_stats
+    from demand.callers import time_to_get_through
 
-    cd = caller_days(prep)
-    # the definition of caller_metrics_daily: identified callers who got through, first
-    # attempt to the moment they got through
-    ok = (cd.g_through_utc != NEVER_THROUGH) & ~cd.g_withheld
-    secs = (cd.g_through_utc[ok] - cd.g_first_utc[ok]) / 1e9
-    day = cd.g_day_key[ok] // DAY_NS
-    d0 = (start - _dt.date(1970, 1, 1)).days
-    week = (day - d0) // 7
-    keep = (week >= 0) & (week < n_weeks)
-    if hour_of is not None:
-        hday = (hour_of[0] - _dt.date(1970, 1, 1)).days
-        first_hour = (cd.g_first_wall[ok] - cd.g_day_key[ok]) // HOUR_NS
-        keep &= (day == hday) & (first_hour == int(hour_of[1]))
-    rows = week[keep].astype("int64")
-    vals = secs[keep]
-    before = rows < n_weeks - 1
-    rows_all = np.concatenate([rows, np.full(int(before.sum()), n_weeks, dtype="int64")])
-    vals_all = np.concatenate([vals, vals[before]])
-    st = group_stats(rows_all, vals_all, n_weeks + 1, (0.5, 0.9))
-    return {"p50": st[0.5], "p90": st[0.9], "n": np.bincount(rows_all, minlength=n_weeks + 1)}
+    def week(i: int) -> _dt.date:
+        return start + _dt.timedelta(weeks=i)
+
+    periods = [(week(i), week(i + 1)) for i in range(n_weeks)] + [(week(0), week(n_weeks - 1))]
+    got = [time_to_get_through(prep, tz, a.isoformat(), b.isoformat()) for a, b in periods]
+    return {
+        "p50": np.array([g["median"] for g in got]),
+        "p90": np.array([g["p90"] for g in got]),
+        "n": np.array([g["n"] for g in got], dtype="int64"),
+    }
 
 
 def _bank_holidays(cal, first: _dt.date, last: _dt.date) -> dict:
@@ -681,7 +669,7 @@ def measure_week(inputs: ReportInputs, practice: str) -> WeekMeasures:
         qw = queue_metrics(prep, "W", short_abandon_s=SHORT_ABANDON_S, service_s=SERVICE_S, tz=tz, start=start, end=end)
         daily = caller_metrics_daily(prep, tz, start, end)
         hourly = caller_metrics_hourly(prep, tz, start, end)
-        ttg = _times_to_get_through(prep, w0.start, n_w)
+        ttg = _times_to_get_through(prep, tz, w0.start, n_w)
     else:
         prep = qw = daily = hourly = None
         ttg = None
@@ -776,15 +764,18 @@ def measure_week(inputs: ReportInputs, practice: str) -> WeekMeasures:
 
     def hour_facts(row) -> dict:
         day = pd.Timestamp(row["date"]).date()
-        t = _times_to_get_through(prep, w0.start, n_w, hour_of=(day, int(row["hour"])))
-        through = int(t["n"][COMPARE_WEEKS])
+        from demand.callers import time_to_get_through
+
+        at = pd.Timestamp(day) + pd.Timedelta(hours=int(row["hour"]))
+        t = time_to_get_through(prep, tz, at, at + pd.Timedelta(hours=1))
+        through = t["n"]
         return {
             "date": day,
             "hour": int(row["hour"]),
             "attempts": int(row["attempts"]),
             "new_callers": int(row["new_callers"]),
-            "ttg_p50_s": float(t["p50"][COMPARE_WEEKS]) if through else None,
-            "ttg_p90_s": float(t["p90"][COMPARE_WEEKS]) if through else None,
+            "ttg_p50_s": t["median"] if through else None,
+            "ttg_p90_s": t["p90"] if through else None,
             "got_through": through,
         }
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from demand.callers import caller_metrics_daily, caller_metrics_hourly
+from demand.callers import caller_metrics_daily, caller_metrics_hourly, time_to_get_through
 from telephony.schema import OUTCOMES
 
 TZ = "Europe/London"
@@ -64,6 +64,26 @@ def test_daily_hand_computed(days):
     # identified callers who got through: W 40 s, Y 100 s (callback offer), Z 600 + 120 s
     assert mon["time_to_get_through_p50_s"] == pytest.approx(100)
     assert mon["time_to_get_through_p90_s"] == pytest.approx(100 + 0.8 * 620)
+
+
+def test_time_to_get_through_pooled_hand_computed(days):
+    # identified callers who got through: Y 100 s, Z 600 + 120 = 720 s, W 40 s on Monday;
+    # X 30 s on the 3rd (from 00:05, the first attempt of that day); Y 5 s on the 5th
+    mon = time_to_get_through(days, TZ, "2026-03-02", "2026-03-03")
+    assert mon["n"] == 3
+    assert mon["median"] == pytest.approx(100.0)
+    assert mon["p90"] == pytest.approx(100 + 0.8 * 620)  # between 100 and 720, 0.8 of the way
+    whole = time_to_get_through(days, TZ)
+    assert whole["n"] == 5  # 5, 30, 40, 100, 720
+    assert whole["median"] == pytest.approx(40.0)
+    assert whole["p90"] == pytest.approx(100 + 0.6 * 620)
+    # callers whose first attempt of the day started between 08:00 and 09:00 on Monday: Y, Z, W
+    assert time_to_get_through(days, TZ, "2026-03-02 08:00", "2026-03-02 09:00") == mon
+    empty = time_to_get_through(days, TZ, "2026-03-04", "2026-03-05")
+    assert empty["n"] == 0 and math.isnan(empty["median"]) and math.isnan(empty["p90"])
+    # one day: the daily metric's figures
+    d = caller_metrics_daily(days).set_index("date").loc["2026-03-02"]
+    assert (mon["median"], mon["p90"]) == pytest.approx((d["time_to_get_through_p50_s"], d["time_to_get_through_p90_s"]))
 
 
 def test_redial_across_midnight_counts_on_each_day(days):

@@ -236,9 +236,19 @@ def ensure_key_file(store_dir: Path) -> Path:
     """Create the store's key file (0600, 32 random bytes as hex) if it does not exist."""
     path = Path(store_dir) / KEY_FILE_NAME
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
+        # Written whole under a temporary name, then linked into place: two processes creating
+        # the same store at once both end up reading one complete key, never a half-written one.
+        tmp = path.with_name(f"{KEY_FILE_NAME}.tmp-{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink()
     return path
 
 

@@ -137,7 +137,7 @@ class Store:
                 raise StoreError(
                     f"no store at {self.root}: ingest some exports first, or pass --store DIR"
                 )
-            self.root.mkdir(parents=True)
+            self.root.mkdir(parents=True, exist_ok=True)  # another process may create it too
         elif not self.root.is_dir():
             raise StoreError(f"{self.root} is a file, not a store directory")
         if create and not os.environ.get("FRONTDOOR_KEY"):

@@ -706,3 +706,23 @@ def test_generated_queue_logs(tmp_path_factory, calls, noise):
             os.environ.pop("FRONTDOOR_KEY", None)
         else:
             os.environ["FRONTDOOR_KEY"] = saved
+
+
+
+def test_store_created_by_another_process_meanwhile(tmp_path, monkeypatch):
+    """Between our 'does it exist?' and mkdir another process made the store: not an error,
+    and the key file it wrote whole is the one both use."""
+    from pathlib import Path
+
+    from telephony import privacy
+
+    monkeypatch.delenv("FRONTDOOR_KEY", raising=False)
+    root = tmp_path / "store"
+    first = Store(root, create=True)  # "the other process"
+    key = privacy.load_key(first.root)
+    real_exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self: False if self in (root, root / ".frontdoor-key") else real_exists(self))
+    second = Store(root, create=True)
+    monkeypatch.setattr(Path, "exists", real_exists)
+    assert privacy.load_key(second.root) == key and len(key) == 64
+    assert sorted(f.name for f in root.iterdir()) == [".frontdoor-key"]  # no temporary key left

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
 
 import pandas as pd
 import pytest
 
-import telephony.sources as sources
-from telephony.errors import BadInputError
-from telephony.formats import FORMATS, ReadContext
+from telephony.formats import FORMATS
 from telephony.ingest import ingest_file
-from telephony.sources import open_source
 
 from tests.telephony.cloud_parser_checks import check_golden, conserved, read_all, reject_summary, utc
+from tests.telephony import parser_checks as pc
 from tests.helpers import DATA, all_fixture_files
 
 FMT = FORMATS["amazon_connect_ctr"]
@@ -145,26 +142,18 @@ def test_without_callback_contact_the_original_is_an_abandon(tmp_path):
 
 
 def test_sniff_sure_of_own_files():
-    for p in OWN:
-        assert FMT.sniff(open_source(p)) == 1.0, p.name
+    pc.check_sniff_sure(FMT, OWN)
 
 
 def test_sniff_below_sure_on_other_formats():
     others = [p for p in all_fixture_files() if p.parent != DIR]
     assert others
-    for p in others:
-        try:
-            src = open_source(p)
-        except Exception:
-            continue
-        assert FMT.sniff(src) < 0.9, p
+    pc.check_sniff_not_sure(FMT, others, unopenable=Exception)
 
 
 def test_not_ctr_raises_bad_input():
-    with pytest.raises(BadInputError, match="not a amazon_connect_ctr export"):
-        list(FMT.read(open_source(DATA / "twilio_calls" / "calls.json"), ReadContext()))
-    with pytest.raises(BadInputError, match="not a amazon_connect_ctr export"):
-        list(FMT.read(open_source(DATA / "threecx_cdr" / "cdr_with_header.csv"), ReadContext()))
+    pc.check_raises_bad_input(FMT, DATA / "twilio_calls" / "calls.json", "not a amazon_connect_ctr export")
+    pc.check_raises_bad_input(FMT, DATA / "threecx_cdr" / "cdr_with_header.csv", "not a amazon_connect_ctr export")
 
 
 def test_rows_conserved_in_every_fixture():
@@ -175,13 +164,10 @@ def test_rows_conserved_in_every_fixture():
 def test_one_record_per_chunk_gives_the_same_calls(monkeypatch):
     whole = read_all(FMT, DIR / "ctr_firehose.jsonl")
     # One record per chunk: transfer legs and callbacks always arrive in later chunks.
-    monkeypatch.setattr(sources, "read_json_records", functools.partial(sources.read_json_records, chunk_records=1))
+    pc.json_records_per_chunk(monkeypatch, 1)
     small = read_all(FMT, DIR / "ctr_firehose.jsonl")
     cols = ["call_id", "start", "outcome", "wait_s", "talk_s", "agent", "n_rows", "source_line"]
-    pd.testing.assert_frame_equal(
-        whole.calls.sort_values("call_id")[cols].reset_index(drop=True),
-        small.calls.sort_values("call_id")[cols].reset_index(drop=True),
-    )
+    pc.assert_same_calls(whole.calls, small.calls, cols)
 
 
 @pytest.mark.parametrize(
@@ -194,14 +180,7 @@ def test_one_record_per_chunk_gives_the_same_calls(monkeypatch):
     ],
 )
 def test_ingest_end_to_end(store, file, written, rejected):
-    r = ingest_file(store, DIR / file, "A81001")  # format sniffed
-    assert r.format == "amazon_connect_ctr"
-    assert (r.written, r.duplicates, r.rejected) == (written, 0, rejected)
-    assert r.rows_read == r.records + r.rows_merged + r.rows_skipped
-    again = ingest_file(store, DIR / file, "A81001")
-    assert (again.written, again.duplicates) == (0, written)
-    calls = store.read_calls()
-    assert len(calls) == written
+    calls = pc.ingest_sniffed_twice(store, DIR / file, "amazon_connect_ctr", written, rejected)  # format sniffed
     assert not calls["caller_key"].fillna("").str.contains("7700").any()
 
 

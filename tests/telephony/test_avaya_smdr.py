@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from telephony.errors import BadInputError
 from telephony.formats import FORMATS, ReadContext
 from telephony.formats import avaya_smdr
-from telephony.ingest import ingest_file
 from telephony.schema import OUTCOMES
 from telephony.sources import open_source
+
+from tests.telephony import parser_checks as pc
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DIR = DATA / "avaya_smdr"
@@ -23,9 +23,7 @@ FMT = FORMATS["avaya_smdr"]
 
 def parse(name: str, **ctx):
     """All chunks of a fixture: (calls indexed by Call ID, rejects, chunks)."""
-    chunks = list(FMT.read(open_source(DIR / name), ReadContext(**ctx)))
-    calls = pd.concat([c.calls for c in chunks if len(c.calls)], ignore_index=True)
-    rejects = [r for c in chunks for r in c.rejects]
+    calls, rejects, chunks = pc.parse_fixture(FMT, DIR / name, **ctx)
     calls.index = calls["call_id"].str.split("@").str[0]
     return calls, rejects, chunks
 
@@ -135,49 +133,29 @@ def test_problems_are_rejected_with_reasons():
 
 @pytest.mark.parametrize("name", [MAIN, "smdr_with_problems.csv"])
 def test_records_joined_across_small_chunks(monkeypatch, name):
-    whole, whole_rej, _ = parse(name)
-    monkeypatch.setattr(avaya_smdr, "BLOCK_BYTES", 300)  # about one record a chunk
-    small, small_rej, chunks = parse(name)
-    assert len(chunks) > 5
-    pd.testing.assert_frame_equal(whole.sort_index(), small.sort_index())
-    assert sorted((r.line, r.reason) for r in whole_rej) == sorted((r.line, r.reason) for r in small_rej)
+    pc.check_small_chunks_same(parse, monkeypatch, avaya_smdr, 300, name)  # about one record a chunk
 
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
 def test_rows_are_conserved(path):
-    chunks = list(FMT.read(open_source(path), ReadContext()))
-    read = sum(c.rows_read for c in chunks)
-    accounted = (
-        sum(int(c.calls["n_rows"].sum()) for c in chunks)
-        + sum(r.rows for c in chunks for r in c.rejects)
-        + sum(sum(c.skipped.values()) for c in chunks)
-    )
-    assert read == accounted
-    assert read > 0
+    pc.check_rows_conserved(FMT, path)
 
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
 def test_sniff_own_files(path):
-    assert FMT.sniff(open_source(path)) == 1.0
+    pc.check_sniff_sure(FMT, [path])
 
 
-@pytest.mark.parametrize(
-    "path", sorted(p for p in DATA.rglob("*") if p.is_file() and p.parent != DIR), ids=lambda p: f"{p.parent.name}/{p.name}"
-)
+@pytest.mark.parametrize("path", pc.other_fixtures(DATA, DIR), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sniff_other_formats_not_sure(path):
-    try:
-        src = open_source(path)
-    except BadInputError:
-        return
-    assert FMT.sniff(src) < 0.9
+    pc.check_sniff_not_sure(FMT, [path])
 
 
 @pytest.mark.parametrize(
     "other", [DATA / "asterisk_queue_log" / "queue_log", DATA / "freeswitch_cdr_csv" / "Master.csv"]
 )
 def test_other_files_raise_bad_input(other):
-    with pytest.raises(BadInputError, match="not an Avaya IP Office SMDR file"):
-        list(FMT.read(open_source(other), ReadContext()))
+    pc.check_raises_bad_input(FMT, other, "not an Avaya IP Office SMDR file")
 
 
 def test_tables_are_canonical():
@@ -187,12 +165,8 @@ def test_tables_are_canonical():
 
 
 def test_ingest_end_to_end(store):
-    res = ingest_file(store, DIR / MAIN, "A81001")
-    assert res.format == "avaya_smdr"
-    assert (res.rows_read, res.written, res.duplicates, res.rejected) == (12, 10, 0, 0)
+    res = pc.ingest_twice(store, DIR / MAIN, "avaya_smdr", (12, 10, 0, 0))
     assert res.rows_merged == 2
-    again = ingest_file(store, DIR / MAIN, "A81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 10, 0)
     calls = store.read_calls()
     calls.index = calls["call_id"].str.split("@").str[0]
     # Europe/London: GMT in January, BST in June.
@@ -204,8 +178,4 @@ def test_ingest_end_to_end(store):
 
 
 def test_ingest_problems_file(store):
-    res = ingest_file(store, DIR / "smdr_with_problems.csv", "A81001")
-    assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == (10, 4, 0, 3, 2)
-    assert res.rows_read == res.records + res.rows_merged + res.rows_skipped
-    again = ingest_file(store, DIR / "smdr_with_problems.csv", "A81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 4, 3)
+    pc.ingest_problems_twice(store, DIR / "smdr_with_problems.csv", (10, 4, 0, 3, 2))

@@ -11,9 +11,10 @@ import pytest
 from telephony.errors import BadInputError
 from telephony.formats import FORMATS, ReadContext
 from telephony.formats import cisco_cucm
-from telephony.ingest import ingest_file
 from telephony.schema import OUTCOMES
 from telephony.sources import open_source
+
+from tests.telephony import parser_checks as pc
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DIR = DATA / "cisco_cucm_cdr"
@@ -23,9 +24,7 @@ FMT = FORMATS["cisco_cucm_cdr"]
 
 def parse(name: str, **ctx):
     """All chunks of a fixture: (calls indexed by call_id, rejects, chunks)."""
-    chunks = list(FMT.read(open_source(DIR / name), ReadContext(**ctx)))
-    calls = pd.concat([c.calls for c in chunks if len(c.calls)], ignore_index=True)
-    rejects = [r for c in chunks for r in c.rejects]
+    calls, rejects, chunks = pc.parse_fixture(FMT, DIR / name, **ctx)
     return calls.set_index("call_id"), rejects, chunks
 
 
@@ -124,41 +123,22 @@ def test_problems_are_rejected_with_reasons():
 
 @pytest.mark.parametrize("name", [MAIN, "cdr_with_problems.csv"])
 def test_legs_joined_across_small_chunks(monkeypatch, name):
-    whole, whole_rej, _ = parse(name)
-    monkeypatch.setattr(cisco_cucm, "BLOCK_BYTES", 700)  # about two records a chunk
-    small, small_rej, chunks = parse(name)
-    assert len(chunks) > 5
-    pd.testing.assert_frame_equal(whole.sort_index(), small.sort_index())
-    assert sorted((r.line, r.reason) for r in whole_rej) == sorted((r.line, r.reason) for r in small_rej)
+    pc.check_small_chunks_same(parse, monkeypatch, cisco_cucm, 700, name)  # about two records a chunk
 
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
 def test_rows_are_conserved(path):
-    chunks = list(FMT.read(open_source(path), ReadContext()))
-    read = sum(c.rows_read for c in chunks)
-    accounted = (
-        sum(int(c.calls["n_rows"].sum()) for c in chunks)
-        + sum(r.rows for c in chunks for r in c.rejects)
-        + sum(sum(c.skipped.values()) for c in chunks)
-    )
-    assert read == accounted
-    assert read > 0
+    pc.check_rows_conserved(FMT, path)
 
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
 def test_sniff_own_files(path):
-    assert FMT.sniff(open_source(path)) == 1.0
+    pc.check_sniff_sure(FMT, [path])
 
 
-@pytest.mark.parametrize(
-    "path", sorted(p for p in DATA.rglob("*") if p.is_file() and p.parent != DIR), ids=lambda p: f"{p.parent.name}/{p.name}"
-)
+@pytest.mark.parametrize("path", pc.other_fixtures(DATA, DIR), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sniff_other_formats_not_sure(path):
-    try:
-        src = open_source(path)
-    except BadInputError:
-        return
-    assert FMT.sniff(src) < 0.9
+    pc.check_sniff_not_sure(FMT, [path])
 
 
 def test_missing_column_is_named(tmp_path):
@@ -172,8 +152,7 @@ def test_missing_column_is_named(tmp_path):
 
 
 def test_other_file_raises_bad_input():
-    with pytest.raises(BadInputError, match="not a cisco_cucm_cdr export"):
-        list(FMT.read(open_source(DATA / "freeswitch_cdr_csv" / "cdr_table_export.csv"), ReadContext()))
+    pc.check_raises_bad_input(FMT, DATA / "freeswitch_cdr_csv" / "cdr_table_export.csv", "not a cisco_cucm_cdr export")
 
 
 def test_outcome_tables_are_canonical():
@@ -188,13 +167,9 @@ def test_outcome_tables_are_canonical():
 
 def test_ingest_end_to_end_epoch_times_ignore_timezone(store):
     # Epoch times are UTC: a wrong --timezone must not move them.
-    res = ingest_file(store, DIR / MAIN, "A81001", timezone="America/New_York")
-    assert res.format == "cisco_cucm_cdr"
-    assert (res.rows_read, res.written, res.duplicates, res.rejected) == (16, 13, 0, 0)
+    res = pc.ingest_twice(store, DIR / MAIN, "cisco_cucm_cdr", (16, 13, 0, 0), timezone="America/New_York")
     assert (res.rows_merged, res.rows_skipped) == (1, 2)
     assert res.rows_read == res.records + res.rows_merged + res.rows_skipped
-    again = ingest_file(store, DIR / MAIN, "A81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 13, 0)
     calls = store.read_calls().set_index("call_id")
     for cid, exp in MAIN_CALLS.items():
         assert calls.loc[cid, "start_utc"] == utc(exp[0]), cid
@@ -204,8 +179,4 @@ def test_ingest_end_to_end_epoch_times_ignore_timezone(store):
 
 
 def test_ingest_problems_file(store):
-    res = ingest_file(store, DIR / "cdr_with_problems.csv", "A81001")
-    assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == (11, 3, 0, 5, 3)
-    assert res.rows_read == res.records + res.rows_merged + res.rows_skipped
-    again = ingest_file(store, DIR / "cdr_with_problems.csv", "A81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 3, 5)
+    pc.ingest_problems_twice(store, DIR / "cdr_with_problems.csv", (11, 3, 0, 5, 3))

@@ -8,12 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from telephony.errors import BadInputError
-from telephony.formats import FORMATS, ReadContext
+from telephony.formats import FORMATS
 from telephony.formats import freeswitch
-from telephony.ingest import ingest_file
 from telephony.schema import OUTCOMES
-from telephony.sources import open_source
+
+from tests.telephony import parser_checks as pc
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FMT = FORMATS["freeswitch_cdr_csv"]
@@ -23,9 +22,7 @@ U = "3c5e1f0a-6b2d-4e8f-9a1c-7d4b2e6f8a"  # uuid prefix of the fixtures' A-legs
 
 def parse(name: str, **ctx):
     """All chunks of a fixture: (calls indexed by call_id, rejects, chunks)."""
-    chunks = list(FMT.read(open_source(DIR / name), ReadContext(**ctx)))
-    calls = pd.concat([c.calls for c in chunks if len(c.calls)], ignore_index=True)
-    rejects = [r for c in chunks for r in c.rejects]
+    calls, rejects, chunks = pc.parse_fixture(FMT, DIR / name, **ctx)
     return calls.set_index("call_id"), rejects, chunks
 
 
@@ -142,39 +139,24 @@ def test_problems_are_rejected_with_reasons():
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
 def test_rows_are_conserved(path):
-    chunks = list(FMT.read(open_source(path), ReadContext()))
-    read = sum(c.rows_read for c in chunks)
-    accounted = (
-        sum(int(c.calls["n_rows"].sum()) for c in chunks)
-        + sum(r.rows for c in chunks for r in c.rejects)
-        + sum(sum(c.skipped.values()) for c in chunks)
-    )
-    assert read == accounted
-    assert read > 0
+    pc.check_rows_conserved(FMT, path)
 
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
 def test_sniff_own_files(path):
-    assert FMT.sniff(open_source(path)) == 1.0
+    pc.check_sniff_sure(FMT, [path])
 
 
-@pytest.mark.parametrize(
-    "path", sorted(p for p in DATA.rglob("*") if p.is_file() and p.parent != DIR), ids=lambda p: f"{p.parent.name}/{p.name}"
-)
+@pytest.mark.parametrize("path", pc.other_fixtures(DATA, DIR), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sniff_other_formats_not_sure(path):
-    try:
-        src = open_source(path)
-    except BadInputError:
-        return
-    assert FMT.sniff(src) < 0.9
+    pc.check_sniff_not_sure(FMT, [path])
 
 
 @pytest.mark.parametrize(
     "other", [DATA / "asterisk_queue_log" / "queue_log", DATA / "cisco_cucm_cdr" / "car_cdr_export.csv"]
 )
 def test_other_files_raise_bad_input(other):
-    with pytest.raises(BadInputError, match="not a FreeSWITCH cdr_csv export"):
-        list(FMT.read(open_source(other), ReadContext()))
+    pc.check_raises_bad_input(FMT, other, "not a FreeSWITCH cdr_csv export")
 
 
 def test_outcome_table_is_canonical():
@@ -185,11 +167,7 @@ def test_outcome_table_is_canonical():
 
 
 def test_ingest_end_to_end(store):
-    res = ingest_file(store, DIR / "Master.csv", "A81001")
-    assert res.format == "freeswitch_cdr_csv"  # detected, not forced
-    assert (res.rows_read, res.written, res.duplicates, res.rejected) == (12, 12, 0, 0)
-    again = ingest_file(store, DIR / "Master.csv", "A81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 12, 0)
+    pc.ingest_twice(store, DIR / "Master.csv", "freeswitch_cdr_csv", (12, 12, 0, 0))  # detected, not forced
 
     calls = store.read_calls().set_index("call_id")
     # Europe/London: GMT in January, BST (UTC+1) in June.
@@ -202,9 +180,5 @@ def test_ingest_end_to_end(store):
 
 
 def test_ingest_problems_file(store):
-    res = ingest_file(store, DIR / "Master_with_problems.csv", "A81001")
-    assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == (11, 5, 0, 3, 3)
-    assert res.rows_read == res.records + res.rows_merged + res.rows_skipped
+    res = pc.ingest_problems_twice(store, DIR / "Master_with_problems.csv", (11, 5, 0, 3, 3))
     assert dict(res.unknown) == {"WEIRD_CAUSE": 1, "MADE_UP_CAUSE": 1}
-    again = ingest_file(store, DIR / "Master_with_problems.csv", "A81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 5, 3)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 
 import pandas as pd
 import pytest
 
-import telephony.sources as sources
-from telephony.errors import BadInputError
-from telephony.formats import FORMATS, ReadContext
+from telephony.formats import FORMATS
 from telephony.formats import teams
 from telephony.ingest import ingest_file
-from telephony.sources import open_source
 
 from tests.telephony.cloud_parser_checks import check_golden, conserved, read_all, reject_summary, utc
+from tests.telephony import parser_checks as pc
 from tests.helpers import DATA, all_fixture_files
 
 FMT = FORMATS["teams_pstn"]
@@ -139,27 +136,19 @@ def test_every_call_is_answered_and_never_waits():
 
 
 def test_sniff_sure_of_own_files():
-    for p in OWN:
-        assert FMT.sniff(open_source(p)) == 1.0, p.name
+    pc.check_sniff_sure(FMT, OWN)
 
 
 def test_sniff_below_sure_on_other_formats():
     others = [p for p in all_fixture_files() if p.parent != DIR]
     assert others
-    for p in others:
-        try:
-            src = open_source(p)
-        except Exception:
-            continue
-        assert FMT.sniff(src) < 0.9, p
+    pc.check_sniff_not_sure(FMT, others, unopenable=Exception)
 
 
 def test_not_teams_raises_bad_input():
     # JSON, but Twilio's: no callType.
-    with pytest.raises(BadInputError, match="not a teams_pstn export"):
-        list(FMT.read(open_source(DATA / "twilio_calls" / "calls.json"), ReadContext()))
-    with pytest.raises(BadInputError, match="not a teams_pstn export"):
-        list(FMT.read(open_source(DATA / "asterisk_queue_log" / "queue_log"), ReadContext()))
+    pc.check_raises_bad_input(FMT, DATA / "twilio_calls" / "calls.json", "not a teams_pstn export")
+    pc.check_raises_bad_input(FMT, DATA / "asterisk_queue_log" / "queue_log", "not a teams_pstn export")
 
 
 def test_rows_conserved_in_every_fixture():
@@ -170,12 +159,10 @@ def test_rows_conserved_in_every_fixture():
 def test_small_chunks_give_the_same_calls(monkeypatch):
     whole = read_all(FMT, DIR / "pstn_calls.json")
     # Two records per chunk: the forwarded call's legs arrive in different chunks.
-    monkeypatch.setattr(sources, "read_json_records", functools.partial(sources.read_json_records, chunk_records=2))
+    pc.json_records_per_chunk(monkeypatch, 2)
     small = read_all(FMT, DIR / "pstn_calls.json")
     cols = ["call_id", "start", "direction", "talk_s", "agent", "n_rows"]
-    a = whole.calls.sort_values("call_id")[cols].reset_index(drop=True)
-    b = small.calls.sort_values("call_id")[cols].reset_index(drop=True)
-    pd.testing.assert_frame_equal(a, b)
+    pc.assert_same_calls(whole.calls, small.calls, cols)
 
 
 @pytest.mark.parametrize(
@@ -188,14 +175,7 @@ def test_small_chunks_give_the_same_calls(monkeypatch):
     ],
 )
 def test_ingest_end_to_end(store, file, written, rejected):
-    r = ingest_file(store, DIR / file, "A81001")  # format sniffed
-    assert r.format == "teams_pstn"
-    assert (r.written, r.duplicates, r.rejected) == (written, 0, rejected)
-    assert r.rows_read == r.records + r.rows_merged + r.rows_skipped
-    again = ingest_file(store, DIR / file, "A81001")
-    assert (again.written, again.duplicates) == (0, written)
-    calls = store.read_calls()
-    assert len(calls) == written
+    calls = pc.ingest_sniffed_twice(store, DIR / file, "teams_pstn", written, rejected)  # format sniffed
     assert calls["agent_key"].notna().all()
     assert not calls["agent_key"].str.contains("@").any()
 

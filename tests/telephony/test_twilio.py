@@ -6,17 +6,14 @@ import functools
 import json
 from collections import Counter
 
-import pandas as pd
 import pytest
 
-import telephony.sources as sources
-from telephony.errors import BadInputError
-from telephony.formats import FORMATS, ReadContext
+from telephony.formats import FORMATS
 from telephony.formats import _records
 from telephony.ingest import ingest_file
-from telephony.sources import open_source
 
 from tests.telephony.cloud_parser_checks import check_golden, conserved, read_all, reject_summary, utc
+from tests.telephony import parser_checks as pc
 from tests.helpers import DATA, all_fixture_files
 
 FMT = FORMATS["twilio_calls"]
@@ -109,26 +106,18 @@ def test_csv_with_problems():
 
 
 def test_sniff_sure_of_own_files():
-    for p in OWN:
-        assert FMT.sniff(open_source(p)) == 1.0, p.name
+    pc.check_sniff_sure(FMT, OWN)
 
 
 def test_sniff_below_sure_on_other_formats():
     others = [p for p in all_fixture_files() if p.parent != DIR]
     assert others
-    for p in others:
-        try:
-            src = open_source(p)
-        except Exception:
-            continue
-        assert FMT.sniff(src) < 0.9, p
+    pc.check_sniff_not_sure(FMT, others, unopenable=Exception)
 
 
 def test_not_twilio_raises_bad_input():
-    with pytest.raises(BadInputError, match="not a twilio_calls export"):
-        list(FMT.read(open_source(DATA / "teams_pstn" / "pstn_calls.json"), ReadContext()))
-    with pytest.raises(BadInputError, match="not a twilio_calls export"):
-        list(FMT.read(open_source(DATA / "threecx_report" / "CallReport.csv"), ReadContext()))
+    pc.check_raises_bad_input(FMT, DATA / "teams_pstn" / "pstn_calls.json", "not a twilio_calls export")
+    pc.check_raises_bad_input(FMT, DATA / "threecx_report" / "CallReport.csv", "not a twilio_calls export")
 
 
 def test_rows_conserved_in_every_fixture():
@@ -138,10 +127,7 @@ def test_rows_conserved_in_every_fixture():
 
 def _same_calls(a, b):
     cols = ["call_id", "start", "outcome", "wait_s", "talk_s", "agent", "n_rows"]
-    pd.testing.assert_frame_equal(
-        a.calls.sort_values("call_id")[cols].reset_index(drop=True),
-        b.calls.sort_values("call_id")[cols].reset_index(drop=True),
-    )
+    pc.assert_same_calls(a.calls, b.calls, cols)
 
 
 def test_newest_first_json_lines_one_per_chunk_still_join_legs(monkeypatch, tmp_path):
@@ -151,7 +137,7 @@ def test_newest_first_json_lines_one_per_chunk_still_join_legs(monkeypatch, tmp_
     recs = json.loads((DIR / "calls.json").read_text())["calls"]
     path = tmp_path / "calls.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    monkeypatch.setattr(sources, "read_json_records", functools.partial(sources.read_json_records, chunk_records=1))
+    pc.json_records_per_chunk(monkeypatch, 1)
     small = read_all(FMT, path)
     _same_calls(whole, small)
     assert small.rejects == []
@@ -173,13 +159,7 @@ def test_small_csv_blocks_still_join_legs(monkeypatch):
     ],
 )
 def test_ingest_end_to_end(store, file, written, rejected):
-    r = ingest_file(store, DIR / file, "A81001")  # format sniffed
-    assert r.format == "twilio_calls"
-    assert (r.written, r.duplicates, r.rejected) == (written, 0, rejected)
-    assert r.rows_read == r.records + r.rows_merged + r.rows_skipped
-    again = ingest_file(store, DIR / file, "A81001")
-    assert (again.written, again.duplicates) == (0, written)
-    assert len(store.read_calls()) == written
+    pc.ingest_sniffed_twice(store, DIR / file, "twilio_calls", written, rejected)  # format sniffed
 
 
 def test_ingest_pseudonymises_agents_and_callers(store):

@@ -7,6 +7,7 @@ here holds analysis logic.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,12 +15,18 @@ import click
 import pandas as pd
 
 from telephony.errors import FrontdoorError
+from telephony.privacy import mask_digits
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
 
 class FrontdoorGroup(click.Group):
-    """A group whose commands turn library errors into one-line messages."""
+    """A group whose commands turn library errors into one-line messages.
+
+    Anything else that escapes is a bug, not bad input: it is still reported in one line, with
+    phone-number-like digits masked (an exception may quote a row), unless ``FRONTDOOR_DEBUG``
+    asks for the traceback.
+    """
 
     def invoke(self, ctx):
         try:
@@ -28,6 +35,15 @@ class FrontdoorGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except PermissionError as exc:
             raise click.ClickException(f"permission denied: {exc.filename}") from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("FRONTDOOR_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {mask_digits(exc)} (a Frontdoor bug: please "
+                "report it; set FRONTDOOR_DEBUG=1 to see the traceback)"
+            ) from None
 
 
 def emit(df: pd.DataFrame, fmt: str) -> None:

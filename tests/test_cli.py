@@ -191,3 +191,24 @@ def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monke
     from telephony.store import Store
 
     assert Store(store).manifest()["timezone"].tolist() == ["Europe/London", "Europe/London"]
+
+
+def test_an_unexpected_error_is_one_masked_line_unless_debugging(runner, tmp_path, monkeypatch):
+    import telephony.ingest
+
+    def broken(*args, **kwargs):
+        raise ValueError("could not handle row 07700 900123,2026-01-05 08:00:01")
+
+    monkeypatch.setattr(telephony.ingest, "ingest_file", broken)
+    f = tmp_path / "queue_log"
+    f.write_text(QUEUE_LOG)
+    args = ["ingest", "calls", str(f), "--practice", "A81001", "--store", str(tmp_path / "s")]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 1
+    assert res.output == (
+        "Error: unexpected ValueError: could not handle row XXXXX XXXXXX,2026-01-05 08:00:01 "
+        "(a Frontdoor bug: please report it; set FRONTDOOR_DEBUG=1 to see the traceback)\n"
+    )
+    monkeypatch.setenv("FRONTDOOR_DEBUG", "1")
+    res = runner.invoke(main, args)
+    assert isinstance(res.exception, ValueError)

@@ -100,13 +100,14 @@ import pandas as pd
 from telephony.formats._base import Format, rejects_from
 from telephony.sources import Chunk, Reject, Source, read_delimited
 from telephony.tabular_mapping import (
+    head_fits,
+    load_folder,
     FILE_KEYS,
     Layout,
     MappingBuilder,
     TabularMapping,
     column_readers,
     column_text,
-    date_time_text,
     durations_seconds,
     end_times,
     flag,
@@ -311,8 +312,7 @@ class _Builder(MappingBuilder):
 
 @functools.lru_cache(maxsize=1)
 def _bundled() -> tuple[AppointmentMapping, ...]:
-    folder = Path(__file__).resolve().parent / "mappings"
-    return tuple(_load(p, bundled=True) for p in sorted(folder.glob("*.toml")))
+    return load_folder(Path(__file__).resolve().parent / "mappings", _load)
 
 
 def bundled_appointment_mappings() -> dict[str, AppointmentMapping]:
@@ -331,11 +331,8 @@ def bundled_appointment_mappings() -> dict[str, AppointmentMapping]:
 
 def _values_fit(mapping: AppointmentMapping, layout: Layout, rows: list[list[str]]) -> bool:
     """Whether most head rows carry this report's status words and readable start times."""
-    frame = head_frame(layout, rows)
-    known = lookup_words(column_text(frame, layout.index, "status"), mapping.statuses)[0].notna().sum()
-    start = date_time_text(frame, layout.index)
-    parsed = parse_datetimes(start, mapping.datetime_format, mapping.dayfirst).notna().sum()
-    return known >= 0.5 * len(rows) and parsed >= 0.5 * len(rows)
+    statuses = column_text(head_frame(layout, rows), layout.index, "status")
+    return head_fits(mapping, layout, rows, int(lookup_words(statuses, mapping.statuses)[0].notna().sum()))
 
 
 def sniff_slots(mapping: AppointmentMapping, source: Source) -> float:

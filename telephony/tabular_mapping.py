@@ -843,6 +843,22 @@ def sniff_score(
     return 1.0 if values_fit(layout, rows) else 0.6
 
 
+def load_folder(folder: Path, load) -> tuple:
+    """Every ``*.toml`` mapping in ``folder``, loaded with ``load(path, bundled=True)``, by name order."""
+    return tuple(load(p, bundled=True) for p in sorted(Path(folder).glob("*.toml")))
+
+
+def head_fits(mapping: TabularMapping, layout: Layout, rows: list[list[str]], known_words: int) -> bool:
+    """Whether most head rows carry known words (``known_words`` of them) and readable start times.
+
+    The value half of :func:`sniff_score`'s test, shared by every kind of mapping; each kind
+    counts its own decisive words (outcomes for calls, statuses for slots).
+    """
+    start = date_time_text(head_frame(layout, rows), layout.index)
+    parsed = parse_datetimes(start, mapping.datetime_format, mapping.dayfirst).notna().sum()
+    return known_words >= 0.5 * len(rows) and parsed >= 0.5 * len(rows)
+
+
 def head_frame(layout: Layout, rows: list[list[str]]) -> pd.DataFrame:
     """The sniffer's head rows as a frame of strings with positional columns."""
     return pd.DataFrame(rows, columns=range(len(layout.names))).astype("string")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DATA, all_fixture_files  # noqa: F401  (re-exported for fixtures)
+from tests.helpers import DATA
 
 
 @pytest.fixture

@@ -109,19 +109,19 @@ import pandas as pd
 from ..schema import DIRECTIONS, OUTCOMES
 from ..sources import Chunk, Source, read_delimited
 from ..tabular_mapping import (
+    head_fits,
+    load_folder,
     DURATION_FORMATS,
     FILE_KEYS,
     Layout,
     MappingBuilder,
     TabularMapping,
     column_readers,
-    date_time_text,
     durations_seconds,
     effective_timezone,
     end_times,
     flag,
     format_title,
-    head_frame,
     load_document,
     norm_word,
     open_report,
@@ -130,7 +130,7 @@ from ..tabular_mapping import (
     sniff_score,
     suggest,
 )
-from ..timeutil import DEFAULT_TZ, localize, parse_datetimes
+from ..timeutil import DEFAULT_TZ, localize
 from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from
 
 # ----------------------------------------------------------------------------- the vocabulary
@@ -453,8 +453,7 @@ class _Builder(MappingBuilder):
 
 @functools.lru_cache(maxsize=1)
 def _bundled() -> tuple[Mapping, ...]:
-    folder = Path(__file__).resolve().parent.parent / "mappings"
-    return tuple(_load(p, bundled=True) for p in sorted(folder.glob("*.toml")))
+    return load_folder(Path(__file__).resolve().parent.parent / "mappings", _load)
 
 
 def bundled_mappings() -> dict[str, Mapping]:
@@ -474,10 +473,7 @@ def bundled_mappings() -> dict[str, Mapping]:
 def _values_fit(mapping: Mapping, layout: Layout, rows: list[list[str]]) -> bool:
     """Whether most head rows carry this report's outcome words and readable times."""
     pos = layout.index["outcome"]
-    known = sum(norm_word(r[pos]) in mapping.outcomes for r in rows)
-    start = date_time_text(head_frame(layout, rows), layout.index)
-    parsed = parse_datetimes(start, mapping.datetime_format, mapping.dayfirst).notna().sum()
-    return known >= 0.5 * len(rows) and parsed >= 0.5 * len(rows)
+    return head_fits(mapping, layout, rows, sum(norm_word(r[pos]) in mapping.outcomes for r in rows))
 
 
 def _sniff(mapping: Mapping, source: Source) -> float:

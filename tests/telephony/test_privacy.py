@@ -7,7 +7,6 @@ fixtures are covered as soon as they are added.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import stat
 from pathlib import Path

@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telephony.errors import BadInputError, FrontdoorError, InvalidPracticeError, StoreError, UnknownFormatError
+from telephony.errors import BadInputError, InvalidPracticeError, StoreError, UnknownFormatError
 from telephony.formats import Format, ParsedChunk
 from telephony.formats._base import raw_frame
 from telephony.ingest import ingest_file

@@ -23,6 +23,7 @@ category        string                      one of :data:`CATEGORIES`
 booked_utc      timestamp[us, UTC]           when the slot was booked; null if never (lead time)
 clinician_key   string                      keyed pseudonym of the session holder; null if none
 patient_key     string                      keyed pseudonym of the patient; null if not booked
+ingest_id       string                      the ingest that last wrote the row
 =============== ==================== ====== ======================================================
 
 Statuses: ``available`` (offered, never booked), ``booked`` (booked, outcome not yet known, or
@@ -55,6 +56,7 @@ APPOINTMENT_SCHEMA = pa.schema(
         pa.field("booked_utc", pa.timestamp("us", tz="UTC")),
         pa.field("clinician_key", pa.string()),
         pa.field("patient_key", pa.string()),
+        pa.field("ingest_id", pa.string()),
     ]
 )
 APPOINTMENT_COLUMNS: tuple[str, ...] = tuple(APPOINTMENT_SCHEMA.names)
@@ -73,6 +75,7 @@ GPAD_SCHEMA = pa.schema(
         pa.field("count", pa.int64(), nullable=False),
         pa.field("pcn_code", pa.string()),
         pa.field("supplier", pa.string()),
+        pa.field("ingest_id", pa.string()),
     ]
 )
 

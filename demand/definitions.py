@@ -10,7 +10,9 @@ group                outcomes
 ==================== ===========================================================================
 offered              ``answered``, ``callback``, ``abandoned``, ``missed``, ``voicemail``: the
                      inbound calls that reached a queue (or rang someone). ``ivr_abandoned``,
-                     ``closed``, ``busy`` and ``failed`` never reached one.
+                     ``closed``, ``busy`` and ``failed`` never reached one; ``unknown`` (a vendor
+                     word not yet mapped) is counted as an attempt and as demand, but in no
+                     outcome group until the word is mapped.
 handled              ``answered``, ``callback``: the caller got through (spoke to a person or
                      was promised a call back). Also what "got through" means for callers.
 ==================== ===========================================================================
@@ -65,6 +67,7 @@ NHS_OUTCOME_MAP: dict[str, str] = {
     "ivr_abandoned": "ended_before_queue",
     "closed": "ended_before_queue",
     "failed": "other",
+    "unknown": "other",
 }
 NHS_CATEGORIES: tuple[str, ...] = (
     "answered",

@@ -245,6 +245,7 @@ def _convert(chunk: Chunk, layout: Layout, practices: frozenset[str] | None) -> 
         }
     ).reset_index(drop=True)
     df["row_key"] = _row_keys(df) if len(df) else pd.Series([], dtype="string")
+    df["ingest_id"] = pd.Series(pd.NA, index=df.index, dtype="string")  # the commit names the ingest
     table = pa.Table.from_pandas(df[GPAD_SCHEMA.names], schema=GPAD_SCHEMA, preserve_index=False)
     return CanonicalBatch(table, rejects, rows_read, 0, skipped, unknown)
 

@@ -194,6 +194,8 @@ def canonical_slots(
             "booked_utc": _as_us(localize(booked, timezone)),
             "clinician_key": pseudo.keys(raw["clinician"], "clinician"),
             "patient_key": pseudo.keys(_compact_ids(raw["patient"]), "patient"),
+            # Filled in by the commit, which names the ingest.
+            "ingest_id": pd.Series(pd.NA, index=raw.index, dtype="string"),
         }
     )
     df["slot_id"] = _slot_ids(df, {} if seen is None else seen)

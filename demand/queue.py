@@ -44,6 +44,7 @@ _OUTCOME_COLUMNS = {
     "closed": "closed",
     "busy": "busy",
     "failed": "failed",
+    "unknown": "unknown_outcome",
 }
 QUEUE_COUNT_COLUMNS: tuple[str, ...] = (
     "inbound_total",

@@ -70,6 +70,9 @@ class IngestResult:
     # Calls emitted twice from the file with different details (a call's rows split): the
     # later parts are among the rejects (see ingest_file).
     split_calls: int = 0
+    # What the readers decided that a person should know (a column chosen between two, a clock
+    # that looks off): printed under the summary line.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -89,10 +92,11 @@ class IngestResult:
         if self.split_calls:
             extra.append(f"{count_of(self.split_calls, 'call')} split in the file, later parts rejected")
         note = f" ({'; '.join(extra)})" if extra else ""
-        return (
+        line = (
             f"{self.file}: {self.format}{period}: {count_of(self.rows_read, 'row')} read{note} -> "
             f"{self.written:,} written, {count_of(self.duplicates, 'duplicate')}, {self.rejected:,} rejected"
         )
+        return "\n".join([line] + [f"  note: {n}" for n in self.notes])
 
 
 def count_of(n: int, noun: str) -> str:
@@ -147,25 +151,34 @@ def detect_format(
     raise UnknownFormatError(f"{source.name}: not {what} Frontdoor recognises.{hint}")
 
 
-def _call_ids(df: pd.DataFrame, fmt: str) -> pd.Series:
-    """Source ids where given, else a hash of the identifying fields (stable across re-imports)."""
+def _call_ids(df: pd.DataFrame, raw_start: pd.Series, fmt: str, pseudo: Pseudonymiser) -> pd.Series:
+    """Source ids where given, else a keyed hash of the row's identifying fields.
+
+    The basis is what the source wrote, not what Frontdoor made of it: the start as the file
+    gives it (wall-clock time, before any zone is applied, or the instant for times that carry
+    a zone), the caller's and agent's pseudonyms, the line, and the wait and talk seconds. So
+    re-reading a file with another ``--timezone``, or after a vendor word is learned, gives
+    every call the same id. The hash is keyed (HMAC under the store's key), so nobody can
+    recompute it from a guessed number.
+    """
     ids = df["call_id"].astype("string")
     missing = ids.isna() | (ids.str.strip() == "")
     if missing.any():
         sub = df.loc[missing]
+        start = raw_start.loc[missing]
+        if getattr(start.dt, "tz", None) is not None:
+            start = start.dt.tz_convert("UTC")
         basis = (
             fmt
-            + "|" + sub["start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").fillna("")
+            + "|" + start.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").fillna("")
             + "|" + sub["caller_key"].fillna("").astype(str)
-            + "|" + sub["direction"].fillna("").astype(str)
             + "|" + sub["line"].fillna("").astype(str)
-            + "|" + sub["outcome"].fillna("").astype(str)
             # map(str), not astype(str): pandas 3 keeps NaN missing there (no "nan" text).
             + "|" + sub["wait_s"].round(1).map(str)
             + "|" + sub["talk_s"].round(1).map(str)
             + "|" + sub["agent_key"].fillna("").astype(str)
         )
-        hashed = basis.map(lambda s: "h:" + hashlib.sha1(s.encode()).hexdigest()[:24])
+        hashed = basis.map(lambda s: "h:" + pseudo.digest("call:" + s)[:24])
         ids = ids.copy()
         ids.loc[missing] = hashed.astype("string")
     return ids
@@ -245,7 +258,8 @@ def canonical_table(
         raw = raw.sort_values("source_line", kind="stable")
     raw = raw.reset_index(drop=True)
     n = len(raw)
-    start_utc = pc.cast(pa.array(localize(as_datetimes(raw["start"]), timezone, clock)), CALL_SCHEMA.field("start_utc").type, safe=False)
+    raw_start = as_datetimes(raw["start"])
+    start_utc = pc.cast(pa.array(localize(raw_start, timezone, clock)), CALL_SCHEMA.field("start_utc").type, safe=False)
     line = _arrow_strings(raw["line"])
     line = pc.if_else(pc.equal(pc.utf8_trim_whitespace(line), ""), pa.scalar(None, pa.string()), line)
     cols = {
@@ -257,15 +271,21 @@ def canonical_table(
         "line": line,
         "caller_key": _arrow_strings(pseudo.callers(raw["caller"])),
         "outcome": _arrow_strings(raw["outcome"]),
+        # Readers that build their frame whole (queue_log) may not say: unknown.
+        "ivr_s": pa.array(_seconds(raw["ivr_s"]), pa.float64(), from_pandas=True)
+        if "ivr_s" in raw.columns
+        else pa.nulls(n, pa.float64()),
         "wait_s": pa.array(_seconds(raw["wait_s"]), pa.float64(), from_pandas=True),
         "talk_s": pa.array(_seconds(raw["talk_s"]), pa.float64(), from_pandas=True),
         "agent_key": _arrow_strings(pseudo.agents(raw["agent"])),
+        # Filled in by the commit (ingest_batches), which names the ingest.
+        "ingest_id": pa.nulls(n, pa.string()),
     }
     ids = cols["call_id"]
     missing = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(ids), ""), True).to_numpy(zero_copy_only=False)
     if missing.any():
         df = pa.table(cols).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-        cols["call_id"] = _arrow_strings(_call_ids(df, fmt))
+        cols["call_id"] = _arrow_strings(_call_ids(df, raw_start, fmt, pseudo))
     table = pa.Table.from_arrays([cols[f.name] for f in CALL_SCHEMA], schema=CALL_SCHEMA)
     if not _maybe_invalid(table):
         return table, []
@@ -288,7 +308,7 @@ def _maybe_invalid(table: pa.Table) -> bool:
     for col, allowed in (("direction", DIRECTIONS), ("outcome", OUTCOMES)):
         if not pc.all(pc.fill_null(pc.is_in(table[col], value_set=pa.array(allowed)), False)).as_py():
             return True
-    for col in ("wait_s", "talk_s"):
+    for col in ("ivr_s", "wait_s", "talk_s"):
         lo, hi = pc.min_max(table[col]).values()
         if lo.as_py() is not None and (lo.as_py() < 0 or hi.as_py() > MAX_DURATION_S):
             return True
@@ -364,7 +384,8 @@ def ingest_file(
                 split = []
             calls, bad = canonical_table(raw, practice_id, format_.name, pseudo, zone, clock)
             yield CanonicalBatch(
-                calls, chunk.rejects + split + bad, chunk.rows_read, merged, chunk.skipped, chunk.unknown, practice_id
+                calls, chunk.rejects + split + bad, chunk.rows_read, merged, chunk.skipped, chunk.unknown, practice_id,
+                chunk.notes,
             )
 
     result = ingest_batches(store, path, CALLS, batches(), practice_id, format_.name, zone, progress)
@@ -565,6 +586,8 @@ class CanonicalBatch:
         Rows deliberately not records, by reason; vendor words not known, with counts.
     practice_id : str or None
         Every row's practice when the batch has one; None to read each row's ``practice_id``.
+    notes : list of str
+        What the reader decided about the file that a person should know (each said once).
     """
 
     table: pa.Table
@@ -574,6 +597,7 @@ class CanonicalBatch:
     skipped: Counter = field(default_factory=Counter)
     unknown: Counter = field(default_factory=Counter)
     practice_id: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def ingest_batches(
@@ -638,7 +662,11 @@ def ingest_batches(
             result.unknown.update({mask_digits(k): n for k, n in batch.unknown.items()})
             rejects.extend(batch.rejects)
             result.rows_merged += batch.rows_merged
-            table = batch.table
+            for note in batch.notes:
+                note = mask_digits(note)
+                if note not in result.notes:
+                    result.notes.append(note)
+            table = _with_ingest_id(batch.table, result.ingest_id)
             n_records += table.num_rows
             if table.num_rows:
                 lo, hi = (pd.Timestamp(v.as_py()) for v in pc.min_max(table[spec.time]).values())
@@ -693,6 +721,14 @@ def ingest_batches(
             ]
         )
     return result
+
+
+def _with_ingest_id(table: pa.Table, ingest_id: str) -> pa.Table:
+    """The rows, each marked as written by this ingest (the schema's ``ingest_id`` column)."""
+    i = table.schema.get_field_index("ingest_id")
+    if i < 0:
+        return table
+    return table.set_column(i, table.schema.field(i), pa.repeat(pa.scalar(ingest_id, pa.string()), table.num_rows))
 
 
 def _read_ahead(chunks: Iterator[ParsedChunk]) -> Iterator[ParsedChunk]:

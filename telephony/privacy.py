@@ -77,6 +77,10 @@ def normalise_number(raw: object, region: str = "GB") -> str | None:
     m = _URI.match(s)
     if m:
         s = m.group(1)
+    elif "@" in s:
+        # SIP callers as Avaya and others log them, "07700900123@192.0.2.10": the number is the
+        # part before the host, or one caller would get a new pseudonym per gateway.
+        s = s.split("@", 1)[0]
     if s.endswith(".0") and s[:-2].isdigit():  # a spreadsheet turned it into a float
         s = s[:-2]
     s = _STRIP.sub("", s)
@@ -130,6 +134,10 @@ class Pseudonymiser:
 
     def _digest(self, text: str) -> str:
         return hmac.digest(self._key, text.encode("utf-8"), "sha256").hex()[:PSEUDONYM_HEX_CHARS]
+
+    def digest(self, text: str) -> str:
+        """The full keyed HMAC-SHA256 of ``text`` (hex): for ids built from a row's fields."""
+        return hmac.digest(self._key, text.encode("utf-8"), "sha256").hex()
 
     def caller_key(self, raw: object) -> str | None:
         """Pseudonym of one caller number (``None`` when withheld)."""

@@ -13,17 +13,23 @@ call_id       string                      unique per practice, stable across re-
                                           source row's identifying fields
 source_format string                      parser that produced the row, e.g. ``asterisk_queue_log``
 start_utc     timestamp[us, UTC]           when the call reached the system
-direction     string                      ``inbound``, ``outbound`` or ``internal``
-line          string                      number, queue or IVR branch (``main``, ``prescriptions``);
-                                          null if unknown
+direction     string                      ``inbound``, ``outbound``, ``internal``, or ``unknown``
+                                          (a party-type word the reader does not know yet)
+line          string                      queue, IVR branch or dialled line as a label (``main``,
+                                          ``prescriptions``, or a keyed ``line-3f9a2c`` for a
+                                          number): never a raw number; null if unknown
 caller_key    string                      keyed HMAC-SHA256 pseudonym of the caller's number in
                                           E.164; null when withheld
 outcome       string                      one of :data:`OUTCOMES`
+ivr_s         float64              s      in menus or messages before joining a queue (or
+                                          ringing); null when the source does not say
 wait_s        float64              s      from entering the queue (or ringing) to answer or
-                                          hang-up; null if never queued
+                                          hang-up, IVR time excluded; null if never queued
 talk_s        float64              s      talking after answer; 0 when not answered
 agent_key     string                      pseudonym of the answering extension or agent; null if
                                           none
+ingest_id     string                      the ingest that last wrote the row (``frontdoor store
+                                          remove --ingest ID`` takes exactly these rows back)
 ============= ==================== ====== =========================================================
 
 Outcomes (chosen so NHS England's cloud-based telephony definitions can be derived exactly):
@@ -40,7 +46,15 @@ voicemail      left in voicemail
 closed         arrived outside opening hours
 busy           line busy / congestion
 failed         the call failed technically
+unknown        the export's word for how the call ended is not known to the reader yet: the
+               call is kept and counted as demand, the word is listed in the ingest summary
+               and the report's data quality, and it counts in no outcome group (not offered,
+               not answered; NHS category ``other``) until the word is mapped and the file
+               re-ingested
 ============== =================================================================================
+
+Directions: ``inbound``, ``outbound``, ``internal`` and ``unknown`` (a party-type word the reader
+does not know: kept, listed, and left out of every inbound metric until mapped).
 """
 
 from __future__ import annotations
@@ -58,8 +72,9 @@ OUTCOMES: tuple[str, ...] = (
     "closed",
     "busy",
     "failed",
+    "unknown",
 )
-DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal")
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal", "unknown")
 
 CALL_SCHEMA = pa.schema(
     [
@@ -71,9 +86,11 @@ CALL_SCHEMA = pa.schema(
         pa.field("line", pa.string()),
         pa.field("caller_key", pa.string()),
         pa.field("outcome", pa.string(), nullable=False),
+        pa.field("ivr_s", pa.float64()),
         pa.field("wait_s", pa.float64()),
         pa.field("talk_s", pa.float64(), nullable=False),
         pa.field("agent_key", pa.string()),
+        pa.field("ingest_id", pa.string()),
     ]
 )
 CALL_COLUMNS: tuple[str, ...] = tuple(CALL_SCHEMA.names)
@@ -83,13 +100,15 @@ GLOSSARY: tuple[tuple[str, str, str, str], ...] = (
     ("call_id", "string", "", "unique per practice and stable across re-imports"),
     ("source_format", "string", "", "parser that produced the row"),
     ("start_utc", "timestamp[us, UTC]", "", "when the call reached the system"),
-    ("direction", "string", "", "inbound, outbound or internal"),
-    ("line", "string", "", "number, queue or IVR branch; null if unknown"),
+    ("direction", "string", "", "inbound, outbound, internal or unknown"),
+    ("line", "string", "", "queue, IVR branch or keyed label of a dialled number; null if unknown"),
     ("caller_key", "string", "", "keyed pseudonym of the caller's E.164 number; null if withheld"),
     ("outcome", "string", "", "one of " + ", ".join(OUTCOMES)),
+    ("ivr_s", "float64", "s", "time in menus or messages before queueing; null if not given"),
     ("wait_s", "float64", "s", "queue or ring time before answer or hang-up; null if never queued"),
     ("talk_s", "float64", "s", "talk time after answer; 0 when not answered"),
     ("agent_key", "string", "", "pseudonym of the answering agent or extension; null if none"),
+    ("ingest_id", "string", "", "the ingest that last wrote the row"),
 )
 
 # A wait or talk longer than this is a data error, not a phone call (a day).
@@ -132,7 +151,7 @@ def validate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     flag(df["start_utc"].isna(), "start time missing or unreadable")
     flag(~df["direction"].isin(DIRECTIONS), "direction not one of " + "/".join(DIRECTIONS))
     flag(~df["outcome"].isin(OUTCOMES), "outcome not recognised")
-    for col in ("wait_s", "talk_s"):
+    for col in ("ivr_s", "wait_s", "talk_s"):
         v = pd.to_numeric(df[col], errors="coerce")
         flag(v < 0, f"{col} is negative")
         flag(v > MAX_DURATION_S, f"{col} longer than a day")

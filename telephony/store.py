@@ -105,6 +105,15 @@ def _months_between(start: pd.Timestamp | None, end: pd.Timestamp | None) -> tup
     return lo, hi
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns: columns a store written by an earlier
+    version lacks (``ivr_s``, ``ingest_id``) are added as nulls, extra ones dropped."""
+    for f in schema:
+        if f.name not in table.column_names:
+            table = table.append_column(f.name, pa.nulls(table.num_rows, f.type))
+    return table.select(schema.names).cast(schema)
+
+
 def _as_utc(t) -> pd.Timestamp | None:
     if t is None:
         return None
@@ -262,7 +271,19 @@ class Store:
         cols = None if columns is None else list(dict.fromkeys(list(columns) + [time_column]))
         tables = []
         for pid, _month, path in parts:
-            t = pq.read_table(path, columns=[c for c in cols if c != "practice_id"] if cols else None)
+            want = [c for c in cols if c != "practice_id"] if cols else None
+            try:
+                t = pq.read_table(path, columns=want)
+            except pa.ArrowInvalid:
+                if want is None or schema is None:
+                    raise
+                present = set(pq.read_schema(path).names)
+                t = pq.read_table(path, columns=[c for c in want if c in present])
+            if schema is not None:
+                # A partition written by an earlier version lacks the newer columns: nulls.
+                for f in schema:
+                    if f.name != "practice_id" and f.name not in t.column_names and (cols is None or f.name in cols):
+                        t = t.append_column(f.name, pa.nulls(t.num_rows, f.type))
             if "practice_id" not in t.column_names:
                 t = t.append_column("practice_id", pa.array([pid] * t.num_rows, pa.string()))
             tables.append(t)
@@ -405,7 +426,7 @@ class Store:
             old = pq.read_table(final)
             if "practice_id" in schema.names and "practice_id" not in old.column_names:
                 old = old.append_column("practice_id", pa.array([validate_practice_id(practice_id)] * old.num_rows, pa.string()))
-            old = old.select(schema.names).cast(schema)
+            old = conform(old, schema)
         # Repeats are rare: look for them only when the keys are not all distinct.
         if pc.count_distinct(new[key]).as_py() == n_new:
             fresh = np.ones(n_new, dtype=bool)

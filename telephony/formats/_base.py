@@ -17,6 +17,7 @@ row's identifying fields).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -34,6 +35,7 @@ RAW_COLUMNS: tuple[str, ...] = (
     "line",
     "caller",
     "outcome",
+    "ivr_s",
     "wait_s",
     "talk_s",
     "agent",
@@ -86,8 +88,12 @@ class ParsedChunk:
     skipped : collections.Counter
         Rows deliberately not calls, by reason (``"agent event AGENTLOGIN"``, ``"blank line"``).
     unknown : collections.Counter
-        Vendor words the parser did not know, with counts. Each such row is either rejected
-        (when the word decides the outcome) or kept (when it does not), never dropped silently.
+        Vendor words the parser did not know, with counts. The row is kept as a call with
+        outcome (or direction) ``unknown``, never rejected for the word nor dropped silently.
+    notes : list of str
+        What the reader decided about the file that a person should know (which of two
+        columns it took for a field, a clock that looks off), printed once with the summary.
+        No raw number may be in a note.
     """
 
     calls: pd.DataFrame
@@ -95,6 +101,7 @@ class ParsedChunk:
     rows_read: int = 0
     skipped: Counter = field(default_factory=Counter)
     unknown: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ def raw_frame(n: int = 0, index=None, **cols) -> pd.DataFrame:
             out[c] = v.array if isinstance(v, (pd.Series, pd.Index)) else v
         elif c == "n_rows":
             out[c] = 1
-        elif c in ("wait_s", "talk_s"):
+        elif c in ("ivr_s", "wait_s", "talk_s"):
             out[c] = np.nan
         elif c == "start":
             out[c] = np.full(len(index), np.datetime64("NaT", "ns"))
@@ -146,7 +153,7 @@ def raw_frame(n: int = 0, index=None, **cols) -> pd.DataFrame:
             df["start"] = pd.Series(np.full(len(df), np.datetime64("NaT", "ns")), index=df.index)
     elif not pd.api.types.is_datetime64_any_dtype(start):
         df["start"] = pd.to_datetime(start, errors="coerce")
-    for c in ("wait_s", "talk_s"):
+    for c in ("ivr_s", "wait_s", "talk_s"):
         if df[c].dtype != np.float64:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     df["source_line"] = df["source_line"].astype("Int64")
@@ -179,8 +186,20 @@ def rejects_from(frame: pd.DataFrame, lines: np.ndarray, mask, reason, sep: str 
     return [Reject(int(ln), r, t) for ln, r, t in zip(lns, reasons, texts)]
 
 
+def vendor_word_key(word: object) -> str:
+    """A vendor word as it is looked up: lower case, spaces, ``_`` and ``-`` removed.
+
+    Vendors and versions spell one word several ways (``Failed_Cancelled``,
+    ``failedcancelled``, ``Failed Cancelled``, ``NO ANSWER``, ``no-answer``): all meet here.
+    """
+    return _WORD_JUNK.sub("", str(word).lower())
+
+
+_WORD_JUNK = re.compile(r"[\s_\-]+")
+
+
 def map_words(words: pd.Series, table: dict[str, str]) -> tuple[pd.Series, pd.Series]:
-    """Map vendor words to canonical words, case- and space-insensitively.
+    """Map vendor words to canonical words, ignoring case, spaces, ``_`` and ``-``.
 
     Returns
     -------
@@ -188,9 +207,14 @@ def map_words(words: pd.Series, table: dict[str, str]) -> tuple[pd.Series, pd.Se
         Canonical word, ``<NA>`` where unknown.
     unknown : pandas.Series of bool
         Rows whose word was not in ``table``.
+
+    Notes
+    -----
+    A parser keeps a row whose word is unknown as a call with outcome (or direction)
+    ``unknown`` and counts the word; it never rejects the row for it.
     """
-    norm = {str(k).strip().lower(): v for k, v in table.items()}
-    key = words.astype("string").str.strip().str.lower().fillna("")
+    norm = {vendor_word_key(k): v for k, v in table.items()}
+    key = words.astype("string").str.lower().str.replace(r"[\s_\-]+", "", regex=True).fillna("")
     mapped = key.map(norm).astype("string")
     return mapped, mapped.isna()
 

@@ -411,7 +411,7 @@ def call_frames(draw, max_calls=60):
     return df
 
 
-_OUTCOME_COLS = ["answered", "callbacks", "abandoned", "missed", "voicemail", "ivr_abandoned", "closed", "busy", "failed"]
+_OUTCOME_COLS = ["answered", "callbacks", "abandoned", "missed", "voicemail", "ivr_abandoned", "closed", "busy", "failed", "unknown_outcome"]
 _PROP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -93,7 +93,7 @@ def test_canonical_table_rejects_what_validate_calls_rejects():
     raw = _raw_with_problems()
     table, rejects = canonical_table(raw, PRACTICE, "test_format", Pseudonymiser(b"k"))
     assert [(r.line, r.reason) for r in rejects] == [
-        (2, "direction not one of inbound/outbound/internal"),
+        (2, "direction not one of inbound/outbound/internal/unknown"),
         (4, "wait_s is negative"),
         (5, "outcome not recognised; talk_s missing"),
         (7, "start time missing or unreadable"),
@@ -109,7 +109,8 @@ def test_canonical_table_rejects_what_validate_calls_rejects():
                 "source_format": "test_format",
                 "start_utc": pd.to_datetime(raw["start"]).dt.tz_localize("UTC"),
                 "direction": raw["direction"], "line": raw["line"], "caller_key": "x",
-                "outcome": raw["outcome"], "wait_s": raw["wait_s"], "talk_s": raw["talk_s"], "agent_key": "y",
+                "outcome": raw["outcome"], "ivr_s": None, "wait_s": raw["wait_s"], "talk_s": raw["talk_s"],
+                "agent_key": "y", "ingest_id": None,
             }
         )
     )
@@ -133,8 +134,8 @@ def _table(ids, start="2026-01-05 09:00") -> pa.Table:
         {
             "practice_id": PRACTICE, "call_id": ids, "source_format": "t",
             "start_utc": pd.date_range(start, periods=n, freq="min", tz="UTC"), "direction": "inbound",
-            "line": "main", "caller_key": "c", "outcome": "answered", "wait_s": 1.0, "talk_s": 2.0,
-            "agent_key": None,
+            "line": "main", "caller_key": "c", "outcome": "answered", "ivr_s": None, "wait_s": 1.0, "talk_s": 2.0,
+            "agent_key": None, "ingest_id": None,
         }
     )
     return to_arrow(df)

@@ -134,7 +134,7 @@ def test_windows_1252_columns_in_another_order():
 
 
 BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, passed with --mapping"
-OUTCOME_LIST = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed"
+OUTCOME_LIST = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed, unknown"
 
 
 def test_with_problems_exact_rejects():
@@ -525,7 +525,7 @@ def test_every_problem_reported_at_once(tmp_path):
             "  acme.toml:16: datetime.timezone: 'Europe/Londn' is not an IANA timezone. Fix: use a name like \"Europe/London\", or leave it out to use --timezone",
             "  acme.toml:19: durations.format: 'mm:ss' is not a duration format. Fix: use one of \"auto\", \"seconds\", \"minutes\", \"hh:mm:ss\"",
             f"  acme.toml:23: outcomes.Missed: 'mised' is not an outcome. Fix: use one of {OUTCOME_LIST} (did you mean missed?)",
-            "  acme.toml:24: outcomes.Outbound: 'outgoing' is not a direction. Fix: use one of inbound, outbound, internal (did you mean outbound?)",
+            "  acme.toml:24: outcomes.Outbound: 'outgoing' is not a direction. Fix: use one of inbound, outbound, internal, unknown (did you mean outbound?)",
         ]
     )
     assert len(exc.value.problems) == 12

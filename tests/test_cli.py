@@ -48,7 +48,8 @@ def test_formats_lists_call_and_appointment_registries_as_json(runner):
     res = runner.invoke(main, ["formats", "--format", "json"])
     assert res.exit_code == 0
     rows = json.loads(res.output)
-    assert list(rows[0]) == ["kind", "name", "reads", "example file"]
+    assert list(rows[0]) == ["kind", "name", "reads", "example file", "checked"]
+    assert {r["checked"] for r in rows} <= {"real exports", "documentation only"}
     # Generated from the registries, calls first: every name once, with its kind.
     assert [(r["kind"], r["name"]) for r in rows] == [("calls", n) for n in FORMATS] + [
         ("appointments", n) for n in appointment_formats()

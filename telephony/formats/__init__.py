@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ._base import RAW_COLUMNS, Format, ParsedChunk, ReadContext
+from ._base import EVIDENCE, RAW_COLUMNS, Format, ParsedChunk, ReadContext
 from . import asterisk_queue_log
 from . import freeswitch, cisco_cucm, avaya_smdr
 from . import asterisk_cdr
@@ -61,11 +61,20 @@ def format_table(formats: Mapping[str, Format], kind: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per format in registry order: ``kind``, ``name``, ``reads`` (its title) and
-        ``example file``.
+        One row per format in registry order: ``kind``, ``name``, ``reads`` (its title),
+        ``example file`` and ``checked`` (how sure the reader is: :data:`EVIDENCE`).
     """
-    rows = [{"kind": kind, "name": f.name, "reads": f.title, "example file": f.example} for f in formats.values()]
-    return pd.DataFrame(rows, columns=["kind", "name", "reads", "example file"])
+    rows = [
+        {
+            "kind": kind,
+            "name": f.name,
+            "reads": f.title,
+            "example file": f.example,
+            "checked": "real exports" if getattr(f, "evidence", "documentation") == "real" else "documentation only",
+        }
+        for f in formats.values()
+    ]
+    return pd.DataFrame(rows, columns=["kind", "name", "reads", "example file", "checked"])
 
 
-__all__ = ["FORMATS", "Format", "ParsedChunk", "ReadContext", "RAW_COLUMNS", "format_table"]
+__all__ = ["EVIDENCE", "FORMATS", "Format", "ParsedChunk", "ReadContext", "RAW_COLUMNS", "format_table"]

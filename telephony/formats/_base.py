@@ -104,9 +104,21 @@ class ParsedChunk:
     notes: list[str] = field(default_factory=list)
 
 
+#: How sure a reader is of its format, as ``frontdoor formats`` says it.
+EVIDENCE: dict[str, str] = {
+    "real": "checked against real exports from running systems",
+    "documentation": "built from the vendor's documentation only: not yet checked against a real export",
+}
+
+
 @dataclass(frozen=True)
 class Format:
-    """A registered input format."""
+    """A registered input format.
+
+    ``evidence`` is how sure the reader is (a key of :data:`EVIDENCE`); ``evidence_note`` says
+    what it was checked against (e.g. "public sample exports of 3CX v16 and v18"), without
+    naming or quoting any file's content.
+    """
 
     name: str
     title: str
@@ -116,6 +128,8 @@ class Format:
     # The zone of the format's wall-clock times when --timezone is not given (a mapping's own
     # [datetime] timezone); None: the default zone.
     timezone: str | None = None
+    evidence: str = "documentation"
+    evidence_note: str = ""
 
 
 def raw_frame(n: int = 0, index=None, **cols) -> pd.DataFrame:

@@ -54,3 +54,11 @@ class StoreError(FrontdoorError):
 
 class KeyMissingError(StoreError):
     """No pseudonymisation key: neither ``FRONTDOOR_KEY`` nor the store's key file."""
+
+
+class KeyMismatchError(StoreError):
+    """The key in use is not the key the store was created with."""
+
+
+class StoreDamagedError(StoreError):
+    """A file of the store cannot be read (a corrupted partition, manifest or table)."""

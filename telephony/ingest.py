@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 
 from .errors import AmbiguousFormatError, BadInputError, UnknownFormatError
 from .formats import FORMATS, Format, ParsedChunk, ReadContext
-from .privacy import Pseudonymiser, mask_digits
+from .firewall import LINE_LABEL_PREFIX, guard_table, mask_text
+from .privacy import Pseudonymiser
 from .schema import CALL_SCHEMA, validate_calls
 from .sources import Reject, Source, open_source
 from .store import Store, validate_practice_id
@@ -73,6 +74,13 @@ class IngestResult:
     # What the readers decided that a person should know (a column chosen between two, a clock
     # that looks off): printed under the summary line.
     notes: list[str] = field(default_factory=list)
+    # Rows of earlier ingests of the same file that this one replaced, and those ingests.
+    replaced: int = 0
+    replaces: list[str] = field(default_factory=list)
+    # Signs that the file belongs to another practice (see practice_check).
+    warnings: list[str] = field(default_factory=list)
+    # Nothing was written: the counts say what an ingest would do.
+    dry_run: bool = False
 
     @property
     def records(self) -> int:
@@ -92,11 +100,19 @@ class IngestResult:
         if self.split_calls:
             extra.append(f"{count_of(self.split_calls, 'call')} split in the file, later parts rejected")
         note = f" ({'; '.join(extra)})" if extra else ""
+        verb = "would be written" if self.dry_run else "written"
         line = (
             f"{self.file}: {self.format}{period}: {count_of(self.rows_read, 'row')} read{note} -> "
-            f"{self.written:,} written, {count_of(self.duplicates, 'duplicate')}, {self.rejected:,} rejected"
+            f"{self.written:,} {verb}, {count_of(self.duplicates, 'duplicate')}, {self.rejected:,} rejected"
         )
-        return "\n".join([line] + [f"  note: {n}" for n in self.notes])
+        if self.replaced or self.replaces:
+            line += (
+                f"; replacing {count_of(self.replaced, 'row')} of {'its' if len(self.replaces) < 2 else 'their'} "
+                f"earlier ingest{'s' if len(self.replaces) > 1 else ''} ({', '.join(self.replaces)})"
+            )
+        if self.dry_run:
+            line = "dry run, nothing written: " + line
+        return "\n".join([line] + [f"  note: {n}" for n in self.notes] + [f"  {w}" for w in self.warnings])
 
 
 def count_of(n: int, noun: str) -> str:
@@ -324,6 +340,8 @@ def ingest_file(
     timezone: str | None = None,
     mapping: object | None = None,
     progress: ProgressFn | None = None,
+    *,
+    dry_run: bool = False,
 ) -> IngestResult:
     """Ingest one export file into ``store``.
 
@@ -343,6 +361,8 @@ def ingest_file(
         A loaded mapping (:func:`telephony.formats.mapping.load_mapping`); implies its format.
     progress : callable, optional
         Called with the number of source rows read so far, after each chunk.
+    dry_run : bool
+        Read and check everything, write nothing (see :func:`ingest_batches`).
 
     Returns
     -------
@@ -388,7 +408,10 @@ def ingest_file(
                 chunk.notes,
             )
 
-    result = ingest_batches(store, path, CALLS, batches(), practice_id, format_.name, zone, progress)
+    result = ingest_batches(
+        store, path, CALLS, batches(), practice_id, format_.name, zone, progress,
+        dry_run=dry_run, check_source=getattr(source, "check_unchanged", None),
+    )
     result.split_calls = repeats.split
     return result
 
@@ -609,13 +632,23 @@ def ingest_batches(
     format_name: str,
     timezone: str,
     progress: ProgressFn | None = None,
+    *,
+    dry_run: bool = False,
+    check_source: Callable[[], None] | None = None,
 ) -> IngestResult:
     """Commit one file's canonical batches to the store: the part every ingest shares.
 
     Under the store's lock the batches are consumed (and so the file parsed) into a bounded
-    staging area, then merged into their partitions (per practice, per UTC month of
-    ``spec.time``) atomically and deduplicated on ``spec.key``; the rejects file and the
-    manifest row (``table`` = ``spec.name``) are written last.
+    staging area, passed through the privacy firewall (:func:`telephony.firewall.guard_table`:
+    numbers in ``line`` become keyed labels, numbers in any other free-text column are masked),
+    then merged into their partitions (per practice, per UTC month of ``spec.time``)
+    atomically and deduplicated on ``spec.key``; the rejects file and the manifest row
+    (``table`` = ``spec.name``) are written last.
+
+    An earlier ingest of the same file (same content) into the same table and practice is
+    replaced: its rows leave the store, across partitions, as this ingest's rows come in, and
+    the result counts them as ``replaced``. So re-reading a file with a corrected
+    ``--timezone``, or after new vendor words are learned, never adds calls.
 
     Parameters
     ----------
@@ -632,6 +665,12 @@ def ingest_batches(
         For the result and the manifest.
     progress : callable, optional
         Called with the number of source rows read so far, after each batch.
+    dry_run : bool
+        Parse, check and count everything (duplicates and replaced rows included) but write
+        nothing: no partition, rejects file, manifest row or line label.
+    check_source : callable, optional
+        Called once the file has been read, before anything is written: raises when the
+        file changed while it was being read (:meth:`telephony.sources.Source.check_unchanged`).
 
     Returns
     -------
@@ -641,16 +680,21 @@ def ingest_batches(
     Raises
     ------
     BadInputError
-        The file held no rows at all. Nothing is written.
+        The file held no rows at all, or changed while read. Nothing is written.
     """
     path = Path(path)
     # Hashed on a second core while the file is parsed (hashlib releases the GIL).
     sha = _sha256_in_background(path)
-    result = IngestResult(file=path.name, format=format_name, practice_id=practice_id, skipped_noun=spec.skipped_noun)
+    result = IngestResult(
+        file=mask_text(path.name), format=format_name, practice_id=practice_id, skipped_noun=spec.skipped_noun
+    )
+    result.dry_run = dry_run
     result.ingest_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     started = pd.Timestamp.now(tz="UTC")
     rejects: list[Reject] = []
     n_records = 0
+    key = store.key()
+    labels: dict[str, dict[str, tuple[pd.Timestamp, pd.Timestamp]]] = {}
     with store.lock(), _staging(store) as staging:
         staged = _Staged(staging, spec)
         first = last = None
@@ -658,50 +702,71 @@ def ingest_batches(
         for batch in batches:
             result.rows_read += batch.rows_read
             # Vendor words and reasons come from the file: a misread column may hold numbers.
-            result.skipped.update({mask_digits(k): n for k, n in batch.skipped.items()})
-            result.unknown.update({mask_digits(k): n for k, n in batch.unknown.items()})
+            result.skipped.update({mask_text(k): n for k, n in batch.skipped.items()})
+            result.unknown.update({mask_text(k): n for k, n in batch.unknown.items()})
             rejects.extend(batch.rejects)
             result.rows_merged += batch.rows_merged
             for note in batch.notes:
-                note = mask_digits(note)
+                note = mask_text(note)
                 if note not in result.notes:
                     result.notes.append(note)
-            table = _with_ingest_id(batch.table, result.ingest_id)
+            table = guard_table(_with_ingest_id(batch.table, result.ingest_id), key, LABELLED_COLUMNS)
             n_records += table.num_rows
             if table.num_rows:
                 lo, hi = (pd.Timestamp(v.as_py()) for v in pc.min_max(table[spec.time]).values())
                 first = lo if first is None or lo < first else first
                 last = hi if last is None or hi > last else last
+                _collect_labels(table, spec, batch.practice_id, labels)
                 staged.add(table, batch.practice_id)
             if progress is not None:
                 progress(result.rows_read)
+        if check_source is not None:
+            check_source()
         if result.rows_read == 0 and n_records == 0 and not rejects:
-            raise BadInputError(f"{path.name}: no {spec.what} found in the file")
-        # Months are merged and encoded two at a time (both cores), committed in order.
-        practices = staged.practices()
+            raise BadInputError(f"{result.file}: no {spec.what} found in the file")
+        file_sha = sha.result()
+        earlier = store.earlier_ingests_of(spec.name, practice_id, file_sha)
+        drop = frozenset(earlier["ingest_id"])
+        active = store.active_ingests()
+        result.warnings += practice_check(store, spec, practice_id, format_name, labels)
+        # Partitions to rewrite: those the file's rows go to, and those of the ingest replaced.
+        old_months = {pid: months for (table_name, pid), months in store.partitions_of(earlier).items()}
+        practices = sorted(set(staged.practices()) | set(old_months))
         for pid in practices:
-            months = [(m, functools.partial(staged.pop, pid, m)) for m in staged.months(pid)]
+            months = sorted(set(staged.months(pid)) | set(old_months.get(pid, [])))
+            parts = [(m, functools.partial(staged.pop, pid, m)) for m in months]
             if len(practices) == 1:
-                done = store.commit_partitions(spec.name, pid, months, spec.key, spec.time, spec.schema)
+                done = store.commit_partitions(
+                    spec.name, pid, parts, spec.key, spec.time, spec.schema, drop=drop, active=active, publish=not dry_run
+                )
             else:
                 # Many practices (a national GPAD file): thousands of small partitions, for which
                 # a thread pool per practice costs more than it saves.
-                done = (store.commit_partition(spec.name, pid, m, rows(), spec.key, spec.time, spec.schema) for m, rows in months)
-            for w, d in done:
-                result.written += w
-                result.duplicates += d
+                done = store.commit_partitions(
+                    spec.name, pid, parts, spec.key, spec.time, spec.schema, workers=1, drop=drop, active=active,
+                    publish=not dry_run,
+                )
+            for change in done:
+                result.written += change.written
+                result.duplicates += change.duplicates
+                result.replaced += change.replaced
+        result.replaces = sorted(drop)
         result.rejected = len(rejects)
         result.rows_skipped = sum(result.skipped.values())
         result.first_utc, result.last_utc = first, last
-        result.rejects_path = store.write_rejects(result.ingest_id, path.name, rejects)
+        if dry_run:
+            return result
+        result.rejects_path = store.write_rejects(result.ingest_id, result.file, rejects)
+        for pid, seen in labels.items():
+            store.record_lines(pid, seen)
         store.append_manifest(
             [
                 {
                     "ingest_id": result.ingest_id,
                     "table": spec.name,
                     "practice_id": practice_id,
-                    "file_name": path.name,
-                    "file_sha256": sha.result(),
+                    "file_name": result.file,
+                    "file_sha256": file_sha,
                     "file_bytes": total_bytes,
                     "format": format_name,
                     "timezone": timezone,
@@ -717,10 +782,87 @@ def ingest_batches(
                     "unknown_words": ", ".join(f"{w} ({n})" for w, n in result.unknown.most_common()),
                     "started_utc": started,
                     "finished_utc": pd.Timestamp.now(tz="UTC"),
+                    "action": "ingest",
+                    "target": ",".join(sorted(drop)) or None,
+                    "replaced": result.replaced,
                 }
             ]
         )
     return result
+
+
+#: Columns whose values that hold a phone number are stored as keyed labels, not masked.
+LABELLED_COLUMNS: tuple[str, ...] = ("line",)
+
+
+def _collect_labels(
+    table: pa.Table, spec: TableSpec, practice_id: str | None, into: dict[str, dict[str, tuple[pd.Timestamp, pd.Timestamp]]]
+) -> None:
+    """Note the keyed line labels in ``table`` per practice, with the first and last time seen."""
+    if "line" not in table.column_names:
+        return
+    line = table["line"]
+    is_label = pc.fill_null(pc.match_substring_regex(line, f"^{LINE_LABEL_PREFIX}[0-9a-f]+$"), False)
+    if not pc.any(is_label).as_py():
+        return
+    sub = table.filter(is_label)
+    df = pd.DataFrame(
+        {
+            "practice_id": sub["practice_id"].to_pandas() if practice_id is None else practice_id,
+            "line": sub["line"].to_pandas(),
+            "t": sub[spec.time].to_pandas(),
+        }
+    )
+    for (pid, label), g in df.groupby(["practice_id", "line"]):
+        lo, hi = g["t"].min(), g["t"].max()
+        seen = into.setdefault(pid, {})
+        if label in seen:
+            lo, hi = min(lo, seen[label][0]), max(hi, seen[label][1])
+        seen[label] = (lo, hi)
+
+
+def practice_check(
+    store: Store,
+    spec: TableSpec,
+    practice_id: str,
+    format_name: str,
+    labels: dict[str, dict[str, tuple[pd.Timestamp, pd.Timestamp]]],
+) -> list[str]:
+    """Warnings when a file looks like another practice's: for an ingest of calls.
+
+    A file whose dialled numbers (by their keyed line labels) have never been seen for
+    ``practice_id`` but belong to another practice in the store, or whose phone system has
+    never been seen for the practice (which has data from other systems) but is another
+    practice's, is probably meant for that practice. Queue names prove nothing (every
+    practice has an "Appointments" queue): only numbers and phone systems are compared.
+    """
+    if spec.name != "calls":
+        return []
+    out = []
+    mine = set(labels.get(practice_id, {}))
+    known = store.lines()
+    if mine and len(known):
+        own = set(known.loc[known["practice_id"] == practice_id, "label"])
+        if not (mine & own):
+            others = known[(known["practice_id"] != practice_id) & known["label"].isin(mine)]
+            for other, g in others.groupby("practice_id"):
+                shown = ", ".join(sorted(g["label"])[:3])
+                out.append(
+                    f"warning: this file's dialled numbers ({shown}) belong to {other} in this store and have "
+                    f"never been seen for {practice_id}: is --practice right? If not, take the ingest back "
+                    "with 'frontdoor store remove --ingest ID' and ingest the file for the right practice"
+                )
+    ing = store.ingests()
+    ing = ing[(ing["status"] == "active") & (ing["table"] == "calls")]
+    if len(ing):
+        systems = set(ing.loc[ing["practice_id"] == practice_id, "format"])
+        users = sorted(set(ing.loc[(ing["practice_id"] != practice_id) & (ing["format"] == format_name), "practice_id"]))
+        if systems and format_name not in systems and users:
+            out.append(
+                f"warning: {practice_id}'s calls so far come from {', '.join(sorted(systems))}, never {format_name}, "
+                f"which is {', '.join(users[:3])}'s phone system: is --practice right?"
+            )
+    return out
 
 
 def _with_ingest_id(table: pa.Table, ingest_id: str) -> pa.Table:

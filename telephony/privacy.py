@@ -273,8 +273,21 @@ def load_key(store_dir: Path | None) -> bytes:
         return env.encode("utf-8")
     if store_dir is not None:
         path = Path(store_dir) / KEY_FILE_NAME
-        if path.exists():
-            return path.read_text().strip().encode("utf-8")
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            raise KeyMissingError(
+                f"{path} is a directory, not a key file: move it away and restore the store's key file "
+                f"(or set {KEY_ENV} to the store's key)"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyMissingError(f"cannot read the key file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        else:
+            if not text:
+                raise KeyMissingError(f"the key file {path} is empty: restore the store's key file (or set {KEY_ENV})")
+            return text.encode("utf-8")
     raise KeyMissingError(
         f"no pseudonymisation key: set {KEY_ENV} or create the store with "
         "'frontdoor ingest' so it writes its key file"
@@ -290,7 +303,8 @@ _MASK = re.compile(
     r"|\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?(?!\d)"
     r"|\d{1,2}(?P<sep>[/.\-])\d{1,2}(?P=sep)(?:\d{4}|\d{2}(?!\d))(?: \d{1,2}:\d{2}(?::\d{2})?)?(?!\d)"
     r"|\d{1,2}:\d{2}(?::\d{2})?)"
-    r"|(?P<num>\+?\d(?:[ \-()./]{0,3}\d){6,})"
+    # Separators: any spaces but line breaks (a no-break space, a tab, several spaces), - ( ) . /
+    r"|(?P<num>\+?\d(?:(?:[^\S\r\n]|[\-()./]){0,4}\d){6,})"
 )
 
 

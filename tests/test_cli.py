@@ -71,7 +71,7 @@ def test_ingest_calls_prints_a_reconciled_summary(runner, tmp_path):
         "2 written, 0 duplicates, 0 rejected"
     )
     again = runner.invoke(main, ["ingest", "calls", str(f), "--practice", "A81001", "--store", str(store)])
-    assert "0 written, 2 duplicates, 0 rejected" in again.output
+    assert "2 written, 0 duplicates, 0 rejected; replacing 2 rows of its earlier ingest (" in again.output
     info = runner.invoke(main, ["store", "info", "--store", str(store), "--format", "csv"])
     assert info.exit_code == 0
     assert "calls,A81001,1,2," in info.output

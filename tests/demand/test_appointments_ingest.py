@@ -168,9 +168,10 @@ def test_emis_slot_with_no_session_holder_is_kept_without_a_clinician(store, tmp
 def test_emis_same_file_twice_adds_nothing(store):
     ingest_appointment_file(store, EMIS / "appointment_slots.csv", PRACTICE)
     again = ingest_appointment_file(store, EMIS / "appointment_slots.csv", "a81001")
-    assert (again.written, again.duplicates, again.rejected) == (0, 11, 0)
+    assert (again.written, again.duplicates, again.rejected, again.replaced) == (11, 0, 0, 11)
     assert len(read_appointments(store)) == 11
-    assert store.manifest()["written"].tolist() == [11, 0]
+    assert store.manifest()["written"].tolist() == [11, 11]
+    assert store.manifest()["replaced"].tolist() == [0, 11]
 
 
 def test_emis_with_problems_exact_rejects(store):
@@ -202,7 +203,7 @@ def test_emis_with_problems_exact_rejects(store):
     )
     assert pd.isna(rejects.loc[7, "text"])
     again = ingest_appointment_file(store, EMIS / "appointment_slots_with_problems.csv", PRACTICE)
-    assert (again.written, again.duplicates, again.rejected) == (0, 2, 8)
+    assert (again.written, again.duplicates, again.rejected, again.replaced) == (1, 1, 8, 1)
 
 
 def test_slot_row_accounting_is_the_chunks_own(monkeypatch):

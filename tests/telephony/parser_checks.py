@@ -79,37 +79,49 @@ def check_raises_bad_input(fmt: Format, path: Path, match: str) -> None:
         list(fmt.read(open_source(path), ReadContext()))
 
 
+def check_reingest_replaces(store, first, again) -> None:
+    """The same file ingested again replaces what its first ingest wrote: the store holds as
+    many rows as before, all now the second ingest's."""
+    assert (again.written, again.duplicates, again.rejected) == (first.written, first.duplicates, first.rejected)
+    assert again.replaced == first.written and again.replaces == [first.ingest_id]
+
+
 def ingest_twice(store, path: Path, fmt_name: str, counts: tuple[int, int, int, int], **kw):
     """Ingest (format sniffed), check (rows_read, written, duplicates, rejected), ingest
-    again and check that everything is a duplicate the second time. Returns the first result."""
+    again and check that the second ingest replaces the first, adding nothing. Returns the
+    first result."""
     res = ingest_file(store, path, SITE, **kw)
     assert res.format == fmt_name
     assert (res.rows_read, res.written, res.duplicates, res.rejected) == counts
+    n = len(store.read_calls())
     again = ingest_file(store, path, SITE)
-    assert (again.written, again.duplicates, again.rejected) == (0, counts[1], counts[3])
+    check_reingest_replaces(store, res, again)
+    assert len(store.read_calls()) == n
     return res
 
 
 def ingest_problems_twice(store, path: Path, counts: tuple[int, int, int, int, int]):
     """Ingest a file with problems: (rows_read, written, duplicates, rejected, rows_skipped),
-    rows balanced, and a second ingest writes nothing. Returns the first result."""
+    rows balanced, and a second ingest adds nothing. Returns the first result."""
     res = ingest_file(store, path, SITE)
     assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == counts
     assert res.rows_read == res.records + res.rows_merged + res.rows_skipped
+    n = len(store.read_calls())
     again = ingest_file(store, path, SITE)
-    assert (again.written, again.duplicates, again.rejected) == (0, counts[1], counts[3])
+    check_reingest_replaces(store, res, again)
+    assert len(store.read_calls()) == n
     return res
 
 
 def ingest_sniffed_twice(store, path: Path, fmt_name: str, written: int, rejected: int) -> pd.DataFrame:
-    """Cloud exports: ingest (format sniffed), rows balanced, again all duplicates;
+    """Cloud exports: ingest (format sniffed), rows balanced, again replacing the first;
     returns the stored calls (checked to number ``written``)."""
     r = ingest_file(store, path, SITE)
     assert r.format == fmt_name
     assert (r.written, r.duplicates, r.rejected) == (written, 0, rejected)
     assert r.rows_read == r.records + r.rows_merged + r.rows_skipped
     again = ingest_file(store, path, SITE)
-    assert (again.written, again.duplicates) == (0, written)
+    check_reingest_replaces(store, r, again)
     calls = store.read_calls()
     assert len(calls) == written
     return calls

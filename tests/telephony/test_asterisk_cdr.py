@@ -444,9 +444,9 @@ def test_ingest_end_to_end(store, key, fmt, name, n_calls, summer_line, summer_u
     assert row["agent_key"] == pseudo.agent_key(answered["agent"])
     assert row["caller_key"] == pseudo.caller_key(answered["caller"])
     assert not calls.astype(str).apply(lambda c: c.str.contains("07700900")).any().any()
-    # Idempotent: the same file again writes nothing.
+    # Idempotent: the same file again replaces its first ingest, adding nothing.
     again = ingest_file(store, path, PRACTICE)
-    assert (again.written, again.duplicates, again.rejected) == (0, n_calls, 0)
+    assert (again.written, again.duplicates, again.rejected, again.replaced) == (n_calls, 0, 0, n_calls)
     assert len(store.read_calls()) == n_calls
 
 
@@ -465,7 +465,8 @@ def test_ingest_16_fields_hashes_call_ids(store):
     ids = set(store.read_calls()["call_id"])
     assert all(i.startswith("h:") for i in ids)
     again = ingest_file(store, path, PRACTICE)
-    assert (again.written, again.duplicates) == (0, 3)
+    assert (again.written, again.duplicates, again.replaced) == (3, 0, 3)
+    assert set(store.read_calls()["call_id"]) == ids
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def test_database_export_with_header_is_local_time(store):
         pd.Timestamp("2026-06-01 07:02:00", tz="UTC"),
     ]
     again = ingest_file(store, HERE / "queue_log_export.csv", "A81001")
-    assert (again.written, again.duplicates) == (0, 2)
+    assert (again.written, again.duplicates, again.replaced) == (2, 0, 2)
 
 
 @pytest.mark.parametrize("path", [p for p in all_fixture_files() if p.parent.name != "asterisk_queue_log"], ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -152,10 +152,10 @@ def test_commit_partitions_same_as_one_by_one(tmp_path, key):
         s.commit_partition("calls", PRACTICE, "2026-01", [_table(["a"], "2026-01-01")], "call_id", "start_utc", CALL_SCHEMA)
     expect = [one.commit_partition("calls", PRACTICE, m, parts, "call_id", "start_utc", CALL_SCHEMA) for m, parts in months.items()]
     got = list(many.commit_partitions("calls", PRACTICE, [(m, lambda p=p: p) for m, p in months.items()], "call_id", "start_utc", CALL_SCHEMA))
-    assert got == expect == [(3, 3), (1, 0), (2, 0)]
+    assert got == expect == [(3, 3, 0), (1, 0, 0), (2, 0, 0)]
     for (_, m, p), (_, m2, p2) in zip(one.partitions(), many.partitions()):
         assert m == m2 and pq.read_table(p).equals(pq.read_table(p2))
-    assert not list((tmp_path / "many").rglob("*.tmp-*"))
+    assert not list((tmp_path / "many").rglob("*.tmp-*")) and not list((tmp_path / "many").rglob(".*.tmp"))
 
 
 NATIVE = """1767600000|NONE|NONE|NONE|QUEUESTART|

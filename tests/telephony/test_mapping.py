@@ -624,7 +624,7 @@ def test_ingest_with_mapping_file_and_idempotence(store, key):
     assert pd.isna(calls.loc["XON-100005", "caller_key"])  # withheld
     assert calls["agent_key"].notna().sum() == 3  # answered calls only
     again = ingest_file(store, XON / "call_report.csv", PRACTICE, mapping=load_mapping(XON_TOML))
-    assert (again.written, again.duplicates, again.rejected) == (0, 11, 0)
+    assert (again.written, again.duplicates, again.rejected, again.replaced) == (11, 0, 0, 11)
     assert len(store.read_calls(PRACTICE)) == 11
 
 
@@ -637,7 +637,7 @@ def test_ingest_by_format_name_with_problems(store):
     assert rejects["line"].tolist() == [6, 7, 10, 11, 13, 15, 16]
     assert not rejects["text"].astype(str).str.contains(r"\d{7}").any()
     again = ingest_file(store, XON / "call_report_with_problems.csv", PRACTICE, fmt="xon_surgery_connect")
-    assert (again.written, again.duplicates, again.rejected) == (0, 3, 7)
+    assert (again.written, again.duplicates, again.rejected, again.replaced) == (2, 1, 7, 2)
 
 
 def test_ingest_auto_detects_windows_1252(store):

@@ -167,11 +167,16 @@ def test_same_file_twice(store, data_dir):
     before = store.read_calls()
     parts = {p: p.read_bytes() for p in partition_files(store.root)}
     second = ingest_file(store, path, PRACTICE)
-    assert (second.written, second.duplicates, second.rejected) == (0, first.written, first.rejected)
+    assert (second.written, second.duplicates, second.rejected) == (first.written, 0, first.rejected)
+    assert second.replaced == first.written and second.replaces == [first.ingest_id]
     assert_reconciles(second, store.manifest().iloc[1])
-    pd.testing.assert_frame_equal(store.read_calls(), before)
-    assert {p: p.read_bytes() for p in partition_files(store.root)} == parts  # not rewritten
+    after = store.read_calls()
+    # The same calls, now owned by the second ingest (the first is replaced, not doubled).
+    pd.testing.assert_frame_equal(after.drop(columns="ingest_id"), before.drop(columns="ingest_id"))
+    assert set(after["ingest_id"]) == {second.ingest_id}
+    assert set(parts) == set(partition_files(store.root))
     assert len(store.manifest()) == 2
+    assert store.ingests()["status"].tolist() == [f"replaced by {second.ingest_id}", "active"]
 
 
 def test_overlapping_exports_count_each_call_once(store, tmp_path):
@@ -444,7 +449,7 @@ def test_a_split_call_is_rejected_not_a_silent_duplicate(store, tmp_path):
     assert "2 calls split in the file, later parts rejected" in res.summary()
     # The same file again: every call a duplicate, the split parts rejected again.
     again = ingest_file(store, p, PRACTICE, fmt=_fake_format(chunks))
-    assert (again.written, again.duplicates, again.rejected, again.split_calls) == (0, 5, 2, 2)
+    assert (again.written, again.duplicates, again.rejected, again.split_calls, again.replaced) == (4, 1, 2, 2, 4)
 
 
 def test_repeated_ids_found_across_many_chunks(store, tmp_path):
@@ -565,15 +570,21 @@ def test_crash_mid_commit_deterministic(tmp_path, key):
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert len(partition_files(root)) == 4  # months 1-4 committed, the 5th was not
-    assert len(list(root.rglob("part.parquet.tmp-*"))) == 1
+    # The temporary file is hidden (a leading dot): readers of the dataset never see it.
+    leftovers = list(root.rglob(".part-*.tmp"))
+    assert len(leftovers) == 1 and not list(root.rglob("part.parquet.tmp-*"))
+    assert len(pd.read_parquet(root / "calls")) == 4 * 20
+    assert pq.ParquetDataset(root / "calls").read().num_rows == 4 * 20
     assert not (root / "ingests.parquet").exists()  # the manifest is written last
     got = assert_store_sound(root, ids)
     assert len(got) == 4 * 20
     assert set(pd.DatetimeIndex(got["start_utc"]).strftime("%Y-%m")) == {"2026-01", "2026-02", "2026-03", "2026-04"}
     res = ingest_file(Store(root), path, PRACTICE)
-    assert (res.written, res.duplicates) == (8 * 20, 4 * 20)
+    # The crashed ingest never reached the manifest: the re-run takes its rows over.
+    assert (res.written, res.duplicates, res.replaced) == (12 * 20, 0, 4 * 20)
+    assert set(Store(root).read_calls()["ingest_id"]) == {res.ingest_id}
     assert set(Store(root).read_calls()["call_id"]) == ids and len(Store(root).read_calls()) == len(ids)
-    assert not list(root.rglob("*.tmp-*")) and not (root / ".staging").exists()
+    assert not list(root.rglob("*.tmp-*")) and not list(root.rglob(".*.tmp")) and not (root / ".staging").exists()
     assert len(Store(root).manifest()) == 1
 
 
@@ -700,7 +711,7 @@ def test_generated_queue_logs(tmp_path_factory, calls, noise):
         counts = Counter(got["outcome"])
         assert counts == Counter(expected_of(o, 1, 1)[0] for o, *_ in calls)
         again = ingest_file(store, path, PRACTICE)
-        assert (again.written, again.duplicates) == (0, len(calls))
+        assert (again.written, again.duplicates, again.replaced) == (len(calls), 0, len(calls))
     finally:
         if saved is None:
             os.environ.pop("FRONTDOOR_KEY", None)
@@ -725,4 +736,5 @@ def test_store_created_by_another_process_meanwhile(tmp_path, monkeypatch):
     second = Store(root, create=True)
     monkeypatch.setattr(Path, "exists", real_exists)
     assert privacy.load_key(second.root) == key and len(key) == 64
-    assert sorted(f.name for f in root.iterdir()) == [".frontdoor-key"]  # no temporary key left
+    # No temporary key left; the key's fingerprint recorded.
+    assert sorted(f.name for f in root.iterdir()) == [".frontdoor-key", ".key-fingerprint"]

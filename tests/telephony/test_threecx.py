@@ -300,7 +300,7 @@ def test_ingest_end_to_end(store, name, file, written, rejected):
     assert (r.written, r.duplicates, r.rejected) == (written, 0, rejected)
     assert r.rows_read == r.records + r.rows_merged + r.rows_skipped
     again = ingest_file(store, path, "A81001")
-    assert (again.written, again.duplicates) == (0, written)
+    assert (again.written, again.duplicates, again.replaced) == (written, 0, written)
     calls = store.read_calls()
     assert len(calls) == written
     assert (calls["source_format"] == name).all()

@@ -47,9 +47,16 @@ class FrontdoorGroup(click.Group):
 
 
 def emit(df: pd.DataFrame, fmt: str) -> None:
-    """Print a table for people (``table``) or tools (``csv``, ``json``)."""
+    """Print a table for people (``table``) or tools (``csv``, ``json``).
+
+    Every table passes the privacy firewall first (a phone number in a text cell is masked),
+    and CSV cells a spreadsheet would run as a formula are made inert.
+    """
+    from telephony.firewall import guard_frame, neutralise_csv
+
+    df = guard_frame(df)
     if fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
+        click.echo(neutralise_csv(df).to_csv(index=False), nl=False)
     elif fmt == "json":
         click.echo(df.to_json(orient="records", date_format="iso", indent=1, double_precision=15))
     elif df.empty:
@@ -191,7 +198,7 @@ def _ingest_each(paths, ingest_one, unknown_label: str) -> None:
             if len(paths) == 1:
                 raise
             failed += 1
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {mask_digits(exc)}", err=True)
             continue
         click.echo(res.summary())
         if res.unknown:
@@ -199,6 +206,8 @@ def _ingest_each(paths, ingest_one, unknown_label: str) -> None:
             click.echo(f"  {unknown_label}: {words}")
         if res.rejects_path is not None:
             click.echo(f"  rejected rows and reasons: {res.rejects_path}")
+        if getattr(res, "ingest_id", "") and not getattr(res, "dry_run", False):
+            click.echo(f"  ingest {res.ingest_id} (take it back with: frontdoor store remove --ingest {res.ingest_id})")
     if failed:
         raise click.ClickException(f"{failed} of {len(paths)} files could not be ingested (see above)")
 
@@ -211,19 +220,24 @@ def _ingest_each(paths, ingest_one, unknown_label: str) -> None:
     mapping_of="a bespoke supplier export",
     times_in="the export",
 )
+@click.option("--dry-run", is_flag=True, help="Read and check the files and say what an ingest would do, writing nothing.")
 @store_option
-def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None:
+def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, dry_run, store_dir) -> None:
     """Ingest phone-system call exports for one practice.
 
     Files may be CSV, TXT, LOG, JSON, JSONL or XLSX, any of them gzipped. Each file's format is
     detected from its first bytes unless --format or --mapping is given. Caller numbers are
     pseudonymised before anything is written; bad rows go to the store's rejects folder with
-    their line and reason. Ingesting the same file twice never double-counts.
+    their line and reason. Ingesting the same file again (say with a corrected --timezone)
+    replaces what its earlier ingest wrote: it never double-counts. A file whose dialled
+    numbers or phone system belong to another practice in the store is warned about.
 
     \b
     Example:
+      frontdoor ingest calls exports/queue_log* --practice A81001 --dry-run
       frontdoor ingest calls exports/queue_log* --practice A81001
       frontdoor ingest calls report.csv --practice A81001 --mapping xon.toml
+      frontdoor ingest calls Master.csv --practice A81001 --timezone America/New_York
     """
     from telephony.ingest import ingest_file
     from telephony.store import open_store
@@ -237,8 +251,8 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None
     store = open_store(store_dir, create=True)
     _ingest_each(
         paths,
-        lambda path, *progress: ingest_file(store, path, practice, fmt, timezone, loaded, *progress),
-        unknown_label="unknown vendor words",
+        lambda path, *progress: ingest_file(store, path, practice, fmt, timezone, loaded, *progress, dry_run=dry_run),
+        unknown_label="unknown vendor words (kept as outcome 'unknown'; map them and ingest again)",
     )
 
 
@@ -306,6 +320,80 @@ def store_info_cmd(store_dir, out_format) -> None:
 
     store = open_store(store_dir)
     emit(store.info(), out_format)
+
+
+@store_group.command("ingests")
+@click.option("--practice", metavar="ODS", help="Only this practice's ingests.")
+@store_option
+@format_option
+def store_ingests_cmd(practice, store_dir, out_format) -> None:
+    """List every ingest: file, format, practice, period, rows, and whether its rows are still
+    in the store (active), were replaced by a later ingest of the same file, or were removed.
+
+    \b
+    Example:
+      frontdoor store ingests --practice A81001
+      frontdoor store remove --ingest 20261206T101500-3f9a2c1b
+    """
+    from telephony.store import open_store, validate_practice_id
+
+    ing = open_store(store_dir).ingests()
+    if practice:
+        ing = ing[ing["practice_id"] == validate_practice_id(practice)]
+    cols = ["ingest_id", "status", "table", "practice_id", "file_name", "format", "timezone", "first_utc", "last_utc",
+            "rows_read", "written", "duplicates", "rejected", "replaced", "finished_utc"]
+    emit(ing[cols].reset_index(drop=True), out_format)
+
+
+@store_group.command("remove")
+@click.option("--ingest", "ingest_id", required=True, metavar="ID", help="The ingest to take back ('frontdoor store ingests').")
+@store_option
+def store_remove_cmd(ingest_id, store_dir) -> None:
+    """Take an ingest back: remove exactly the rows it wrote (calls, appointments or GPAD
+    counts), all at once, and record the removal in the manifest.
+
+    Use it when a file went to the wrong practice: remove it, then ingest it for the right one.
+
+    \b
+    Example:
+      frontdoor store remove --ingest 20261206T101500-3f9a2c1b
+    """
+    from telephony.store import open_store
+
+    store = open_store(store_dir)
+    n = store.remove_ingest(ingest_id)
+    click.echo(f"removed ingest {ingest_id}: {n:,} rows taken out of the store")
+
+
+@store_group.command("lines")
+@click.option("--practice", metavar="ODS", help="Only this practice's lines.")
+@click.option("--name", "naming", nargs=2, metavar="LABEL NAME",
+              help="Name a keyed line label, e.g. --name line-3f9a2c Reception (needs --practice).")
+@store_option
+@format_option
+def store_lines_cmd(practice, naming, store_dir, out_format) -> None:
+    """List the practice lines known only by a keyed label, and name them.
+
+    A dialled number (a DID) is never stored: a line that is a phone number is kept as a
+    keyed label such as line-3f9a2c, the same for every spelling of the number. Name it once
+    and every table and report shows the name.
+
+    \b
+    Example:
+      frontdoor store lines --practice A81001
+      frontdoor store lines --practice A81001 --name line-3f9a2c Reception
+    """
+    from telephony.store import open_store
+
+    store = open_store(store_dir)
+    if naming:
+        if not practice:
+            raise click.UsageError("--name needs --practice")
+        label, name = naming
+        store.name_line(practice, label, name)
+        click.echo(f"{label} of {practice.upper()} is now shown as {name!r}")
+        return
+    emit(store.lines([practice] if practice else None), out_format)
 
 
 DEMO_REPORT_PRACTICE = "A81001"  # the demo ends with this practice's weekly report

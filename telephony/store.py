@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from .errors import InvalidPracticeError, KeyMismatchError, StoreDamagedError, StoreError
-from .privacy import KEY_ENV, ensure_key_file, load_key
+from .privacy import KEY_ENV, ensure_key_file, load_key, mask_digits
 from .schema import CALL_SCHEMA
 
 STORE_ENV = "FRONTDOOR_STORE"
@@ -848,7 +848,8 @@ class Store:
             name = " ".join(str(name).split())
             if not name or len(name) > 60 or has_number(name):
                 raise StoreError(
-                    f"line name {name!r} is not usable: give a short name without a phone number, e.g. Reception"
+                    f"line name {mask_digits(name)!r} is not usable: give a short name (60 characters at most) "
+                    "without a phone number, e.g. Reception"
                 )
         with self.lock():
             df = self.lines()

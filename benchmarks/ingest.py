@@ -431,9 +431,38 @@ def child_baseline(fmt: str, path: Path, work: Path) -> dict:
     return {"seconds": secs, "cpu_s": _cpu_s() - cpu, "rows": rows, "rss_mb": _vm_hwm_mb(), "out_mb": out.stat().st_size / 2**20}
 
 
-def child_ingest(fmt: str, path: Path, work: Path) -> dict:
+def _without_checks() -> None:
+    """Switch off the privacy firewall and the store-safety checks (for ``--checks-cost`` only).
+
+    What is switched off: the firewall over every string column (``guard_table``), the
+    practice check, the look-up of earlier ingests of the same file (so nothing is replaced),
+    the orphan take-over, the key fingerprint, and the changed-while-read check.
+    """
+    import pandas as pd
+
+    import telephony.ingest as ing
+    import telephony.store as st
+
+    ing.guard_table = lambda table, key, columns=(): table
+    ing.practice_check = lambda *a, **k: []
+    st.Store.earlier_ingests_of = lambda self, *a: st.MANIFEST_SCHEMA.empty_table().to_pandas()
+    st.Store.active_ingests = lambda self: None
+    st.Store.key = lambda self: st.load_key(self.root)
+    real = ing.ingest_batches
+
+    def no_source_check(*a, **k):
+        k["check_source"] = None
+        return real(*a, **k)
+
+    ing.ingest_batches = no_source_check
+    del pd
+
+
+def child_ingest(fmt: str, path: Path, work: Path, checks: bool = True) -> dict:
     """Frontdoor's ingest of the file into a fresh store, the format given explicitly."""
     os.environ["FRONTDOOR_KEY"] = "benchmark-key-not-secret"
+    if not checks:
+        _without_checks()
     from telephony.ingest import ingest_file
     from telephony.store import Store
 
@@ -455,7 +484,11 @@ def child_ingest(fmt: str, path: Path, work: Path) -> dict:
 
 
 def run_child(kind: str, fmt: str, path: Path, work: Path) -> dict:
-    """Run one measurement in a fresh interpreter; its stdout's last line is JSON."""
+    """Run one measurement in a fresh interpreter; its stdout's last line is JSON.
+
+    ``kind``: ``baseline``, ``ingest``, or ``ingest-nochecks`` (the ingest without the firewall
+    and store-safety checks, see :func:`_without_checks`).
+    """
     work.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=work))  # never shared with another run
     env = dict(os.environ)
@@ -487,15 +520,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000], help="calls per file")
     ap.add_argument("--formats", nargs="+", default=["queue_log", "cdr"], choices=sorted(FORMAT_NAMES))
     ap.add_argument("--keep", type=Path, help="generate the files here and keep them (reused on the next run)")
-    ap.add_argument("--child", choices=["baseline", "ingest"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--checks-cost",
+        type=int,
+        metavar="PAIRS",
+        help="instead: time the ingest with and without the privacy firewall and store-safety checks, "
+        "PAIRS paired runs per file (order alternating), and print the median ratio (target <= 1.10)",
+    )
+    ap.add_argument("--child", choices=["baseline", "ingest", "ingest-nochecks"], help=argparse.SUPPRESS)
     ap.add_argument("--child-format", help=argparse.SUPPRESS)
     ap.add_argument("--child-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.child:
-        fn = child_baseline if args.child == "baseline" else child_ingest
-        print(json.dumps(fn(args.child_format, args.child_file, args.child_work)))
+        if args.child == "baseline":
+            out = child_baseline(args.child_format, args.child_file, args.child_work)
+        else:
+            out = child_ingest(args.child_format, args.child_file, args.child_work, checks=args.child == "ingest")
+        print(json.dumps(out))
         return 0
 
     sizes = sorted(set(args.sizes))
@@ -521,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 work = folder / "work"
+                if args.checks_cost:
+                    rows.append(checks_cost(fmt, n, path, work, args.checks_cost))
+                    if tmp is not None:
+                        shutil.rmtree(path.parent, ignore_errors=True)
+                    continue
                 base = run_child("baseline", fmt, path, work / "baseline")
                 ing = run_child("ingest", fmt, path, work / "ingest")
                 print(f"  baseline {base}\n  ingest   {ing}", flush=True)
@@ -530,8 +578,51 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+    if args.checks_cost:
+        return print_checks_cost(rows)
     print_table(rows)
     return 0 if all(r.get("pass") for r in rows) and rows else 1
+
+
+MAX_CHECKS_COST = 1.10
+
+
+def checks_cost(fmt: str, n: int, path: Path, work: Path, pairs: int) -> dict:
+    """``pairs`` paired runs of the ingest with and without the checks, order alternating."""
+    ratios, with_s, without_s = [], [], []
+    for k in range(pairs):
+        order = ["ingest", "ingest-nochecks"] if k % 2 == 0 else ["ingest-nochecks", "ingest"]
+        got = {kind: run_child(kind, fmt, path, work / kind) for kind in order}
+        if any("error" in g for g in got.values()):
+            return {"fmt": fmt, "n": n, "error": next(g["error"] for g in got.values() if "error" in g)}
+        with_s.append(got["ingest"]["seconds"])
+        without_s.append(got["ingest-nochecks"]["seconds"])
+        ratios.append(with_s[-1] / without_s[-1])
+        print(f"  pair {k + 1}: with checks {with_s[-1]:.2f} s, without {without_s[-1]:.2f} s, ratio {ratios[-1]:.3f}", flush=True)
+    return {"fmt": fmt, "n": n, "ratios": ratios, "with": with_s, "without": without_s}
+
+
+def print_checks_cost(rows: list[dict]) -> int:
+    """The median ratio per file, with PASS/FAIL against :data:`MAX_CHECKS_COST`."""
+    import statistics
+
+    print(f"\n{'format':<10} {'calls':>9} {'pairs':>5} {'with s (med)':>12} {'without s (med)':>15} "
+          f"{'ratio min':>9} {'median':>7} {'max':>6}  verdict")
+    ok = bool(rows)
+    for r in rows:
+        if "error" in r:
+            print(f"{r['fmt']:<10} {r['n']:>9,} ERROR: {r['error']}")
+            ok = False
+            continue
+        med = statistics.median(r["ratios"])
+        passed = med <= MAX_CHECKS_COST
+        ok &= passed
+        print(f"{r['fmt']:<10} {r['n']:>9,} {len(r['ratios']):>5} {statistics.median(r['with']):>12.2f} "
+              f"{statistics.median(r['without']):>15.2f} {min(r['ratios']):>9.3f} {med:>7.3f} {max(r['ratios']):>6.3f}  "
+              f"{_verdict(passed)}")
+    print(f"\ntarget: the privacy firewall and store-safety checks cost at most {MAX_CHECKS_COST - 1:.0%} of "
+          "ingest time (median of the paired ratios, with / without)")
+    return 0 if ok else 1
 
 
 def print_table(rows: list[dict]) -> None:

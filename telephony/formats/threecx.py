@@ -112,11 +112,13 @@ V20 Inbound Calls report (``threecx_inbound``; checked against a real export):
 CDR service (``threecx_cdr``; checked against real v16 and later exports):
 
 - The service writes the fields ticked in its settings, in their order, usually without a
-  header. Seen: the 27 fields in the documented order (:data:`CDR_FIELDS`, a real v16 file),
-  the same with the party types last (:data:`CDR_LAYOUTS`), and only the first 20 (no types;
-  a real record and a public script's header). Without a header the layout is chosen from
-  the values (times, a reason word and party-type words at their positions) and a note says
-  which when it is not the documented one. ``historyid`` may be written ``Call 9744``.
+  header. Seen: the 27 fields in the documented order (:data:`CDR_FIELDS`, a real v16 file)
+  and only the first 20 (no types: a real record, and the header a public export script
+  writes); a public conversion script takes the party types to come last
+  (:data:`CDR_LAYOUTS`). Without a header the layout is chosen from the values (times, a
+  reason word and party-type words at their positions) and a note says which when it is not
+  the documented one. ``historyid`` may be written ``Call 9744``; a feature code is a party
+  like any DN (``Ext.*777``).
 - Party types: newer versions write ``Extension``, ``Line``, ``Queue``, ``IVR``,
   ``RingGroup...``, ``VoiceMail``, ``ConfPlace`` (seen) ...; older ones (a real 2020 file) only
   ``Internal`` (any PBX DN: an extension, a queue or a menu) and ``External``. Without a type

@@ -406,5 +406,10 @@ FORMATS = [
         example="calls.json",
         sniff=sniff,
         read=read,
+        evidence="documentation",
+        evidence_note=(
+            "built from Twilio's API reference; one public call record of a real account (SDK "
+            "camelCase JSON) read; no real call-log CSV export found"
+        ),
     )
 ]

@@ -33,7 +33,9 @@ contrast) the documented default applies: :data:`DEFAULT_CALLER`, i.e. ``callerN
 the caller of an inbound call and ``calleeNumber`` the party of an outbound one, as in the
 beta documentation and as the columns are named. The choice and its grounds (counts only,
 never a number) are written in :attr:`ParsedChunk.notes`. The decision is taken once per
-file, from its first :data:`PROBE_RECORDS` records.
+file, from its first :data:`PROBE_RECORDS` records: a small file written the v1.0 way falls
+back to the default and is read with the practice's number as every caller, which its note
+warns of (export a longer period, or at least ten inbound calls, to let the data decide).
 
 Notes
 -----

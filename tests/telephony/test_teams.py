@@ -205,11 +205,11 @@ def test_admin_centre_csv_with_caller_id_holding_the_practice_number():
 
 def test_tiny_file_falls_back_to_the_documented_default_and_says_so():
     # Two inbound calls cannot show which column repeats: the default (callerNumber is the
-    # caller) applies, even though this file holds the practice's number there.
-    calls = read_all(FMT, DIR / "pstn_calls_tiny_v1_convention.json").calls
-    assert set(calls["caller"]) == {"+441632960000"}
+    # caller) applies, and the note says it was not told by the data.
+    calls = read_all(FMT, DIR / "pstn_calls_tiny.json").calls
+    assert sorted(calls["caller"]) == ["+447700900231", "+447700900232"]
     assert teams.DEFAULT_CALLER["inbound"] == "caller_number"
-    (note,) = _notes(DIR / "pstn_calls_tiny_v1_convention.json")
+    (note,) = _notes(DIR / "pstn_calls_tiny.json")
     assert note.startswith("inbound calls: could not tell from the data which column holds the caller")
     assert "only 2 inbound row(s) hold both numbers; at least 10 are needed" in note
     assert "took `callerNumber` as the caller, the default" in note

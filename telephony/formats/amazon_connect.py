@@ -24,7 +24,7 @@ the contact and its legs                                        outcome
 connected to an agent (``Agent.ConnectedToAgentTimestamp``)     answered
 a callback was created for it (a later ``CALLBACK`` contact     callback
 whose ``PreviousContactId`` is this one, or an attribute
-named ``*callback*`` with a value), not answered
+such as ``callbackRequested`` saying yes), not answered
 queued, not answered: by who disconnected                       :data:`QUEUED_OUTCOMES`
                                                                 (customer: abandoned)
 never queued: by who disconnected                               :data:`UNQUEUED_OUTCOMES`
@@ -50,8 +50,24 @@ Notes
   (:data:`CALLBACK_HORIZON` after it); a callback made later leaves the original as an
   abandon. Transfer contacts whose initial contact is not in the file are rejected with that
   reason (export a period holding both).
-- An unknown ``InitiationMethod`` is rejected; an unknown ``DisconnectReason`` is counted and
-  rejects the call only when it decides the outcome.
+- An ``InitiationMethod`` not in :data:`METHODS` keeps the contact as a call of its own with
+  direction ``unknown``: ``answered`` when an agent took it, else outcome ``unknown``. A
+  ``DisconnectReason`` not in :data:`DISCONNECT_REASONS` leaves the outcome ``unknown`` where
+  it would have decided it (an unanswered contact). Both words are counted, never rejected.
+- Only an attribute whose name holds ``callback`` and a request word
+  (:data:`CALLBACK_ATTRIBUTE_WORDS`: ``callbackRequested``, ``CallbackAccepted``...) with a yes
+  value marks a callback request. Flows keep callback *settings* in attributes too
+  (``CallbackNumber``, a configuration id, a whisper text: seen in a real CTR); those say
+  nothing about this caller and are ignored.
+- Amazon Connect writes a contact's record again when it is updated (a real stream held three
+  versions of one contact, differing in ``LastUpdateTimestamp`` and attributes): the latest
+  version stands for the contact, the others are counted as rows of the same call.
+- ``ivr_s`` is the time in the contact flow: from ``InitiationTimestamp`` to the first
+  ``Queue.EnqueueTimestamp``, or to the disconnect for an inbound contact never queued nor
+  answered; null for outbound contacts.
+- A time with a year before 1678 or after 2261 (a placeholder ``9999``, a wrong clock) or a
+  duration that is not a number of seconds up to a day (``1e999999``) rejects its record with
+  the reason; the rest of the file is read.
 """
 
 from __future__ import annotations
@@ -64,6 +80,7 @@ import numpy as np
 import pandas as pd
 
 from ..privacy import mask_digits
+from ..schema import MAX_DURATION_S
 from ..sources import Reject, Source, norm_name
 from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
 from ._records import column, head_table, looks_like_json, parse_utc, record_batches, seconds
@@ -94,6 +111,7 @@ VARIABLE_MAP: dict[str, str] = {
     "customerendpointaddress": "customer",
     "systemendpointaddress": "system",
     "disconnectreason": "disconnect_reason",
+    "lastupdatetimestamp": "t_update",
 }
 REQUIRED = ["contact_id", "method", "t_init"]
 
@@ -145,8 +163,51 @@ UNQUEUED_OUTCOMES: dict[str, str] = {
 }
 # Who ended an unanswered outbound contact -> outcome.
 OUTBOUND_UNANSWERED: dict[str, str] = {"failed": "failed"}  # anything else: missed
-# Attribute values that do not mean "yes".
-_FALSY = frozenset({"", "false", "no", "n", "0", "none", "null", "nan"})
+# A contact attribute records a callback request when its name holds "callback" and one of
+# these words, and its value says yes. Flows also keep callback settings in attributes
+# (CallbackNumber, CallbackConfigurationId, a whisper message: seen in a real CTR) that say
+# nothing about whether this caller asked for one.
+CALLBACK_ATTRIBUTE_WORDS: tuple[str, ...] = ("request", "accept", "book", "queued", "scheduled", "created")
+CALLBACK_ATTRIBUTE_YES = frozenset({"true", "yes", "y", "1", "requested", "accepted", "booked"})
+# Time columns read, with the names the export gives them (for reasons).
+TIME_FIELDS: dict[str, str] = {
+    "t_init": "InitiationTimestamp",
+    "t_disc": "DisconnectTimestamp",
+    "t_sys": "ConnectedToSystemTimestamp",
+    "t_enq": "Queue.EnqueueTimestamp",
+    "t_deq": "Queue.DequeueTimestamp",
+    "t_agent": "Agent.ConnectedToAgentTimestamp",
+    "t_update": "LastUpdateTimestamp",
+}
+DURATION_FIELDS: dict[str, str] = {
+    "queue_duration": "Queue.Duration",
+    "agent_interaction": "Agent.AgentInteractionDuration",
+}
+
+# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
+# 9999-12-31 or a wrong clock. Such a time rejects its record instead of stopping the file.
+# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
+YEAR_RANGE = (1678, 2261)
+OUT_OF_RANGE = (
+    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
+    "correct the row or export again"
+)
+# A duration longer than the schema's limit (a day) is a corrupt value, not a call.
+BAD_DURATION = "expected seconds, at most a day; correct the row or export again"
+_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
+
+
+def years_out_of_range(text: pd.Series) -> np.ndarray:
+    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
+    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
+    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
+
+
+def plausible_seconds(values: pd.Series) -> np.ndarray:
+    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 # How long a contact is held waiting for a callback contact that names it.
 CALLBACK_HORIZON = pd.Timedelta(hours=12)
 _ALIAS_LIMIT = 200_000
@@ -203,21 +264,37 @@ class _Reader:
         if monitor.any():
             skipped["InitiationMethod MONITOR (supervisor monitoring)"] += int(monitor.sum())
         voice = ~not_voice & ~monitor
-        t_init = parse_utc(column(f, "t_init"))
-        reason = pd.Series("", index=f.index, dtype="object")
+        # An InitiationMethod this table does not know keeps the contact as a call of its own,
+        # direction unknown; the word is counted.
         m = role.isna().to_numpy(dtype=bool) & voice
         for w in column(f, "method")[m]:
             unknown[mask_digits(f"InitiationMethod {w!r}")] += 1
-        reason[m] = [
-            f"unknown InitiationMethod {w!r}; known: {', '.join(sorted(METHODS))}. "
-            "Add it to amazon_connect.METHODS"
-            for w in column(f, "method")[m]
-        ]
+        role = role.fillna("unknown")
+
+        reason = pd.Series("", index=f.index, dtype="object")
+        # A time with a year pandas cannot hold is blanked before parsing (it would stop the
+        # whole file) and rejects its record.
+        times: dict[str, pd.Series] = {}
+        for name, label in TIME_FIELDS.items():
+            text = column(f, name)
+            oor = years_out_of_range(text)
+            times[name] = parse_utc(text.where(~oor, ""))
+            m = oor & voice & (reason == "").to_numpy()
+            reason[m] = [f"{label} out of range ({v!r}): {OUT_OF_RANGE}" for v in text[m]]
+        t_init = times["t_init"]
         m = t_init.isna().to_numpy() & voice & (reason == "").to_numpy()
         reason[m] = [
             f"InitiationTimestamp missing or unreadable ({v!r}); expected ISO 8601 such as 2026-01-05T08:00:12Z"
             for v in column(f, "t_init")[m]
         ]
+        durations: dict[str, pd.Series] = {}
+        for name, label in DURATION_FIELDS.items():
+            text = column(f, name)
+            d = seconds(text)
+            implausible = (text != "").to_numpy(dtype=bool) & ~plausible_seconds(d)
+            durations[name] = d.where(~implausible)
+            m = implausible & voice & (reason == "").to_numpy()
+            reason[m] = [f"{label} unreadable ({v[:20]!r}): {BAD_DURATION}" for v in text[m]]
         cid = column(f, "contact_id")
         m = (cid == "").to_numpy() & voice & (reason == "").to_numpy()
         reason[m] = "ContactId missing"
@@ -229,13 +306,13 @@ class _Reader:
         rejects = rejects_from(batch.original, batch.lines, bad, reason)
         keep = voice & ~bad
 
-        # Attributes named *callback* with a value: the flow recorded a callback request.
+        # An attribute recording a callback request (CALLBACK_ATTRIBUTE_WORDS) that says yes.
         cb_attr = pd.Series(False, index=f.index)
         for c in batch.original.columns:
             n = norm_name(c)
-            if n.startswith("attributes") and "callback" in n:
+            if n.startswith("attributes") and "callback" in n and any(w in n for w in CALLBACK_ATTRIBUTE_WORDS):
                 v = batch.original[c].astype("string").fillna("").str.strip().str.lower()
-                cb_attr |= ~v.isin(list(_FALSY))
+                cb_attr |= v.isin(list(CALLBACK_ATTRIBUTE_YES))
         t_sys_given = "t_sys" in f.columns
         texts = row_text(batch.original).to_numpy(dtype=object) if len(f) else np.array([], dtype=object)
 
@@ -264,13 +341,14 @@ class _Reader:
                 "role": role,
                 "is_marker": False,
                 "t": t_init,
-                "t_disc": parse_utc(column(f, "t_disc")),
-                "t_sys": parse_utc(column(f, "t_sys")),
-                "t_enq": parse_utc(column(f, "t_enq")),
-                "t_deq": parse_utc(column(f, "t_deq")),
-                "t_agent": parse_utc(column(f, "t_agent")),
-                "queue_duration": seconds(column(f, "queue_duration")),
-                "interaction": seconds(column(f, "agent_interaction")),
+                "t_disc": times["t_disc"],
+                "t_sys": times["t_sys"],
+                "t_enq": times["t_enq"],
+                "t_deq": times["t_deq"],
+                "t_agent": times["t_agent"],
+                "t_update": times["t_update"],
+                "queue_duration": durations["queue_duration"],
+                "interaction": durations["agent_interaction"],
                 "queue_name": column(f, "queue_name"),
                 "agent": column(f, "agent_user").where(column(f, "agent_user") != "", column(f, "agent_arn")),
                 "customer": column(f, "customer"),
@@ -307,6 +385,15 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     g = real.groupby("key", sort=False)
     n_rows = g.size()
     first_line = g["source_line"].min()
+    # Amazon Connect writes a contact's record again when it is updated (attributes set after
+    # the call, a late recording): the same ContactId, a later LastUpdateTimestamp. The latest
+    # version stands for the contact; the earlier ones are rows of the same call (n_rows).
+    real = (
+        real.sort_values(["contact_id", "t_update", "source_line"], kind="stable", na_position="first")
+        .drop_duplicates("contact_id", keep="last")
+        .sort_values(["key", "t", "source_line"], kind="stable")
+    )
+    g = real.groupby("key", sort=False)
     main = real[real["contact_id"] == real["key"]].drop_duplicates("key", keep="first").set_index("key")
     rejects: list[Reject] = []
     orphans = n_rows.index.difference(main.index)
@@ -328,6 +415,7 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
         g = real.groupby("key", sort=False)
     k = main.index
     inbound = main["role"] == "inbound"
+    unknown_role = main["role"] == "unknown"
 
     agent_rows = real[real["t_agent"].notna()].sort_values(["key", "t_agent"], kind="stable")
     first_agent = agent_rows.drop_duplicates("key", keep="first").set_index("key")
@@ -347,27 +435,21 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     unans_u = ender.map(UNQUEUED_OUTCOMES).fillna("closed")
     out_unans = ender.map(OUTBOUND_UNANSWERED).fillna("missed")
     ib = inbound.to_numpy(dtype=bool)
+    unk = unknown_role.to_numpy(dtype=bool)
+    ob = ~ib & ~unk
     outcome[ib] = np.where(queued[ib], unans_q[ib], unans_u[ib])
     outcome[ib & callback] = "callback"
     outcome[ib & answered_in] = "answered"
-    outcome[~ib] = np.where(cust_answered[~ib], "answered", out_unans[~ib])
+    outcome[ob] = np.where(cust_answered[ob], "answered", out_unans[ob])
+    # A contact whose InitiationMethod is unknown: answered when an agent took it, else
+    # unknown (inbound and outbound read unanswered contacts differently).
+    outcome[unk] = np.where(answered_in[unk], "answered", "unknown")
 
-    # An unknown disconnect reason is fatal only where it chose the outcome.
-    decided_by_reason = (ib & ~answered_in & ~callback) | (~ib & ~cust_answered)
+    # An unknown disconnect reason leaves the outcome unknown where it would have chosen it
+    # (the word was counted when read).
+    decided_by_reason = (ib & ~answered_in & ~callback) | (ob & ~cust_answered)
     unknown_reason = ender.isna().to_numpy() & (last["dr_word"].reindex(k).fillna("") != "").to_numpy()
-    bad = decided_by_reason & unknown_reason
-    if bad.any():
-        text = main["text"]
-        for key in k[bad]:
-            rejects.append(
-                Reject(
-                    int(first_line[key]),
-                    f"unknown DisconnectReason {last['dr_word'][key]!r} decides this call's outcome; "
-                    f"known: {', '.join(sorted(DISCONNECT_REASONS))}. Add it to amazon_connect.DISCONNECT_REASONS",
-                    str(text[key]),
-                    rows=int(n_rows[key]),
-                )
-            )
+    outcome[decided_by_reason & unknown_reason] = "unknown"
 
     interaction = g["interaction"].sum(min_count=1).reindex(k)
     span = (last["t_disc"].reindex(k) - first_agent["t_agent"].reindex(k)).dt.total_seconds()
@@ -377,7 +459,15 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     wait_unans = wait_unans.fillna(first_q["queue_duration"].reindex(k))
     wait_ans = (first_agent["t_agent"].reindex(k) - first_q["t_enq"].reindex(k)).dt.total_seconds()
     wait = pd.Series(np.nan, index=k)
-    wait = wait.mask(ib & queued, wait_unans).mask(ib & queued & answered_in, wait_ans)
+    # Queue facts mean the same whatever the direction: an unknown one gets them too.
+    wait = wait.mask((ib | unk) & queued, wait_unans).mask((ib | unk) & queued & answered_in, wait_ans)
+    # In the contact flow (menus, messages) from arrival to the first queue; a contact never
+    # queued spent all of its time there.
+    ivr_queued = (first_q["t_enq"].reindex(k) - main["t"]).dt.total_seconds()
+    ivr_never = (last["t_disc"].reindex(k) - main["t"]).dt.total_seconds()
+    ivr = pd.Series(np.nan, index=k)
+    ivr = ivr.mask((ib | unk) & queued, ivr_queued).mask(ib & ~queued & ~answered_in, ivr_never)
+    ivr = ivr.where(ivr >= 0)
 
     line = first_q["queue_name"].reindex(k)
     line = line.where(line.fillna("") != "", main["system"].where(inbound, pd.NA))
@@ -387,17 +477,18 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
         len(k),
         call_id=pd.Series(k, index=k),
         start=main["t"],
-        direction=np.where(ib, "inbound", "outbound"),
+        direction=np.select([ib, unk], ["inbound", "unknown"], default="outbound"),
         line=line.where(line.fillna("") != "", pd.NA),
         caller=main["customer"].where(main["customer"] != "", pd.NA),
         outcome=outcome,
+        ivr_s=ivr,
         wait_s=wait,
         talk_s=talk,
         agent=agent.where(agent.fillna("") != "", pd.NA),
         source_line=first_line.reindex(k),
         n_rows=n_rows.reindex(k),
     )
-    calls = calls.loc[~bad].sort_values("source_line", kind="stable").reset_index(drop=True)
+    calls = calls.sort_values("source_line", kind="stable").reset_index(drop=True)
     return calls, rejects
 
 
@@ -433,5 +524,10 @@ FORMATS = [
         example="ctr-2026-01-05.json",
         sniff=sniff,
         read=read,
+        evidence="real",
+        evidence_note=(
+            "public CTRs of real instances (JSON, inbound contacts answered after queueing and "
+            "transferred, one contact written three times as it was updated); flattened CSV not checked"
+        ),
     )
 ]

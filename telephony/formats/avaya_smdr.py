@@ -53,7 +53,16 @@ Notes
   system giving up are both ``missed`` (no ``abandoned`` from this format); short-ring hang-ups
   can be told apart later from ``wait_s``.
 - Direction: ``Is_Internal`` 1 is internal; otherwise ``I`` inbound and ``O`` outbound
-  (:data:`DIRECTIONS`); another word rejects the call.
+  (:data:`DIRECTIONS`); another letter keeps the record with direction ``unknown`` (caller the
+  Caller field, no line) and is counted, never rejected.
+- SIP callers are written ``number@gateway`` (``07700900123@192.0.2.10``, as a public SMDR
+  logger's example shows): Caller is passed whole, and the ingest's normalisation takes the
+  number before the ``@``, so one caller ringing through two gateways keeps one pseudonym.
+  Called Number and Dialled Number reach only ``line`` (inbound) or, for an outbound call, the
+  other party (``caller``, pseudonymised); never ``agent`` or ``call_id``.
+- A Call Start with a year before 1678 or after 2261 (a placeholder ``9999``, a wrong clock),
+  or a Ring Time or Connected Time that is not a time up to a day (``1e999999``), rejects its
+  record with the reason; the rest of the file is read.
 - ``caller`` is the other party: Caller for inbound and internal calls, Called Number for
   outbound ones (an outside-line ``9`` before a national number removed). ``line`` is the
   Called Number (DDI) of an inbound call. ``agent`` is the extension (``E`` removed) among the
@@ -78,6 +87,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
+from ..schema import MAX_DURATION_S
 from ..sources import Chunk, Source, norm_name, read_delimited
 from ..timeutil import parse_datetimes, parse_durations
 from ._base import (
@@ -139,9 +149,34 @@ CARRY_HORIZON = pd.Timedelta(hours=6)
 # Bytes per read block (a module setting so tests can force many small chunks).
 BLOCK_BYTES = 16 * 1024 * 1024
 
+# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
+# 9999 or a wrong clock. Such a Call Start rejects its record instead of stopping the file.
+# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
+YEAR_RANGE = (1678, 2261)
+OUT_OF_RANGE = (
+    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
+    "correct the record or export again"
+)
+# A time longer than the schema's limit (a day) is a corrupt value, not a call.
+BAD_DURATION = "expected seconds, at most a day; correct the record or export again"
+_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
+
 _START = re.compile(r"^\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2}:\d{2}$")
 _HMS = re.compile(r"^\d+:\d{2}:\d{2}$")
 _INT = re.compile(r"^\d+$")
+
+
+def years_out_of_range(text: pd.Series) -> np.ndarray:
+    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
+    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
+    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
+
+
+def plausible_seconds(values: pd.Series) -> np.ndarray:
+    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 
 
 def _row_fits(row: list[str]) -> bool:
@@ -199,27 +234,32 @@ def _prepare(chunk: Chunk, ctx: ReadContext) -> tuple[pd.DataFrame, list, Counte
     lines = chunk.lines
     skipped, rows_read = chunk.skipped(), chunk.rows_read
 
-    start = parse_datetimes(f["call_start"], fmt="%Y/%m/%d %H:%M:%S", dayfirst=ctx.dayfirst)
+    # A year pandas cannot hold is blanked before parsing (it would stop the whole file) and
+    # rejects its record.
+    start_oor = years_out_of_range(f["call_start"])
+    start = parse_datetimes(f["call_start"].where(~start_oor, ""), fmt="%Y/%m/%d %H:%M:%S", dayfirst=ctx.dayfirst)
     connected = parse_durations(f["connected_time"])
     ring = pd.to_numeric(f["ring_time"], errors="coerce")
+    bad_connected = ~plausible_seconds(connected)
+    bad_ring = (f["ring_time"] != "").to_numpy() & ~plausible_seconds(ring)
     letter = f["direction"].str.upper()
     direction, unknown_dir = map_words(letter, DIRECTIONS)
     internal = (f["is_internal"] == "1").to_numpy()
     direction = direction.where(~internal, "internal")
     unknown_dir = unknown_dir.to_numpy() & ~internal
+    # A Direction letter this table does not know keeps the record, direction unknown.
+    direction = direction.fillna("unknown")
 
     reason = pd.Series(pd.NA, index=f.index, dtype="string")
-    reason[unknown_dir] = (
-        "unknown Direction '" + letter[unknown_dir] + "' (expected I or O): check the SMDR field "
-        "order, or add it to DIRECTIONS in telephony/formats/avaya_smdr.py"
-    )
-    reason[connected.isna().to_numpy()] = "Connected Time unreadable (expected HH:MM:SS)"
+    reason[bad_ring] = "Ring Time unreadable ('" + f["ring_time"][bad_ring].str[:20] + "'): " + BAD_DURATION
+    reason[bad_connected] = "Connected Time unreadable (expected HH:MM:SS, at most a day)"
     reason[(f["call_id"] == "").to_numpy()] = "Call ID is empty"
     reason[start.isna().to_numpy()] = "Call Start missing or unreadable (expected YYYY/MM/DD HH:MM:SS)"
+    reason[start_oor] = "Call Start out of range ('" + f["call_start"][start_oor] + "'): " + OUT_OF_RANGE
     bad = reason.notna().to_numpy()
     rejects = list(chunk.rejects) + rejects_from(chunk.frame, lines, bad, reason)
     unknown = Counter(
-        {f"Direction {k}": int(v) for k, v in letter[unknown_dir].value_counts().items()}
+        {f"Direction {k}": int(v) for k, v in letter[unknown_dir & ~bad].value_counts().items()}
     )
 
     keep = ~bad
@@ -350,5 +390,10 @@ FORMATS = [
         example="SMDR.csv",
         sniff=sniff,
         read=read,
+        evidence="documentation",
+        evidence_note=(
+            "built from Avaya's SMDR field list and example records; no real SMDR file found in "
+            "public (only hand-made test lines and a logger's example of SIP callers as number@IP)"
+        ),
     )
 ]

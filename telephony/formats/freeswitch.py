@@ -13,7 +13,11 @@ and the same files after a spreadsheet re-saved them (quotes gone, dates like
 by position too (a template extended at the end); the extra fields are ignored. The same
 variables exported from a CDR database table with a header row are found by column name.
 
-Each line is one call (``mod_cdr_csv`` logs A-legs only unless ``legs`` is changed):
+Each A-leg line is one call. ``mod_cdr_csv`` logs A-legs only unless ``legs`` is set to ``ab``
+(as in a real ``Master.csv`` found in public): then each bridged call also has a B-leg line,
+which the A-leg's ``bleg_uuid`` names. The two are joined into one call (written next to each
+other, in either order, and joined across chunks); the B-leg only adds the extension that
+answered (its ``destination_number``) as the agent.
 
 ==========================================  ===========  ======================================
 line                                        outcome      wait_s / talk_s
@@ -38,8 +42,15 @@ Notes
   (the dialplan hung up, e.g. after an early-media announcement) is ``missed``, as is an answered
   leg with billsec 0. CALL_REJECTED (SIP 603 Decline from a phone, but also a 403 to a
   scanner) is ``missed``: the two cannot be told apart from the CDR.
-- An unknown cause rejects the line when it decides the outcome (the call was not answered)
-  and is only counted when the call was answered.
+- A cause not in :data:`HANGUP_CAUSES` is counted; it leaves the outcome ``unknown`` when it
+  would have decided it (the call was not answered), and decides nothing otherwise. Never a
+  reject.
+- A stamp with a year before 1678 or after 2261 (a placeholder ``9999``, a wrong clock), or a
+  ``duration``/``billsec`` that is not a number of seconds up to a day (``1e999999``), rejects
+  its line with the reason; the rest of the file is read.
+- Seen in a real spreadsheet-saved ``Master.csv``: calls originated to an application
+  (``destination_number`` ``&``, caller id name ``Outbound Call``), a caller id number ``0``,
+  and one line written several times with the same ``uuid`` (joined: one call).
 - Direction comes from the dialplan ``context`` (:data:`CONTEXT_DIRECTIONS`): ``public`` is
   where calls from the network land (inbound); in ``default`` (registered phones) a 7+ digit
   destination is outbound, a short one internal. Other contexts are site-specific and are
@@ -67,10 +78,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
+from ..schema import MAX_DURATION_S
 from ..sources import Chunk, Source, norm_name, read_delimited
 from ..timeutil import parse_datetimes, parse_durations
 from ._base import (
     Format,
+    GroupCarry,
     ParsedChunk,
     ReadContext,
     head_fields,
@@ -196,6 +209,36 @@ _DATE = re.compile(
 _INT = re.compile(r"^\d+$")
 _CAUSE = re.compile(r"^[A-Z][A-Z_]+$")
 
+# Legs of one call (legs="ab") are joined while their starts are within this of the newest.
+CARRY_HORIZON = pd.Timedelta(hours=6)
+# Bytes per read block (a module setting so tests can force many small chunks).
+BLOCK_BYTES = 16 * 1024 * 1024
+
+# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
+# 9999-12-31 or a wrong clock. Such a stamp rejects its line instead of stopping the file.
+# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
+YEAR_RANGE = (1678, 2261)
+OUT_OF_RANGE = (
+    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
+    "correct the line or export again"
+)
+# A counter longer than the schema's limit (a day) is a corrupt value, not a call.
+BAD_DURATION = "expected seconds, at most a day; correct the line or export again"
+_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
+
+
+def years_out_of_range(text: pd.Series) -> np.ndarray:
+    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
+    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
+    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
+
+
+def plausible_seconds(values: pd.Series) -> np.ndarray:
+    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
+
 
 # Share of the first lines that must look like CDR lines for sniff to be sure (a damaged file
 # still has mostly good lines; the value checks are specific enough not to fit other formats).
@@ -283,35 +326,49 @@ def _direction(f: pd.DataFrame) -> np.ndarray:
     return np.where(known, by_context.fillna("").to_numpy(dtype=object), guessed)
 
 
-def _calls(chunk: Chunk, ctx: ReadContext) -> ParsedChunk:
+def _times(f: pd.DataFrame, name: str, ctx: ReadContext) -> tuple[pd.Series, np.ndarray]:
+    """A stamp column parsed, with the rows whose year pandas cannot hold (blanked first)."""
+    oor = years_out_of_range(f[name])
+    return parse_datetimes(f[name].where(~oor, ""), dayfirst=ctx.dayfirst), oor
+
+
+def _legs(chunk: Chunk, ctx: ReadContext) -> tuple[pd.DataFrame, list, Counter]:
+    """One chunk's lines as call legs with their call's fields; rejects; unknown causes."""
     f = chunk.frame
     for c in f.columns:
         f[c] = f[c].fillna("").str.strip()
+    if "bleg_uuid" not in f.columns:
+        f["bleg_uuid"] = ""
     lines = chunk.lines
-    start = parse_datetimes(f["start_stamp"], dayfirst=ctx.dayfirst)
-    answer = parse_datetimes(f["answer_stamp"], dayfirst=ctx.dayfirst)
-    end = parse_datetimes(f["end_stamp"], dayfirst=ctx.dayfirst)
+    start, start_oor = _times(f, "start_stamp", ctx)
+    answer, answer_oor = _times(f, "answer_stamp", ctx)
+    end, end_oor = _times(f, "end_stamp", ctx)
     duration = parse_durations(f["duration"])
     billsec = parse_durations(f["billsec"])
+    # A counter that is not a number of seconds up to a day (1e999999) is corrupt, not a call.
+    bad_counter = ((f["duration"] != "") & ~plausible_seconds(duration)) | (
+        (f["billsec"] != "") & ~plausible_seconds(billsec)
+    )
+    duration = duration.where(~bad_counter)
+    billsec = billsec.where(~bad_counter)
     cause = f["hangup_cause"].str.upper()
 
     answered = (answer.notna() & (billsec > 0)).to_numpy()
     mapped, unknown = map_words(cause, HANGUP_CAUSES)
-    outcome = np.where(answered, "answered", mapped.fillna("").to_numpy(dtype=object))
+    # A cause this table does not know leaves an unanswered call's outcome unknown (counted).
+    outcome = np.where(answered, "answered", mapped.fillna("unknown").to_numpy(dtype=object))
 
-    bad_start = start.isna().to_numpy()
-    decides_unknown = unknown.to_numpy() & ~answered & ~bad_start
     reason = pd.Series(pd.NA, index=f.index, dtype="string")
-    reason[decides_unknown] = (
-        "unknown hangup_cause '" + cause[decides_unknown] + "': not a cause this parser knows; "
-        "add it to HANGUP_CAUSES in telephony/formats/freeswitch.py, or use a mapping file"
-    )
-    reason[bad_start] = "start_stamp missing or unreadable"
+    bc = bad_counter.to_numpy()
+    reason[bc] = "duration or billsec unreadable ('" + f["duration"][bc].str[:20] + "', '" + f["billsec"][bc].str[:20] + "'): " + BAD_DURATION
+    for oor, name in ((end_oor, "end_stamp"), (answer_oor, "answer_stamp"), (start_oor, "start_stamp")):
+        reason[oor] = name + " out of range ('" + f[name][oor] + "'): " + OUT_OF_RANGE
+    reason[start.isna().to_numpy() & ~start_oor] = "start_stamp missing or unreadable"
     bad = reason.notna().to_numpy()
     rejects = list(chunk.rejects) + rejects_from(f, lines, bad, reason)
 
     unknown_words = Counter(
-        {str(k) if k else "(empty)": int(v) for k, v in cause[unknown.to_numpy()].value_counts().items()}
+        {str(k) if k else "(empty)": int(v) for k, v in cause[unknown.to_numpy() & ~bad].value_counts().items()}
     )
 
     # Whole seconds from the CDR's own counters; stamps only where a counter is missing.
@@ -330,27 +387,61 @@ def _calls(chunk: Chunk, ctx: ReadContext) -> ParsedChunk:
     on_answer = answered & dest_is_ext & (internal | inbound)
     agent[on_answer] = f.loc[on_answer, "destination_number"]
     line = f["destination_number"].where(inbound, pd.NA)
-    call_id = f["uuid"].where(f["uuid"] != "", pd.NA)
 
+    # With legs="ab" the B-leg (the phone that rang) has a line of its own, named by the
+    # A-leg's bleg_uuid: both are one call, keyed by the B-leg's uuid.
+    key = f["bleg_uuid"].where(f["bleg_uuid"] != "", f["uuid"])
+    key = key.where(key != "", "\x00line" + pd.Series(lines, index=f.index).astype(str))
     keep = ~bad
-    calls = raw_frame(
-        int(keep.sum()),
-        call_id=call_id[keep],
-        start=start[keep],
-        direction=direction[keep],
-        line=line[keep],
-        caller=caller[keep],
-        outcome=outcome[keep],
-        wait_s=wait[keep],
-        talk_s=talk[keep],
-        agent=agent[keep],
-        source_line=lines[keep],
-    )
-    return ParsedChunk(calls, rejects, chunk.rows_read, chunk.skipped(), unknown_words)
+    legs = pd.DataFrame(
+        {
+            "key": key,
+            "is_a": f["bleg_uuid"] != "",
+            "call_id": f["uuid"].where(f["uuid"] != "", pd.NA),
+            "start": start,
+            "direction": direction,
+            "line": line,
+            "caller": caller,
+            "outcome": outcome,
+            "wait": wait,
+            "talk": talk,
+            "agent": agent,
+            # The extension that answered, as a B-leg shows it.
+            "answered_ext": f["destination_number"].where(answered & dest_is_ext, pd.NA),
+            "source_line": lines,
+        },
+        index=f.index,
+    ).loc[keep]
+    return legs.reset_index(drop=True), rejects, unknown_words
+
+
+def _assemble(legs: pd.DataFrame) -> pd.DataFrame:
+    """One raw call per key: the A-leg's line, named agent from a B-leg when it has none."""
+    if legs is None or legs.empty:
+        return raw_frame(0)
+    legs = legs.sort_values(["key", "is_a", "source_line"], ascending=[True, False, True], kind="stable")
+    g = legs.groupby("key", sort=False)
+    c = legs.drop_duplicates("key", keep="first").set_index("key")
+    b_agent = legs[~legs["is_a"]].groupby("key", sort=False)["answered_ext"].first()
+    agent = c["agent"].fillna(b_agent.reindex(c.index).where(c["is_a"]))
+    return raw_frame(
+        len(c),
+        call_id=c["call_id"],
+        start=c["start"],
+        direction=c["direction"],
+        line=c["line"],
+        caller=c["caller"],
+        outcome=c["outcome"],
+        wait_s=c["wait"],
+        talk_s=c["talk"],
+        agent=agent,
+        source_line=g["source_line"].min(),
+        n_rows=g.size(),
+    ).sort_values("source_line", kind="stable").reset_index(drop=True)
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
-    """Read a ``mod_cdr_csv`` file as raw calls, one per line, in bounded chunks.
+    """Read a ``mod_cdr_csv`` file as raw calls, one per A-leg, in bounded chunks.
 
     Raises
     ------
@@ -365,11 +456,17 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
             "destination_number, context, start_stamp, answer_stamp, end_stamp, duration, "
             "billsec, hangup_cause, uuid... Check the export, or pass --format/--mapping."
         )
-    for chunk in read_delimited(source, names, header=header):
+    # A B-leg and its A-leg are written when each ends, next to each other; a call is held
+    # until no leg of it can still come.
+    carry = GroupCarry("key", "start", CARRY_HORIZON)
+    for chunk in read_delimited(source, names, header=header, block_bytes=BLOCK_BYTES):
         if header:
             chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)
             require_columns(chunk.frame, REQUIRED, source, FORMAT_NAME)
-        yield _calls(chunk, ctx)
+        legs, rejects, unknown = _legs(chunk, ctx)
+        calls = _assemble(carry.push(legs if len(legs) else None))
+        yield ParsedChunk(calls, rejects, chunk.rows_read, chunk.skipped(), unknown)
+    yield ParsedChunk(_assemble(carry.push(None, final=True)), [], 0)
 
 
 FORMATS = [
@@ -379,5 +476,10 @@ FORMATS = [
         example="Master.csv",
         sniff=sniff,
         read=read,
+        evidence="real",
+        evidence_note=(
+            "public Master.csv files of real servers: example template quoted, with legs a and ab, "
+            "and a spreadsheet re-save of originated calls"
+        ),
     )
 ]

@@ -35,6 +35,16 @@ Notes
 - For an ``outbound-api`` call with child legs (click-to-call: Twilio rings the practice's
   phone first, then dials the patient), the agent is the parent's ``to`` and the caller the
   leg's ``to``. Otherwise outbound calls store the dialled party as caller and no agent.
+- A status word not in :data:`STATUS_OUTCOMES` (nor an unfinished one) keeps the call with
+  outcome ``unknown``, as does an unknown status on the last leg of a call no leg answered; a
+  direction word not in :data:`DIRECTIONS` keeps it with direction ``unknown``, read like an
+  inbound call (caller ``from``, line ``to``). Both words are counted, never rejected.
+- A time with a year before 1678 or after 2261 (a placeholder ``9999``, a wrong clock) or a
+  duration that is not a number of seconds up to a day (``1e999999``) rejects its call (the
+  parent with its legs), with the reason; the rest of the file is read.
+- The SDKs and the CLI write the same records with camelCase keys (``parentCallSid``,
+  ``startTime``) and ISO 8601 times with milliseconds; they are read the same way (checked
+  against a public sample of a real account's call record).
 - A leg whose parent is not in the file cannot be placed: rejected (export a period that holds
   both). A file without a parent column (the Console's) cannot join legs at all: its
   ``outbound-dial`` rows are skipped and counted, and each parent call's own status decides.
@@ -51,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ..privacy import mask_digits
+from ..schema import MAX_DURATION_S
 from ..sources import Reject, Source
 from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, require_columns
 from ._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
@@ -125,6 +136,32 @@ ANSWERED_BY: dict[str, str | None] = {
 
 _CALL_SID = re.compile(r"\bCA[0-9a-f]{32}\b")
 
+# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
+# 9999-12-31 or a wrong clock. Such a time rejects its call instead of stopping the file.
+# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
+YEAR_RANGE = (1678, 2261)
+OUT_OF_RANGE = (
+    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
+    "correct the row or export again"
+)
+# A duration longer than the schema's limit (a day) is a corrupt value (1e999999, a wrapped
+# counter), not a call.
+BAD_DURATION = "expected seconds, at most a day; correct the row or export again"
+_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
+
+
+def years_out_of_range(text: pd.Series) -> np.ndarray:
+    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
+    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
+    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
+
+
+def plausible_seconds(values: pd.Series) -> np.ndarray:
+    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
+
 
 def _word(s: pd.Series) -> pd.Series:
     """Status/direction words in one spelling: ``No Answer`` → ``no-answer``."""
@@ -137,7 +174,11 @@ def sniff(source: Source) -> float:
         head = source.head
         if not re.search(r'"sid"\s*:\s*"CA[0-9a-f]{32}"', head):
             return 0.0
-        keys = sum(bool(re.search(rf'"{k}"\s*:', head)) for k in ("parent_call_sid", "direction", "status", "date_created"))
+        # The REST API writes snake_case keys, Twilio's SDKs and CLI camelCase (parentCallSid).
+        keys = sum(
+            bool(re.search(rf'"{k}"\s*:', head, re.IGNORECASE))
+            for k in ("parent_?call_?sid", "direction", "status", "date_?created")
+        )
         return 1.0 if keys >= 3 else 0.6
     head = head_table(source, VARIABLE_MAP, {"sid", "status", "direction"})
     if head is None:
@@ -169,38 +210,42 @@ def _rows(batch, source: Source) -> tuple[pd.DataFrame, list[Reject], Counter, C
     sid = column(f, "sid")
     parent = column(f, "parent")
     has_parent_col = "parent" in f.columns
-    start = parse_utc(column(f, "start"))
-    start = start.fillna(parse_utc(column(f, "created")))
-    end = parse_utc(column(f, "end"))
-    duration = seconds(column(f, "duration"))
+    # A time with a year pandas cannot hold is blanked before parsing (it would stop the
+    # whole file) and rejects its call below.
+    texts = {name: column(f, name) for name in ("start", "created", "end")}
+    out_of_range = {name: years_out_of_range(t) for name, t in texts.items()}
+    start = parse_utc(texts["start"].where(~out_of_range["start"], ""))
+    start = start.fillna(parse_utc(texts["created"].where(~out_of_range["created"], "")))
+    end = parse_utc(texts["end"].where(~out_of_range["end"], ""))
+    duration_text = column(f, "duration")
+    duration = seconds(duration_text)
+    bad_duration = (duration_text != "").to_numpy(dtype=bool) & ~plausible_seconds(duration)
+    duration = duration.where(~bad_duration)
 
     # Without a parent column a dialled leg cannot be joined to its call.
     orphan_leg = (is_leg_word & (not has_parent_col)).to_numpy(dtype=bool)
     if orphan_leg.any():
         skipped["outbound-dial leg in a file without a parent call sid column (cannot be joined)"] += int(orphan_leg.sum())
 
-    reason = pd.Series("", index=f.index, dtype="object")
+    # Unknown words keep the call: its outcome (status) or direction becomes "unknown".
     known_status = status.isin(list(STATUS_OUTCOMES)) | status.isin(list(UNFINISHED_STATUS))
-    m = (~known_status).to_numpy(dtype=bool) & ~orphan_leg
-    for w in column(f, "status")[m]:
+    for w in column(f, "status")[(~known_status).to_numpy(dtype=bool) & ~orphan_leg]:
         unknown[mask_digits(f"status {w!r}")] += 1
-    reason[m] = [
-        f"unknown status {w!r}; known: {', '.join(sorted(set(STATUS_OUTCOMES) | UNFINISHED_STATUS))}. "
-        "Add it to twilio.STATUS_OUTCOMES"
-        for w in column(f, "status")[m]
-    ]
-    m = direction.isna().to_numpy(dtype=bool) & ~orphan_leg & (reason == "").to_numpy()
-    for w in column(f, "direction")[m]:
+    for w in column(f, "direction")[direction.isna().to_numpy(dtype=bool) & ~orphan_leg]:
         unknown[mask_digits(f"direction {w!r}")] += 1
-    reason[m] = [
-        f"unknown direction {w!r}; known: {', '.join(sorted(DIRECTIONS))}. Add it to twilio.DIRECTIONS"
-        for w in column(f, "direction")[m]
-    ]
+    direction = direction.fillna("unknown")
+
+    reason = pd.Series("", index=f.index, dtype="object")
+    for name, label in (("start", "start_time"), ("created", "date_created"), ("end", "end_time")):
+        m = out_of_range[name] & (reason == "").to_numpy()
+        reason[m] = [f"{label} out of range ({v!r}): {OUT_OF_RANGE}" for v in texts[name][m]]
     m = start.isna().to_numpy() & ~orphan_leg & (reason == "").to_numpy()
     reason[m] = [
         f"start time missing or unreadable ({v!r}); expected RFC 2822 (Mon, 05 Jan 2026 08:00:12 +0000) or ISO 8601"
-        for v in column(f, "start").where(column(f, "start") != "", column(f, "created"))[m]
+        for v in texts["start"].where(texts["start"] != "", texts["created"])[m]
     ]
+    m = bad_duration & (reason == "").to_numpy()
+    reason[m] = [f"duration unreadable ({v[:20]!r}): {BAD_DURATION}" for v in duration_text[m]]
     m = (sid == "").to_numpy() & ~orphan_leg & (reason == "").to_numpy()
     reason[m] = "call sid missing"
     ab = _word(column(f, "answered_by"))
@@ -290,10 +335,11 @@ def _assemble(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     own = own.mask((main["status"] == "completed") & ~(main["duration"] > 0), "missed")
     machine = main["answered_by"].map(ANSWERED_BY).astype("string")
     own = own.mask((own == "answered") & outbound & machine.notna(), machine)
-    leg_outcome = last_leg["status"].reindex(k).map(CHILD_OUTCOMES).astype("string").fillna("missed")
+    # A leg status this table does not know leaves the outcome unknown (counted when read).
+    leg_outcome = last_leg["status"].reindex(k).map(CHILD_OUTCOMES).astype("string").fillna("unknown")
     # Legs decide only when the parent itself connected; a busy/failed parent is what it says.
     parent_ok = main["status"] == "completed"
-    outcome = own.mask(has_legs & parent_ok, leg_outcome).mask(answered_leg, "answered")
+    outcome = own.mask(has_legs & parent_ok, leg_outcome).mask(answered_leg, "answered").fillna("unknown")
 
     talk = connected.groupby("key", sort=False)["duration"].sum().reindex(k)
     talk = talk.where(answered_leg, main["duration"].where(outcome == "answered", 0.0)).fillna(0.0)
@@ -360,5 +406,10 @@ FORMATS = [
         example="calls.json",
         sniff=sniff,
         read=read,
+        evidence="documentation",
+        evidence_note=(
+            "built from Twilio's API reference; one public call record of a real account (SDK "
+            "camelCase JSON) read; no real call-log CSV export found"
+        ),
     )
 ]

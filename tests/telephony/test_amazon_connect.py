@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 
 import pandas as pd
@@ -101,14 +102,17 @@ def test_with_problems():
         {
             # A queue name with a comma.
             cid(51): (utc("2026-01-08 08:00:00"), "inbound", "Reception, main", "+447700900141", "answered", 40.0, 120.0, "sam.jones", 1, 1),
+            # An InitiationMethod the reader does not know: kept, direction unknown; no agent
+            # took it, so its outcome is unknown too.
+            cid(52): (utc("2026-01-08 08:05:00"), "unknown", None, "+447700900142", "unknown", None, 0.0, None, 1, 3),
+            # Queued, not answered, and an unknown DisconnectReason would decide: outcome unknown.
+            cid(54): (utc("2026-01-08 08:20:00"), "inbound", "Reception", "+447700900144", "unknown", 110.0, 0.0, None, 1, 5),
             # Unknown DisconnectReason on an answered call: it decides nothing; kept, counted.
             cid(55): (utc("2026-01-08 08:30:00"), "inbound", "Reception", "+447700900145", "answered", 50.0, 180.0, "sam.jones", 1, 6),
         },
     )
     assert reject_summary(r.rejects) == [
-        (3, "unknown InitiationMethod 'TELEPORT'", 1),
         (4, "InitiationTimestamp missing or unreadable", 1),
-        (5, "unknown DisconnectReason 'SOLAR_FLARE' decides this call's outcome", 1),
         (7, "transfer contact of initial contact '" + cid(56) + "', which is not in this file", 1),
         (8, "invalid JSON", 1),
     ]
@@ -117,6 +121,58 @@ def test_with_problems():
     )
     assert all("0770090" not in x.text for x in r.rejects)
     assert r.rows_read == 7 and conserved(r)
+
+
+def test_contact_record_written_again_when_updated_is_one_call():
+    # Amazon Connect writes a contact's record again when it is updated (a real stream held
+    # three versions of one contact): the latest stands, talk is not counted twice.
+    r = read_all(FMT, DIR / "ctr_updates_and_bad_values.jsonl")
+    calls = r.calls.set_index("call_id")
+    c = calls.loc[cid(61)]
+    assert (c["outcome"], c["talk_s"], c["wait_s"], c["n_rows"], c["source_line"]) == ("answered", 235.0, 40.0, 2, 1)
+    assert list(r.calls["call_id"]).count(cid(61)) == 1
+
+
+def test_callback_settings_in_attributes_are_not_a_callback_request():
+    # CallbackNumber, a configuration id, a whisper text and "CallbackOffered" say what the
+    # flow can do, not that this caller asked for a callback: still an abandon.
+    calls = read_all(FMT, DIR / "ctr_updates_and_bad_values.jsonl").calls.set_index("call_id")
+    assert calls.loc[cid(62), "outcome"] == "abandoned"
+
+
+def test_unknown_initiation_method_answered_by_an_agent_is_kept():
+    r = read_all(FMT, DIR / "ctr_updates_and_bad_values.jsonl")
+    c = r.calls.set_index("call_id").loc[cid(64)]
+    assert (c["direction"], c["outcome"], c["wait_s"], c["talk_s"], c["agent"]) == (
+        "unknown", "answered", 30.0, 200.0, "sam.jones",
+    )
+    assert r.unknown == Counter({"InitiationMethod 'CAMPAIGN_PREVIEW'": 1})
+
+
+def test_dates_out_of_range_and_1e999999_reject_only_their_record(capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = read_all(FMT, DIR / "ctr_updates_and_bad_values.jsonl")
+    assert capfd.readouterr().err == ""
+    assert reject_summary(r.rejects) == [
+        (5, "InitiationTimestamp out of range", 1),  # 9999-12-31
+        (6, "Agent.ConnectedToAgentTimestamp out of range", 1),  # 1677
+        (7, "Agent.AgentInteractionDuration unreadable", 1),  # 1e999999
+    ]
+    assert all("before 1678 or after 2261" in x.reason for x in r.rejects[:2])
+    # The record after them is read.
+    assert cid(68) in set(r.calls["call_id"])
+    assert r.rows_read == 8 and conserved(r)
+
+
+def test_time_in_the_contact_flow_is_ivr_s_not_wait():
+    calls = read_all(FMT, DIR / "ctr_firehose.jsonl").calls.set_index("call_id")
+    # Arrived 08:00:12, queued 08:00:40: 28 s in the flow, then 48 s in the queue.
+    assert (calls.loc[cid(1), "ivr_s"], calls.loc[cid(1), "wait_s"]) == (28.0, 48.0)
+    # Never queued, hung up in the flow after 40 s: all of it in the IVR, no wait.
+    assert calls.loc[cid(3), "ivr_s"] == 40.0 and pd.isna(calls.loc[cid(3), "wait_s"])
+    # Outbound calls do not go through the flow.
+    assert pd.isna(calls.loc[cid(10), "ivr_s"])
 
 
 def test_callback_contact_before_original_still_marks_it(tmp_path):
@@ -176,7 +232,8 @@ def test_one_record_per_chunk_gives_the_same_calls(monkeypatch):
         ("ctr_firehose.jsonl", 10, 0),
         ("ctr_concatenated.json", 3, 0),
         ("ctr_athena.csv", 2, 0),
-        ("ctr_with_problems.jsonl", 2, 5),
+        ("ctr_with_problems.jsonl", 4, 3),
+        ("ctr_updates_and_bad_values.jsonl", 4, 3),
     ],
 )
 def test_ingest_end_to_end(store, file, written, rejected):

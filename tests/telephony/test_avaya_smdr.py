@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -111,7 +112,10 @@ def test_call_id_reused_after_reboot_is_a_new_call():
 
 def test_problems_are_rejected_with_reasons():
     calls, rejects, chunks = parse("smdr_with_problems.csv")
-    assert sorted(calls.index) == ["1000401", "1000404", "1000405", "1000406"]
+    assert sorted(calls.index) == ["1000401", "1000402", "1000404", "1000405", "1000406"]
+    # A Direction letter the reader does not know keeps the call, direction unknown, counted.
+    c = calls.loc["1000402"]
+    assert (c["direction"], pd.isna(c["line"])) == ("unknown", True)
     # Joined over a blank line and another call; the first record has a quoted comma.
     c = calls.loc["1000404"]
     assert (c["outcome"], c["wait_s"], c["talk_s"], c["agent"], c["source_line"], c["n_rows"]) == (
@@ -122,13 +126,78 @@ def test_problems_are_rejected_with_reasons():
     assert (c["outcome"], c["wait_s"], c["talk_s"], c["n_rows"]) == ("answered", 9, 50, 1)
     assert calls.loc["1000405", "outcome"] == "missed"
     got = {r.line: r.reason for r in rejects}
-    assert set(got) == {3, 4, 10}
-    assert got[3].startswith("unknown Direction 'X' (expected I or O)")
+    assert set(got) == {4, 10}
     assert got[4] == "Call Start missing or unreadable (expected YYYY/MM/DD HH:MM:SS)"
     assert got[10] == "expected 35 fields, found 7 (truncated, or a different layout)"
     assert all("07700" not in r.text for r in rejects)
     assert sum((c.unknown for c in chunks), Counter()) == Counter({"Direction X": 1})
     assert sum((c.skipped for c in chunks), Counter()) == Counter({"blank line": 2})
+
+
+def test_unknown_direction_letter_keeps_the_call():
+    calls, rejects, chunks = parse("smdr_unknown_words_and_bad_values.csv")
+    c = calls.loc["1000602"]
+    assert (c["direction"], c["caller"], c["outcome"], c["talk_s"]) == ("unknown", "07700900362", "answered", 60)
+    assert pd.isna(c["line"])
+    assert sum((x.unknown for x in chunks), Counter()) == Counter({"Direction Q": 1})
+    assert not any("Direction" in r.reason for r in rejects)
+
+
+def test_dates_out_of_range_and_1e999999_reject_only_their_record(capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would fail the read
+        calls, rejects, _ = parse("smdr_unknown_words_and_bad_values.csv")
+    assert capfd.readouterr().err == ""
+    got = {r.line: r.reason for r in rejects}
+    assert got[6].startswith("Call Start out of range ('9999/12/31 23:59:59')")
+    assert got[7].startswith("Call Start out of range ('1677/01/01 00:00:00')")
+    assert got[8].startswith("Ring Time unreadable ('1e999999')")
+    assert got[9].startswith("Connected Time unreadable")
+    assert all("before 1678 or after 2261" in got[n] for n in (6, 7))
+    assert set(got) == {6, 7, 8, 9}
+    # The records around them are read.
+    assert sorted(calls["source_line"]) == [1, 2, 3, 4, 5, 10]
+
+
+SIP = "smdr_sip_callers.csv"
+
+
+def test_sip_caller_passed_whole_to_caller():
+    # "number@gateway": the parser passes the field as written; the ingest's normalisation
+    # takes the number before the "@".
+    calls, rejects, _ = parse(SIP)
+    assert rejects == []
+    assert calls.loc["1000501", "caller"] == "07700900351@192.0.2.10"
+    assert calls.loc["1000502", "caller"] == "07700900351@192.0.2.20"
+    assert calls.loc["1000503", "caller"] == "+447700900351@192.0.2.30"
+
+
+def test_called_and_dialled_numbers_reach_only_line_or_the_other_party():
+    calls, _, _ = parse(SIP)
+    rows = [r.split(",") for r in (DIR / SIP).read_text().splitlines()]
+    called = {r[9]: (r[5], r[6]) for r in rows}  # Call ID -> (Called Number, Dialled Number)
+    for cid, c in calls.iterrows():
+        numbers = {n for n in called[cid] if len(n) >= 7}
+        for col in ("call_id", "agent"):
+            assert not any(n in str(c[col]) for n in numbers), (cid, col)
+        if c["direction"] == "inbound":
+            # The DDI is the line; the caller is the Caller field, not a dialled number.
+            assert c["line"] == called[cid][0]
+            assert not any(n in str(c["caller"]) for n in numbers), cid
+    # Outbound: the number dialled is the other party (its outside-line 9 removed), no line.
+    out = calls.loc["1000505"]
+    assert (out["caller"], pd.isna(out["line"]), out["agent"]) == ("07700900353", True, "202")
+    # A Dialled Number that is an internal target (2001) is not the agent nor the line.
+    assert (calls.loc["1000504", "line"], calls.loc["1000504", "agent"]) == ("01632960001", "203")
+
+
+def test_one_caller_through_two_gateways_gets_one_caller_key(store):
+    pc.ingest_twice(store, DIR / SIP, "avaya_smdr", (5, 5, 0, 0))
+    calls = store.read_calls()
+    calls.index = calls["call_id"].str.split("@").str[0]
+    same = calls.loc[["1000501", "1000502", "1000503"], "caller_key"]
+    assert same.notna().all() and same.nunique() == 1
+    assert calls.loc["1000504", "caller_key"] != same.iloc[0]
 
 
 @pytest.mark.parametrize("name", [MAIN, "smdr_with_problems.csv"])
@@ -178,4 +247,4 @@ def test_ingest_end_to_end(store):
 
 
 def test_ingest_problems_file(store):
-    pc.ingest_problems_twice(store, DIR / "smdr_with_problems.csv", (10, 4, 0, 3, 2))
+    pc.ingest_problems_twice(store, DIR / "smdr_with_problems.csv", (10, 5, 0, 2, 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -116,25 +117,83 @@ def test_database_export_with_header_found_by_name():
 
 def test_problems_are_rejected_with_reasons():
     calls, rejects, chunks = parse("Master_with_problems.csv")
-    assert sorted(calls["source_line"]) == [1, 2, 6, 9, 10]
+    assert sorted(calls["source_line"]) == [1, 2, 4, 6, 9, 10]
     got = {r.line: r.reason for r in rejects}
-    assert set(got) == {4, 5, 11}
-    assert got[4].startswith("unknown hangup_cause 'WEIRD_CAUSE'")
-    assert "HANGUP_CAUSES" in got[4]
+    assert set(got) == {5, 11}
     assert got[5] == "start_stamp missing or unreadable"
     assert got[11] == "expected 13 fields, found 6 (truncated, or a different layout)"
     # Reject texts never carry a phone number.
     assert all("07700" not in r.text for r in rejects)
-    assert "XXXXXXXXXXX" in next(r.text for r in rejects if r.line == 4)
-    # An unknown cause on an answered call is counted but does not lose the call.
+    assert "XXXXXXXXXXX" in next(r.text for r in rejects if r.line == 5)
+    # An unknown cause never loses the call: unanswered, its outcome is unknown; answered, it
+    # decides nothing. Both are counted.
     unknown = sum((c.unknown for c in chunks), Counter())
     assert unknown == Counter({"WEIRD_CAUSE": 1, "MADE_UP_CAUSE": 1})
+    weird = calls.loc[U + "44"]
+    assert (weird["outcome"], weird["wait_s"], weird["talk_s"]) == ("unknown", 30, 0)
     kept = calls.loc[U + "46"]
     assert (kept["outcome"], kept["wait_s"], kept["talk_s"]) == ("answered", 5, 300)
     skipped = sum((c.skipped for c in chunks), Counter())
     assert skipped == Counter({"blank line": 3})
     busy = calls.loc[U + "50"]
     assert (busy["direction"], busy["outcome"], busy["wait_s"], busy["agent"]) == ("outbound", "busy", 3, "201")
+
+
+def test_unknown_hangup_cause_keeps_the_call_outcome_unknown():
+    calls, rejects, chunks = parse("Master_unknown_causes_and_bad_values.csv")
+    c = calls.loc[U + "82"]
+    assert (c["direction"], c["outcome"], c["wait_s"], c["talk_s"]) == ("inbound", "unknown", 40, 0)
+    assert sum((x.unknown for x in chunks), Counter()) == Counter({"CALL_VANISHED": 1})
+    assert not any("CALL_VANISHED" in r.reason for r in rejects)
+
+
+def test_dates_out_of_range_and_1e999999_reject_only_their_line(capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would fail the read
+        calls, rejects, chunks = parse("Master_unknown_causes_and_bad_values.csv")
+    assert capfd.readouterr().err == ""
+    got = {r.line: r.reason for r in rejects}
+    assert got[3].startswith("start_stamp out of range ('9999-12-31 23:59:59')")
+    assert got[4].startswith("end_stamp out of range ('1677-01-01 00:00:00')")
+    assert got[5].startswith("duration or billsec unreadable ('1e999999', '120')")
+    assert all("before 1678 or after 2261" in got[n] for n in (3, 4))
+    # The lines around them are read.
+    assert sorted(calls["source_line"]) == [1, 2, 6]
+
+
+def test_legs_ab_b_leg_joined_to_its_a_leg():
+    # With legs="ab" (seen in a real Master.csv) each bridged call writes its B-leg too; the
+    # A-leg's bleg_uuid names it. One call each, the B-leg naming the extension that answered.
+    calls, rejects, _ = parse("Master_legs_ab.csv")
+    assert rejects == []
+    assert list(calls.index) == [U + "71", U + "72", U + "73", U + "74"]
+    assert calls["n_rows"].tolist() == [2, 2, 2, 2]
+    # Inbound to the IVR number, answered by 201 (the B-leg), B-leg written first.
+    c = calls.loc[U + "71"]
+    assert (c["direction"], c["line"], c["caller"], c["outcome"], c["agent"], c["source_line"]) == (
+        "inbound", "01632960000", "07700900171", "answered", "201", 1,
+    )
+    assert calls.loc[U + "72", ["direction", "agent"]].tolist() == ["internal", "203"]
+    # The caller gave up while 202 rang: the B-leg answered nothing, so no agent.
+    assert calls.loc[U + "73", ["outcome", "agent"]].isna().tolist() == [False, True]
+    assert calls.loc[U + "73", "outcome"] == "abandoned"
+    # The A-leg written before its B-leg: joined all the same.
+    assert calls.loc[U + "74", ["agent", "talk_s", "source_line"]].tolist() == ["204", 120, 7]
+
+
+def test_legs_ab_joined_across_small_chunks(monkeypatch):
+    pc.check_small_chunks_same(parse, monkeypatch, freeswitch, 200, "Master_legs_ab.csv")  # about a line a chunk
+
+
+def test_originate_lines_resaved_by_a_spreadsheet():
+    # As a real Master.csv re-saved by a spreadsheet: originated calls to an application ("&"),
+    # a caller id of 0, minute-only dates, and one line written three times with the same uuid.
+    calls, rejects, _ = parse("Master_originate_resaved.csv")
+    assert rejects == []
+    assert (calls["direction"] == "internal").all()
+    assert calls.loc[U + "91", ["caller", "outcome", "talk_s"]].tolist() == ["201", "answered", 61]
+    assert calls.loc[U + "92", ["caller", "outcome"]].tolist() == ["0", "missed"]
+    assert calls.loc[U + "93", "n_rows"] == 2
 
 
 @pytest.mark.parametrize("path", sorted(DIR.iterdir()), ids=lambda p: p.name)
@@ -180,5 +239,5 @@ def test_ingest_end_to_end(store):
 
 
 def test_ingest_problems_file(store):
-    res = pc.ingest_problems_twice(store, DIR / "Master_with_problems.csv", (11, 5, 0, 3, 3))
+    res = pc.ingest_problems_twice(store, DIR / "Master_with_problems.csv", (11, 6, 0, 2, 3))
     assert dict(res.unknown) == {"WEIRD_CAUSE": 1, "MADE_UP_CAUSE": 1}

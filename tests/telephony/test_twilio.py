@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections import Counter
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from telephony.formats import FORMATS
 from telephony.formats import _records
 from telephony.ingest import ingest_file
+from telephony.sources import open_source
 
 from tests.telephony.cloud_parser_checks import check_golden, conserved, read_all, reject_summary, utc
 from tests.telephony import parser_checks as pc
@@ -89,10 +91,13 @@ def test_csv_with_problems():
     r = read_all(FMT, DIR / "calls_with_problems.csv")
     check_golden(
         r.calls,
-        {sid(41): (utc("2026-01-07 08:00:00"), "inbound", P, "+447700900130", "answered", None, 120.0, None, 1, 2)},
+        {
+            sid(41): (utc("2026-01-07 08:00:00"), "inbound", P, "+447700900130", "answered", None, 120.0, None, 1, 2),
+            # A status word the reader does not know keeps the call, outcome unknown.
+            sid(42): (utc("2026-01-07 08:05:00"), "inbound", P, "+447700900131", "unknown", None, 0.0, None, 1, 4),
+        },
     )
     assert reject_summary(r.rejects) == [
-        (4, "unknown status 'teleported'", 1),
         # The parent and its leg both in progress: the whole call, two rows.
         (5, "call not finished when exported", 2),
         (7, "leg of a call whose parent call is not in this file", 1),
@@ -103,6 +108,66 @@ def test_csv_with_problems():
     assert r.skipped == Counter({"blank line": 1})
     assert all("0770090" not in x.text for x in r.rejects)
     assert r.rows_read == 8 and conserved(r)
+
+
+def test_unknown_status_and_direction_words_keep_the_call():
+    r = read_all(FMT, DIR / "calls_unknown_words_and_bad_values.csv")
+    calls = r.calls.set_index("call_id")
+    # The parent's own status unknown: outcome unknown, never a reject.
+    assert calls.loc[sid(82), ["direction", "outcome", "talk_s"]].tolist() == ["inbound", "unknown", 0.0]
+    # An unknown direction word: kept as direction unknown, read like an inbound call.
+    assert calls.loc[sid(83), ["direction", "outcome", "caller", "line"]].tolist() == [
+        "unknown", "answered", "+447700900142", P,
+    ]
+    # The only leg's status unknown and no leg answered: the call's outcome is unknown.
+    assert calls.loc[sid(84), ["outcome", "n_rows"]].tolist() == ["unknown", 2]
+    assert r.unknown == Counter({"status 'Transferred-Away'": 1, "status 'rerouted'": 1, "direction 'sideways'": 1})
+    assert not any("unknown" in x.reason for x in r.rejects)
+
+
+def test_dates_out_of_range_reject_only_their_call():
+    r = read_all(FMT, DIR / "calls_unknown_words_and_bad_values.csv")
+    assert reject_summary(r.rejects) == [
+        (7, "start_time out of range", 1),  # 9999-12-31
+        (8, "end_time out of range", 1),  # 1677
+        (9, "duration unreadable", 2),  # the leg's 1e999999 rejects its whole call
+    ]
+    assert all("before 1678 or after 2261" in x.reason for x in r.rejects[:2])
+    # The calls before and after them are read.
+    assert {sid(81), sid(90)} <= set(r.calls["call_id"])
+    assert r.rows_read == 10 and conserved(r)
+
+
+def test_duration_1e999999_rejected_without_numpy_warning(capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (overflow) would fail the read
+        r = read_all(FMT, DIR / "calls_unknown_words_and_bad_values.csv")
+    out = capfd.readouterr()
+    assert out.out == "" and out.err == ""
+    bad = next(x for x in r.rejects if x.line == 9)
+    assert bad.reason.startswith("duration unreadable ('1e999999')")
+    assert r.calls["talk_s"].max() < 86_400
+
+
+def test_sdk_camelcase_json_sniffed_and_read():
+    # Twilio's SDKs and CLI write camelCase keys (parentCallSid, startTime) and ISO 8601 times
+    # with milliseconds, newest first, as a public sample of a real account showed.
+    path = DIR / "calls_sdk_camelcase.json"
+    assert FMT.sniff(open_source(path)) == 1.0
+    r = read_all(FMT, path)
+    check_golden(
+        r.calls,
+        {
+            # The leg answered at 08:04:16 - 240 s = 08:00:16, 15 s after the parent started; the
+            # call's first line is its leg's object (line 26), listed before the parent's.
+            sid(101): (
+                utc("2026-01-09 08:00:01"), "inbound", P, "+447700900151", "answered", 15.0, 240.0,
+                "sip:reception@practice.sip.example", 2, 26,
+            ),
+            sid(103): (utc("2026-01-09 09:00:01"), "outbound", None, "+447700900152", "missed", None, 0.0, None, 1, 2),
+        },
+    )
+    assert r.rejects == [] and not r.unknown
 
 
 def test_sniff_sure_of_own_files():
@@ -155,7 +220,9 @@ def test_small_csv_blocks_still_join_legs(monkeypatch):
         ("calls.json", 7, 0),
         ("calls_api.csv", 3, 0),
         ("console_call_log.csv", 3, 0),
-        ("calls_with_problems.csv", 1, 5),
+        ("calls_with_problems.csv", 2, 4),
+        ("calls_unknown_words_and_bad_values.csv", 5, 3),
+        ("calls_sdk_camelcase.json", 2, 0),
     ],
 )
 def test_ingest_end_to_end(store, file, written, rejected):

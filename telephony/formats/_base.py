@@ -546,8 +546,24 @@ def _values_fit(values: list[str], timeish: bool) -> bool:
         return False
     if not timeish:
         return True
-    ok = int(parse_datetimes(pd.Series(present, dtype="string")).notna().sum())
+    ok = _count_times(present)
     return ok > 0 and 2 * ok >= len(present)
+
+
+def _count_times(values: list[str]) -> int:
+    """How many of the values read as date-times; one out of pandas' range counts as not."""
+    try:
+        return int(parse_datetimes(pd.Series(values, dtype="string")).notna().sum())
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError, AssertionError):
+        # The parser gives up on the whole column for one value centuries out (pandas raises
+        # AssertionError for some epochs past 2262): count value by value instead.
+        n = 0
+        for v in values:
+            try:
+                n += int(parse_datetimes(pd.Series([v], dtype="string")).notna().sum())
+            except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError, AssertionError):
+                pass
+        return n
 
 
 def _epoch_kind(values: list[str]) -> str:
@@ -576,7 +592,7 @@ def _choice_note(canon, labels, ranked, fits, name_rank, timeish, preferred_by, 
     elif name_rank(best) < min(name_rank(i) for i in rest):
         why = f"the name {preferred_by} lists first"
     else:
-        why = "the same name: the first of them"
+        why = "the same name written another way: the first as written"
     if kind:
         why = f"{kind}; {why}"
     others = ", ".join(f"`{labels[i]}`" for i in rest)

@@ -481,10 +481,11 @@ def _csv(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         # Database dumps write an empty field as NULL (or \N): not a caller id nor a queue.
         f = f.mask(f.isin(_NULL_CELLS), "")
         f["_line"] = np.asarray(chunk.lines, dtype=np.int64)
-        # PostgreSQL writes a whole-hour offset short ("...:23.896208+00"): spelled out to be read.
-        f["time"] = f["time"].str.replace(_SHORT_OFFSET, r"\1:00", regex=True)
-        far = _out_of_range(f["time"])
-        t = parse_datetimes(f["time"].where(~far, ""), dayfirst=ctx.dayfirst, tz=ctx.zone)
+        # PostgreSQL writes a whole-hour offset short ("...:23.896208+00"): spelled out to be read
+        # (a table writes every time alike, so its first rows tell).
+        if f["time"].head(20).str.contains(_SHORT_OFFSET_END).any():
+            f["time"] = f["time"].str.replace(_SHORT_OFFSET, r"\1:00", regex=True)
+        t, far = _times(f["time"], ctx)
         aware = getattr(t.dt, "tz", None) is not None
         if utc is None and t.notna().any():
             utc = aware
@@ -522,8 +523,27 @@ _MIN_US = pd.Timestamp.min.value // 1000 + 1
 _MAX_US = pd.Timestamp.max.value // 1000
 _OUT_OF_RANGE = "date out of range (before 1678 or after 2261): a wrong clock?"
 _SHORT_OFFSET = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*[+-]\d{2})$")
+_SHORT_OFFSET_END = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*[+-]\d{2}$")
 _YEAR = re.compile(r"^\s*(\d{4})[-/.]")
 _EPOCH_TEXT = re.compile(r"^\s*(\d+)(?:\.\d*)?\s*$")
+
+
+def _times(text: pd.Series, ctx: ReadContext) -> tuple[pd.Series, pd.Series]:
+    """The times parsed, and which texts are out of pandas' range (those are NaT).
+
+    The parser gives up on a whole column for one time centuries out: such texts are found
+    (only then, or where a time did not read) and left out, so they reject their own rows.
+    """
+    try:
+        t = parse_datetimes(text, dayfirst=ctx.dayfirst, tz=ctx.zone)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, AssertionError):
+        far = _out_of_range(text)
+        return parse_datetimes(text.where(~far, ""), dayfirst=ctx.dayfirst, tz=ctx.zone), far
+    far = pd.Series(False, index=text.index)
+    missing = t.isna().to_numpy()
+    if missing.any():
+        far[missing] = _out_of_range(text[missing]).to_numpy()
+    return t, far
 
 
 def _out_of_range(text: pd.Series) -> pd.Series:
@@ -725,9 +745,10 @@ def _assemble(
     span_wait = np.where(answered, (t_conn - t0) / 1e6, nan)
     wait_ans = np.where(overflowed | np.isnan(hold_s), span_wait, hold_s)
     wait = np.where(answered, wait_ans, wait_unans)
-    # Unanswered calls with no recorded wait: from entering to leaving (or the last event).
+    # Unanswered calls with no recorded wait: from entering to leaving (or the last event);
+    # none for a call never seen entering (Wazo's JOINEMPTY, CLOSED: it was never queued).
     t_term = np.where(has_term, (at(t, tr, 0) - t0) / 1e6, (t[lr] - t0) / 1e6)
-    wait = np.where(np.isnan(wait) & ~answered, t_term, wait)
+    wait = np.where(np.isnan(wait) & ~answered & (er >= 0), t_term, wait)
     transfer = _IS_TRANSFER[end_code]
     has_end = nr >= 0
     talk_end = np.where(transfer, number(nr, "data4", transfer), number(nr, "data2", has_end & ~transfer))

@@ -824,9 +824,9 @@ FORMATS = [
         evidence="real",
         evidence_note=(
             "native logs from public bug reports of running Asterisk/FreePBX systems; database "
-            "exports checked by the headers of real queue_log tables (FreePBX, MySQL realtime, "
-            "Wazo) and a running system's export with date_time, epoch time and param1..3; "
-            "outbound dialler events (OUTDIAL, OUTANSWER, ...) by their names only"
+            "exports by the headers of real queue_log tables (FreePBX, MySQL realtime, Wazo) and "
+            "the layout reported from a running system's export (date_time and epoch time, "
+            "param1..3); outbound dialler events (OUTDIAL, OUTANSWER, ...) by their names only"
         ),
     )
 ]

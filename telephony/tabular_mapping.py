@@ -730,17 +730,50 @@ def _split(text: str, delimiter: str) -> list[str]:
         return []
 
 
-def resolve_columns(mapping: TabularMapping, names: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Position of each mapped column among ``names`` (first alternative found), and the missing."""
-    normed = [norm_name(n) for n in names]
+def resolve_columns(
+    mapping: TabularMapping,
+    names: list[str],
+    rows: list[list[str]] | None = None,
+    notes: list[str] | None = None,
+) -> tuple[dict[str, int], list[str]]:
+    """Position of each mapped column among ``names``, and the mapped columns missing.
+
+    A mapping may list alternative headers for a canonical column; when a report has more
+    than one of them, the one read is chosen by the rule every reader shares
+    (:func:`telephony.formats._base.resolve_header`): the one whose values fit (``rows``, the
+    first data rows, when given), then the alternative listed first in the mapping, then the
+    name; never a crash, and the choice is said in ``notes`` when given.
+
+    Parameters
+    ----------
+    mapping : TabularMapping
+    names : list of str
+        The report's header.
+    rows : list of list of str, optional
+        Data rows below the header, split like it.
+    notes : list of str, optional
+        Each choice made between alternatives is appended here once.
+    """
+    # Imported here: telephony.formats imports the mapping engines, which import this module.
+    from .formats._base import resolve_header
+
     index: dict[str, int] = {}
     missing: list[str] = []
     for canon, alts in mapping.columns.items():
-        pos = next((normed.index(norm_name(a)) for a in alts if norm_name(a) in normed), None)
-        if pos is None:
-            missing.append(canon)
+        # One canonical column at a time: a report's column may serve two of them.
+        pos, found = resolve_header(
+            names,
+            {k: canon for k in dict.fromkeys(norm_name(a) for a in alts)},
+            rows,
+            exact_first=False,
+            preferred_by=mapping.file_name,
+        )
+        if canon in pos:
+            index[canon] = pos[canon]
         else:
-            index[canon] = pos
+            missing.append(canon)
+        if notes is not None:
+            notes.extend(n for n in found if n not in notes)
     return index, missing
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..sources import Reject, Source
-from ..timeutil import DEFAULT_TZ
+from ..sources import Reject, Source, norm_name
+from ..timeutil import DEFAULT_TZ, parse_datetimes
 
 RAW_COLUMNS: tuple[str, ...] = (
     "call_id",
@@ -419,28 +419,265 @@ def head_fields(source: Source, n: int = 20, delimiter: str = ",") -> list[list[
         return []
 
 
-def rename_columns(frame: pd.DataFrame, variable_map: dict[str, str]) -> pd.DataFrame:
-    """Rename vendor columns to canonical names via ``variable_map``.
+# ----------------------------------------------------------------------------- header resolution
+
+#: Data rows of a file's head looked at when two columns could be one field.
+HEADER_SAMPLE_ROWS = 20
+# Canonical names that hold date-times, when a reader does not say (``times=``): their
+# candidates are told apart by whether their values read as times.
+_TIME_NAME = re.compile(r"time|date|stamp|start|created|^t_|^(?:end|answer)$")
+# Cell values that mean "nothing" in database dumps.
+_EMPTY_CELLS = frozenset({"", "null", "none", "nan", "\\n"})
+_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def resolve_header(
+    names: Sequence[object],
+    variable_map: Mapping[str, str],
+    sample_rows: pd.DataFrame | Sequence[Sequence[object]] | None = None,
+    *,
+    times: Iterable[str] | None = None,
+    exact_first: bool = True,
+    preferred_by: str = "the reader",
+) -> tuple[dict[str, int], list[str]]:
+    """Which column of a header holds each canonical field: one rule for every reader.
+
+    A header maps onto canonical names through ``variable_map`` (keys in
+    :func:`~telephony.sources.norm_name` form, so case, spaces and punctuation never matter).
+    When several columns map onto one canonical name (a database export with both
+    ``date_time`` and an epoch ``time``; a column repeated under another casing), one is
+    chosen by this rule, in order:
+
+    1. a column whose head values fit the field beats one whose values do not: for a
+       date-time field (``times``, else a name like ``time``, ``date``, ``start``), most of
+       its non-empty values read as date-times; for any other field, it has values at all;
+    2. then the column named like the field itself (its normalised name *is* the canonical
+       name; only when ``exact_first``), then the map's own order of names (a parser's
+       ``VARIABLE_MAP`` lists its primary vendor name first; a mapping file lists its
+       alternatives in the order the user prefers);
+    3. then the name as written, then its position (only exact duplicates are left, and
+       their values are the same).
+
+    The header's column order never decides between two different columns, so reordering
+    columns, adding unrelated ones, or repeating one under another casing never changes what
+    is read.
+
+    Parameters
+    ----------
+    names : sequence
+        The header's column names, as written.
+    variable_map : mapping of str to str
+        Normalised vendor name → canonical name; its order is the order of preference.
+    sample_rows : pandas.DataFrame or sequence of rows, optional
+        The first data rows (columns by position); without them rule 1 is skipped.
+    times : iterable of str, optional
+        Canonical names that hold date-times (default: recognised from the name).
+    exact_first : bool
+        Whether a column named exactly like the canonical field comes first (rule 2).
+    preferred_by : str
+        Whose order of names rule 2 follows, for the note (``"the reader"``, a mapping file's
+        name).
+
+    Returns
+    -------
+    mapping : dict of str to int
+        Canonical name → position of the column chosen.
+    notes : list of str
+        One sentence per choice made between columns (for :attr:`ParsedChunk.notes`),
+        naming the columns, never quoting values.
+
+    Examples
+    --------
+    >>> resolve_header(["uid", "date_time", "callid", "time"], {"time": "time", "datetime": "time",
+    ...     "callid": "callid"}, [["1", "2026-06-01 08:00:05", "a.1", "1780297205"]])[0]
+    {'time': 3, 'callid': 2}
+    """
+    labels = ["" if n is None else str(n) for n in names]
+    keys = [norm_name(n) for n in labels]
+    candidates: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        canon = variable_map.get(k)
+        if canon:
+            candidates.setdefault(canon, []).append(i)
+    mapping: dict[str, int] = {}
+    notes: list[str] = []
+    order: dict[str, dict[str, int]] | None = None
+    time_names = None if times is None else set(times)
+    for canon, cols in candidates.items():
+        if len(cols) == 1:
+            mapping[canon] = cols[0]
+            continue
+        if order is None:
+            order = {}
+            for k, c in variable_map.items():
+                order.setdefault(c, {}).setdefault(k, len(order[c]))
+        timeish = canon in time_names if time_names is not None else bool(_TIME_NAME.search(canon))
+        fits = {i: _values_fit(_sample_column(sample_rows, i), timeish) for i in cols}
+        exact = norm_name(canon)
+
+        def name_rank(i: int) -> int:
+            if exact_first and keys[i] == exact:
+                return 0
+            return 1 + order[canon].get(keys[i], len(order[canon]))
+
+        ranked = sorted(cols, key=lambda i: (not fits[i], name_rank(i), labels[i], i))
+        best = ranked[0]
+        mapping[canon] = best
+        kind = _epoch_kind(_sample_column(sample_rows, best)) if timeish else ""
+        notes.append(_choice_note(canon, labels, ranked, fits, name_rank, timeish, preferred_by, kind))
+    return mapping, notes
+
+
+def _sample_column(rows, i: int) -> list[str]:
+    """Column ``i`` of the sample rows as strings (``[]`` without rows)."""
+    if rows is None:
+        return []
+    if isinstance(rows, pd.DataFrame):
+        if i >= rows.shape[1]:
+            return []
+        return rows.iloc[:HEADER_SAMPLE_ROWS, i].fillna("").astype(str).tolist()
+    return [str(r[i]) if i < len(r) and r[i] is not None else "" for r in list(rows)[:HEADER_SAMPLE_ROWS]]
+
+
+def _values_fit(values: list[str], timeish: bool) -> bool:
+    """Whether a column's head values fit its field: present, and read as times for a time."""
+    present = [v.strip() for v in values if v.strip().lower() not in _EMPTY_CELLS]
+    if not present:
+        return False
+    if not timeish:
+        return True
+    ok = _count_times(present)
+    return ok > 0 and 2 * ok >= len(present)
+
+
+def _count_times(values: list[str]) -> int:
+    """How many of the values read as date-times; one out of pandas' range counts as not."""
+    try:
+        return int(parse_datetimes(pd.Series(values, dtype="string")).notna().sum())
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError, AssertionError):
+        # The parser gives up on the whole column for one value centuries out (pandas raises
+        # AssertionError for some epochs past 2262): count value by value instead.
+        n = 0
+        for v in values:
+            try:
+                n += int(parse_datetimes(pd.Series([v], dtype="string")).notna().sum())
+            except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError, AssertionError):
+                pass
+        return n
+
+
+def _epoch_kind(values: list[str]) -> str:
+    """``"epoch seconds"`` (or milliseconds) when every present value is one, else ``""``."""
+    present = [v.strip() for v in values if v.strip().lower() not in _EMPTY_CELLS]
+    if present and all(_EPOCH_S.match(v) for v in present):
+        return "epoch seconds"
+    if present and all(_EPOCH_MS.match(v) for v in present):
+        return "epoch milliseconds"
+    return ""
+
+
+_EPOCH_S = re.compile(r"^\d{9,10}(?:\.\d+)?$")
+_EPOCH_MS = re.compile(r"^\d{12,13}$")
+
+
+def _choice_note(canon, labels, ranked, fits, name_rank, timeish, preferred_by, kind="") -> str:
+    """The sentence saying which of several columns was taken for ``canon``, and why."""
+    best, rest = ranked[0], ranked[1:]
+    n = len(ranked)
+    count = _COUNT_WORDS[n] if n < len(_COUNT_WORDS) else "several"
+    if fits[best] and not all(fits[i] for i in rest):
+        why = "its values read as times" if timeish else "it has values, the other is empty"
+    elif name_rank(best) == 0:
+        why = "it is named like the field"
+    elif name_rank(best) < min(name_rank(i) for i in rest):
+        why = f"the name {preferred_by} lists first"
+    else:
+        why = "the same name written another way: the first as written"
+    if kind:
+        why = f"{kind}; {why}"
+    others = ", ".join(f"`{labels[i]}`" for i in rest)
+    return f"{count} columns could be `{canon}`: took `{labels[best]}` ({why}), not {others}"
+
+
+def apply_header(frame: pd.DataFrame, mapping: Mapping[str, int]) -> pd.DataFrame:
+    """The frame with the chosen columns renamed to their canonical names (no copy of data).
+
+    Columns not chosen keep their names, except one whose name would clash with a canonical
+    name (or with another column): it is renamed aside (``"<name> (not used)"``), so a frame
+    never has two columns of one name.
+    """
+    by_pos = {pos: canon for canon, pos in mapping.items()}
+    out_names: list[str] = []
+    taken = set(mapping)
+    for i, c in enumerate(frame.columns):
+        if i in by_pos:
+            out_names.append(by_pos[i])
+            continue
+        name = str(c)
+        while name in taken:
+            name = f"{name} (not used)"
+        taken.add(name)
+        out_names.append(name)
+    if out_names == [str(c) for c in frame.columns]:
+        return frame
+    out = frame.copy(deep=False)
+    out.columns = out_names
+    return out
+
+
+def rename_columns(
+    frame: pd.DataFrame,
+    variable_map: Mapping[str, str],
+    notes: list[str] | None = None,
+    *,
+    times: Iterable[str] | None = None,
+    memo: dict | None = None,
+) -> pd.DataFrame:
+    """Rename vendor columns to canonical names via ``variable_map``; never two of one name.
 
     ``variable_map`` keys are vendor column names in :func:`~telephony.sources.norm_name` form
     (lower case, letters and digits only), so ``Call Time``, ``call_time`` and ``CALLTIME`` all
-    match ``"calltime"``. The first column that maps to a name wins; extra columns are kept
-    under their own names (and ignored by the parser).
-    """
-    from ..sources import norm_name
+    match ``"calltime"``. Where several columns map onto one canonical name, the one kept is
+    chosen by :func:`resolve_header` from the names and the frame's first rows; the others are
+    kept under their own names (renamed aside if that name is a canonical one). Extra columns
+    are kept as they are (and ignored by the parser).
 
-    ren: dict[str, str] = {}
-    taken: set[str] = set()
-    for c in frame.columns:
-        canon = variable_map.get(norm_name(c))
-        if canon and canon not in taken:
-            ren[c] = canon
-            taken.add(canon)
-    return frame.rename(columns=ren)
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    variable_map : mapping of str to str
+    notes : list of str, optional
+        Each choice made between columns is appended here once (for :attr:`ParsedChunk.notes`).
+    times : iterable of str, optional
+        Canonical names holding date-times (see :func:`resolve_header`).
+    memo : dict, optional
+        Kept by the caller across the chunks of one file: the choice made on the first chunk
+        is reused for every later chunk with the same header, so all chunks agree.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same data, columns renamed.
+    """
+    key = tuple(str(c) for c in frame.columns)
+    if memo is not None and key in memo:
+        mapping, found = memo[key]
+    else:
+        mapping, found = resolve_header(list(frame.columns), variable_map, frame, times=times)
+        if memo is not None:
+            memo[key] = (mapping, found)
+    if notes is not None:
+        notes.extend(n for n in found if n not in notes)
+    return apply_header(frame, mapping)
 
 
 def require_columns(frame: pd.DataFrame, required: list[str], source: Source, fmt: str) -> None:
-    """Raise :class:`~telephony.errors.BadInputError` naming the columns a file lacks."""
+    """Raise :class:`~telephony.errors.BadInputError` naming the columns a file lacks.
+
+    The message says the file, the missing canonical columns, the columns found (digits of
+    phone-number-like runs masked: a headerless file's "names" are its first row) and how to
+    fix it.
+    """
     from ..errors import BadInputError
     from ..privacy import mask_digits
 

@@ -17,9 +17,9 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..sources import Chunk, Reject, Source, norm_name, read_delimited
+from ..sources import Chunk, Reject, Source, read_delimited
 from ..timeutil import parse_utc as _parse_utc
-from ._base import rename_columns
+from ._base import rename_columns, resolve_header
 
 # ----------------------------------------------------------------------------- times
 
@@ -82,6 +82,10 @@ def find_header(
 ) -> tuple[int, str, list[str]] | None:
     """Find the header row among the first lines (report downloads put titles above it).
 
+    A line is the header when the canonical names its fields map onto
+    (:func:`~telephony.formats._base.resolve_header`) hold every ``required`` one; several
+    fields mapping onto one name never stop a line from being the header.
+
     Returns
     -------
     (skip_lines, delimiter, fields) or None
@@ -94,8 +98,8 @@ def find_header(
             fields = next(csv.reader([line], delimiter=delim))
         except (csv.Error, StopIteration):
             continue
-        canon = {variable_map.get(norm_name(f)) for f in fields}
-        if required <= canon:
+        mapping, _ = resolve_header(fields, variable_map)
+        if required <= set(mapping):
             return i, delim, fields
     return None
 
@@ -112,9 +116,13 @@ class HeadTable:
     fields : list of str
         The header's fields as written.
     canon : list of str or None
-        Each field's canonical name (``None`` where the variable map has none).
+        Each field's canonical name (``None`` where the variable map has none, and for a field
+        not chosen where several map onto one name: see
+        :func:`~telephony.formats._base.resolve_header`).
     rows : list of list of str, or None
         Up to 20 rows after the header, split like it; ``None`` when they cannot be split.
+    notes : list of str
+        The choices made between fields mapping onto one name.
     """
 
     skip: int
@@ -122,6 +130,7 @@ class HeadTable:
     fields: list[str]
     canon: list[str | None]
     rows: list[list[str]] | None
+    notes: list[str] = field(default_factory=list)
 
     def value(self, row: list[str], name: str) -> str:
         """A row's value of canonical column ``name``, stripped; ``""`` when absent or short."""
@@ -136,7 +145,12 @@ class HeadTable:
 def head_table(
     source: Source, variable_map: dict[str, str], required: set[str], n_rows: int = 20
 ) -> HeadTable | None:
-    """:func:`find_header`, with each field's canonical name and the rows below it."""
+    """:func:`find_header`, with each field's canonical name and the rows below it.
+
+    Where several fields map onto one canonical name, the one chosen (from the names and the
+    rows below, :func:`~telephony.formats._base.resolve_header`) is the one the reader's
+    batches will use, and only it carries the name in :attr:`HeadTable.canon`.
+    """
     found = find_header(source, variable_map, required)
     if found is None:
         return None
@@ -147,7 +161,11 @@ def head_table(
         )
     except csv.Error:
         rows = None
-    return HeadTable(skip, delim, fields, [variable_map.get(norm_name(f)) for f in fields], rows)
+    mapping, notes = resolve_header(fields, variable_map, rows)
+    canon: list[str | None] = [None] * len(fields)
+    for name, pos in mapping.items():
+        canon[pos] = name
+    return HeadTable(skip, delim, fields, canon, rows, notes)
 
 
 @dataclass
@@ -168,6 +186,9 @@ class Batch:
         Source rows consumed: rows of ``frame`` + rejects + blank lines.
     skipped : collections.Counter
         Blank lines.
+    notes : list of str
+        Choices made between columns mapping onto one canonical name (for
+        :attr:`~telephony.formats._base.ParsedChunk.notes`: a parser passes them on).
     """
 
     frame: pd.DataFrame
@@ -176,6 +197,7 @@ class Batch:
     rejects: list[Reject] = field(default_factory=list)
     rows_read: int = 0
     skipped: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
 
 
 def delimited_batches(
@@ -187,15 +209,23 @@ def delimited_batches(
     delimiter: str = ",",
     skip_lines: int = 0,
 ) -> Iterator[Batch]:
-    """:func:`~telephony.sources.read_delimited` chunks renamed and accounted for."""
+    """:func:`~telephony.sources.read_delimited` chunks renamed and accounted for.
+
+    Columns are resolved once, on the first chunk (:func:`~telephony.formats._base.rename_columns`
+    with a memo), so every chunk of the file reads the same columns.
+    """
+    memo: dict = {}
     for chunk in read_delimited(source, names, header=header, delimiter=delimiter, skip_lines=skip_lines):
-        yield _batch(chunk, variable_map)
+        yield _batch(chunk, variable_map, memo)
 
 
-def _batch(chunk: Chunk, variable_map: dict[str, str]) -> Batch:
+def _batch(chunk: Chunk, variable_map: dict[str, str], memo: dict | None = None) -> Batch:
     skipped = chunk.skipped()
-    frame = rename_columns(chunk.frame, variable_map)
-    return Batch(frame, chunk.frame, np.asarray(chunk.lines, dtype=np.int64), list(chunk.rejects), chunk.rows_read, skipped)
+    notes: list[str] = []
+    frame = rename_columns(chunk.frame, variable_map, notes, memo=memo)
+    return Batch(
+        frame, chunk.frame, np.asarray(chunk.lines, dtype=np.int64), list(chunk.rejects), chunk.rows_read, skipped, notes
+    )
 
 
 def json_batches(source: Source, variable_map: dict[str, str]) -> Iterator[Batch]:

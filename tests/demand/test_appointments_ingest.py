@@ -396,7 +396,7 @@ def test_every_mapping_problem_reported_at_once(tmp_path):
         "category column, e.g. \"<the report's word>\" = \"same_day\"",
         "  slots.toml:1: name: 'Slots!' is not a format name. Fix: use lower case letters, digits and _ starting with "
         "a letter, e.g. name = \"slots\"",
-        "  slots.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, file, "
+        "  slots.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, evidence, evidence_note, kind, file, "
         "columns, datetime, durations, roles, categories, statuses, modes (did you mean columns?)",
         "  slots.toml:5: columns.duration: required key missing. Fix: add duration = \"<slot length column>\", or "
         "end = \"<slot end time column>\" to derive it",
@@ -434,7 +434,7 @@ def test_missing_columns_unknown_format_and_missing_practice(store, tmp_path):
         ingest_appointment_file(store, EMIS / "appointment_slots.csv", PRACTICE, fmt="emis")
     assert str(exc.value) == (
         "unknown appointment format 'emis'. Known formats: emis_appointments, gpad, systmone_appointments, "
-        "or pass --mapping FILE"
+        "systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or pass --mapping FILE"
     )
     with pytest.raises(InvalidPracticeError) as exc:
         ingest_appointment_file(store, EMIS / "appointment_slots.csv")
@@ -594,7 +594,7 @@ def test_cli_one_line_errors(runner, tmp_path):
     assert res.exit_code == 1
     assert res.output == (
         "Error: unknown appointment format 'systmone'. Known formats: emis_appointments, gpad, "
-        "systmone_appointments, or pass --mapping FILE\n"
+        "systmone_appointments, systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or pass --mapping FILE\n"
     )
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\ntitle = "Bad"\n')

@@ -1149,6 +1149,10 @@ def check_kind(builder: "MappingBuilder", kind: str, required: bool = False) -> 
             + ("" if given is None else "; give the file to the loader of its own kind")
             + ")",
         )
+        if given is not None:
+            # A mapping of another kind: its other keys would only be noise.
+            builder.problems = builder.problems[-1:]
+            builder.raise_if_problems()
 
 
 def head_fits(mapping: TabularMapping, layout: Layout, rows: list[list[str]], known_words: int) -> bool:

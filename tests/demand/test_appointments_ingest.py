@@ -629,3 +629,22 @@ def test_docstring_example_is_a_valid_mapping():
     assert m.required_columns() == ["date", "time", "duration", "role", "category", "status"]
     assert dict(m.categories) == {"same day": "same_day", "routine": "pre_bookable", "*": "other"}
     assert dict(m.modes) == {"face to face": "face_to_face", "": "unknown"}
+
+
+def test_slot_report_with_a_date_of_year_9999_rejects_that_slot_only(store, tmp_path):
+    """A placeholder date (9999) in a slot report costs its own row, saying it is out of range."""
+    header = (S1 / "appointments.csv").read_text().splitlines()[0]
+    path = tmp_path / "appointments.csv"
+    path.write_text(
+        header + "\n"
+        "S-1,05/01/2026,08:00,08:10,Dr Pretend Smith,GP,Same Day,Telephone,Finished,05/01/2026 08:00:10,RX-FAKE-300\n"
+        "S-2,31/12/9999,08:10,08:20,Dr Pretend Smith,GP,Same Day,Telephone,Booked,05/01/2026 08:00:20,RX-FAKE-301\n"
+        "S-3,05/01/2026,08:20,08:30,Dr Pretend Smith,GP,Same Day,Telephone,Booked,01/01/1677 00:00:00,RX-FAKE-302\n"
+    )
+    res = ingest_appointment_file(store, path, PRACTICE, fmt="systmone_appointments")
+    assert (res.rows_read, res.written, res.rejected) == (3, 1, 2)
+    reasons = pd.read_csv(res.rejects_path)["reason"].tolist()
+    assert reasons == [
+        "date/time '31/12/9999 08:10' in column 'Date/Start Time' is out of range (years 1678 to 2261 can be stored)",
+        "booked date/time '01/01/1677 00:00:00' in column 'Booked Date' is out of range (years 1678 to 2261 can be stored)",
+    ]

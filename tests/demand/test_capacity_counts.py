@@ -182,9 +182,9 @@ def test_grid_header_of_names_is_never_quoted_in_an_error(tmp_path):
     message = str(exc.value)
     assert "Pretend" not in message
     assert message == (
-        "grid.csv: not a systmone_booked_grid summary count report: missing column(s) date = 'Date' or "
-        "'Appointment Date' (the header taken on line 1 has 3 columns, not shown). Check the export "
-        "settings, or fix [columns] in systmone_booked_grid.toml."
+        "grid.csv: not a systmone_booked_grid summary count report: missing column(s) date = 'Date' (the "
+        "header taken on line 1 has 3 columns, not shown). Check the export settings, or fix [columns] in "
+        "systmone_booked_grid.toml."
     )
 
 

@@ -264,16 +264,28 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, dry_run, store_dir
     "one practice to keep (every practice in the file when omitted).",
 )
 @_ingest_read_options(
-    format_help="gpad, or a slot report mapping: emis_appointments, systmone_appointments; auto sniffs each file.",
-    mapping_of="a bespoke slot report",
+    format_help="gpad, a slot report mapping (emis_appointments, systmone_appointments) or a summary "
+    "count mapping (systmone_booked_grid, systmone_slot_summary, systmone_dna_summary); auto sniffs each file.",
+    mapping_of="a bespoke slot or summary report",
     times_in="a slot report",
 )
+@click.option(
+    "--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="First day a summary report without dates counts (the start of the period it was run for).",
+)
+@click.option(
+    "--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="Last day (inclusive) a summary report without dates counts.",
+)
 @store_option
-def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, store_dir) -> None:
-    """Ingest appointment exports: slot reports or NHS Digital GPAD monthly counts.
+def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from, period_to, store_dir) -> None:
+    """Ingest appointment exports: slot reports, summary counts, or NHS Digital GPAD counts.
 
     Slot reports (one row per slot, from EMIS Web or SystmOne) go to the appointments table,
-    read through a mapping; GPAD practice-level CSVs go to their own gpad table. Clinicians'
+    read through a mapping; summary reports of capacity (SystmOne's booked appointments by
+    staff and day, its slots or DNAs by staff and slot type for a period) go to the
+    capacity_counts table; GPAD practice-level CSVs go to their own gpad table. A summary
+    without dates counts the period it was run for: give it with --from and --to. Clinicians'
     names and patient ids are pseudonymised before anything is written; bad rows go to the
     store's rejects folder with their line and reason. Ingesting the same file twice never
     double-counts.
@@ -282,21 +294,27 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, store_dir) 
     Example:
       frontdoor ingest appointments slots.csv --practice A81001
       frontdoor ingest appointments appts.csv --practice A81001 --mapping systmone_mine.toml
+      frontdoor ingest appointments AppointmentReport.csv --practice A81001
+      frontdoor ingest appointments Unused.csv --practice A81001 --from 2025-08-01 --to 2025-10-31
       frontdoor ingest appointments Practice_Level_Crosstab_Oct_25.csv --format gpad
     """
-    from demand.ingest_appointments import ingest_appointment_file
+    from demand.ingest_appointments import ingest_appointment_file, load_any_appointment_mapping
     from telephony.store import open_store
 
     _check_timezone(timezone)
-    loaded = None
-    if mapping:
-        from demand.appointment_mapping import load_appointment_mapping
-
-        loaded = load_appointment_mapping(mapping)
+    if (period_from is None) != (period_to is None):
+        given, missing = ("--from", "--to") if period_to is None else ("--to", "--from")
+        raise click.BadParameter(f"{given} needs {missing} too: give the first and last day of the period", param_hint=missing)
+    period = None if period_from is None else (period_from.date(), period_to.date())
+    if period is not None and period[1] < period[0]:
+        raise click.BadParameter(f"the period ends ({period[1]}) before it starts ({period[0]})", param_hint="--to")
+    loaded = load_any_appointment_mapping(mapping) if mapping else None
     store = open_store(store_dir, create=True)
     _ingest_each(
         paths,
-        lambda path, *progress: ingest_appointment_file(store, path, practice, fmt, loaded, timezone, *progress),
+        lambda path, *progress: ingest_appointment_file(
+            store, path, practice, fmt, loaded, timezone, *progress, period=period
+        ),
         unknown_label="unknown words",
     )
 

@@ -100,11 +100,16 @@ import pandas as pd
 from telephony.formats._base import Format, rejects_from
 from telephony.sources import Chunk, Reject, Source, read_delimited
 from telephony.tabular_mapping import (
+    IDENTITY_KEYS,
+    check_kind,
     head_fits,
+    read_datetimes,
+    time_reasons,
     load_folder,
     FILE_KEYS,
     Layout,
     MappingBuilder,
+    RecordSpec,
     TabularMapping,
     column_readers,
     column_text,
@@ -121,7 +126,6 @@ from telephony.tabular_mapping import (
     reason_series,
     sniff_score,
 )
-from telephony.timeutil import parse_datetimes
 
 from .appointments import CATEGORIES, MODES, ROLES, STATUSES
 
@@ -142,6 +146,9 @@ COLUMNS: dict[str, str] = {
     "patient": "the patient's id (pseudonymised on ingest)",
 }
 
+#: The record these mappings describe (see :class:`telephony.tabular_mapping.RecordSpec`).
+RECORD = RecordSpec("slots", "slot report", COLUMNS)
+
 #: Raw slots as :func:`read_slots` yields them (before the ingest's pseudonyms, UTC and ids).
 RAW_SLOT_COLUMNS: tuple[str, ...] = (
     "slot_id", "start", "duration_min", "role", "mode", "status", "category",
@@ -156,10 +163,11 @@ WORD_TABLES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("modes", MODES, "mode", "mode"),
 )
 
-_TOP_KEYS = (
-    "name", "title", "supplier", "example", "notes",
-    "file", "columns", "datetime", "durations", "roles", "categories", "statuses", "modes",
+_TOP_KEYS = IDENTITY_KEYS + (
+    "kind", "file", "columns", "datetime", "durations", "roles", "categories", "statuses", "modes",
 )
+#: The ``kind`` of a slot mapping (the default: a file without ``kind`` describes slots).
+KIND = "slots"
 _TABLE_KEYS = {
     "file": FILE_KEYS,
     "datetime": ("format", "booked_format", "dayfirst", "timezone"),
@@ -251,6 +259,7 @@ class _Builder(MappingBuilder):
 
     top_keys = _TOP_KEYS
     table_keys = _TABLE_KEYS
+    record = RECORD
     title_fix = 'add title = "<system> appointment slot report (CSV/XLSX)" (shown in messages)'
     title_text_fix = 'write title = "<system> appointment slot report"'
     sheet_example = "Slots"
@@ -261,11 +270,12 @@ class _Builder(MappingBuilder):
     def build(self) -> AppointmentMapping:
         self.unknown_top_keys()
         ident = self.identity()
+        check_kind(self, KIND)
         if ident["name"] in RESERVED_NAMES:
             # Bundled or not: "gpad" and "auto" are what --format takes for other things.
             self.problem("", "name", f"{ident['name']!r} is reserved", 'choose another name, e.g. name = "my_slots"')
         f = self.file_options()
-        columns = self.columns(COLUMNS, 'add a [columns] table: canonical name = "the report\'s column header"')
+        columns = self.record_columns('add a [columns] table: canonical name = "the report\'s column header"')
         self.require_columns(
             [
                 (
@@ -312,7 +322,7 @@ class _Builder(MappingBuilder):
 
 @functools.lru_cache(maxsize=1)
 def _bundled() -> tuple[AppointmentMapping, ...]:
-    return load_folder(Path(__file__).resolve().parent / "mappings", _load)
+    return load_folder(Path(__file__).resolve().parent / "mappings", _load, kind=KIND, default_kind=KIND)
 
 
 def bundled_appointment_mappings() -> dict[str, AppointmentMapping]:
@@ -478,12 +488,9 @@ def _convert(
     booked = pd.Series(np.full(n, np.datetime64("NaT", "ns")), index=f.index)
     if "booked" in idx:
         btext = col("booked")
-        booked = parse_datetimes(btext, mapping.booked_format or mapping.datetime_format, mapping.dayfirst)
-        flag(
-            problems,
-            (booked.isna() & (btext != "")).to_numpy(),
-            "unreadable booked date/time '" + btext + f"' in column {label('booked')!r}",
-        )
+        booked, oob = read_datetimes(btext, mapping.booked_format or mapping.datetime_format, mapping.dayfirst)
+        # An empty booked cell is a slot never booked, not a problem.
+        time_reasons(problems, btext, booked, oob, "booked date/time", label("booked"), skip=(btext == "").to_numpy())
 
     # Canonical meaning: a slot nobody booked has no patient and no booking time.
     available = (values["status"] == "available").fillna(False).to_numpy()
@@ -561,6 +568,8 @@ def slot_format(mapping: AppointmentMapping) -> Format:
         example=mapping.example or f"slot report .csv/.xlsx (mapping {mapping.file_name})",
         sniff=functools.partial(sniff_slots, mapping),
         read=lambda source, ctx=None: read_slots(mapping, source),
+        evidence=mapping.evidence,
+        evidence_note=mapping.evidence_note,
     )
 
 

@@ -6,16 +6,22 @@ per partition, rejects with file, line and reason, and a manifest row that recon
 
     rows read = written + duplicates + rejected + rows skipped
 
-=================== ================ ========== ============ ==================================
-file                table            key        partition    read by
-=================== ================ ========== ============ ==================================
-slot report         ``appointments`` slot_id    practice,    a mapping (bundled
-(EMIS, SystmOne...)                             UTC month of ``emis_appointments``,
-                                                start_utc    ``systmone_appointments`` or
-                                                             ``--mapping FILE``)
-GPAD practice-level ``gpad``         row_key    practice,    :func:`demand.gpad.read_gpad`
-monthly CSV                                     month_start
-=================== ================ ========== ============ ==================================
+=================== ==================== ========== ============ ==============================
+file                table                key        partition    read by
+=================== ==================== ========== ============ ==============================
+slot report         ``appointments``     slot_id    practice,    a slot mapping (bundled
+(EMIS, SystmOne...)                                 UTC month of ``emis_appointments``,
+                                                    start_utc    ``systmone_appointments`` or
+                                                                 ``--mapping FILE``)
+summary counts      ``capacity_counts``  row_key    practice,    a capacity count mapping
+(SystmOne grid,                                     UTC month of (bundled
+staff × slot type)                                  period_start ``systmone_booked_grid``,
+                                                                 ``systmone_slot_summary``,
+                                                                 ``systmone_dna_summary`` or
+                                                                 ``--mapping FILE``)
+GPAD practice-level ``gpad``             row_key    practice,    :func:`demand.gpad.read_gpad`
+monthly CSV                                         month_start
+=================== ==================== ========== ============ ==============================
 
 Notes
 -----
@@ -33,6 +39,13 @@ Notes
 - Times are the report's wall clock in ``timezone`` (default Europe/London), converted to UTC
   with the clock changes handled (:func:`telephony.timeutil.localize`); a mapping's own
   ``[datetime] timezone`` replaces the default. GPAD months are UTC midnights of the 1st.
+- Summary counts: a report without dates counts the period given (``period``, the CLI's
+  ``--from``/``--to``, first and last day inclusive); the ingest refuses it without one,
+  before anything is written. Clinicians are pseudonymised in the ``clinician`` namespace, so
+  a clinician's counts join their slots. ``row_key`` is a keyed hash (HMAC under the store's
+  key) of the format, period, clinician pseudonym, site, slot type and the row's ordinal
+  among identical ones in the file (a summary may list one staff and slot type twice): the
+  same file twice adds nothing, and the first version of a row is kept.
 - A GPAD file holds many practices: with ``practice_id`` only that practice's rows are kept
   (the others are skipped, counted as ``other practice``); without it every practice in the
   file is ingested, each into its own partitions, and the manifest row's ``practice_id`` is
@@ -41,6 +54,7 @@ Notes
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -63,7 +77,7 @@ from telephony.ingest import (
 from telephony.privacy import Pseudonymiser
 from telephony.sources import Reject, Source, open_source
 from telephony.store import ALL_PRACTICES, Store, validate_practice_id
-from telephony.tabular_mapping import effective_timezone
+from telephony.tabular_mapping import effective_timezone, mapping_kind, read_mapping_text
 from telephony.timeutil import DEFAULT_TZ, localize
 
 from .appointment_mapping import (
@@ -73,10 +87,25 @@ from .appointment_mapping import (
     read_slots,
     slot_format,
 )
-from .appointments import APPOINTMENT_SCHEMA, GPAD_SCHEMA, validate_appointments
+from .appointments import (
+    APPOINTMENT_SCHEMA,
+    CAPACITY_SCHEMA,
+    GPAD_SCHEMA,
+    validate_appointments,
+    validate_capacity_counts,
+)
+from .capacity_counts import (
+    KIND as CAPACITY_KIND,
+    CapacityMapping,
+    bundled_capacity_mappings,
+    capacity_format,
+    load_capacity_mapping,
+    read_counts,
+)
 from .gpad import GPAD_FORMAT, read_gpad
 
 APPOINTMENTS = TableSpec("appointments", APPOINTMENT_SCHEMA, "slot_id", "start_utc", "appointment slots")
+CAPACITY = TableSpec("capacity_counts", CAPACITY_SCHEMA, "row_key", "period_start", "capacity counts", "record")
 GPAD = TableSpec("gpad", GPAD_SCHEMA, "row_key", "month_start", "GPAD rows")
 
 _HINT = (
@@ -86,16 +115,38 @@ _HINT = (
 
 
 def appointment_formats() -> dict[str, Format]:
-    """The appointment formats by name: the bundled slot mappings, then ``gpad``."""
+    """The appointment formats by name: the bundled slot mappings, then the bundled capacity
+    count mappings (summary reports), then ``gpad``."""
     out = {name: slot_format(m) for name, m in bundled_appointment_mappings().items()}
+    out.update({name: capacity_format(m) for name, m in bundled_capacity_mappings().items()})
     out["gpad"] = GPAD_FORMAT
     return out
 
 
-def _resolve(source: Source, fmt: str, mapping: AppointmentMapping | str | Path | None) -> AppointmentMapping | str:
+def load_any_appointment_mapping(path_or_text: str | Path | bytes) -> AppointmentMapping | CapacityMapping:
+    """A slot mapping, or a capacity count mapping when the file says ``kind = "capacity_counts"``.
+
+    Raises
+    ------
+    MappingError
+        The file is not a valid mapping of its kind.
+    """
+    text, _label, path = read_mapping_text(path_or_text)
+    source = path if path is not None else text
+    if mapping_kind(text, "slots") == CAPACITY_KIND:
+        return load_capacity_mapping(source)
+    return load_appointment_mapping(source)
+
+
+Readable = AppointmentMapping | CapacityMapping
+
+
+def _resolve(source: Source, fmt: str, mapping: Readable | str | Path | None) -> Readable | str:
     """The mapping to read ``source`` with, or ``"gpad"``."""
     if mapping is not None:
-        return mapping if isinstance(mapping, AppointmentMapping) else load_appointment_mapping(mapping)
+        if isinstance(mapping, (AppointmentMapping, CapacityMapping)):
+            return mapping
+        return load_any_appointment_mapping(mapping)
     formats = appointment_formats()
     if fmt in (None, "", "auto"):
         hint = _HINT.format(names=", ".join(n for n in formats if n != "gpad"))
@@ -107,7 +158,9 @@ def _resolve(source: Source, fmt: str, mapping: AppointmentMapping | str | Path 
             f"unknown appointment format {fmt!r}. Known formats: {', '.join(sorted(formats))}, "
             "or pass --mapping FILE"
         )
-    return "gpad" if name == "gpad" else bundled_appointment_mappings()[name]
+    if name == "gpad":
+        return "gpad"
+    return bundled_appointment_mappings().get(name) or bundled_capacity_mappings()[name]
 
 
 def _compact_ids(values: pd.Series) -> pd.Series:
@@ -216,16 +269,99 @@ def _slot_batches(
         yield CanonicalBatch(table, rejects, chunk.rows_read, 0, chunk.skipped, chunk.unknown, practice_id)
 
 
+def _utc_days(days: pd.Series) -> pd.Series:
+    """Naive midnights as the UTC midnights of the same dates (days, not instants)."""
+    return _as_us(pd.to_datetime(days).dt.tz_localize("UTC"))
+
+
+def canonical_counts(
+    raw: pd.DataFrame, practice_id: str, fmt: str, pseudo: Pseudonymiser, seen: dict[str, int] | None = None
+) -> tuple[pa.Table, list[Reject]]:
+    """Turn raw counts (:data:`demand.capacity_counts.RAW_COUNT_COLUMNS`) into canonical rows.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        From :func:`demand.capacity_counts.read_counts`.
+    practice_id, fmt : str
+    pseudo : telephony.privacy.Pseudonymiser
+    seen : dict, optional
+        Counts of row identities so far in the file, one dict for all its chunks (rows that
+        repeat an identity get the next ordinal, so both are kept).
+
+    Returns
+    -------
+    counts : pyarrow.Table
+        Rows of :data:`demand.appointments.CAPACITY_SCHEMA`.
+    rejects : list of Reject
+        Rows failing :func:`demand.appointments.validate_capacity_counts`.
+    """
+    if raw.empty:
+        return CAPACITY_SCHEMA.empty_table(), []
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    df = pd.DataFrame(
+        {
+            "practice_id": pd.Series(practice_id, index=raw.index, dtype="string"),
+            "row_key": pd.Series(pd.NA, index=raw.index, dtype="string"),
+            "source_format": pd.Series(fmt, index=raw.index, dtype="string"),
+            "period_start": _utc_days(raw["period_start"]),
+            "period_end": _utc_days(raw["period_end"]),
+            "clinician_key": pseudo.keys(raw["clinician"], "clinician"),
+            "site": raw["site"],
+            "slot_type": raw["slot_type"],
+            "category": raw["category"],
+            "slots_total": raw["total"],
+            "slots_booked": raw["booked"],
+            "slots_unused": raw["unused"],
+            "dna": raw["dna"],
+            "minutes_total": raw["minutes_total"],
+            "minutes_unused": raw["minutes_unused"],
+            "ingest_id": pd.Series(pd.NA, index=raw.index, dtype="string"),
+        }
+    )
+    basis = (
+        fmt
+        + "|" + df["period_start"].dt.strftime("%Y-%m-%d").fillna("")
+        + "|" + df["period_end"].dt.strftime("%Y-%m-%d").fillna("")
+        + "|" + df["clinician_key"].fillna("").astype(str)
+        + "|" + df["site"].fillna("").astype(str)
+        + "|" + df["slot_type"].fillna("").astype(str)
+    )
+    seen = {} if seen is None else seen
+    ordinal = basis.groupby(basis, sort=False).cumcount() + basis.map(lambda b: seen.get(b, 0))
+    for b, cnt in basis.value_counts().items():
+        seen[b] = seen.get(b, 0) + int(cnt)
+    # Keyed: the basis holds a clinician's pseudonym and the practice's own words.
+    df["row_key"] = (basis + "|" + ordinal.astype(str)).map(lambda t: "k:" + pseudo.digest("capacity:" + t)[:24]).astype("string")
+    valid, reasons = validate_capacity_counts(df)
+    rejects = rejects_at(reasons, raw["source_line"])
+    table = pa.Table.from_pandas(valid.reset_index(drop=True), schema=CAPACITY_SCHEMA, preserve_index=False)
+    assert table.num_rows + len(rejects) == n
+    return table, rejects
+
+
+def _count_batches(
+    source: Source, mapping: CapacityMapping, practice_id: str, pseudo: Pseudonymiser, period
+) -> Iterator[CanonicalBatch]:
+    seen: dict[str, int] = {}
+    for chunk in read_counts(mapping, source, period):
+        table, bad = canonical_counts(chunk.counts, practice_id, mapping.name, pseudo, seen)
+        rejects = sorted(chunk.rejects + bad, key=lambda r: r.line or 0)
+        yield CanonicalBatch(table, rejects, chunk.rows_read, 0, chunk.skipped, chunk.unknown, practice_id, chunk.notes)
+
+
 def ingest_appointment_file(
     store: Store,
     path: str | Path,
     practice_id: str | None = None,
     fmt: str = "auto",
-    mapping: AppointmentMapping | str | Path | None = None,
+    mapping: AppointmentMapping | CapacityMapping | str | Path | None = None,
     timezone: str | None = None,
     progress: ProgressFn | None = None,
+    period: tuple[_dt.date, _dt.date] | None = None,
 ) -> IngestResult:
-    """Ingest one appointment export (a slot report or a GPAD CSV) into ``store``.
+    """Ingest one appointment export (a slot report, a summary count report or a GPAD CSV).
 
     Parameters
     ----------
@@ -235,26 +371,31 @@ def ingest_appointment_file(
         ODS code. Required for slot reports; for GPAD, the one practice to keep (all when
         omitted).
     fmt : str
-        ``"auto"`` (sniff), ``"gpad"``, or a bundled slot mapping's name.
-    mapping : AppointmentMapping, str or Path, optional
-        A slot mapping (or its file) for a bespoke report; overrides ``fmt``.
+        ``"auto"`` (sniff), ``"gpad"``, or a bundled slot or capacity count mapping's name.
+    mapping : AppointmentMapping, CapacityMapping, str or Path, optional
+        A mapping (or its file: a capacity count mapping says ``kind = "capacity_counts"``)
+        for a bespoke report; overrides ``fmt``.
     timezone : str, optional
         Zone of wall-clock times in a slot report: the mapping's own, else Europe/London,
         when omitted.
     progress : callable, optional
         Called with the number of source rows read so far.
+    period : (date, date), optional
+        First and last day (inclusive) a summary report without dates counts: required for
+        one, not used otherwise.
 
     Returns
     -------
     IngestResult
-        ``table`` is ``appointments`` or ``gpad`` in the manifest.
+        ``table`` is ``appointments``, ``capacity_counts`` or ``gpad`` in the manifest.
 
     Raises
     ------
     BadInputError, UnknownFormatError, MappingError
-        The file cannot be read or recognised, or the mapping is invalid. Nothing is written.
+        The file cannot be read or recognised, the mapping is invalid, or a summary without
+        dates came without ``period``. Nothing is written.
     InvalidPracticeError
-        A slot report without a practice, or a practice id that is not an ODS code.
+        A slot or summary report without a practice, or a practice id that is not an ODS code.
     """
     pid = None if practice_id is None else validate_practice_id(practice_id)
     path = Path(path)
@@ -263,11 +404,17 @@ def ingest_appointment_file(
     if how == "gpad":
         batches = read_gpad(source, None if pid is None else [pid])
         return ingest_batches(store, path, GPAD, batches, pid or ALL_PRACTICES, "gpad", "UTC", progress)
+    what = "summary report" if isinstance(how, CapacityMapping) else "slot report"
     if pid is None:
         raise InvalidPracticeError(
-            f"{path.name}: a slot report holds one practice's appointments: give its ODS code "
+            f"{path.name}: a {what} holds one practice's appointments: give its ODS code "
             "with --practice (only GPAD files name their practices)"
         )
+    if isinstance(how, CapacityMapping):
+        pseudo = Pseudonymiser(store.key())
+        batches = _count_batches(source, how, pid, pseudo, period)
+        # Days, not instants: stored as UTC midnights of their dates, like GPAD's months.
+        return ingest_batches(store, path, CAPACITY, batches, pid, how.name, "UTC", progress)
     tz = effective_timezone(how, timezone) or timezone or DEFAULT_TZ
     pseudo = Pseudonymiser(store.key())
     batches = _slot_batches(source, how, pid, pseudo, tz)
@@ -279,9 +426,10 @@ def ingest_appointments(
     paths: Iterable[str | Path],
     practice_id: str | None = None,
     fmt: str = "auto",
-    mapping: AppointmentMapping | str | Path | None = None,
+    mapping: AppointmentMapping | CapacityMapping | str | Path | None = None,
     timezone: str | None = None,
     progress: ProgressFn | None = None,
+    period: tuple[_dt.date, _dt.date] | None = None,
 ) -> list[IngestResult]:
     """Ingest several appointment exports; see :func:`ingest_appointment_file`.
 
@@ -291,14 +439,17 @@ def ingest_appointments(
     >>> store = Store("frontdoor-data", create=True)                        # doctest: +SKIP
     >>> [r.summary() for r in ingest_appointments(store, ["slots.csv"], "A81001")]  # doctest: +SKIP
     """
-    return [ingest_appointment_file(store, p, practice_id, fmt, mapping, timezone, progress) for p in paths]
+    return [ingest_appointment_file(store, p, practice_id, fmt, mapping, timezone, progress, period) for p in paths]
 
 
 __all__ = [
     "APPOINTMENTS",
+    "CAPACITY",
     "GPAD",
     "appointment_formats",
+    "canonical_counts",
     "canonical_slots",
+    "load_any_appointment_mapping",
     "ingest_appointment_file",
     "ingest_appointments",
 ]

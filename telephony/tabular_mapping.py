@@ -58,6 +58,25 @@ HEADER_SEARCH_LINES = 30
 SNIFF_ROWS = 20
 #: Keys of the ``[file]`` table, the same for every kind of mapping.
 FILE_KEYS: tuple[str, ...] = ("delimiter", "skip_lines", "header_row", "encoding", "sheet")
+#: Top-level keys every kind of mapping takes (each kind adds its own tables).
+IDENTITY_KEYS: tuple[str, ...] = ("name", "title", "supplier", "example", "notes", "evidence", "evidence_note")
+#: What ``evidence`` may say: checked against a real export, or not (see
+#: :data:`telephony.formats._base.EVIDENCE`).
+EVIDENCE_VALUES: tuple[str, ...] = ("documentation", "real")
+# A mapping's tables hold words and lists of headers: nothing is nested deeper than this. A
+# document nested deeper is refused before anything walks it (Python's recursion limit).
+MAX_DEPTH = 4
+# Alternatives one canonical column may list: a few spellings, not a dictionary.
+MAX_ALTERNATIVES = 50
+# Problems listed in one MappingError (all are kept on ``.problems``), and characters of a
+# value quoted in a message: a message stays a message whatever the file holds.
+MAX_PROBLEMS_SHOWN = 20
+MAX_QUOTED = 60
+# A mapping file is a page of text; a bigger file is not one (and would be slow to check).
+MAX_MAPPING_BYTES = 1_000_000
+# Years pandas can hold (1677-09-21 to 2262-04-11), whole years only: a date outside is
+# rejected as out of range rather than half-read.
+MIN_YEAR, MAX_YEAR = 1678, 2261
 
 
 # ----------------------------------------------------------------------------- the mapping
@@ -71,6 +90,12 @@ class TabularMapping:
     ----------
     name, title, supplier, example, notes : str
         Identity of the format; ``name`` is what ``--format`` takes.
+    evidence : str
+        How sure the template is: ``"real"`` (checked against a real export) or
+        ``"documentation"`` (not: built from a description or guessed); shown by
+        ``frontdoor formats``.
+    evidence_note : str
+        What it was checked against, in words (never a file's content).
     source : str
         Where the mapping came from (a path, or ``<mapping text>``), for messages.
     bundled : bool
@@ -93,6 +118,8 @@ class TabularMapping:
     supplier: str = ""
     example: str = ""
     notes: str = ""
+    evidence: str = "documentation"
+    evidence_note: str = ""
     source: str = "<mapping text>"
     bundled: bool = False
     delimiter: str | None = None
@@ -114,11 +141,44 @@ class TabularMapping:
         """Canonical columns a report must have for this mapping to read it at all."""
         return list(self.columns)
 
+    def optional_columns(self) -> tuple[str, ...]:
+        """Mapped columns a report may lack (read as empty). None by default: a mapped column
+        missing from a report stops the read rather than silently losing, say, every caller."""
+        return ()
+
     def edit_hint(self, section: str) -> str:
         """Where a user adds a word: the file itself, or a copy of a bundled mapping."""
         if self.bundled:
             return f"under [{section}] in a copy of the bundled {self.file_name}, passed with --mapping"
         return f"under [{section}] in {self.file_name}"
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """What one kind of mapping describes: the record it reads from a report.
+
+    Calls (:mod:`telephony.formats.mapping`), appointment slots
+    (:mod:`demand.appointment_mapping`) and summary counts of capacity
+    (:mod:`demand.capacity_counts`) are each a record spec over the same machinery.
+
+    Attributes
+    ----------
+    kind : str
+        The record's name, and what a mapping's ``kind`` key says (``"calls"``, ``"slots"``,
+        ``"capacity_counts"``).
+    what : str
+        What the report is called in messages ("call report").
+    columns : Mapping[str, str]
+        Canonical column names a mapping may give, and what each means.
+    when : str
+        ``"start"``: a record happens at a moment (``start``, or ``date`` + ``time``, is
+        required); ``"date"``: a record counts a day or a period (an optional ``date``).
+    """
+
+    kind: str
+    what: str
+    columns: _AbcMapping[str, str]
+    when: str = "start"
 
 
 @dataclass(frozen=True)
@@ -141,7 +201,10 @@ def raise_problems(label: str, problems: list[Problem]) -> NoReturn:
     problems = sorted(problems, key=lambda p: p.line or 0)
     n = len(problems)
     head = f"Mapping file {label} has {n} problem{'s' if n != 1 else ''}:"
-    err = MappingError("\n".join([head] + ["  " + p.text(label) for p in problems]))
+    lines = [head] + ["  " + p.text(label) for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if n > MAX_PROBLEMS_SHOWN:
+        lines.append(f"  ... and {n - MAX_PROBLEMS_SHOWN} more (fix these first)")
+    err = MappingError("\n".join(lines))
     err.problems = problems  # type: ignore[attr-defined]  # for callers that list them
     raise err
 
@@ -197,6 +260,17 @@ def read_mapping_text(path_or_text: str | Path | bytes) -> tuple[str, str, Path 
                 label,
                 [Problem("(file)", "no such mapping file", "check the path, or pass the TOML text itself")],
             )
+        if path.stat().st_size > MAX_MAPPING_BYTES:
+            raise_problems(
+                label,
+                [
+                    Problem(
+                        "(file)",
+                        f"{path.stat().st_size:,} bytes is not a mapping file (a mapping is a page of text)",
+                        "check that --mapping names the .toml mapping, not the report",
+                    )
+                ],
+            )
         raw = path.read_bytes()
     else:
         return str(path_or_text), "<mapping text>", None
@@ -217,8 +291,37 @@ def parse_toml(text: str, label: str, example: str) -> dict:
     ``example`` is a correctly quoted word line shown in the fix (e.g. ``"Callback
     Requested" = "callback"``).
     """
+    dotted = _deepest_dotted_key(text)
+    if dotted is not None:
+        # tomllib takes time and memory quadratic in a dotted key's length (100,000 parts
+        # exhaust the memory of a laptop): refused before it sees the text.
+        raise_problems(
+            label,
+            [
+                Problem(
+                    "(syntax)",
+                    f"a dotted key nested more than {MAX_DOTS} levels deep",
+                    "a mapping's keys are words, or [sections] one level deep: check the file is "
+                    "the mapping you meant",
+                    dotted,
+                )
+            ],
+        )
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+    except RecursionError:
+        # tomllib reads nested inline tables and arrays recursively.
+        raise_problems(
+            label,
+            [
+                Problem(
+                    "(syntax)",
+                    "values nested too deeply to be a mapping",
+                    "a mapping's tables hold words and lists of headers, nested at most "
+                    f"{MAX_DEPTH} levels: check the file is the mapping you meant",
+                )
+            ],
+        )
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(m.group(1)) if m else None
@@ -239,12 +342,123 @@ def parse_toml(text: str, label: str, example: str) -> dict:
                 )
             ],
         )
-    raise AssertionError("unreachable")
+    deep = too_deep(data)
+    if deep is not None:
+        raise_problems(
+            label,
+            [
+                Problem(
+                    shown_key(deep),
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    "a mapping's tables hold words and lists of headers: write each table as a "
+                    "[section] of key = value lines",
+                    key_lines(text).get(("", deep)) or key_lines(text).get((deep, "")),
+                )
+            ],
+        )
+    return data
+
+
+# Dots outside strings on one line: a float or two, a [section.sub] header; never more.
+MAX_DOTS = 8
+
+
+def _deepest_dotted_key(text: str) -> int | None:
+    """The first line with more than :data:`MAX_DOTS` dots outside strings and comments, or None.
+
+    A small scanner of TOML's strings (basic, literal, and their multi-line forms) and
+    comments, so that dots in words and notes are not counted.
+    """
+    if text.count(".") <= MAX_DOTS:
+        return None
+    i, n, line, dots = 0, len(text), 1, 0
+    while True:
+        m = _SCAN_NEXT.search(text, i)
+        if m is None:
+            return None
+        c, i = m.group(), m.end()
+        if c == "\n":
+            line, dots = line + 1, 0
+        elif c == ".":
+            dots += 1
+            if dots > MAX_DOTS:
+                return line
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        else:  # a string: jump past it, counting its lines
+            body = _STRING_BODY[c].match(text, i)
+            j = body.end() if body else i
+            line += text.count("\n", i, j)
+            i = j + len(c)
+
+
+# The next character that matters to _deepest_dotted_key, and the body of each kind of string
+# (up to, not including, its closing quote).
+_SCAN_NEXT = re.compile(r'"""|\'\'\'|["\'\n#.]')
+_STRING_BODY = {
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*'),
+    "'": re.compile(r"[^'\n]*"),
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*', re.DOTALL),
+    "'''": re.compile(r"(?:[^']|'(?!''))*"),
+}
+
+
+def too_deep(data: dict, limit: int = MAX_DEPTH) -> str | None:
+    """The top-level key under which ``data`` nests deeper than ``limit``, or None.
+
+    Walked with an explicit stack: a document nested 100,000 levels deep (dotted keys build one
+    without recursion) must not exhaust Python's recursion limit here either.
+    """
+    for top, value in data.items():
+        stack = [(value, 1)]
+        while stack:
+            v, depth = stack.pop()
+            if isinstance(v, dict):
+                children = list(v.values())
+            elif isinstance(v, list):
+                children = v
+            else:
+                continue
+            if depth >= limit and children and any(isinstance(c, (dict, list)) for c in children):
+                return str(top)
+            stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return None
+
+
+def shown(value: object, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)`` for a message, at most ``limit`` characters (a list says how long it is).
+
+    A mapping or a report may hold anything: a 100,000-item list or a megabyte cell is quoted
+    by its start, never whole.
+    """
+    if isinstance(value, (list, tuple)) and len(value) > 3:
+        head = ", ".join(shown(v, limit // 3) for v in value[:3])
+        return f"[{head}, ... ({len(value):,} items)]"
+    if isinstance(value, dict):
+        text = "{" + ", ".join(f"{shown(k, 20)}: ..." for k in list(value)[:3]) + (", ...}" if len(value) > 3 else "}")
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def shown_key(key: object, limit: int = MAX_QUOTED) -> str:
+    """A key as messages name it: itself, cut to ``limit`` characters."""
+    k = str(key)
+    return k if len(k) <= limit else k[: limit - 3] + "..."
+
+
+def clipped(text: pd.Series, limit: int = MAX_QUOTED) -> pd.Series:
+    """Cell texts cut to ``limit`` characters for a reason (the reject keeps the whole row)."""
+    long = text.str.len() > limit
+    if not long.any():
+        return text
+    return text.where(~long, text.str.slice(0, limit - 3) + "...")
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean X?)`` for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(str(word).lower(), list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(word)[:MAX_QUOTED].lower(), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
@@ -272,6 +486,7 @@ class MappingBuilder:
 
     top_keys: tuple[str, ...] = ()
     table_keys: dict[str, tuple[str, ...]] = {}
+    record: RecordSpec | None = None
     title_fix: str = 'add title = "<supplier> report (CSV/XLSX)" (shown by frontdoor formats)'
     title_text_fix: str = 'write title = "<supplier> report"'
     sheet_example: str = "Report"
@@ -290,6 +505,7 @@ class MappingBuilder:
         line = self.lines.get((section, key))
         if line is None and key:
             line = self.lines.get((section, ""))
+        key = shown_key(key)
         if not section:
             k = key
         elif not key:
@@ -357,7 +573,7 @@ class MappingBuilder:
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip():
-            self.problem(section, key, f"expected text in quotes, got {value!r}", fix)
+            self.problem(section, key, f"expected text in quotes, got {shown(value)}", fix)
             return None
         return value
 
@@ -371,7 +587,8 @@ class MappingBuilder:
                 )
 
     def identity(self) -> dict:
-        """``name``, ``title``, ``supplier``, ``example`` and ``notes``, checked."""
+        """``name``, ``title``, ``supplier``, ``example``, ``notes``, ``evidence`` and
+        ``evidence_note``, checked."""
         d = self.data
         name = d.get("name")
         if name is None:
@@ -382,24 +599,24 @@ class MappingBuilder:
                 'add name = "my_supplier" (lower case letters, digits and _; used with --format)',
             )
         elif not isinstance(name, str) or not NAME_PATTERN.match(name):
-            example = re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_") or "my_supplier"
+            example = re.sub(r"[^a-z0-9]+", "_", str(name)[:40].lower()).strip("_") or "my_supplier"
             if not example[0].isalpha():
                 example = "x_" + example
             self.problem(
-                "", "name", f"{name!r} is not a format name",
+                "", "name", f"{shown(name)} is not a format name",
                 f'use lower case letters, digits and _ starting with a letter, e.g. name = "{example}"',
             )
             name = None
         elif not self.bundled and name in self.taken_names():
             self.problem(
-                "", "name", f"{name!r} is already the name of a built-in format",
+                "", "name", f"{shown(name)} is already the name of a built-in format",
                 f'give the supplier\'s report its own name, e.g. name = "{name}_report"',
             )
         elif self.bundled and self.path is not None and name != self.path.stem:
             self.problem(
                 "",
                 "name",
-                f"{name!r} differs from the file name {self.path.name}",
+                f"{shown(name)} differs from the file name {self.path.name}",
                 f'name a bundled mapping after its file: name = "{self.path.stem}"',
             )
         title = d.get("title")
@@ -410,7 +627,22 @@ class MappingBuilder:
         supplier = self.string("", "supplier", d.get("supplier"), 'write supplier = "<company>"') or ""
         example = self.string("", "example", d.get("example"), 'write example = "<download file name>"') or ""
         notes = self.string("", "notes", d.get("notes"), 'write notes = "<text>"') or ""
-        return {"name": name, "title": title, "supplier": supplier, "example": example, "notes": notes}
+        evidence = d.get("evidence", "documentation")
+        if not isinstance(evidence, str) or evidence.strip().lower() not in EVIDENCE_VALUES:
+            self.problem(
+                "", "evidence", f"{shown(evidence)} is not how sure a mapping can be",
+                'write evidence = "real" only when the mapping was checked against a real export, '
+                'else evidence = "documentation" (the default)',
+            )
+            evidence = "documentation"
+        evidence_note = self.string(
+            "", "evidence_note", d.get("evidence_note"),
+            'write evidence_note = "<what it was checked against>"',
+        ) or ""
+        return {
+            "name": name, "title": title, "supplier": supplier, "example": example, "notes": notes,
+            "evidence": evidence.strip().lower(), "evidence_note": evidence_note,
+        }
 
     def file_options(self) -> dict:
         t = self.table("file")
@@ -423,7 +655,7 @@ class MappingBuilder:
                 self.problem(
                     "file",
                     "delimiter",
-                    f"{delim!r} is not a delimiter",
+                    f"{shown(delim)} is not a delimiter",
                     'give one character such as ",", ";", "|" or "tab"',
                 )
             else:
@@ -441,7 +673,7 @@ class MappingBuilder:
                 self.problem(
                     "file",
                     "skip_lines",
-                    f"expected a whole number 0 or more, got {skip!r}",
+                    f"expected a whole number 0 or more, got {shown(skip)}",
                     "give the number of lines above the header, e.g. skip_lines = 2",
                 )
             else:
@@ -451,7 +683,7 @@ class MappingBuilder:
                 self.problem(
                     "file",
                     "header_row",
-                    f"expected a whole number 1 or more, got {row!r}",
+                    f"expected a whole number 1 or more, got {shown(row)}",
                     "give the header's line (or spreadsheet row) number, e.g. header_row = 3",
                 )
             else:
@@ -461,12 +693,18 @@ class MappingBuilder:
             try:
                 if not isinstance(enc, str):
                     raise LookupError
-                out["encoding"] = codecs.lookup(enc).name
-            except LookupError:
+                info = codecs.lookup(enc)
+                # Codecs such as rot13, base64 or zlib transform text or bytes; they do not
+                # decode a file (and "undefined" decodes nothing).
+                if not getattr(info, "_is_text_encoding", True):
+                    raise LookupError
+                codecs.getincrementaldecoder(info.name)().decode(b"Date,")
+                out["encoding"] = info.name
+            except (LookupError, UnicodeError, TypeError, ValueError):
                 self.problem(
                     "file",
                     "encoding",
-                    f"{enc!r} is not a text encoding",
+                    f"{shown(enc)} is not a text encoding",
                     'use a Python codec name such as "utf-8", "utf-8-sig", "cp1252" or "utf-16", '
                     "or leave it out to detect it",
                 )
@@ -475,11 +713,16 @@ class MappingBuilder:
         )
         return out
 
-    def columns(self, valid: _AbcMapping[str, str], fix_missing: str) -> dict[str, tuple[str, ...]]:
+    def columns(
+        self, valid: _AbcMapping[str, str], fix_missing: str, when: str = "start"
+    ) -> dict[str, tuple[str, ...]]:
         """``[columns]``: each key a canonical column, each value a header or list of headers.
 
-        Also checks that the time is given as ``start`` or as ``date`` + ``time`` (not both).
-        The caller checks its own required columns after this (see :meth:`require_columns`).
+        With ``when="start"`` (records at a moment: calls, slots) also checks that the time is
+        given as ``start`` or as ``date`` + ``time`` (not both); with ``when="date"`` (records
+        of a day or a period: summary counts) a ``date`` column is optional and checked by the
+        caller. The caller checks its own required columns after this (see
+        :meth:`require_columns`).
         """
         t = self.table("columns", required=True, fix=fix_missing)
         if "columns" not in self.data:
@@ -502,11 +745,19 @@ class MappingBuilder:
                 or not all(isinstance(n, str) and norm_name(n) for n in headers)
             ):
                 self.problem(
-                    "columns", k, f"expected the report's column header in quotes, got {v!r}",
+                    "columns", k, f"expected the report's column header in quotes, got {shown(v)}",
                     f'write {k} = "<header>" or a list of alternative headers',
                 )
                 continue
+            if len(headers) > MAX_ALTERNATIVES:
+                self.problem(
+                    "columns", k, f"{len(headers):,} alternative headers",
+                    f"list the few spellings your reports use (at most {MAX_ALTERNATIVES})",
+                )
+                continue
             cols[k] = tuple(headers)
+        if when != "start":
+            return cols
         has_start = "start" in cols or "start" in t
         has_date = "date" in t or "time" in t
         if has_start and has_date:
@@ -533,6 +784,11 @@ class MappingBuilder:
                 "or use start for a single date-and-time column",
             )
         return cols
+
+    def record_columns(self, fix_missing: str) -> dict[str, tuple[str, ...]]:
+        """``[columns]`` checked against the builder's :attr:`record` (see :meth:`columns`)."""
+        assert self.record is not None
+        return self.columns(self.record.columns, fix_missing, self.record.when)
 
     def require_columns(self, required: Iterable[tuple[tuple[str, ...], str]]) -> None:
         """For each ``(alternatives, fix)``: one of the alternatives must be under ``[columns]``.
@@ -562,7 +818,7 @@ class MappingBuilder:
         self.problem(
             section,
             key,
-            f"{value!r} is not a strptime date format",
+            f"{shown(value)} is not a strptime date format",
             f'use strptime codes, e.g. {key} = "%d/%m/%Y %H:%M" for 05/01/2026 08:30',
         )
         return None
@@ -577,7 +833,7 @@ class MappingBuilder:
                 self.problem(
                     "datetime",
                     "dayfirst",
-                    f"expected true or false, got {dayfirst!r}",
+                    f"expected true or false, got {shown(dayfirst)}",
                     "write dayfirst = true (UK dates) or dayfirst = false, without quotes",
                 )
             else:
@@ -593,7 +849,7 @@ class MappingBuilder:
                 self.problem(
                     "datetime",
                     "timezone",
-                    f"{tz!r} is not an IANA timezone",
+                    f"{shown(tz)} is not an IANA timezone",
                     'use a name like "Europe/London", or leave it out to use --timezone',
                 )
         return out
@@ -603,7 +859,7 @@ class MappingBuilder:
         fmt = t.get("format", default)
         if not isinstance(fmt, str) or fmt.strip().lower() not in DURATION_FORMATS:
             choices = ", ".join(f'"{c}"' for c in DURATION_FORMATS)
-            self.problem("durations", "format", f"{fmt!r} is not a duration format", f"use one of {choices}")
+            self.problem("durations", "format", f"{shown(fmt)} is not a duration format", f"use one of {choices}")
             return default
         return fmt.strip().lower()
 
@@ -632,7 +888,7 @@ class MappingBuilder:
             value = canon.get(v.strip().lower()) if isinstance(v, str) else None
             if value is None:
                 self.problem(
-                    section, word, f"{v!r} is not {what}",
+                    section, word, f"{shown(v)} is not {what}",
                     f"use one of {', '.join(allowed)}{suggest(str(v), list(canon))}",
                 )
                 continue
@@ -647,7 +903,7 @@ class MappingBuilder:
                 self.problem(
                     section,
                     word,
-                    f"the same word as {seen[key]!r} (case and spaces are ignored) with a different meaning",
+                    f"the same word as {shown(seen[key])} (case and spaces are ignored) with a different meaning",
                     "keep one of the two lines",
                 )
                 continue
@@ -824,24 +1080,38 @@ def find_layout(source: Source, mapping: TabularMapping) -> Layout:
 
 
 def missing_message(
-    source: Source, mapping: TabularMapping, layout: Layout, what: str = "report", fix: str | None = None
+    source: Source,
+    mapping: TabularMapping,
+    layout: Layout,
+    what: str = "report",
+    fix: str | None = None,
+    show_header: bool = True,
 ) -> str:
     """The one-line error for a report lacking mapped columns (digits masked).
 
     ``fix`` ends the message; by default it says to check the export or the mapping's columns.
+    Without ``show_header`` the line taken for the header is not quoted, only counted: in a
+    grid with one column per clinician the header is a list of names (and a line mistaken for
+    the header may be a data row).
     """
-    wanted = "; ".join(
-        f"{c} = {' or '.join(repr(a) for a in mapping.columns[c])}" for c in layout.missing
-    )
+
+    def alternatives(alts: tuple[str, ...]) -> str:
+        text = " or ".join(shown(a) for a in alts[:3])
+        return text + (f" (or {len(alts) - 3:,} more)" if len(alts) > 3 else "")
+
+    wanted = "; ".join(f"{c} = {alternatives(mapping.columns[c])}" for c in layout.missing)
     if layout.header_line is None:
         where = (
             f"line {mapping.skip_lines + 1} is blank or past the first 64 KB"
             if mapping.skip_lines is not None
             else "no header line found"
         )
+    elif not show_header:
+        where = f"the header taken on line {layout.header_line} has {len(layout.names)} columns, not shown"
     else:
-        found = ", ".join(repr(n) for n in layout.names[:30])
-        where = f"header on line {layout.header_line}: {found}"
+        found = ", ".join(shown(n) for n in layout.names[:30])
+        more = f" (and {len(layout.names) - 30} more)" if len(layout.names) > 30 else ""
+        where = f"header on line {layout.header_line}: {found}{more}"
     # A file without a header shows data where the names should be: never a raw number.
     if fix is None:
         fix = f"Check the export settings, or fix [columns] in {mapping.file_name}."
@@ -876,9 +1146,46 @@ def sniff_score(
     return 1.0 if values_fit(layout, rows) else 0.6
 
 
-def load_folder(folder: Path, load) -> tuple:
-    """Every ``*.toml`` mapping in ``folder``, loaded with ``load(path, bundled=True)``, by name order."""
-    return tuple(load(p, bundled=True) for p in sorted(Path(folder).glob("*.toml")))
+def load_folder(folder: Path, load, kind: str | None = None, default_kind: str | None = None) -> tuple:
+    """Every ``*.toml`` mapping in ``folder``, loaded with ``load(path, bundled=True)``, by name order.
+
+    With ``kind``, only the files whose top-level ``kind`` key (``default_kind`` when absent)
+    is ``kind``: one folder can hold mappings of several kinds of record.
+    """
+    paths = sorted(Path(folder).glob("*.toml"))
+    if kind is not None:
+        paths = [p for p in paths if mapping_kind(p.read_text(encoding="utf-8"), default_kind) == kind]
+    return tuple(load(p, bundled=True) for p in paths)
+
+
+def mapping_kind(text: str, default: str | None = None) -> str | None:
+    """The top-level ``kind`` of a mapping's TOML text (``default`` when absent or unreadable:
+    the loader then reports what is wrong)."""
+    try:
+        kind = tomllib.loads(text).get("kind", default) if "kind" in text else default
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return default
+    return kind if isinstance(kind, str) else default
+
+
+def check_kind(builder: "MappingBuilder", kind: str, required: bool = False) -> None:
+    """Check the document's ``kind`` key: it must be ``kind`` (and be given when ``required``)."""
+    given = builder.data.get("kind")
+    if given is None and not required:
+        return
+    if given != kind:
+        builder.problem(
+            "",
+            "kind",
+            "required key missing" if given is None else f"{shown(given)} is not a {kind.replace('_', ' ')} mapping",
+            f'write kind = "{kind}" (this loader reads {kind.replace("_", " ")} mappings'
+            + ("" if given is None else "; give the file to the loader of its own kind")
+            + ")",
+        )
+        if given is not None:
+            # A mapping of another kind: its other keys would only be noise.
+            builder.problems = builder.problems[-1:]
+            builder.raise_if_problems()
 
 
 def head_fits(mapping: TabularMapping, layout: Layout, rows: list[list[str]], known_words: int) -> bool:
@@ -888,7 +1195,7 @@ def head_fits(mapping: TabularMapping, layout: Layout, rows: list[list[str]], kn
     counts its own decisive words (outcomes for calls, statuses for slots).
     """
     start = date_time_text(head_frame(layout, rows), layout.index)
-    parsed = parse_datetimes(start, mapping.datetime_format, mapping.dayfirst).notna().sum()
+    parsed = read_datetimes(start, mapping.datetime_format, mapping.dayfirst)[0].notna().sum()
     return known_words >= 0.5 * len(rows) and parsed >= 0.5 * len(rows)
 
 
@@ -903,11 +1210,13 @@ def open_report(
     what: str = "report",
     reader: Callable[..., Iterator[Chunk]] = read_delimited,
     fix: str | None = None,
+    show_header: bool = True,
 ) -> tuple[Source, Layout, Iterator[Chunk]]:
     """The report's layout and its data rows as bounded chunks (CSV, or a named worksheet).
 
     ``reader`` reads delimited text (:func:`telephony.sources.read_delimited` or a stand-in);
-    ``what`` and ``fix`` word the error for missing columns (:func:`missing_message`).
+    ``what``, ``fix`` and ``show_header`` word the error for missing columns
+    (:func:`missing_message`).
 
     Raises
     ------
@@ -916,8 +1225,9 @@ def open_report(
     """
     source = sheet_source(with_encoding(source, mapping.encoding), mapping)
     layout = find_layout(source, mapping)
-    if layout.missing:
-        raise BadInputError(missing_message(source, mapping, layout, what, fix))
+    needed = [c for c in layout.missing if c not in mapping.optional_columns()]
+    if needed:
+        raise BadInputError(missing_message(source, mapping, replace(layout, missing=needed), what, fix, show_header))
     # A workbook is read from the source's sheet (the mapping's, or the first with data).
     chunks = reader(source, names=layout.names, header=True, delimiter=layout.delimiter, skip_lines=layout.skip)
     return source, layout, chunks
@@ -982,27 +1292,141 @@ def date_time_text(frame: pd.DataFrame, index: dict[str, int]) -> pd.Series:
     return (column_text(frame, index, "date") + " " + column_text(frame, index, "time")).str.strip()
 
 
+# A four-digit group that is a year pandas cannot hold, and one that it can.
+_YEAR_OUT = re.compile(r"(?<!\d)(?:0\d{3}|1[0-5]\d{2}|16[0-6]\d|167[0-7]|226[2-9]|22[7-9]\d|2[3-9]\d{2}|[3-9]\d{3})(?!\d)")
+_YEAR_IN = re.compile(r"(?<!\d)(?:167[89]|16[89]\d|1[7-9]\d{2}|20\d{2}|21\d{2}|22[0-5]\d|226[01])(?!\d)")
+
+
+def years_out_of_range(text: pd.Series) -> pd.Series:
+    """Rows whose text holds a four-digit year that cannot be stored (and none that can)."""
+    s = text.fillna("").astype(str)
+    return s.str.contains(_YEAR_OUT) & ~s.str.contains(_YEAR_IN)
+
+
+def read_datetimes(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
+    """Date-times as :func:`telephony.timeutil.parse_datetimes` reads them, and which are out of range.
+
+    A value whose year pandas cannot hold (year 9999 or 1677, a wrong clock or a placeholder
+    "never" date) must cost its own row, never the file: such values are set aside before
+    parsing (a four-digit year outside :data:`MIN_YEAR`..:data:`MAX_YEAR` and none inside),
+    any value read outside those years is dropped, and should parsing still overflow the
+    values are read one at a time.
+
+    Returns
+    -------
+    times : pandas.Series
+        Naive wall clock (or UTC when the values carry offsets); ``NaT`` where unreadable or
+        out of range.
+    out_of_range : pandas.Series of bool
+        Rows whose value is a date outside the years that can be stored.
+    """
+    s = text.fillna("").astype(str)
+    year_out = years_out_of_range(s).to_numpy(dtype=bool)
+    todo = s.where(~year_out, "")
+    overflowed = np.zeros(len(s), dtype=bool)
+    try:
+        times = parse_datetimes(todo, fmt, dayfirst)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        times, overflowed = _one_at_a_time(todo, fmt, dayfirst)
+    years = times.dt.year
+    outside = (times.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR))).to_numpy(dtype=bool)
+    if outside.any():
+        times = times.mask(outside)
+    return times, pd.Series(year_out | outside | overflowed, index=text.index)
+
+
+def _one_at_a_time(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd.Series, np.ndarray]:
+    """Each value parsed on its own (the slow path when a column overflows as a whole), and
+    which values overflowed."""
+    parts = []
+    overflowed = np.zeros(len(text), dtype=bool)
+    for i in range(len(text)):
+        one = text.iloc[i : i + 1]
+        try:
+            parts.append(parse_datetimes(one, fmt, dayfirst))
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):
+            overflowed[i] = True
+            parts.append(pd.Series(pd.NaT, index=one.index, dtype="datetime64[ns]"))
+    aware = [p for p in parts if getattr(p.dt, "tz", None) is not None]
+    if aware and len(aware) * 2 >= len(parts):
+        parts = [p if getattr(p.dt, "tz", None) is not None else p.dt.tz_localize("UTC") for p in parts]
+    else:
+        parts = [p.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(p.dt, "tz", None) is not None else p for p in parts]
+    out = pd.concat(parts) if parts else pd.Series([], dtype="datetime64[ns]")
+    return out, overflowed
+
+
+def time_reasons(
+    problems: list[pd.Series], text: pd.Series, times: pd.Series, out_of_range: pd.Series, what: str, where: str,
+    hint: str = "", skip=None,
+) -> None:
+    """Flag a time column's empty, out-of-range and unreadable values (see :func:`flag`).
+
+    ``what`` names the value ("date/time", "end time"), ``where`` the column as the report
+    heads it; ``hint`` ends the unreadable reason (e.g. the expected spelling). Rows in
+    ``skip`` are already flagged for their time.
+    """
+    bad = times.isna().to_numpy(dtype=bool)
+    if skip is not None:
+        bad = bad & ~np.asarray(skip, dtype=bool)
+    if not bad.any():
+        return
+    empty = (text.fillna("") == "").to_numpy()
+    oob = out_of_range.to_numpy(dtype=bool)
+    quoted = clipped(text.fillna("").astype(str))
+    flag(problems, bad & empty, f"{what} missing: column {where!r} is empty")
+    flag(
+        problems, bad & ~empty & oob,
+        f"{what} '" + quoted + f"' in column {where!r} is out of range (years {MIN_YEAR} to {MAX_YEAR} can be stored)",
+    )
+    flag(problems, bad & ~empty & ~oob, f"unreadable {what} '" + quoted + f"' in column {where!r}{hint}")
+
+
 def read_start(
     frame: pd.DataFrame, layout: Layout, mapping: TabularMapping, problems: list[pd.Series]
 ) -> pd.Series:
-    """Parse the ``start`` (or ``date`` + ``time``) column, flagging empty and unreadable values.
+    """Parse the ``start`` (or ``date`` + ``time``) column, flagging empty, out-of-range and
+    unreadable values.
 
-    Returns the times as :func:`telephony.timeutil.parse_datetimes` gives them (naive
-    wall-clock unless the values carry offsets); reasons go to ``problems`` (see :func:`flag`).
+    Returns the times as :func:`read_datetimes` gives them (naive wall-clock unless the values
+    carry offsets); reasons go to ``problems`` (see :func:`flag`).
     """
     idx = layout.index
     text = date_time_text(frame, idx)
-    start = parse_datetimes(text, mapping.datetime_format, mapping.dayfirst)
+    start, oob = read_datetimes(text, mapping.datetime_format, mapping.dayfirst)
     where = layout.names[idx["start"]] if "start" in idx else f"{layout.names[idx['date']]}/{layout.names[idx['time']]}"
-    bad = start.isna().to_numpy()
-    if bad.any():
-        hint = ""
-        if mapping.datetime_format:
-            hint = f" (expected like {_dt.datetime(2026, 1, 5, 8, 30, 15).strftime(mapping.datetime_format)})"
-        empty = (text == "").to_numpy()
-        flag(problems, bad & empty, f"date/time missing: column {where!r} is empty")
-        flag(problems, bad & ~empty, "unreadable date/time '" + text + f"' in column {where!r}{hint}")
+    hint = ""
+    if mapping.datetime_format:
+        hint = f" (expected like {_dt.datetime(2026, 1, 5, 8, 30, 15).strftime(mapping.datetime_format)})"
+    time_reasons(problems, text, start, oob, "date/time", where, hint)
     return start
+
+
+def read_dates(
+    frame: pd.DataFrame, layout: Layout, mapping: TabularMapping, problems: list[pd.Series], key: str = "date"
+) -> pd.Series:
+    """Parse a column of days (``date``): midnights, with empty, out-of-range and unreadable
+    values flagged (a value with a time of day other than midnight is not a day either).
+
+    Returns
+    -------
+    pandas.Series
+        Naive ``datetime64[ns]`` midnights; ``NaT`` where flagged.
+    """
+    text = column_text(frame, layout.index, key)
+    days, oob = read_datetimes(text, mapping.datetime_format, mapping.dayfirst)
+    if getattr(days.dt, "tz", None) is not None:  # a day written with an offset: its own date
+        days = days.dt.tz_localize(None)
+    where = layout.names[layout.index[key]]
+    hint = ""
+    if mapping.datetime_format:
+        hint = f" (expected like {_dt.date(2026, 1, 5).strftime(mapping.datetime_format)})"
+    timed = (days.notna() & (days != days.dt.normalize())).to_numpy(dtype=bool)
+    if timed.any():
+        flag(problems, timed, "'" + clipped(text) + f"' in column {where!r} is a time, not a day")
+        days = days.mask(timed)
+    time_reasons(problems, text, days, oob, "date", where, hint, skip=timed)
+    return days
 
 
 _CLOCK = re.compile(r"^(?:\d+ days?,?\s*)?(?:\d+:)?\d{1,2}:\d{1,2}(?:\.\d+)?$")
@@ -1048,8 +1472,11 @@ def durations_seconds(
 
 
 def end_times(text: pd.Series, start: pd.Series, fmt: str | None, dayfirst: bool) -> pd.Series:
-    """End times; a bare clock time is taken on the start's day (the next day if earlier)."""
-    end = parse_datetimes(text, fmt, dayfirst)
+    """End times; a bare clock time is taken on the start's day (the next day if earlier).
+
+    Values out of the years that can be stored are ``NaT`` (see :func:`read_datetimes`).
+    """
+    end = read_datetimes(text, fmt, dayfirst)[0]
     # A time of day that exists: "25:00" is unreadable, not 01:00 the next day.
     clock = text.fillna("").str.strip().str.fullmatch(r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?")
     use = clock.to_numpy(dtype=bool)
@@ -1108,10 +1535,26 @@ def flag(problems: list[pd.Series], mask, reason) -> None:
 
 __all__ = [
     "DURATION_FORMATS",
+    "EVIDENCE_VALUES",
     "FILE_KEYS",
+    "IDENTITY_KEYS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "check_kind",
+    "clipped",
+    "load_folder",
+    "mapping_kind",
+    "read_dates",
+    "read_datetimes",
+    "shown",
+    "shown_key",
+    "time_reasons",
+    "too_deep",
+    "years_out_of_range",
     "Layout",
     "MappingBuilder",
     "Problem",
+    "RecordSpec",
     "TabularMapping",
     "column_readers",
     "column_text",

@@ -17,6 +17,9 @@ start, an outcome and a talk time, and ``[outcomes]`` are required)::
     supplier = "Acme Voice Ltd"                # optional, shown in 'frontdoor formats'
     example = "CallReport.csv"                 # optional: what the download is called
     notes = "Reports > Calls > Export, all columns."   # optional, for people
+    evidence = "documentation"      # optional: "real" once checked against a real export
+                                    # (shown by 'frontdoor formats'); "documentation" else
+    evidence_note = "from the supplier's help pages"   # optional: what it was checked against
 
     [file]                          # optional table; every key in it is optional
     delimiter = ";"                 # one character, or "tab"; guessed when absent
@@ -58,8 +61,8 @@ start, an outcome and a talk time, and ``[outcomes]`` are required)::
 
     [outcomes]                      # required: vendor word = outcome (case-insensitive).
     # Outcomes: answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed,
-    # busy, failed. Quote words with spaces. A row with a word not listed here is
-    # rejected with the word in its reason and counted as an unknown word.
+    # busy, failed. Quote words with spaces. A call with a word not listed here is kept
+    # with outcome unknown, the word counted and a note saying how to map it.
     "Answered" = "answered"
     "Queue Timeout" = "missed"
     "Caller Hung Up" = "abandoned"
@@ -69,7 +72,8 @@ start, an outcome and a talk time, and ``[outcomes]`` are required)::
 
     [directions]                    # optional, only with a direction column: vendor word =
     "Incoming" = "inbound"          # inbound / outbound / internal. Added to the built-in
-    "Transfer" = "internal"         # words (in, inbound, incoming, out, outbound, ...).
+    "Transfer" = "internal"         # words (in, inbound, incoming, out, outbound, ...); a
+                                    # word not known keeps its call with direction unknown.
 
     [short_missed]                  # optional: X-on style "missed from queue under 10
     under_seconds = 10              # seconds". Inbound calls whose outcome is "missed" with
@@ -91,6 +95,14 @@ Notes
 - Times are wall-clock unless they carry an offset or are epoch seconds; the autumn clock-change
   hour is resolved in file order (:func:`telephony.timeutil.localize`).
 - Outcome and direction words are matched case-insensitively with runs of spaces collapsed.
+  A word the mapping does not know never costs its call: the call is kept with outcome (or
+  direction) ``unknown``, the word counted (under its first spelling in the file), and a note
+  says how to map it (at most :data:`NOTED_WORDS` words get their own note). Such a call
+  keeps its talk time and agent as reported: an unknown outcome may hide an answer. Only a
+  row that cannot be a call (no readable start time), or whose values cannot be read, is
+  rejected.
+- Dates outside the years that can be stored (a placeholder 31/12/9999, a clock set to
+  1677) reject their own row, saying so (:func:`telephony.tabular_mapping.read_datetimes`).
 """
 
 from __future__ import annotations
@@ -109,12 +121,19 @@ import pandas as pd
 from ..schema import DIRECTIONS, OUTCOMES
 from ..sources import Chunk, Source, read_delimited
 from ..tabular_mapping import (
+    IDENTITY_KEYS,
+    MAX_YEAR,
+    MIN_YEAR,
+    clipped,
     head_fits,
+    shown,
     load_folder,
+    years_out_of_range,
     DURATION_FORMATS,
     FILE_KEYS,
     Layout,
     MappingBuilder,
+    RecordSpec,
     TabularMapping,
     column_readers,
     durations_seconds,
@@ -153,6 +172,9 @@ COLUMNS: dict[str, str] = {
     "agent": "who answered",
 }
 
+#: The record these mappings describe (see :class:`telephony.tabular_mapping.RecordSpec`).
+RECORD = RecordSpec("calls", "call report", COLUMNS)
+
 # Direction words understood without a [directions] table (a mapping's own words are added).
 BUILTIN_DIRECTIONS: dict[str, str] = {
     "inbound": "inbound", "in": "inbound", "incoming": "inbound", "i": "inbound",
@@ -160,8 +182,7 @@ BUILTIN_DIRECTIONS: dict[str, str] = {
     "internal": "internal", "int": "internal", "extension": "internal",
 }
 
-_TOP_KEYS = (
-    "name", "title", "supplier", "example", "notes",
+_TOP_KEYS = IDENTITY_KEYS + (
     "file", "columns", "datetime", "durations", "outcomes", "directions", "short_missed",
 )
 _TABLE_KEYS = {
@@ -292,6 +313,7 @@ class _Builder(MappingBuilder):
 
     top_keys = _TOP_KEYS
     table_keys = _TABLE_KEYS
+    record = RECORD
     title_fix = 'add title = "<supplier> call report (CSV/XLSX)" (shown by frontdoor formats)'
     title_text_fix = 'write title = "<supplier> call report"'
     sheet_example = "Calls"
@@ -303,7 +325,7 @@ class _Builder(MappingBuilder):
         valid = ", ".join(OUTCOMES)
         if not isinstance(value, str) or value.strip().lower() not in OUTCOMES:
             self.problem(
-                section, key, f"{value!r} is not {what}",
+                section, key, f"{shown(value)} is not {what}",
                 f"use one of {valid}{suggest(str(value), OUTCOMES)}",
             )
             return None
@@ -312,7 +334,7 @@ class _Builder(MappingBuilder):
     def direction_word(self, section: str, key: str, value: object) -> str | None:
         if not isinstance(value, str) or value.strip().lower() not in DIRECTIONS:
             self.problem(
-                section, key, f"{value!r} is not a direction",
+                section, key, f"{shown(value)} is not a direction",
                 f"use one of {', '.join(DIRECTIONS)}{suggest(str(value), DIRECTIONS)}",
             )
             return None
@@ -323,7 +345,7 @@ class _Builder(MappingBuilder):
         self.unknown_top_keys()
         ident = self.identity()
         f = self.file_options()
-        columns = self.columns(COLUMNS, 'add a [columns] table: canonical name = "the report\'s column header"')
+        columns = self.record_columns('add a [columns] table: canonical name = "the report\'s column header"')
         self.require_columns(
             [
                 (("outcome",), 'add outcome = "<the report\'s result/status column>"'),
@@ -369,7 +391,7 @@ class _Builder(MappingBuilder):
                         self.problem(
                             "outcomes",
                             word,
-                            f"unknown key {k!r} in the rule",
+                            f"unknown key {shown(k)} in the rule",
                             f"use outcome, direction and if_no_talk{suggest(k, _RULE_KEYS)}",
                         )
                 if "outcome" not in v:
@@ -441,7 +463,7 @@ class _Builder(MappingBuilder):
             self.problem(
                 "short_missed",
                 "under_seconds",
-                f"expected a number of seconds above 0, got {under!r}",
+                f"expected a number of seconds above 0, got {shown(under)}",
                 "write under_seconds = 10, without quotes",
             )
             return None
@@ -484,12 +506,13 @@ def _sniff(mapping: Mapping, source: Source) -> float:
 
 
 def _convert(
-    chunk: Chunk, layout: Layout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict
+    chunk: Chunk, layout: Layout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict, noted: dict | None = None
 ) -> ParsedChunk:
     """One chunk of report rows → raw calls and rejects (one call or one reject per row).
 
     ``clock`` carries the autumn clock change from chunk to chunk when the mapping's own
-    timezone is applied here (see :func:`telephony.timeutil.localize`).
+    timezone is applied here (see :func:`telephony.timeutil.localize`); ``noted`` the
+    unknown words already explained in a note, from chunk to chunk.
     """
     f = chunk.frame.reset_index(drop=True)
     n = len(f)
@@ -501,6 +524,8 @@ def _convert(
 
     problems: list[pd.Series] = []
     unknown: Counter = Counter()
+    notes: list[str] = []
+    noted = {} if noted is None else noted
 
     # When the call arrived.
     start = read_start(f, layout, mapping, problems)
@@ -512,19 +537,12 @@ def _convert(
     base = key.map({k: r.outcome for k, r in rules.items()}).astype("string")
     dir_over = key.map({k: r.direction for k, r in rules.items() if r.direction}).astype("string")
     no_talk = key.map({k: r.if_no_talk for k, r in rules.items() if r.if_no_talk}).astype("string")
+    # A word the mapping does not know keeps its call: outcome unknown, the word counted, and
+    # a note saying how to map it (the call is demand whatever its outcome).
     unk = base.isna().to_numpy()
     if unk.any():
-        empty = (words == "").to_numpy()
-        flag(problems, unk & empty, f"outcome missing: column {label('outcome')!r} is empty")
-        w = words[unk & ~empty]
-        for word, cnt in w.value_counts().items():
-            unknown[str(word)] += int(cnt)
-        reason = (
-            "unknown outcome '" + words + f"' in column {label('outcome')!r}; add \"" + words
-            + "\" = \"<outcome>\" " + mapping.edit_hint("outcomes")
-            + f" (one of {', '.join(OUTCOMES)})"
-        )
-        flag(problems, unk & ~empty, reason)
+        _count_words(unknown, notes, noted, "outcome", clipped(words)[unk], label("outcome"), mapping)
+        base = base.mask(unk, "unknown").astype("string")
 
     # Direction: the outcome word's rule, else the direction column, else inbound.
     direction = pd.Series("inbound", index=f.index, dtype="string")
@@ -534,14 +552,8 @@ def _convert(
         dmapped = dkey.map(dict(mapping.directions)).astype("string")
         dunk = (dmapped.isna() & dir_over.isna()).to_numpy()
         if dunk.any():
-            for word, cnt in dwords[dunk].value_counts().items():
-                unknown[f"direction {word}" if word else "direction (empty)"] += int(cnt)
-            reason = (
-                "unknown direction '" + dwords + f"' in column {label('direction')!r}; add \"" + dwords
-                + "\" = \"<inbound|outbound|internal>\" " + mapping.edit_hint("directions")
-            )
-            flag(problems, dunk, reason)
-        direction = dmapped.fillna("inbound").astype("string")
+            _count_words(unknown, notes, noted, "direction", clipped(dwords)[dunk], label("direction"), mapping)
+        direction = dmapped.fillna("unknown").astype("string")
     direction = dir_over.fillna(direction).astype("string")
 
     # Durations.
@@ -554,7 +566,7 @@ def _convert(
             flag(
                 problems,
                 badv,
-                f"unreadable {k} '" + raw + f"' in column {label(k)!r} (durations format {mapping.durations})",
+                f"unreadable {k} '" + clipped(raw) + f"' in column {label(k)!r} (durations format {mapping.durations})",
             )
         return secs
 
@@ -571,7 +583,13 @@ def _convert(
         elif getattr(start.dt, "tz", None) is not None and getattr(end.dt, "tz", None) is None:
             end = localize(end, tz or DEFAULT_TZ)
         bad_end = (end.isna() & (etext != "")).to_numpy()
-        flag(problems, bad_end, "unreadable end time '" + etext + f"' in column {label('end')!r}")
+        end_oob = years_out_of_range(etext).to_numpy()
+        flag(
+            problems, bad_end & end_oob,
+            "end time '" + clipped(etext) + f"' in column {label('end')!r} is out of range "
+            f"(years {MIN_YEAR} to {MAX_YEAR} can be stored)",
+        )
+        flag(problems, bad_end & ~end_oob, "unreadable end time '" + clipped(etext) + f"' in column {label('end')!r}")
         talk_raw = ((end - start).dt.total_seconds() - wait.fillna(0.0)).clip(lower=0.0)
 
     # Final outcome: the no-talk variant, then the short-missed rule.
@@ -593,7 +611,10 @@ def _convert(
         no_talk_time & ~(col(tcol) != "").to_numpy(),
         f"talk time empty in column {label(tcol)!r} for an answered call",
     )
-    talk = pd.Series(np.where(answered, talk_raw.to_numpy(), 0.0), index=f.index)
+    # An unknown outcome may hide an answer: its talk time and agent are kept as reported, so
+    # nothing is lost before the word is mapped.
+    keep_talk = answered | unk
+    talk = pd.Series(np.where(keep_talk, talk_raw.fillna(0.0).to_numpy(), 0.0), index=f.index)
 
     # Who: pseudonymised later by the ingest, so raw here.
     caller = optional("caller")
@@ -601,7 +622,7 @@ def _convert(
         out = (direction == "outbound").to_numpy()
         caller = caller.copy()
         caller[out] = optional("dialled")[out]
-    agent = optional("agent").where(answered, pd.NA)
+    agent = optional("agent").where(keep_talk, pd.NA)
 
     if tz is not None and getattr(start.dt, "tz", None) is None:
         start = localize(start, tz, clock)
@@ -625,7 +646,57 @@ def _convert(
         agent=agent[ok],
         source_line=pd.Series(chunk.lines[ok]),
     )
-    return ParsedChunk(calls, rejects, rows_read, skipped, unknown)
+    return ParsedChunk(calls, rejects, rows_read, skipped, unknown, notes)
+
+
+# Distinct unknown words a file's notes explain one by one; beyond, one note points to the list.
+NOTED_WORDS = 10
+
+
+def _count_words(
+    unknown: Counter, notes: list[str], noted: dict, what: str, words: pd.Series, column: str, mapping: Mapping
+) -> None:
+    """Count a chunk's unknown ``what`` words and note how to map each (see :func:`_note_word`).
+
+    A word is one word whatever its case and spacing (as the mapping looks it up), counted
+    under the spelling first seen in the file: outcome words bare, others after ``what``.
+    """
+    spelled = noted.setdefault("spelling", {})
+    for word, cnt in words.value_counts(sort=False).items():
+        first = spelled.setdefault((what, norm_word(word)), str(word))
+        label = first or f"{what} (empty)"
+        if first and what != "outcome":
+            label = f"{what} {first}"
+        unknown[label] += int(cnt)
+        _note_word(notes, noted, what, first, column, mapping)
+
+
+def _note_word(notes: list[str], noted: dict, what: str, word: str, column: str, mapping: Mapping) -> None:
+    """Say once per file how to map an unknown ``what`` ("outcome", "direction") word.
+
+    At most :data:`NOTED_WORDS` words get their own note; the rest share one.
+    """
+    said = noted.setdefault("said", set())
+    if (what, word) in said:
+        return
+    said.add((what, word))
+    if len(said) > NOTED_WORDS:
+        if not noted.get("more"):
+            noted["more"] = True
+            notes.append(
+                "more unknown words than are noted here: every one is in the list of unknown "
+                "vendor words, each mapped the same way"
+            )
+        return
+    section = "outcomes" if what == "outcome" else "directions"
+    values = [o for o in (OUTCOMES if what == "outcome" else DIRECTIONS) if o != "unknown"]
+    if word:
+        head = f"{what} '{word}' in column {column!r} is not in the mapping: calls kept as {what} unknown"
+        add = f'add "{word}" = "<{what}>"'
+    else:
+        head = f"empty {what} in column {column!r}: calls kept as {what} unknown"
+        add = f'to give empty cells a meaning, add "" = "<{what}>"'
+    notes.append(f"{head}; {add} {mapping.edit_hint(section)} (one of {', '.join(values)}) and ingest again")
 
 
 def _read(mapping: Mapping, source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
@@ -634,8 +705,9 @@ def _read(mapping: Mapping, source: Source, ctx: ReadContext) -> Iterator[Parsed
     tz = effective_timezone(mapping, ctx.timezone)
     xlsx = source.kind == "xlsx"
     clock: dict = {}
+    noted: dict = {}
     for chunk in chunks:
-        yield _convert(chunk, layout, mapping, tz, xlsx, clock)
+        yield _convert(chunk, layout, mapping, tz, xlsx, clock, noted)
 
 
 def mapping_format(mapping: Mapping) -> Format:
@@ -663,6 +735,8 @@ def mapping_format(mapping: Mapping) -> Format:
         sniff=functools.partial(_sniff, mapping),
         read=functools.partial(_read, mapping),
         timezone=mapping.timezone,
+        evidence=mapping.evidence,
+        evidence_note=mapping.evidence_note,
     )
 
 

@@ -397,7 +397,7 @@ def test_every_mapping_problem_reported_at_once(tmp_path):
         "category column, e.g. \"<the report's word>\" = \"same_day\"",
         "  slots.toml:1: name: 'Slots!' is not a format name. Fix: use lower case letters, digits and _ starting with "
         "a letter, e.g. name = \"slots\"",
-        "  slots.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, file, "
+        "  slots.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, evidence, evidence_note, kind, file, "
         "columns, datetime, durations, roles, categories, statuses, modes (did you mean columns?)",
         "  slots.toml:5: columns.duration: required key missing. Fix: add duration = \"<slot length column>\", or "
         "end = \"<slot end time column>\" to derive it",
@@ -435,7 +435,7 @@ def test_missing_columns_unknown_format_and_missing_practice(store, tmp_path):
         ingest_appointment_file(store, EMIS / "appointment_slots.csv", PRACTICE, fmt="emis")
     assert str(exc.value) == (
         "unknown appointment format 'emis'. Known formats: emis_appointments, gpad, systmone_appointments, "
-        "or pass --mapping FILE"
+        "systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or pass --mapping FILE"
     )
     with pytest.raises(InvalidPracticeError) as exc:
         ingest_appointment_file(store, EMIS / "appointment_slots.csv")
@@ -595,7 +595,7 @@ def test_cli_one_line_errors(runner, tmp_path):
     assert res.exit_code == 1
     assert res.output == (
         "Error: unknown appointment format 'systmone'. Known formats: emis_appointments, gpad, "
-        "systmone_appointments, or pass --mapping FILE\n"
+        "systmone_appointments, systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or pass --mapping FILE\n"
     )
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\ntitle = "Bad"\n')
@@ -630,3 +630,22 @@ def test_docstring_example_is_a_valid_mapping():
     assert m.required_columns() == ["date", "time", "duration", "role", "category", "status"]
     assert dict(m.categories) == {"same day": "same_day", "routine": "pre_bookable", "*": "other"}
     assert dict(m.modes) == {"face to face": "face_to_face", "": "unknown"}
+
+
+def test_slot_report_with_a_date_of_year_9999_rejects_that_slot_only(store, tmp_path):
+    """A placeholder date (9999) in a slot report costs its own row, saying it is out of range."""
+    header = (S1 / "appointments.csv").read_text().splitlines()[0]
+    path = tmp_path / "appointments.csv"
+    path.write_text(
+        header + "\n"
+        "S-1,05/01/2026,08:00,08:10,Dr Pretend Smith,GP,Same Day,Telephone,Finished,05/01/2026 08:00:10,RX-FAKE-300\n"
+        "S-2,31/12/9999,08:10,08:20,Dr Pretend Smith,GP,Same Day,Telephone,Booked,05/01/2026 08:00:20,RX-FAKE-301\n"
+        "S-3,05/01/2026,08:20,08:30,Dr Pretend Smith,GP,Same Day,Telephone,Booked,01/01/1677 00:00:00,RX-FAKE-302\n"
+    )
+    res = ingest_appointment_file(store, path, PRACTICE, fmt="systmone_appointments")
+    assert (res.rows_read, res.written, res.rejected) == (3, 1, 2)
+    reasons = pd.read_csv(res.rejects_path)["reason"].tolist()
+    assert reasons == [
+        "date/time '31/12/9999 08:10' in column 'Date/Start Time' is out of range (years 1678 to 2261 can be stored)",
+        "booked date/time '01/01/1677 00:00:00' in column 'Booked Date' is out of range (years 1678 to 2261 can be stored)",
+    ]

@@ -137,35 +137,95 @@ BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.to
 OUTCOME_LIST = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed, unknown"
 
 
+def read_notes(fmt, path: Path) -> list[str]:
+    """Every note the reader left, in order."""
+    return [n for ch in fmt.read(open_source(path), ReadContext()) for n in ch.notes]
+
+
 def test_with_problems_exact_rejects():
     calls, rejects, rows, skipped, unknown = read_all(
         FORMATS["xon_surgery_connect"], XON / "call_report_with_problems.csv"
     )
     # The report title and period above the header were found and passed over.
-    assert calls["source_line"].tolist() == [5, 9, 12]
-    assert calls["call_id"].tolist() == ["XON-300001", "XON-300004", "XON-300001"]
-    assert calls["agent"].tolist() == ["Reception 2", "Patel, Anita", "Reception 2"]  # quoted comma
-    assert calls["caller"].tolist()[1] == "07700 900153"
-    unknown_reason = (
-        "unknown outcome 'Transferred' in column 'Result'; add \"Transferred\" = \"<outcome>\" "
-        f"{BUNDLED_HINT} (one of {OUTCOME_LIST})"
-    )
+    assert calls["source_line"].tolist() == [5, 6, 9, 12, 13, 15]
+    assert calls["call_id"].tolist() == ["XON-300001", "XON-300002", "XON-300004", "XON-300001", "XON-300007", "XON-300008"]
+    assert calls["outcome"].tolist() == ["answered", "unknown", "answered", "answered", "unknown", "unknown"]
+    assert calls["agent"].tolist()[:3] == ["Reception 2", "Reception 2", "Patel, Anita"]  # quoted comma
+    assert calls["caller"].tolist()[2] == "07700 900153"
     assert [(r.line, r.reason) for r in rejects] == [
-        (6, unknown_reason),
         (7, "unreadable date/time '31/02/2026 08:02' in column 'Date/Time' (expected like 05/01/2026 08:30)"),
         (10, "unreadable wait 'abc' in column 'Wait Time' (durations format auto)"),
         (11, "talk time empty in column 'Talk Time' for an answered call"),
-        (13, unknown_reason),
-        (15, "outcome missing: column 'Result' is empty"),
         (16, "expected 9 fields, found 2 (truncated, or a different layout)"),
     ]
     # Reject texts are masked: no caller number survives.
     assert all(not re.search(r"\d{7}", r.text) for r in rejects)
     assert "XXXXXXXXXXX" in rejects[0].text
-    assert unknown == Counter({"Transferred": 2})
+    assert unknown == Counter({"Transferred": 2, "outcome (empty)": 1})
     assert skipped == Counter({"blank line": 2})
     assert rows == 12
     assert_conserved(calls, rejects, rows, skipped)
+
+
+NOT_UNKNOWN = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed"
+
+
+def test_xon_unknown_outcome_words_keep_the_call_as_unknown():
+    """'Transferred' is not in the bundled X-on mapping: the calls are demand all the same. They
+    are kept with outcome unknown, the word counted, and a note says how to map it; an empty
+    result is kept the same way. Talk time and agent are kept as reported (an unknown outcome
+    may hide an answer)."""
+    fmt = FORMATS["xon_surgery_connect"]
+    calls, rejects, rows, skipped, unknown = read_all(fmt, XON / "call_report_unknown_outcomes.csv")
+    assert rejects == [] and rows == 9
+    got = [(r.call_id, r.outcome, r.talk_s, None if pd.isna(r.agent) else r.agent) for r in calls.itertuples()]
+    assert got[:6] == [
+        ("XON-400001", "answered", 120.0, "Reception 1"),
+        ("XON-400002", "unknown", 95.0, "Reception 1"),
+        ("XON-400003", "unknown", 0.0, None),
+        ("XON-400004", "unknown", 30.0, "Reception 2"),
+        ("XON-400005", "unknown", 0.0, None),
+        ("XON-400006", "missed", 0.0, None),
+    ]
+    # One word whatever its case, counted under its first spelling.
+    assert unknown == Counter({"Transferred": 2, "Forwarded To Mobile": 1, "outcome (empty)": 1})
+    assert read_notes(fmt, XON / "call_report_unknown_outcomes.csv") == [
+        "outcome 'Transferred' in column 'Result' is not in the mapping: calls kept as outcome unknown; "
+        f'add "Transferred" = "<outcome>" {BUNDLED_HINT} (one of {NOT_UNKNOWN}) and ingest again',
+        "outcome 'Forwarded To Mobile' in column 'Result' is not in the mapping: calls kept as outcome unknown; "
+        f'add "Forwarded To Mobile" = "<outcome>" {BUNDLED_HINT} (one of {NOT_UNKNOWN}) and ingest again',
+        "empty outcome in column 'Result': calls kept as outcome unknown; to give empty cells a meaning, "
+        f'add "" = "<outcome>" {BUNDLED_HINT} (one of {NOT_UNKNOWN}) and ingest again',
+    ]
+
+
+def test_xon_unknown_outcomes_ingested_and_summarised(store):
+    res = ingest_file(store, XON / "call_report_unknown_outcomes.csv", PRACTICE, fmt="xon_surgery_connect")
+    assert (res.rows_read, res.written, res.rejected) == (9, 9, 0)
+    assert res.unknown == Counter({"Transferred": 2, "Forwarded To Mobile": 1, "outcome (empty)": 1})
+    assert len(res.notes) == 3
+    assert res.summary().splitlines()[1].startswith("  note: outcome 'Transferred' in column 'Result' is not in the mapping")
+    stored = store.read_calls(PRACTICE).set_index("call_id")["outcome"]
+    assert sorted(stored[stored == "unknown"].index) == ["XON-400002", "XON-400003", "XON-400004", "XON-400005"]
+    assert len(stored) == 9
+
+
+def test_unknown_words_notes_are_bounded(tmp_path):
+    """A report with hundreds of unknown words (a mis-mapped column) gets a bounded set of
+    notes; every word is still counted."""
+    rows = ["Date/Time,Call ID,Result,Talk Time"]
+    rows += [f"05/01/2026 08:{i % 60:02d},C-{i},Word {i},00:00:10" for i in range(300)]
+    path = tmp_path / "r.csv"
+    path.write_text("\n".join(rows) + "\n")
+    m = load_mapping('name = "w"\ntitle = "W"\n[columns]\nstart = "Date/Time"\ncall_id = "Call ID"\n'
+                     'outcome = "Result"\ntalk = "Talk Time"\n[outcomes]\n"Answered" = "answered"\n')
+    fmt = mapping_format(m)
+    calls, rejects, rows_read, _, unknown = read_all(fmt, path)
+    assert len(calls) == 300 and rejects == [] and set(calls["outcome"]) == {"unknown"}
+    assert len(unknown) == 300 and sum(unknown.values()) == 300
+    notes = read_notes(fmt, path)
+    assert len(notes) == mp.NOTED_WORDS + 1
+    assert notes[-1].startswith("more unknown words than are noted here")
 
 
 @pytest.mark.parametrize("path", sorted(XON.iterdir()), ids=lambda p: p.name)
@@ -358,6 +418,7 @@ def test_made_up_supplier_split_date_time_and_hh_mm_ss(acme_report):
         ("A-3", "2026-01-05 08:02:00", "inbound", "Main", "missed", 900.0, 0.0, None, 6),
         ("A-4", "2026-01-05 08:03:00", "outbound", None, "answered", None, 90.0, "202", 7),
         ("A-5", "2026-01-05 08:04:00", "internal", "Main", "answered", 5.0, 20.0, "203", 8),
+        ("A-6", "2026-01-05 08:05:00", "unknown", "Main", "answered", 5.0, 20.0, "203", 9),
         ("A-8", "2026-06-28 14:00:00", "inbound", "Main", "answered", 3723.0, 20.0, "203", 11),
     ]
     got = [
@@ -370,11 +431,6 @@ def test_made_up_supplier_split_date_time_and_hh_mm_ss(acme_report):
     ]
     assert got == expected
     assert [(r.line, r.reason) for r in rejects] == [
-        (
-            9,
-            "unknown direction 'Sideways' in column 'Direction'; add \"Sideways\" = "
-            "\"<inbound|outbound|internal>\" under [directions] in <mapping text>",
-        ),
         # Declared hh:mm:ss: a bare number in a text report is a mistake, not seconds.
         (10, "unreadable wait '65' in column 'Queue Time' (durations format hh:mm:ss)"),
     ]
@@ -382,9 +438,23 @@ def test_made_up_supplier_split_date_time_and_hh_mm_ss(acme_report):
     assert_conserved(calls, rejects, rows, skipped)
 
 
+def test_made_up_supplier_unknown_direction_word_keeps_the_call(acme_report):
+    """"Sideways" is no direction the mapping knows: the call is kept with direction unknown
+    (left out of inbound metrics until mapped), counted, and a note says how to map it."""
+    fmt = mapping_format(load_mapping(ACME_TOML))
+    calls, *_ = read_all(fmt, acme_report)
+    row = calls.set_index("call_id").loc["A-6"]
+    assert (row.direction, row.outcome, row.talk_s, row.source_line) == ("unknown", "answered", 20.0, 9)
+    assert read_notes(fmt, acme_report) == [
+        "direction 'Sideways' in column 'Direction' is not in the mapping: calls kept as direction unknown; "
+        'add "Sideways" = "<direction>" under [directions] in <mapping text> (one of inbound, outbound, internal) '
+        "and ingest again"
+    ]
+
+
 def test_made_up_supplier_end_to_end_utc(store, acme_report):
     res = ingest_file(store, acme_report, PRACTICE, mapping=load_mapping(ACME_TOML))
-    assert (res.format, res.written, res.duplicates, res.rejected, res.rows_read) == ("acme_voice", 6, 0, 2, 8)
+    assert (res.format, res.written, res.duplicates, res.rejected, res.rows_read) == ("acme_voice", 7, 0, 1, 8)
     got = store.read_calls(PRACTICE).set_index("call_id")["start_utc"]
     assert got["A-1"] == pd.Timestamp("2026-01-05 08:00:05", tz="UTC")
     assert got["A-8"] == pd.Timestamp("2026-06-28 13:00:00", tz="UTC")  # BST
@@ -516,7 +586,7 @@ def test_every_problem_reported_at_once(tmp_path):
             "Mapping file acme.toml has 12 problems:",
             "  acme.toml: title: required key missing. Fix: add title = \"<supplier> call report (CSV/XLSX)\" (shown by frontdoor formats)",
             "  acme.toml:1: name: 'Acme Voice' is not a format name. Fix: use lower case letters, digits and _ starting with a letter, e.g. name = \"acme_voice\"",
-            "  acme.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, file, columns, datetime, durations, outcomes, directions, short_missed (did you mean columns?)",
+            "  acme.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, evidence, evidence_note, file, columns, datetime, durations, outcomes, directions, short_missed (did you mean columns?)",
             "  acme.toml:6: file.skip_lines: expected a whole number 0 or more, got '2'. Fix: give the number of lines above the header, e.g. skip_lines = 2",
             "  acme.toml:7: file.delimeter: unknown key. Fix: use one of delimiter, skip_lines, header_row, encoding, sheet (did you mean delimiter?)",
             "  acme.toml:9: columns.talk: required key missing. Fix: add talk = \"<talk time column>\", or duration = \"<total duration column>\" or end = \"<end time column>\" to derive it",
@@ -630,14 +700,14 @@ def test_ingest_with_mapping_file_and_idempotence(store, key):
 
 def test_ingest_by_format_name_with_problems(store):
     res = ingest_file(store, XON / "call_report_with_problems.csv", PRACTICE, fmt="xon_surgery_connect")
-    assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == (12, 2, 1, 7, 2)
+    assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == (12, 5, 1, 4, 2)
     assert res.rows_read == res.records + res.rows_merged + res.rows_skipped
-    assert res.unknown == Counter({"Transferred": 2})
+    assert res.unknown == Counter({"Transferred": 2, "outcome (empty)": 1})
     rejects = pd.read_csv(res.rejects_path)
-    assert rejects["line"].tolist() == [6, 7, 10, 11, 13, 15, 16]
+    assert rejects["line"].tolist() == [7, 10, 11, 16]
     assert not rejects["text"].astype(str).str.contains(r"\d{7}").any()
     again = ingest_file(store, XON / "call_report_with_problems.csv", PRACTICE, fmt="xon_surgery_connect")
-    assert (again.written, again.duplicates, again.rejected, again.replaced) == (2, 1, 7, 2)
+    assert (again.written, again.duplicates, again.rejected, again.replaced) == (5, 1, 4, 5)
 
 
 def test_ingest_auto_detects_windows_1252(store):
@@ -706,3 +776,179 @@ def test_mapping_timezone_clock_change_across_chunks(tmp_path, monkeypatch):
     assert calls["start"].tolist() == expected
     assert calls["source_line"].tolist() == list(range(2, 10))
     assert rejects == [] and rows_read == 8
+
+
+# ----------------------------------------------------------------------------- robustness
+
+
+def test_xon_report_with_dates_of_year_9999_and_1677_rejects_those_rows_only(store):
+    """A placeholder 'never' date (31/12/9999) or a clock set to 1677 is outside the years that
+    can be stored: that row is rejected saying so, the rest of the file is read."""
+    calls, rejects, rows, skipped, _ = read_all(FORMATS["xon_surgery_connect"], XON / "call_report_dates_out_of_range.csv")
+    assert calls["call_id"].tolist() == ["XON-500001", "XON-500003", "XON-500005"]
+    assert [(r.line, r.reason) for r in rejects] == [
+        (3, "date/time '31/12/9999 23:59' in column 'Date/Time' is out of range (years 1678 to 2261 can be stored)"),
+        (5, "date/time '01/01/1677 00:00' in column 'Date/Time' is out of range (years 1678 to 2261 can be stored)"),
+    ]
+    assert_conserved(calls, rejects, rows, skipped)
+    res = ingest_file(store, XON / "call_report_dates_out_of_range.csv", PRACTICE, fmt="xon_surgery_connect")
+    assert (res.rows_read, res.written, res.rejected) == (5, 3, 2)
+    assert (res.first_utc, res.last_utc) == (pd.Timestamp("2026-01-19 08:00", tz="UTC"), pd.Timestamp("2026-01-19 08:04", tz="UTC"))
+
+
+def test_end_time_out_of_range_rejects_the_row(tmp_path):
+    report = tmp_path / "r.csv"
+    report.write_text("When,Result,Ended\n05/01/2026 10:00,Answered,05/01/2026 10:05\n05/01/2026 10:10,Answered,01/01/9999 00:00\n")
+    m = load_mapping('name = "e"\ntitle = "E"\n[columns]\nstart = "When"\noutcome = "Result"\nend = "Ended"\n'
+                     '[outcomes]\n"Answered" = "answered"\n')
+    calls, rejects, *_ = read_all(mapping_format(m), report)
+    assert calls["talk_s"].tolist() == [300.0]
+    assert [(r.line, r.reason) for r in rejects] == [
+        (3, "end time '01/01/9999 00:00' in column 'Ended' is out of range (years 1678 to 2261 can be stored)"),
+    ]
+
+
+def _one_problem(exc: pytest.ExceptionInfo) -> str:
+    """The single problem line of a MappingError, checked to be short."""
+    text = str(exc.value)
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("has 1 problem:"), text[:500]
+    assert len(text) < 600
+    return lines[1].strip()
+
+
+DEEP_VALUES = (
+    "<mapping text>:3: (syntax): values nested too deeply to be a mapping. Fix: a mapping's tables hold "
+    "words and lists of headers, nested at most 4 levels: check the file is the mapping you meant"
+)
+DEEP_KEYS = (
+    "<mapping text>:3: (syntax): a dotted key nested more than 8 levels deep. Fix: a mapping's keys are "
+    "words, or [sections] one level deep: check the file is the mapping you meant"
+)
+
+
+@pytest.mark.parametrize(
+    "nested, expected",
+    [
+        # Inline tables and arrays: tomllib recurses (RecursionError).
+        ("x = " + "{a = " * 100_000 + "1" + "}" * 100_000, DEEP_VALUES.replace(":3:", ":")),
+        ("x = " + "[" * 100_000 + "1" + "]" * 100_000, DEEP_VALUES.replace(":3:", ":")),
+        # Dotted keys: tomllib takes time and memory quadratic in their length.
+        ("[" + ".".join(["a"] * 100_000) + "]\nb = 1", DEEP_KEYS),
+        ("x." + ".".join(["a"] * 100_000) + " = 1", DEEP_KEYS),
+        ("x = { " + ".".join(["a"] * 100_000) + " = 1 }", DEEP_KEYS),
+    ],
+    ids=["inline-tables", "arrays", "dotted-table", "dotted-key", "dotted-inline-key"],
+)
+def test_mapping_nested_100k_tables_deep_is_a_mapping_error(nested, expected):
+    text = 'name = "deep"\ntitle = "Deep"\n' + nested + "\n"
+    with pytest.raises(MappingError) as exc:
+        load_mapping(text)
+    assert _one_problem(exc) == expected
+
+
+def test_dots_in_strings_and_comments_are_not_nesting():
+    text = XON_TOML.read_text(encoding="utf-8").replace(
+        'notes = "Unverified', 'notes = """a.b.c.d.e.f.g.h.i.j.k\n1.2.3.4.5.6.7.8.9""" # ............\nx_notes = "Unverified'
+    )
+    with pytest.raises(MappingError) as exc:  # x_notes: only the stray key is wrong
+        load_mapping(text)
+    assert "x_notes: unknown key or table" in _one_problem(exc)
+
+
+def test_mapping_nested_too_deep_names_its_key_and_line():
+    text = 'name = "deep"\ntitle = "Deep"\n[outcomes]\n"Answered" = { outcome = { a = { b = { c = { d = 1 } } } } }\n'
+    with pytest.raises(MappingError) as exc:
+        load_mapping(text)
+    assert _one_problem(exc) == (
+        "<mapping text>:3: outcomes: nested more than 4 levels deep. Fix: a mapping's tables hold words and "
+        "lists of headers: write each table as a [section] of key = value lines"
+    )
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "zlib", "hex", "undefined"])
+def test_mapping_encoding_that_is_not_a_text_encoding(codec):
+    text = XON_TOML.read_text(encoding="utf-8").replace('# encoding = "cp1252"', f'encoding = "{codec}"')
+    with pytest.raises(MappingError) as exc:
+        load_mapping(text)
+    assert _one_problem(exc).endswith(
+        f"file.encoding: '{codec}' is not a text encoding. Fix: use a Python codec name such as \"utf-8\", "
+        "\"utf-8-sig\", \"cp1252\" or \"utf-16\", or leave it out to detect it"
+    )
+
+
+def test_mapping_with_a_100k_item_header_list_is_refused_in_a_short_message():
+    headers = ", ".join(f'"Heading {i}"' for i in range(100_000))
+    text = XON_TOML.read_text(encoding="utf-8").replace(
+        'start = ["Date/Time", "Call Start", "Start Time"]', f"start = [{headers}]"
+    )
+    with pytest.raises(MappingError) as exc:
+        load_mapping(text)
+    assert _one_problem(exc).endswith(
+        "columns.start: 100,000 alternative headers. Fix: list the few spellings your reports use (at most 50)"
+    )
+
+
+def test_missing_column_message_quotes_a_few_alternatives_only(tmp_path):
+    """Fifty alternatives (the most allowed) are named by their first three and a count."""
+    headers = ", ".join(f'"Heading {i}"' for i in range(50))
+    m = load_mapping(XON_TOML.read_text(encoding="utf-8").replace(
+        'start = ["Date/Time", "Call Start", "Start Time"]', f"start = [{headers}]"
+    ).replace('name = "xon_surgery_connect"', 'name = "xon_many"'))
+    with pytest.raises(BadInputError) as exc:
+        list(mapping_format(m).read(open_source(XON / "call_report.csv"), ReadContext()))
+    assert str(exc.value).startswith(
+        "call_report.csv: not a xon_many report: missing column(s) start = 'Heading 0' or 'Heading 1' or "
+        "'Heading 2' (or 47 more) (header on line 1: 'Date/Time', 'Call ID',"
+    )
+    assert len(str(exc.value)) < 500
+
+
+def test_mapping_with_thousands_of_problems_lists_twenty():
+    text = 'name = "many"\ntitle = "Many"\n' + "\n".join(f"key{i} = 1" for i in range(5000)) + "\n"
+    with pytest.raises(MappingError) as exc:
+        load_mapping(text)
+    lines = str(exc.value).splitlines()
+    assert lines[0] == "Mapping file <mapping text> has 5002 problems:"
+    assert len(lines) == 22 and lines[-1] == "  ... and 4982 more (fix these first)"
+    assert len(exc.value.problems) == 5002
+
+
+def test_mapping_values_quoted_short_in_messages():
+    text = 'name = "long"\ntitle = "Long"\n[columns]\nstart = "When"\noutcome = "R"\ntalk = "T"\n[outcomes]\n' \
+        f'"Answered" = "{"x" * 100_000}"\n'
+    with pytest.raises(MappingError) as exc:
+        load_mapping(text)
+    line = _one_problem(exc)
+    assert line.startswith("<mapping text>:8: outcomes.Answered: 'xxxxxxxx") and "...' is not an outcome" in line
+
+
+def test_a_report_given_as_the_mapping_file_is_refused(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_bytes(b"Date/Time,Call ID\n" * 80_000)
+    with pytest.raises(MappingError) as exc:
+        load_mapping(path)
+    assert _one_problem(exc).endswith(
+        "(file): 1,440,000 bytes is not a mapping file (a mapping is a page of text). "
+        "Fix: check that --mapping names the .toml mapping, not the report"
+    )
+
+
+def test_cli_mapping_errors_are_one_message_never_a_frontdoor_bug(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    bad = tmp_path / "deep.toml"
+    bad.write_text('name = "deep"\ntitle = "Deep"\nx = ' + "[" * 50_000 + "]" * 50_000 + "\n")
+    rot = tmp_path / "rot.toml"
+    rot.write_text(XON_TOML.read_text(encoding="utf-8").replace('# encoding = "cp1252"', 'encoding = "rot13"')
+                   .replace('name = "xon_surgery_connect"', 'name = "xon_rot"'))
+    for mapping in (bad, rot):
+        res = CliRunner().invoke(
+            main, ["ingest", "calls", str(XON / "call_report.csv"), "--practice", PRACTICE,
+                   "--mapping", str(mapping), "--store", str(tmp_path / "store")],
+        )
+        assert res.exit_code == 1
+        assert "Frontdoor bug" not in res.output and "Traceback" not in res.output
+        assert res.output.startswith(f"Error: Mapping file {mapping.name} has 1 problem:")

@@ -535,28 +535,40 @@ def test_newest_first_export_keeps_calls_whole(tmp_path, monkeypatch):
 
 _DISP = ["ANSWERED", "NO ANSWER", "BUSY", "FAILED"]
 _leg = st.tuples(st.sampled_from(_DISP), st.integers(0, 60), st.integers(0, 900))  # disposition, ring, talk
-_call = st.tuples(st.integers(1, 6 * 3600), st.lists(_leg, min_size=1, max_size=4))  # gap before, legs
+# gap before, seconds in the menu first (0: straight to the phones), legs
+_call = st.tuples(st.integers(1, 6 * 3600), st.sampled_from([0, 0, 7, 45]), st.lists(_leg, min_size=1, max_size=4))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(calls=st.lists(_call, min_size=1, max_size=12), block=st.integers(300, 4000))
 def test_generated_fan_outs(tmp_path, calls, block):
     """Any mix of legs, rows in end order, any block size: one call per linkedid, decided by
-    its best leg, every row accounted for."""
+    its best leg, every row accounted for; time in a menu leg before the phones ring is ivr_s,
+    never wait."""
     t = pd.Timestamp("2026-03-02 08:00:00")
     rows, expected = [], {}
-    for i, (gap, legs) in enumerate(calls):
+    for i, (gap, menu, legs) in enumerate(calls):
         t += pd.Timedelta(seconds=gap)
-        cid = f"{1772438400 + i}.{i}"
+        cid = f"{int((t - pd.Timestamp('1970-01-01')).total_seconds())}.{i}"
+        if menu:
+            # The IVR's own leg (the dialplan forks the CDR when it dials): answered by the
+            # system, no dstchannel.
+            end = t + pd.Timedelta(seconds=menu)
+            rows.append((end, (
+                f'"","07700900{i:03d}","01632960000","from-pstn","""x"" <07700900{i:03d}>","PJSIP/gamma-{i:08x}",'
+                f'"","BackGround","custom/menu","{t:%Y-%m-%d %H:%M:%S}","{t:%Y-%m-%d %H:%M:%S}",'
+                f'"{end:%Y-%m-%d %H:%M:%S}",{menu},{menu},"ANSWERED","DOCUMENTATION","{cid}","","","{cid}",9'
+            )))
+        ring_from = t + pd.Timedelta(seconds=menu)
         # At most one phone answers: later ANSWERED legs become NO ANSWER.
         first_ans = next((k for k, leg in enumerate(legs) if leg[0] == "ANSWERED"), None)
         legs = [leg if leg[0] != "ANSWERED" or k == first_ans else ("NO ANSWER", leg[1], 0) for k, leg in enumerate(legs)]
         ends = []
         for j, (disp, ring, talk) in enumerate(legs):
             talk = talk if disp == "ANSWERED" else 0
-            start = t.strftime("%Y-%m-%d %H:%M:%S")
-            answer = (t + pd.Timedelta(seconds=ring)).strftime("%Y-%m-%d %H:%M:%S") if disp == "ANSWERED" else ""
-            end = t + pd.Timedelta(seconds=ring + talk)
+            start = ring_from.strftime("%Y-%m-%d %H:%M:%S")
+            answer = (ring_from + pd.Timedelta(seconds=ring)).strftime("%Y-%m-%d %H:%M:%S") if disp == "ANSWERED" else ""
+            end = ring_from + pd.Timedelta(seconds=ring + talk)
             ends.append(ring + talk)
             rows.append((end, (
                 f'"","07700900{i:03d}","01632960000","from-pstn","""x"" <07700900{i:03d}>","PJSIP/gamma-{i:08x}",'
@@ -565,10 +577,11 @@ def test_generated_fan_outs(tmp_path, calls, block):
             )))
         best = min(legs, key=lambda leg: _DISP.index(leg[0]))  # answered > missed > busy > failed
         outcome = {"ANSWERED": "answered", "NO ANSWER": "missed", "BUSY": "busy", "FAILED": "failed"}[best[0]]
+        n_rows = len(legs) + (menu > 0)
         if outcome == "answered":
-            expected[cid] = (outcome, best[1], best[2], str(201 + legs.index(best)), len(legs))
+            expected[cid] = (outcome, menu, best[1], best[2], str(201 + legs.index(best)), n_rows)
         else:
-            expected[cid] = (outcome, max(ends), 0, None, len(legs))
+            expected[cid] = (outcome, menu, max(ends), 0, None, n_rows)
     rows.sort(key=lambda r: r[0])  # cdr_csv posts a row when its leg ends
     path = tmp_path / "Master.csv"
     path.write_text("".join(r[1] + "\n" for r in rows))
@@ -578,7 +591,9 @@ def test_generated_fan_outs(tmp_path, calls, block):
     got = pd.concat([c.calls for c in chunks], ignore_index=True)
     assert got["call_id"].is_unique and set(got["call_id"]) == set(expected)
     for _, c in got.iterrows():
-        outcome, wait, talk, agent, n_rows = expected[c["call_id"]]
-        assert (c["outcome"], c["wait_s"], c["talk_s"], c["n_rows"]) == (outcome, wait, talk, n_rows)
+        outcome, ivr, wait, talk, agent, n_rows = expected[c["call_id"]]
+        assert (c["outcome"], c["ivr_s"], c["wait_s"], c["talk_s"], c["n_rows"]) == (outcome, ivr, wait, talk, n_rows)
         assert (pd.isna(c["agent"]) if agent is None else c["agent"] == agent)
     assert sum(c.rows_read for c in chunks) == len(rows) == int(got["n_rows"].sum())
+    # Call ids carry their start's epoch (Europe/London is UTC in March): no clock note.
+    assert [n for c in chunks for n in c.notes] == []

@@ -447,11 +447,12 @@ def _custom_layout(source: Source) -> list[str]:
 # ----------------------------------------------------------------------------- vectorised helpers
 
 
-def _text(frame: pd.DataFrame, name: str) -> pa.ChunkedArray:
+def _text(frame: pd.DataFrame, name: str, trim: bool = False) -> pa.ChunkedArray:
     """A column as Arrow strings, ``""`` for a missing column or value.
 
-    Spaces are trimmed and the word ``NULL`` is blanked: database dumps write SQL NULL so, in
-    any column.
+    The word ``NULL`` is blanked in every column (database dumps write SQL NULL so); ``trim``
+    also trims spaces, for the columns whose exact value matters row by row (the others are
+    compared per distinct value, by pattern, or only at call level).
     """
     n = len(frame)
     if name not in frame.columns:
@@ -463,8 +464,16 @@ def _text(frame: pd.DataFrame, name: str) -> pa.ChunkedArray:
         arr = arr.cast(pa.large_string())
     if arr.null_count:
         arr = pc.fill_null(arr, "")
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(arr, "NULL"), pa.scalar("", pa.large_string()), arr)
+    if trim:
+        arr = pc.utf8_trim_whitespace(arr)
+    null_word = pc.equal(arr, "NULL")
+    if pc.any(null_word).as_py():
+        arr = pc.if_else(null_word, pa.scalar("", pa.large_string()), arr)
+    return arr
+
+
+# Seconds since the epoch that a nanosecond timestamp holds (1677-09-21 to 2262-04-11).
+_NS_SECONDS = (np.iinfo(np.int64).min // 10**9 + 1, np.iinfo(np.int64).max // 10**9)
 
 
 def _datetimes(arr: pa.Array, ctx: ReadContext) -> tuple[np.ndarray, np.ndarray]:
@@ -472,29 +481,35 @@ def _datetimes(arr: pa.Array, ctx: ReadContext) -> tuple[np.ndarray, np.ndarray]
     are dates out of the range a timestamp holds (year 9999, 1677: NaT too).
 
     The Asterisk spelling goes through Arrow's strptime; anything else (spreadsheet re-saves,
-    fractions of seconds) through :func:`~telephony.timeutil.parse_datetimes`.
+    fractions of seconds) through :func:`~telephony.timeutil.parse_datetimes`. A year out of
+    range is refused before either could overflow, so that the row's reject can say why.
     """
-    # A year pandas cannot hold is refused before parsing, so that neither parser overflows
-    # (and the row's reject can say why).
-    year = pc.struct_field(pc.extract_regex(arr, _YEAR_TOKEN), [0])
-    year = pc.cast(pc.fill_null(year, "2000"), pa.int32())
-    out_of_range = _bool(pc.or_(pc.less(year, _YEARS[0]), pc.greater(year, _YEARS[1])))
-    if out_of_range.any():
-        arr = pc.if_else(pa.array(out_of_range), pa.scalar("", arr.type), arr)
     ts = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
     # Arrow's strptime rolls an impossible day over (30 February -> 2 March): take those back.
     day = pc.utf8_slice_codeunits(pc.if_else(pc.is_valid(ts), arr, pa.scalar(None, arr.type)), 8, 10)
     rolled = pc.fill_null(pc.not_equal(pc.day(ts), pc.cast(day, pa.int64())), False)
     ts = pc.if_else(rolled, pa.scalar(None, ts.type), ts)
+    secs = ts.cast(pa.int64())
+    out_of_range = _bool(pc.or_(pc.less(secs, _NS_SECONDS[0]), pc.greater(secs, _NS_SECONDS[1])))
+    if out_of_range.any():
+        ts = pc.if_else(pa.array(out_of_range), pa.scalar(None, ts.type), ts)
     out = np.array(ts.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
-    need = np.isnat(out) & pc.not_equal(arr, "").to_numpy(zero_copy_only=False)
+    need = np.isnat(out) & ~out_of_range & pc.not_equal(arr, "").to_numpy(zero_copy_only=False)
     if need.any():
-        sub = pd.Series(arr.filter(pa.array(need)).to_pylist(), dtype="string")
-        parsed = parse_datetimes(sub, dayfirst=ctx.dayfirst, tz=ctx.zone)
-        if getattr(parsed.dt, "tz", None) is not None:
-            # Epoch or offset times: back to the export's wall clock, like the rest.
-            parsed = parsed.dt.tz_convert(ctx.zone).dt.tz_localize(None)
-        out[need] = parsed.to_numpy(dtype="datetime64[ns]")
+        sub_arr = arr.filter(pa.array(need))
+        year = pc.struct_field(pc.extract_regex(sub_arr, _YEAR_TOKEN), [0])
+        year = pc.cast(pc.fill_null(year, "2000"), pa.int32())
+        bad_year = _bool(pc.or_(pc.less(year, _YEARS[0]), pc.greater(year, _YEARS[1])))
+        idx = np.flatnonzero(need)
+        out_of_range[idx[bad_year]] = True
+        idx = idx[~bad_year]
+        if len(idx):
+            sub = pd.Series(sub_arr.filter(pa.array(~bad_year)).to_pylist(), dtype="string")
+            parsed = parse_datetimes(sub, dayfirst=ctx.dayfirst, tz=ctx.zone)
+            if getattr(parsed.dt, "tz", None) is not None:
+                # Epoch or offset times: back to the export's wall clock, like the rest.
+                parsed = parsed.dt.tz_convert(ctx.zone).dt.tz_localize(None)
+            out[idx] = parsed.to_numpy(dtype="datetime64[ns]")
     return out, out_of_range
 
 
@@ -599,9 +614,10 @@ def _legs(
     if n == 0:
         return pd.DataFrame(), [], Counter(), Counter()
     col = {c: _text(frame, c) for c in (
-        "start", "answer", "end", "src", "dst", "clid", "channel", "dstchannel", "duration",
-        "billsec", "disposition", "dcontext", "lastapp", "uniqueid", "linkedid", "did",
+        "start", "end", "src", "dst", "clid", "channel", "duration", "billsec", "disposition",
+        "dcontext", "lastapp",
     )}
+    col.update({c: _text(frame, c, trim=True) for c in ("answer", "dstchannel", "uniqueid", "linkedid", "did")})
     start, start_oor = _datetimes(col["start"], ctx)
     duration = _numbers(col["duration"])
     billsec = _numbers(col["billsec"])
@@ -809,17 +825,32 @@ def _assemble(legs: pd.DataFrame) -> pd.DataFrame:
 
     # Direction (module docstring).
     caller, dst = take("_caller", first), take("dst", first)
-    chan_ext = _extension(take("channel", first))
     int_ctx = legs["_intctx"].to_numpy()[first]
+    src_ext = _looks_external(caller, withheld=True)
+
+    def extension_of(idx: np.ndarray, names: pa.Array) -> pa.Array:
+        """``_extension`` of ``names`` at the calls ``idx`` (bool mask), null elsewhere: only
+        where it can matter, as channel names are all distinct and the pattern is not cheap."""
+        if not idx.any():
+            return pa.nulls(g, pa.large_string())
+        w = np.flatnonzero(idx)
+        ext = _extension(names.take(pa.array(w))).to_numpy(zero_copy_only=False)
+        full = np.full(g, None, dtype=object)
+        full[w] = ext
+        return pa.array(full, pa.large_string())
+
+    # The first leg's channel's extension, where the caller is not a phone number.
+    channel_first = take("channel", first)
+    chan_ext = extension_of(~src_ext, channel_first)
     # Placed from an extension: src is the extension of the caller's own channel (PJSIP/201-...,
     # whatever context the legs went through); or, weaker, src is extension-shaped in the
     # phones' context on a call that no leg says came in from a trunk.
     own_phone = _bool(pc.equal(caller, pc.fill_null(chan_ext, ""))) & _bool(pc.not_equal(caller, ""))
-    short_src = _bool(pc.match_substring_regex(caller, _EXTENSION_NUMBER)) & int_ctx & ~trunk
+    src_extension = _bool(pc.match_substring_regex(caller, _EXTENSION_NUMBER))
+    short_src = src_extension & int_ctx & ~trunk
     dst_ext = _looks_external(dst, withheld=False)
     # A call from an extension to the practice's own number (its DID) stays inside.
     dials_out = dst_ext & ~_bool(pc.equal(dst, take("_did", first)))
-    src_ext = _looks_external(caller, withheld=True)
     dir_code = np.select(
         [all_local | own_phone | short_src, trunk, has_did, int_ctx],
         [
@@ -842,21 +873,18 @@ def _assemble(legs: pd.DataFrame) -> pd.DataFrame:
 
     # Agent: the answering leg's extension; for outbound calls, the extension that dialled
     # (its channel, else an extension-shaped src, else the phone the answering leg rang).
-    agent = pa.nulls(g, pa.large_string())
     # An unknown disposition with talk time was answered by someone: say whom, as the CDR does.
     answering = (dec_rank <= _PERSON) | ((dec_rank == _UNKNOWN) & (talk > 0))
-    if (answering | outbound).any():
-        agent = _extension(take("dstchannel", dec))
+    agent = extension_of(answering | outbound, take("dstchannel", dec))
+    if outbound.any():
         local_first = legs["_localch"].to_numpy()[first]
-        dialler = pc.if_else(pa.array(local_first), pa.scalar(None, chan_ext.type), chan_ext)
-        src_extension = pc.if_else(
-            pc.match_substring_regex(caller, _EXTENSION_NUMBER), caller, pa.scalar(None, caller.type)
-        )
+        dialler = extension_of(outbound & ~local_first, channel_first)
+        by_src = pc.if_else(pa.array(src_extension), caller, pa.scalar(None, caller.type))
         # A click-to-call has only Local/ channels and the patient's number as src: the phone
         # in the call is the one its answering leg rang.
-        dialler = pc.coalesce(dialler, src_extension, agent)
+        dialler = pc.coalesce(dialler, by_src, agent)
         agent = pc.if_else(pa.array(outbound), dialler, agent)
-        agent = pc.if_else(pa.array(answering | outbound), agent, pa.scalar(None, agent.type))
+    agent = pc.if_else(pa.array(answering | outbound), agent, pa.scalar(None, agent.type))
 
     return raw_frame(
         g,

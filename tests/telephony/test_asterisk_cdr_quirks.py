@@ -214,7 +214,8 @@ def test_a_few_late_records_are_not_a_clock(late, noted):
     epoch = (start - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)
     epoch = epoch.to_numpy().copy()
     epoch[:late] -= 2 * 3600  # started two hours after their channel
-    calls = raw_frame(n, call_id=pd.array([f"{e}.{i}" for i, e in enumerate(epoch)], dtype="string"), start=start.to_numpy())
+    ids = pd.array([f"{e}.{i}" for i, e in enumerate(epoch)], dtype="string")
+    calls = raw_frame(n, call_id=ids, start=start.to_numpy())
     clock = asterisk_cdr.ClockCheck("Europe/London", "calldate")
     clock.add(calls)
     assert (clock.note() is not None) == noted
@@ -297,7 +298,8 @@ def test_unknown_disposition_keeps_the_call_as_unknown(store):
 @pytest.mark.parametrize(
     "fmt, path, rejected, kept",
     [
-        ("asterisk_cdr_csv", CSV / "Master_out_of_range_dates.csv", {2: "9999-12-31 23:59:59", 3: "1677-01-01 00:00:00"}, [1, 4, 5]),
+        ("asterisk_cdr_csv", CSV / "Master_out_of_range_dates.csv",
+         {2: "9999-12-31 23:59:59", 3: "1677-01-01 00:00:00"}, [1, 4, 5]),
         ("freepbx_cdr", PBX / "cdr_out_of_range_dates.csv",
          {3: "9999-12-31 23:59:59", 4: "31/12/9999 10:00", 5: "01/01/1677 00:00"}, [2, 6]),
     ],

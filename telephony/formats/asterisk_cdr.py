@@ -102,10 +102,10 @@ Notes
   writes its own zone. The epoch in each call's ``uniqueid``/``linkedid``
   (``1767603600.123``, or ``host-1767603600.123`` with a ``systemname``) is the UTC second
   the call's first channel was created, so start minus epoch is the clock's offset from UTC.
-  Where most calls (:data:`CLOCK_NOTE_SHARE`) disagree with the zone applied, the reader says
-  so in :attr:`ParsedChunk.notes <telephony.formats._base.ParsedChunk.notes>` ("calldate runs
-  5 h behind UTC by the uniqueid epochs, but Europe/London (UTC+0) was applied: ...",
-  :class:`ClockCheck`). Nothing is shifted: the user confirms the zone with ``--timezone``.
+  Where a tenth of the calls or more (:data:`CLOCK_NOTE_SHARE`) agree on another offset than
+  the zone applied, the reader says so in the chunk's ``notes`` ("calldate runs 5 h behind UTC
+  by the uniqueid epochs, but Europe/London (UTC+0) was applied: ...", :class:`ClockCheck`).
+  Nothing is shifted: the user confirms the zone with ``--timezone``.
 - Conference bridges (``ConfBridge``, ``MeetMe``) are calls on the phone system but not
   demand on the practice's lines: a two-hour PCN meeting dialled into from outside would
   otherwise count as one long answered inbound call. Such a call is kept (its rows are a call,
@@ -791,8 +791,7 @@ def _assemble(legs: pd.DataFrame) -> pd.DataFrame:
     klass = np.where(person, 0, rank)
     dec_order = np.lexsort((pos, rank, np.where(person, -billsec, 0.0), klass, codes))
     dec = dec_order[np.flatnonzero(np.r_[True, codes[dec_order][1:] != codes[dec_order][:-1]])]
-    # dec is in key-code order, as are the groups of o1: align on the codes.
-    dec = dec[np.argsort(codes[dec], kind="stable")]
+    # dec and the groups of o1 are both in ascending key-code order: one deciding leg per group.
     dec = dec[np.searchsorted(codes[dec], sc[bounds])]
 
     def per_call(values: np.ndarray, ufunc) -> np.ndarray:
@@ -935,9 +934,10 @@ class ClockCheck:
 
     A uniqueid (and so a linkedid) is ``<epoch>.<sequence>``: the UTC second the channel was
     created, which is the start of the call it names. Start times minus that epoch give the
-    offset of the PBX's clock from UTC, call by call, to the quarter hour; where most calls
-    disagree with the offset of the zone being applied (``--timezone``, default Europe/London),
-    :meth:`note` says so and what to do. Nothing is shifted: the user confirms the zone.
+    offset of the PBX's clock from UTC, call by call, to the quarter hour; where a share of the
+    calls (:data:`CLOCK_NOTE_SHARE`) agree on an offset other than the one of the zone being
+    applied (``--timezone``, default Europe/London), :meth:`note` says so and what to do.
+    Nothing is shifted: the user confirms the zone.
 
     Parameters
     ----------

@@ -8,7 +8,7 @@ DATA = Path(__file__).parent / "data"
 
 # Fixture folders of appointment exports (slot reports, GPAD), not call logs: the call privacy
 # test skips them and tests/demand/test_appointments_ingest.py checks them instead.
-APPOINTMENT_FIXTURE_DIRS = frozenset({"emis_appointments", "systmone_appointments", "gpad"})
+APPOINTMENT_FIXTURE_DIRS = frozenset({"emis_appointments", "systmone_appointments", "systmone_summary", "gpad"})
 
 
 def all_fixture_files() -> list[Path]:

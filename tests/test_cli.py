@@ -55,7 +55,10 @@ def test_formats_lists_call_and_appointment_registries_as_json(runner):
         ("appointments", n) for n in appointment_formats()
     ]
     appts = {r["name"]: r for r in rows if r["kind"] == "appointments"}
-    assert set(appts) == {"emis_appointments", "systmone_appointments", "gpad"}
+    assert set(appts) == {
+        "emis_appointments", "systmone_appointments", "gpad",
+        "systmone_booked_grid", "systmone_slot_summary", "systmone_dna_summary",
+    }
     assert appts["gpad"]["reads"] == "NHS Digital GPAD practice-level monthly CSV"
     assert "xon_surgery_connect" in {r["name"] for r in rows if r["kind"] == "calls"}
 
@@ -177,9 +180,9 @@ def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monke
     seen = []
     real = ingest_mod.ingest_file
 
-    def spy(store, path, practice, fmt, timezone, *rest):
+    def spy(store, path, practice, fmt, timezone, *rest, **kw):
         seen.append(timezone)
-        return real(store, path, practice, fmt, timezone, *rest)
+        return real(store, path, practice, fmt, timezone, *rest, **kw)
 
     monkeypatch.setattr(ingest_mod, "ingest_file", spy)
     log = tmp_path / "queue_log"

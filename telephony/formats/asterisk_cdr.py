@@ -90,8 +90,9 @@ Direction, decided per call, the first rule that applies (:data:`INBOUND_CONTEXT
    does, else ``internal``;
 5. a call with a conference leg is never ``inbound``: it becomes ``internal``.
 
-An outbound call's ``caller`` is its ``src`` (the extension, or the caller id the PBX sent) and
-its ``agent`` the extension that dialled (its channel's, else an extension-shaped ``src``); its
+An outbound call's ``caller`` is the other party, the number dialled (``dst``), as every reader
+records it: so a call-back made can be matched to the request it answers (pseudonymised like
+any caller); its ``agent`` is the extension that dialled (its channel's, else an extension-shaped ``src``); its
 ``line`` is null, as is an internal call's.
 
 Notes
@@ -885,13 +886,15 @@ def _assemble(legs: pd.DataFrame) -> pd.DataFrame:
         agent = pc.if_else(pa.array(outbound), dialler, agent)
     agent = pc.if_else(pa.array(answering | outbound), agent, pa.scalar(None, agent.type))
 
+    # An outbound call's other party is the number dialled (a call-back made to a patient).
+    party = pc.if_else(pa.array(outbound), dst, caller)
     return raw_frame(
         g,
         call_id=_strings(take("call_id", first)),
         start=call_start.view("datetime64[ns]"),
         direction=_strings(direction),
         line=_strings(line_v),
-        caller=_strings(caller),
+        caller=_strings(party),
         outcome=_strings(_OUTCOMES.take(pa.array(dec_rank))),
         ivr_s=ivr.astype("float64"),
         wait_s=wait.astype("float64"),

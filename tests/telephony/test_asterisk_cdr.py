@@ -55,9 +55,9 @@ CSV_21 = {
     4: ("1767600600.5", "2026-01-05 08:10:00", "inbound", "01632960000", "+447700900102", "voicemail", 0, 20, 0, None, 3),
     7: ("1767601200.8", "2026-01-05 08:20:00", "inbound", "01632960000", "447700900103", "busy", 0, 1, 0, None, 1),
     8: ("1767603600.10", "2026-01-05 09:00:00", "internal", None, "201", "answered", 0, 4, 60, "202", 1),
-    # Outbound: the caller is src (the extension), never the number dialled (dst); the
-    # extension that dialled is the agent.
-    9: ("1767605400.12", "2026-01-05 09:30:00", "outbound", None, "203", "answered", 0, 10, 300, "203", 1),
+    # Outbound: the other party (the number dialled) is the caller, as every reader records
+    # it; the extension that dialled is the agent.
+    9: ("1767605400.12", "2026-01-05 09:30:00", "outbound", None, "07700900105", "answered", 0, 10, 300, "203", 1),
     # Queue() answered the channel, nobody took it: missed, waited the whole 121 s.
     10: ("1767607200.14", "2026-01-05 10:00:00", "inbound", "01632960001", "01632960106", "missed", 0, 121, 0, None, 2),
     # Queue member through Local/: the ;2 half (own uniqueid) joined by linkedid; its
@@ -81,14 +81,14 @@ CSV_18 = {
     # the trunk's rows (uniqueid 1767772800.40) say 202 answered through Local/202...;1.
     2: ("1767772800.40", "2026-01-07 08:00:00", "inbound", "600", "07700900114", "answered", 0, 14, 200, "202", 2),
     5: ("1767774600.45", "2026-01-07 08:30:00", "inbound", "01632960000", "07700900115", "voicemail", 0, 2, 0, None, 1),
-    6: ("1767776400.46", "2026-01-07 09:00:00", "outbound", None, "204", "missed", 0, 25, 0, "204", 1),
+    6: ("1767776400.46", "2026-01-07 09:00:00", "outbound", None, "01632960150", "missed", 0, 25, 0, "204", 1),
 }
 CUSTOM = {
     1: ("1768204802.101", "2026-01-12 08:00:02", "inbound", "01632960000", "07700900131", "answered", 0, 7, 95, "201", 3),
     4: ("1768205400.105", "2026-01-12 08:10:00", "inbound", "01632960000", "07700900132", "voicemail", 0, 26, 0, None, 2),
     6: ("1768206000.107", "2026-01-12 08:20:00", "inbound", "01632960000", "+441632960133", "busy", 0, 0, 0, None, 1),
     7: ("1768208400.109", "2026-01-12 09:00:00", "internal", None, "203", "answered", 0, 3, 42, "201", 1),
-    8: ("1768210200.111", "2026-01-12 09:30:00", "outbound", None, "202", "answered", 0, 8, 125, "202", 1),
+    8: ("1768210200.111", "2026-01-12 09:30:00", "outbound", None, "07700900135", "answered", 0, 8, 125, "202", 1),
     # Line 9 is a Local ;2 half (skipped); the trunk row answered through Local/203...;1.
     10: ("1768212000.113", "2026-01-12 10:00:00", "inbound", "01632960001", "07700900136", "answered", 0, 30, 150, "203", 1),
     11: ("1783335600.116", "2026-07-06 12:00:00", "inbound", "01632960000", "07700900137", "missed", 0, 30, 0, None, 1),
@@ -100,7 +100,7 @@ FREEPBX = {
     5: ("1768810200.205", "2026-01-19 08:10:00", "inbound", "01632960000", "07700900152", "voicemail", 0, 15, 0, None, 2),
     7: ("1768811200.207", "2026-01-19 08:20:00", "inbound", "01632960001", "447700900153", "busy", 0, 3, 0, None, 1),
     8: ("1768813200.209", "2026-01-19 09:00:00", "internal", None, "201", "answered", 0, 5, 60, "203", 1),
-    9: ("1768815000.211", "2026-01-19 09:30:00", "outbound", None, "202", "answered", 0, 10, 120, "202", 1),
+    9: ("1768815000.211", "2026-01-19 09:30:00", "outbound", None, "07700900155", "answered", 0, 10, 120, "202", 1),
     # linkedid and did written as the word NULL: uniqueid is the id, dst the line.
     10: ("1768816800.213", "2026-01-19 10:00:00", "inbound", "01632960000", "07700900156", "missed", 0, 20, 0, None, 1),
     # calldate re-saved by a spreadsheet as 19/01/2026 11:00 (day first).
@@ -111,7 +111,7 @@ FREEPBX_OLD = {
     # No did column: inbound from the from-trunk context; legs share the uniqueid.
     2: ("1768896000.301", "2026-01-20 08:00:00", "inbound", "01632960000", "01632960161", "answered", 0, 16, 75, "202", 2),
     4: ("1768896300.304", "2026-01-20 08:05:00", "inbound", "01632960000", "02079460162", "missed", 0, 20, 0, None, 1),
-    5: ("1768897800.306", "2026-01-20 08:30:00", "outbound", None, "201", "failed", 0, 0, 0, "201", 1),
+    5: ("1768897800.306", "2026-01-20 08:30:00", "outbound", None, "02079460163", "failed", 0, 0, 0, "201", 1),
 }
 
 

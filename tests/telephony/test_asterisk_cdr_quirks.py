@@ -141,18 +141,19 @@ def test_calls_placed_by_extensions_or_the_pbx_are_not_inbound():
     click = calls.loc[10]
     assert (click["direction"], click["outcome"], click["agent"]) == ("outbound", "answered", "201")
     assert pd.isna(click["line"])
-    # 201 calling a patient back: outbound, caller and agent the extension.
-    assert calls.loc[12, ["direction", "caller", "agent"]].tolist() == ["outbound", "201", "201"]
+    # 201 calling a patient back: outbound, the patient the other party (the caller column, as
+    # every reader records it, so the call-back can be matched to its request), 201 the agent.
+    assert calls.loc[12, ["direction", "caller", "agent"]].tolist() == ["outbound", "07700900704", "201"]
     # Of the seven calls, only the patient's call to the ring group is inbound demand.
     assert calls.index[calls["direction"] == "inbound"].tolist() == [2]
 
 
 def test_extension_calls_in_real_shape_with_did_set():
-    """The AcctId export: an extension's call to an external number is outbound; the caller is
-    the extension (src), not the number dialled."""
+    """The AcctId export: an extension's call to an external number is outbound; the other
+    party is the number dialled (pseudonymised like any caller), the agent the extension."""
     calls, _, _ = parse("freepbx_cdr", PBX / "cdr_null_and_broken_clid.csv")
-    assert calls.loc[4, ["direction", "caller", "agent", "outcome"]].tolist() == ["outbound", "203", "203", "answered"]
-    assert calls.loc[7, ["direction", "caller", "agent", "outcome"]].tolist() == ["outbound", "204", "204", "missed"]
+    assert calls.loc[4, ["direction", "caller", "agent", "outcome"]].tolist() == ["outbound", "011442079460603", "203", "answered"]
+    assert calls.loc[7, ["direction", "caller", "agent", "outcome"]].tolist() == ["outbound", "+442079460607", "204", "missed"]
 
 
 # ----------------------------------------------------------------------------- 5. the clock
@@ -271,9 +272,12 @@ def test_dialled_numbers_go_nowhere_but_line():
     # Numbers dialled, as dst and lastdata hold them (011 and + international spellings), and
     # the mobile a call was forwarded to (in dstchannel).
     dialled = ["2079460603", "2079460607", "07700900605"]
-    out = calls.reset_index()[["call_id", "line", "caller", "agent"]].astype(str)
+    out = calls.reset_index()[["call_id", "line", "agent"]].astype(str)
     for number in dialled:
         assert not out.apply(lambda c: c.str.contains(number)).any().any(), number
+    # An outbound call's number dialled is its other party: only in caller (pseudonymised).
+    inbound_callers = calls.loc[calls["direction"] == "inbound", "caller"].astype(str)
+    assert not any(n in c for n in dialled for c in inbound_callers)
     # The forwarded call was answered, by someone who is not an extension: no agent.
     assert calls.loc[5, ["outcome", "talk_s"]].tolist() == ["answered", 185]
     assert pd.isna(calls.loc[5, "agent"])

@@ -939,6 +939,8 @@ class Layout:
     index: dict[str, int]  # canonical → column position
     missing: list[str]  # canonical columns of the mapping not found
     data: list[list[str]]  # head rows after the header (for the sniffer)
+    # Which column was taken where the report has two of a field's alternatives (for the notes).
+    notes: list[str] = field(default_factory=list)
 
 
 def with_encoding(source: Source, encoding: str | None) -> Source:
@@ -1076,7 +1078,10 @@ def find_layout(source: Source, mapping: TabularMapping) -> Layout:
                 best_layout = Layout(d, i, ln, names, index, missing, data)
     if best_layout is None:
         return Layout(delims[0], 0, None, [], {}, list(mapping.columns), [])
-    return best_layout
+    # The header chosen, its columns now resolved with its first rows, the choices said.
+    notes: list[str] = []
+    index, missing = resolve_columns(mapping, best_layout.names, best_layout.data, notes)
+    return replace(best_layout, index=index, missing=missing, notes=notes)
 
 
 def missing_message(

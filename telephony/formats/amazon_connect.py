@@ -512,7 +512,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         rows, rejects, skipped, unknown = reader.rows(batch)
         skipped.update(batch.skipped)
         calls, bad = _assemble(reader.carry.push(rows if len(rows) else None))
-        yield ParsedChunk(calls, batch.rejects + rejects + bad, batch.rows_read, skipped, unknown)
+        yield ParsedChunk(calls, batch.rejects + rejects + bad, batch.rows_read, skipped, unknown, batch.notes)
     calls, bad = _assemble(reader.carry.push(None, final=True))
     yield ParsedChunk(calls, bad, 0)
 

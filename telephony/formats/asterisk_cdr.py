@@ -1092,12 +1092,18 @@ def read_freepbx(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         source = _RepairedClid(**{f.name: getattr(source, f.name) for f in dataclasses.fields(source)})
     label = next((h for h, c in zip(header, frame.columns) if c == "start"), "calldate")
 
+    notes: list[str] = []  # which column was taken where two could be one field
+    memo: dict = {}
+
     def renamed() -> Iterator[Chunk]:
         for chunk in read_delimited(source, header=True, delimiter=delim):
-            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)
+            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP, notes, memo=memo)
             yield chunk
 
-    yield from _read_chunks(renamed(), ctx, label)
+    for parsed in _read_chunks(renamed(), ctx, label):
+        parsed.notes = notes + parsed.notes
+        notes.clear()
+        yield parsed
 
 
 FORMATS = [

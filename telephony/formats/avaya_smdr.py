@@ -373,13 +373,15 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     # Released when its Continuation-0 record is read; a call still open after CARRY_HORIZON
     # of newer calls (its last record lost) is released as it is, which bounds memory.
     carry = GroupCarry("key", "start", CARRY_HORIZON, done="ended")
+    memo: dict = {}
     for chunk in read_delimited(source, names, header=header, block_bytes=BLOCK_BYTES):
+        notes: list[str] = []  # which column was taken where two could be one field
         if header:
-            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)
+            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP, notes, memo=memo)
             require_columns(chunk.frame, REQUIRED, source, FORMAT_NAME)
         recs, rejects, skipped, unknown, rows_read = _prepare(chunk, ctx)
         calls = _assemble(carry.push(recs))
-        yield ParsedChunk(calls, rejects, rows_read, skipped, unknown)
+        yield ParsedChunk(calls, rejects, rows_read, skipped, unknown, notes)
     yield ParsedChunk(_assemble(carry.push(None, final=True)), [], 0, Counter(), Counter())
 
 

@@ -411,12 +411,14 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         raise BadInputError(f"{source.name}: not a Cisco CUCM CDR file (header not recognised)")
     carry = GroupCarry("key", "t_disc", CARRY_HORIZON)
     chunks = read_delimited(source, header=True, skip_after_header=1 if typed else 0, block_bytes=BLOCK_BYTES)
+    memo: dict = {}
     for chunk in chunks:
-        chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)
+        notes: list[str] = []  # which column was taken where two could be one field
+        chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP, notes, memo=memo)
         legs, rejects, skipped, unknown, rows_read = _prepare(chunk)
         calls, bad, unk = _assemble(carry.push(legs))
         unknown.update(unk)
-        yield ParsedChunk(calls, rejects + bad, rows_read, skipped, unknown)
+        yield ParsedChunk(calls, rejects + bad, rows_read, skipped, unknown, notes)
     calls, bad, unk = _assemble(carry.push(None, final=True))
     yield ParsedChunk(calls, bad, 0, Counter(), unk)
 

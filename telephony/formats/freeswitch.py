@@ -459,13 +459,15 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     # A B-leg and its A-leg are written when each ends, next to each other; a call is held
     # until no leg of it can still come.
     carry = GroupCarry("key", "start", CARRY_HORIZON)
+    memo: dict = {}
     for chunk in read_delimited(source, names, header=header, block_bytes=BLOCK_BYTES):
+        notes: list[str] = []  # which column was taken where two could be one field
         if header:
-            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP)
+            chunk.frame = rename_columns(chunk.frame, VARIABLE_MAP, notes, memo=memo)
             require_columns(chunk.frame, REQUIRED, source, FORMAT_NAME)
         legs, rejects, unknown = _legs(chunk, ctx)
         calls = _assemble(carry.push(legs if len(legs) else None))
-        yield ParsedChunk(calls, rejects, chunk.rows_read, chunk.skipped(), unknown)
+        yield ParsedChunk(calls, rejects, chunk.rows_read, chunk.skipped(), unknown, notes)
     yield ParsedChunk(_assemble(carry.push(None, final=True)), [], 0)
 
 

@@ -706,8 +706,12 @@ def _read(mapping: Mapping, source: Source, ctx: ReadContext) -> Iterator[Parsed
     xlsx = source.kind == "xlsx"
     clock: dict = {}
     noted: dict = {}
+    header_notes = list(layout.notes)  # said once, with the first chunk
     for chunk in chunks:
-        yield _convert(chunk, layout, mapping, tz, xlsx, clock, noted)
+        parsed = _convert(chunk, layout, mapping, tz, xlsx, clock, noted)
+        parsed.notes = header_notes + parsed.notes
+        header_notes = []
+        yield parsed
 
 
 def mapping_format(mapping: Mapping) -> Format:

@@ -534,7 +534,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         rows, rejects, skipped, unknown = _rows(batch, source, callers)
         skipped.update(batch.skipped)
         calls = _assemble(carry.push(rows if len(rows) else None))
-        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, notes)
+        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, batch.notes + notes)
         notes = []
     yield ParsedChunk(_assemble(carry.push(None, final=True)), [], 0, notes=notes)
 

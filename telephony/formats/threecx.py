@@ -536,7 +536,7 @@ def read_report(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         calls, legs_only = _assemble_report(carry.push(rows))
         notes = [_LEGS_ONLY_NOTE] if legs_only and not noted else []
         noted |= legs_only
-        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, notes)
+        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, batch.notes + notes)
     calls, legs_only = _assemble_report(carry.push(None, final=True))
     yield ParsedChunk(calls, [], 0, notes=[_LEGS_ONLY_NOTE] if legs_only and not noted else [])
 
@@ -794,7 +794,7 @@ def read_inbound(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         legs, rejects, skipped, unknown = _inbound_rows(batch, ctx, source)
         skipped.update(batch.skipped)
         calls = _assemble_inbound(carry.push(legs), state)
-        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, notes())
+        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, batch.notes + notes())
     calls = _assemble_inbound(carry.push(None, final=True), state)
     yield ParsedChunk(calls, [], 0, notes=notes())
 
@@ -1357,7 +1357,7 @@ def read_cdr(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         rows, rejects, unknown = _cdr_rows(batch, source)
         calls = _assemble_cdr(carry.push(rows), clock)
         notes, pending = pending + clock.take_notes(), []
-        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, batch.skipped, unknown, notes)
+        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, batch.skipped, unknown, batch.notes + notes)
     calls = _assemble_cdr(carry.push(None, final=True), clock)
     yield ParsedChunk(calls, [], 0, notes=pending + clock.take_notes())
 

@@ -394,7 +394,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         rows, _, skipped, unknown = _rows(batch, source)
         skipped.update(batch.skipped)
         calls, rejects = _assemble(carry.push(rows if len(rows) else None))
-        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown)
+        yield ParsedChunk(calls, batch.rejects + rejects, batch.rows_read, skipped, unknown, batch.notes)
     calls, rejects = _assemble(carry.push(None, final=True))
     yield ParsedChunk(calls, rejects, 0)
 

@@ -291,7 +291,7 @@ def test_dna_summary_keeps_a_staff_and_slot_type_listed_twice(store, key):
     res = ingest_appointment_file(store, S1 / "dna_summary.csv", PRACTICE, period=JAN)
     assert (res.format, res.written, res.duplicates, res.rejected) == ("systmone_dna_summary", 5, 0, 0)
     again = ingest_appointment_file(store, S1 / "dna_summary.csv", PRACTICE, period=JAN)
-    assert (again.written, again.duplicates) == (0, 5)
+    assert (again.written, again.duplicates, again.replaced) == (5, 0, 5)
     stored = read_capacity_counts(store, PRACTICE)
     alpha = Pseudonymiser(key).key("Dr Pretend Alpha", "clinician")
     assert stored.loc[(stored["clinician_key"] == alpha) & (stored["slot_type"] == "Routine"), "dna"].sum() == 12
@@ -344,7 +344,7 @@ def test_ingest_grid_end_to_end_pseudonymised_and_idempotent(store, key):
     week2 = read_capacity_counts(store, PRACTICE, "2026-01-10", "2026-01-20")
     assert week2["slots_booked"].tolist() == [118]
     again = ingest_appointment_file(store, S1 / "booked_grid.csv", PRACTICE)
-    assert (again.written, again.duplicates) == (0, 15)
+    assert (again.written, again.duplicates, again.replaced) == (15, 0, 15)
     # Counts never reach the slot table.
     assert read_appointments(store).empty
 

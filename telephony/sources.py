@@ -38,6 +38,7 @@ import json
 import os
 import re
 import stat
+import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -480,7 +481,10 @@ def open_source(path: str | Path) -> Source:
     if head[:4] == b"PK\x03\x04":
         if compressed:
             raise BadInputError(f"{path.name}: a gzipped workbook; unzip it first")
-        return Source(path, "xlsx", "", False, _xlsx_head(path), state=state)
+        head = _xlsx_head(path)
+        if not head.strip() and not _xlsx_has_cells(path):
+            raise BadInputError(f"{path.name}: the workbook is empty (none of its sheets holds a value)")
+        return Source(path, "xlsx", "", False, head, state=state)
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise BadInputError(
             f"{path.name}: an old Excel .xls workbook; open it and save as .xlsx or CSV"
@@ -533,6 +537,10 @@ def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        if _is_plain_zip(path):
+            raise BadInputError(
+                f"{path.name}: a zip archive, not an Excel workbook; unzip it and pass the files inside"
+            ) from None
         raise BadInputError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
         if sheet is None:
@@ -548,6 +556,30 @@ def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
             yield [_cell_text(v) for v in row]
     finally:
         wb.close()
+
+
+def _xlsx_has_cells(path: Path) -> bool:
+    """Whether any sheet of the workbook holds a value (reading up to the first that does)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return any(
+            any(v is not None and str(v).strip() for v in row)
+            for ws in wb.worksheets
+            for row in ws.iter_rows(values_only=True)
+        )
+    finally:
+        wb.close()
+
+
+def _is_plain_zip(path: Path) -> bool:
+    """A readable zip without a workbook inside (exports zipped, then named ``.xlsx``)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "xl/workbook.xml" not in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def _xlsx_head(path: Path, sheet: str | None = None) -> str:

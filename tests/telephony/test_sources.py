@@ -621,3 +621,31 @@ def test_nul_bytes_between_text_are_binary_data(tmp_path):
     path.write_bytes(TEXT.encode() + b"\x00" * 16 + TEXT.encode())
     with pytest.raises(BadInputError, match=r"^calls.csv: binary data, not a text export$"):
         open_source(path)
+
+
+# ----------------------------------------------------------------------------- workbooks that are not
+
+
+def test_zip_of_exports_named_xlsx_says_unzip(tmp_path):
+    import zipfile
+
+    path = tmp_path / "calls.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("calls.csv", TEXT)
+    with pytest.raises(BadInputError, match=r"^calls.xlsx: a zip archive, not an Excel workbook; unzip it and pass the files inside$"):
+        open_source(path)
+
+
+def test_workbook_without_a_value_is_empty_not_an_unknown_format(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+
+    wb = openpyxl.Workbook()
+    wb.create_sheet("Calls")
+    path = tmp_path / "calls.xlsx"
+    wb.save(path)
+    with pytest.raises(BadInputError, match=r"^calls.xlsx: the workbook is empty \(none of its sheets holds a value\)$"):
+        open_source(path)
+    # A header alone on a later sheet is not empty: left to the readers to judge.
+    wb["Calls"].append(["Call Time", "From"])
+    wb.save(path)
+    assert open_source(path).kind == "xlsx"

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from demand.definitions import PERIOD_YEARS
+from telephony.store import validate_practice_id
 
 from .base import DS, ID, ForecastInputError, Model, freq_minutes
 from .series import _freq, read_calendars, read_series, series_from_store
@@ -139,6 +140,7 @@ def read_practice_series(
     if input_file is not None:
         df = read_series(input_file, freq=freq)
         return df, None
+    practice = validate_practice_id(practice)  # "a81001": the registry's calendar is under A81001
     df = series_from_store(store, practice, freq=freq, what=what)
     return df, read_calendars(store, [practice])
 
@@ -507,6 +509,7 @@ def staff_week(
 
     from .staffing import clinician_sessions, measure_handling
 
+    practice = validate_practice_id(practice)
     monday = pd.Timestamp(parse_week(week))
     end = monday + pd.Timedelta(days=7)
     _say(progress, f"reading {practice}'s calls offered per half hour")

@@ -32,6 +32,7 @@ import pandas as pd
 
 from demand.definitions import PERIOD_YEARS
 from telephony.privacy import mask_digits
+from telephony.store import validate_practice_id
 
 from .base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
 from .calendar import Calendar, CalendarError, OpeningHours
@@ -363,6 +364,9 @@ def series_from_store(
     freq = _check_what(what, freq)
     if isinstance(practices, str):
         practices = [practices]
+    if practices is not None:
+        # As the store spells them: "a81001" read as a second practice doubled every period.
+        practices = list(dict.fromkeys(validate_practice_id(p) for p in practices))
     if first_date is not None and last_date is not None:
         spans = {None: (_dates(first_date), _dates(last_date), None)}
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import io
 import os
 import threading
 
@@ -220,3 +221,19 @@ def test_forecast_series_file_with_a_placeholder_year_is_one_line(runner, tmp_pa
     one_line_error(
         res, "calls.csv: column ds has 1 date(s) outside the years Frontdoor forecasts (1970 to 2199), e.g. '9999-12-31'"
     )
+
+
+def test_forecast_takes_a_practice_id_in_lower_case(runner, tmp_path):
+    """'a81001' was read as a second practice beside the store's A81001: every period twice
+    ('repeated timestamps'), then no calendar for it. It is the same practice."""
+    f = tmp_path / "CallReport.csv"
+    days = [dt.date(2026, 1, 5) + dt.timedelta(days=i) for i in range(21)]
+    f.write_text(REPORT_HEADER + "".join(_report_rows(20 + d.weekday(), d) for d in days if d.weekday() < 5))
+    store = tmp_path / "store"
+    assert cli(runner, "ingest", "calls", f, "--practice", PRACTICE, "--store", store).exit_code == 0
+    args = ["forecast", "--freq", "day", "--horizon", "1w", "--model", "seasonal_naive", "--format", "csv", "--store", store]
+    upper = cli(runner, *args, "--practice", "A81001")
+    lower = cli(runner, *args, "--practice", "a81001")
+    assert upper.exit_code == 0 and lower.exit_code == 0, lower.output
+    assert lower.stdout == upper.stdout
+    assert pd.read_csv(io.StringIO(upper.stdout))["unique_id"].unique().tolist() == ["A81001"]

@@ -62,6 +62,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from telephony.errors import FrontdoorError
+from telephony.privacy import mask_digits
 from telephony.schema import DIRECTIONS, OUTCOMES
 
 DEFAULT_TZ = "Europe/London"
@@ -378,11 +379,13 @@ def _utc_bound(value, tz: str) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
-        raise MetricsInputError(f"Cannot read the period bound {value!r} as a date or time ({exc}).") from None
+        raise MetricsInputError(
+            f"Cannot read the period bound {mask_digits(repr(value))} as a date or time ({mask_digits(exc)})."
+        ) from None
     # a bound a year either side of the years measured: continuity reads the year before
     if ts is pd.NaT or not PERIOD_YEARS[0] - 1 <= ts.year <= PERIOD_YEARS[1] + 1:
         raise MetricsInputError(
-            f"The period bound {value!r} is outside the years Frontdoor measures ({PERIOD_YEARS[0]} to "
+            f"The period bound {mask_digits(repr(value))} is outside the years Frontdoor measures ({PERIOD_YEARS[0]} to "
             f"{PERIOD_YEARS[1]}); check the year."
         )
     if ts.tzinfo is None:

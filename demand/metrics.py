@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from telephony.errors import FrontdoorError
+from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
 
 from .definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
@@ -120,7 +121,7 @@ def _as_date(value, name: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise MetricsInputError(f"The {name} {value!r} is not a date; write it as YYYY-MM-DD.") from None
+        raise MetricsInputError(f"The {name} {mask_digits(repr(value))} is not a date; write it as YYYY-MM-DD.") from None
 
 
 def period_bounds(first_date, last_date) -> tuple[str, str]:

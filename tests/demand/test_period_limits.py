@@ -136,3 +136,13 @@ def test_series_from_a_store_with_wrong_clock_calls_names_the_practice(tmp_path,
     # Given the history's dates, the wrong-clock call is outside them.
     got = series_from_store(store, "A81001", "2026-01-05", "2026-01-11", freq="D")
     assert got["y"].sum() == 2
+
+
+def test_period_bound_that_is_a_phone_number_is_not_quoted_back():
+    """A caller's number pasted into a date argument: the message says it is no date, masked."""
+    from demand.metrics import period_bounds
+
+    for call in (lambda: to_utc_bound("07700900123", "UTC"), lambda: period_bounds("07700 900123", "2026-01-05")):
+        with pytest.raises(MetricsInputError) as info:
+            call()
+        assert "900123" not in str(info.value) and "07700" not in str(info.value)

@@ -52,6 +52,7 @@ practice-year this shared work is most of the cost (``benchmarks/metrics.py``).
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -126,7 +127,7 @@ _LONGER = {"15min": "30min, hour, day, week or month", "30min": "hour, day, week
            "D": "week or month", "W": "month", "MS": "a shorter period"}
 
 
-def check_period_date(day, name: str):
+def check_period_date(day: _dt.date, name: str) -> _dt.date:
     """Return ``day`` (a ``datetime.date``) if it lies in :data:`PERIOD_YEARS`.
 
     Parameters

@@ -136,6 +136,7 @@ class FileState:
 
     @classmethod
     def of(cls, st: os.stat_result) -> "FileState":
+        """The state ``os.stat`` gave, no read yet."""
         return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
@@ -461,10 +462,15 @@ def _detect_encoding(head: bytes) -> str:
 def open_source(path: str | Path) -> Source:
     """Open an export file for sniffing and reading.
 
+    The file's state is kept (:attr:`Source.state`): call :meth:`Source.check_unchanged`
+    after the last read, before committing what was read.
+
     Raises
     ------
     BadInputError
-        If the file does not exist, is empty, or is a binary format Frontdoor does not read.
+        If the file does not exist, is a folder, a named pipe, a device or a socket (refused
+        before anything opens it), is empty, is a gzip cut short or damaged in its head, or is
+        a binary format Frontdoor does not read (a zip archive, an empty workbook...).
     """
     path = Path(path)
     state = FileState.of(regular_file_stat(path))

@@ -27,6 +27,20 @@ hours (a 25-hour day) and on the spring change there is no 01:00 (a 23-hour day)
 (weeks start Monday) and monthly intervals run from local midnight to local midnight, so a DST
 day lasts 23 or 25 hours and is still one day.
 
+Periods Frontdoor measures
+--------------------------
+A period (its first and last day, or a bound given as a time) must lie in the years
+:data:`PERIOD_YEARS`, 1970 to 2199, and its interval grid must be at most
+:data:`MAX_INTERVAL_ROWS` rows: :func:`check_period_date` and :func:`check_grid` raise a
+:class:`MetricsInputError` saying so, instead of an ``OverflowError``, a ``MemoryError`` or an
+hour of work. The years are narrower than the times a reader accepts
+(:data:`telephony.timeutil.YEARS`, 1678 to 2261) on purpose: instants are int64 nanoseconds,
+so the difference of two of them overflows past 292 years; continuity reads a year before the
+period and the weekly report weeks before and after it; and no phone-system export holds a
+call from before 1970 (the start of Unix time). A grid that large is a typing slip, not a
+wish: it is refused with its size, rather than clipped to the data (which would silently
+answer another period than the one asked).
+
 Several metrics over the same calls
 -----------------------------------
 Each metric reduces its frame to integer arrays first (:func:`prepare`): wall-clock times,
@@ -38,6 +52,7 @@ practice-year this shared work is most of the cost (``benchmarks/metrics.py``).
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -48,6 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from telephony.errors import FrontdoorError
+from telephony.privacy import mask_digits
 from telephony.schema import DIRECTIONS, OUTCOMES
 
 DEFAULT_TZ = "Europe/London"
@@ -99,6 +115,105 @@ _GRID_STEP_NS = 15 * _MIN_NS
 
 class MetricsInputError(FrontdoorError, ValueError):
     """A metric was called with an argument or a frame it cannot use."""
+
+
+#: First and last years a measured period may touch (see the module's Notes).
+PERIOD_YEARS: tuple[int, int] = (1970, 2199)
+#: Most rows (intervals x series) a metric lays out: a federation's year in 15-minute
+#: intervals is 1.75 million.
+MAX_INTERVAL_ROWS = 2_000_000
+_FREQ_TEXT = {"15min": "15-minute", "30min": "30-minute", "h": "hourly", "D": "daily", "W": "weekly", "MS": "monthly"}
+_LONGER = {"15min": "30min, hour, day, week or month", "30min": "hour, day, week or month", "h": "day, week or month",
+           "D": "week or month", "W": "month", "MS": "a shorter period"}
+
+
+def check_period_date(day: _dt.date, name: str) -> _dt.date:
+    """Return ``day`` (a ``datetime.date``) if it lies in :data:`PERIOD_YEARS`.
+
+    Parameters
+    ----------
+    day : datetime.date
+    name : str
+        What the date is, for the message (``"first date"``, ``"week"``).
+
+    Raises
+    ------
+    MetricsInputError
+        Naming ``name``, the date and the years that can be measured.
+    """
+    if not PERIOD_YEARS[0] <= day.year <= PERIOD_YEARS[1]:
+        raise MetricsInputError(
+            f"The {name} {day.year:04d}-{day.month:02d}-{day.day:02d} is outside the years Frontdoor measures "
+            f"({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}); check the year."
+        )
+    return day
+
+
+def grid_rows(first_ns: np.ndarray, last_ns: np.ndarray, series_practice: np.ndarray, freq: str) -> int:
+    """About how many rows the intervals of each series' practice span make (the clock changes'
+    hour either way aside): what :meth:`Layout.build` would lay out."""
+    first = np.asarray(first_ns, dtype="int64")[series_practice]
+    last = np.asarray(last_ns, dtype="int64")[series_practice]
+    # in days first: a difference of int64 nanoseconds can overflow, one of days cannot
+    days = (last // _DAY_NS - first // _DAY_NS).astype("float64") + 1
+    if freq in _SUBDAILY_NS:
+        per = days * (_DAY_NS / _SUBDAILY_NS[freq])
+    elif freq == "D":
+        per = days
+    elif freq == "W":
+        per = days / 7 + 1
+    else:
+        per = days / 30.4 + 1
+    return int(np.maximum(per, 1).sum())
+
+
+def check_grid(
+    first_ns: np.ndarray, last_ns: np.ndarray, series_practice: np.ndarray, freq: str, tz: str, fix: str | None = None
+) -> None:
+    """Refuse a layout of more than :data:`MAX_INTERVAL_ROWS` rows (see the module's Notes).
+
+    Parameters
+    ----------
+    first_ns, last_ns : numpy.ndarray
+        Per practice code, the first and last instant to cover (UTC ns).
+    series_practice : numpy.ndarray
+        Practice code of each series (a practice, or a practice and a line).
+    freq, tz : str
+    fix : str, optional
+        What to do instead, when the interval is not the caller's to choose; by default, a
+        longer interval (``freq``) or a shorter period.
+
+    Raises
+    ------
+    MetricsInputError
+        Saying how many rows it would be, and to take a longer interval or a shorter period;
+        or, for spans outside :data:`PERIOD_YEARS` (calls with a wrong clock, when no period
+        bounds them), to give a period.
+    """
+    series_practice = np.asarray(series_practice, dtype="int64")
+    if not len(series_practice):
+        return
+    lo = pd.Timestamp(int(np.min(np.asarray(first_ns, dtype="int64")[series_practice])), tz="UTC").tz_convert(tz)
+    hi = pd.Timestamp(int(np.max(np.asarray(last_ns, dtype="int64")[series_practice])), tz="UTC").tz_convert(tz)
+    if not PERIOD_YEARS[0] - 1 <= lo.year <= hi.year <= PERIOD_YEARS[1] + 1:
+        # Spans from the calls themselves (no period given): a PBX clock gone wrong.
+        raise MetricsInputError(
+            f"The calls run from {lo:%Y-%m-%d} to {hi:%Y-%m-%d}, outside the years Frontdoor measures "
+            f"({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}): times outside them come from a wrong clock; give a period "
+            "(start, end) inside them."
+        )
+    rows = grid_rows(first_ns, last_ns, series_practice, freq)
+    if rows <= MAX_INTERVAL_ROWS:
+        return
+    n_series, n_practices = len(series_practice), len(np.unique(series_practice))
+    series = f"{n_practices:,} practice{'s' * (n_practices > 1)}"
+    if n_series > n_practices:
+        series = f"{n_series:,} lines of {series}"
+    fix = fix or f"take a longer interval (freq {_LONGER[freq]}) or a shorter period"
+    raise MetricsInputError(
+        f"The period {lo:%Y-%m-%d} to {hi:%Y-%m-%d} in {_FREQ_TEXT[freq]} intervals would be about {rows:,} rows "
+        f"({series}), more than the {MAX_INTERVAL_ROWS:,} a metric lays out: {fix}."
+    )
 
 
 def normalise_freq(freq: str) -> str:
@@ -244,7 +359,13 @@ def outcome_codes(outcome: pd.Series) -> np.ndarray:
 
 
 def to_utc_bound(value, tz: str) -> pd.Timestamp | None:
-    """Read a period bound: a naive time is local wall-clock time in ``tz``; ``None`` stays."""
+    """Read a period bound: a naive time is local wall-clock time in ``tz``; ``None`` stays.
+
+    Raises
+    ------
+    MetricsInputError
+        A bound that is not a time, or lies more than a year outside :data:`PERIOD_YEARS`.
+    """
     if value is None:
         return None
     try:
@@ -256,7 +377,18 @@ def to_utc_bound(value, tz: str) -> pd.Timestamp | None:
 @functools.lru_cache(maxsize=256)
 def _utc_bound(value, tz: str) -> pd.Timestamp:
     # remembered: each of a set of metrics over one period reads the same bounds several times
-    ts = pd.Timestamp(value)
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
+        raise MetricsInputError(
+            f"Cannot read the period bound {mask_digits(repr(value))} as a date or time ({mask_digits(exc)})."
+        ) from None
+    # a bound a year either side of the years measured: continuity reads the year before
+    if ts is pd.NaT or not PERIOD_YEARS[0] - 1 <= ts.year <= PERIOD_YEARS[1] + 1:
+        raise MetricsInputError(
+            f"The period bound {mask_digits(repr(value))} is outside the years Frontdoor measures ({PERIOD_YEARS[0]} to "
+            f"{PERIOD_YEARS[1]}); check the year."
+        )
     if ts.tzinfo is None:
         ts = ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return ts.tz_convert("UTC")
@@ -537,6 +669,8 @@ class Layout:
         if len(first_utc) == 0:
             z = np.empty(0, dtype="int64")
             return cls(freq, tz, z, z, series_practice, z, z, z)
+        # before anything the size of the grid is allocated
+        check_grid(first_utc, last_utc, series_practice, freq, tz)
         first_k = bucket_keys(first_utc, wall_ns(first_utc, tz), freq)
         last_k = bucket_keys(last_utc, wall_ns(last_utc, tz), freq)
         universe = key_universe(int(first_k.min()), int(last_k.max()), freq, tz)

@@ -47,9 +47,10 @@ import numpy as np
 import pandas as pd
 
 from telephony.errors import FrontdoorError
+from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
 
-from .definitions import DEFAULT_TZ, MetricsInputError, normalise_freq, to_utc_bound
+from .definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
 
 __all__ = [
     "METRIC_KINDS",
@@ -120,7 +121,7 @@ def _as_date(value, name: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise MetricsInputError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD.") from None
+        raise MetricsInputError(f"The {name} {mask_digits(repr(value))} is not a date; write it as YYYY-MM-DD.") from None
 
 
 def period_bounds(first_date, last_date) -> tuple[str, str]:
@@ -129,9 +130,11 @@ def period_bounds(first_date, last_date) -> tuple[str, str]:
     Raises
     ------
     MetricsInputError
-        When ``last_date`` is before ``first_date`` or either is not a date.
+        When ``last_date`` is before ``first_date``, either is not a date, or either lies
+        outside the years measured (:data:`demand.definitions.PERIOD_YEARS`).
     """
-    first, last = _as_date(first_date, "first date"), _as_date(last_date, "last date")
+    first = check_period_date(_as_date(first_date, "first date"), "first date")
+    last = check_period_date(_as_date(last_date, "last date"), "last date")
     if last < first:
         raise MetricsInputError(f"The period is empty: the last date {last} is before the first date {first}.")
     return first.isoformat(), (last + _dt.timedelta(days=1)).isoformat()
@@ -283,7 +286,9 @@ def read_metrics(
         them) in the period; ``skill_mix`` without a list size in the registry.
     MetricsInputError
         An unknown kind, an interval the kind is not reported in, a period whose last date
-        is before its first, or any input error of the metric function.
+        is before its first or outside the years measured, a period whose intervals would be
+        too many rows (:func:`demand.definitions.check_grid`: it says how many, and to take a
+        longer interval or a shorter period), or any input error of the metric function.
 
     Notes
     -----
@@ -302,6 +307,15 @@ def read_metrics(
     first_s, last_s = str(_as_date(first_date, "first date")), str(_as_date(last_date, "last date"))
     wanted = _resolve_practices(store, practices)
     lo, hi = to_utc_bound(start, tz), to_utc_bound(end, tz)
+    # Before reading anything: one series per practice at least (lines can only add). The
+    # Monday profile counts per hour of the period whatever the interval.
+    grid_freq = "h" if kind == "monday" else freq
+    if grid_freq is not None:
+        n = len(wanted)
+        check_grid(
+            np.full(n, lo.as_unit("ns").value), np.full(n, hi.as_unit("ns").value - 1), np.arange(n), grid_freq, tz,
+            fix="measure a shorter period" if kind == "monday" else None,
+        )
     needs_calls, needs_slots = _NEEDS[kind]
 
     calls = slots = None

@@ -18,6 +18,9 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from demand.definitions import PERIOD_YEARS
+from telephony.store import validate_practice_id
+
 from .base import DS, ID, ForecastInputError, Model, freq_minutes
 from .series import _freq, read_calendars, read_series, series_from_store
 
@@ -39,6 +42,10 @@ __all__ = [
 
 Progress = Callable[[str], None]
 
+#: Furthest ahead a forecast reaches. A seasonal model two years out is already a guess; a
+#: horizon of centuries (a slip of the keyboard) overflowed the time arithmetic or memory.
+MAX_HORIZON_WEEKS = 104
+
 
 class PlanError(ForecastInputError):
     """An argument of a planning command that cannot be used; the message says how to fix it."""
@@ -55,15 +62,23 @@ def parse_horizon(text: str | int, freq: str) -> int:
     Raises
     ------
     PlanError
-        For anything else, or a horizon shorter than one period.
+        For anything else, a horizon shorter than one period, or one beyond
+        :data:`MAX_HORIZON_WEEKS`.
     """
     per_day = 1440 // freq_minutes(_freq(freq))
     s = str(text).strip().lower()
     m = re.fullmatch(r"(\d+)\s*([wd]?)", s)
     if not m or int(m.group(1)) < 1:
         raise PlanError(f"Horizon {text!r} is not understood; give weeks (1w, 13w), days (3d) or a number of periods (168).")
-    n = int(m.group(1))
-    return n * {"w": 7 * per_day, "d": per_day, "": 1}[m.group(2)]
+    n = int(m.group(1)) * {"w": 7 * per_day, "d": per_day, "": 1}[m.group(2)]
+    most = MAX_HORIZON_WEEKS * 7 * per_day
+    if n > most:
+        periods = {1: "daily", 24: "hourly"}.get(per_day, f"{1440 // per_day}-minute")
+        raise PlanError(
+            f"Horizon {text!r} is {n:,} {periods} periods, beyond the {MAX_HORIZON_WEEKS} weeks ({most:,} periods) "
+            f"a forecast reaches; give a shorter horizon, e.g. 13w."
+        )
+    return n
 
 
 def parse_week(week: str) -> _dt.date:
@@ -72,15 +87,22 @@ def parse_week(week: str) -> _dt.date:
     Raises
     ------
     PlanError
-        When ``week`` is not in that form or names no week.
+        When ``week`` is not in that form, names no week, or lies outside the years
+        Frontdoor plans for (:data:`demand.definitions.PERIOD_YEARS`).
     """
     m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", str(week).strip(), flags=re.IGNORECASE)
     if not m:
         raise PlanError(f"Week {week!r} is not an ISO week; write it as YYYY-Www, e.g. 2027-W02.")
     try:
-        return _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        monday = _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
         raise PlanError(f"Week {week!r} does not exist (ISO years have 52 or 53 weeks).") from None
+    if not PERIOD_YEARS[0] <= int(m.group(1)) <= PERIOD_YEARS[1]:
+        raise PlanError(
+            f"Week {week!r} is outside the years Frontdoor plans for ({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}); "
+            "check the year."
+        )
+    return monday
 
 
 def parse_service_level(text: str) -> tuple[float, float]:
@@ -118,6 +140,7 @@ def read_practice_series(
     if input_file is not None:
         df = read_series(input_file, freq=freq)
         return df, None
+    practice = validate_practice_id(practice)  # "a81001": the registry's calendar is under A81001
     df = series_from_store(store, practice, freq=freq, what=what)
     return df, read_calendars(store, [practice])
 
@@ -462,7 +485,8 @@ def staff_week(
     Raises
     ------
     PlanError
-        A bad week, or a week that does not lie after the history.
+        A bad week, or a week that does not lie after the history or lies more than
+        :data:`MAX_HORIZON_WEEKS` after it.
 
     Notes
     -----
@@ -485,6 +509,7 @@ def staff_week(
 
     from .staffing import clinician_sessions, measure_handling
 
+    practice = validate_practice_id(practice)
     monday = pd.Timestamp(parse_week(week))
     end = monday + pd.Timedelta(days=7)
     _say(progress, f"reading {practice}'s calls offered per half hour")
@@ -494,6 +519,12 @@ def staff_week(
         raise PlanError(
             f"Week {week} starts {monday.date()}, inside {practice}'s history (to {last:%Y-%m-%d %H:%M}); "
             "staff a week after the history's end."
+        )
+    if end - last > pd.Timedelta(weeks=MAX_HORIZON_WEEKS):
+        raise PlanError(
+            f"Week {week} (to {(end - pd.Timedelta(days=1)).date()}) reaches more than {MAX_HORIZON_WEEKS} weeks past "
+            f"{practice}'s history (to {last:%Y-%m-%d}): too far ahead to forecast; staff an earlier week, or ingest "
+            "the recent calls."
         )
 
     def ahead(df: pd.DataFrame, freq_min: int) -> int:

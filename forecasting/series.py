@@ -30,6 +30,10 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
+from demand.definitions import PERIOD_YEARS
+from telephony.privacy import mask_digits
+from telephony.store import validate_practice_id
+
 from .base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
 from .calendar import Calendar, CalendarError, OpeningHours
 
@@ -190,17 +194,38 @@ def read_series(
 
 
 def _parse_ds(ds: pd.Series, name: str) -> pd.Series:
-    """Date-times of a file's ds column; UTC offsets (mixed across the clock change) kept."""
+    """Date-times of a file's ds column; UTC offsets (mixed across the clock change) kept.
+
+    Raises
+    ------
+    ForecastInputError
+        A value that is not a date-time, or one outside the years Frontdoor forecasts
+        (:data:`demand.definitions.PERIOD_YEARS`: a ``9999`` placeholder would overflow the
+        nanosecond arithmetic of the models).
+    """
     if pd.api.types.is_datetime64_any_dtype(ds):
-        return ds
+        return _check_years(ds, ds, name)
     try:
-        return pd.to_datetime(ds, format="mixed")
+        parsed = pd.to_datetime(ds, format="mixed")
     except (ValueError, TypeError):
-        pass
-    try:  # offsets that differ (+00:00 in winter, +01:00 in summer): read as instants
-        return pd.to_datetime(ds, format="mixed", utc=True)
-    except (ValueError, TypeError) as err:
-        raise ForecastInputError(f"{name}: column ds is not readable as date-times ({err}).") from err
+        try:  # offsets that differ (+00:00 in winter, +01:00 in summer): read as instants
+            parsed = pd.to_datetime(ds, format="mixed", utc=True)
+        except (ValueError, TypeError) as err:
+            raise ForecastInputError(f"{name}: column ds is not readable as date-times ({err}).") from err
+    return _check_years(parsed, ds, name)
+
+
+def _check_years(parsed: pd.Series, text: pd.Series, name: str) -> pd.Series:
+    """``parsed``, unless a value lies outside :data:`demand.definitions.PERIOD_YEARS`."""
+    year = parsed.dt.year
+    bad = ((year < PERIOD_YEARS[0]) | (year > PERIOD_YEARS[1])).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        first = text[bad].iloc[0]
+        raise ForecastInputError(
+            f"{name}: column ds has {int(bad.sum()):,} date(s) outside the years Frontdoor forecasts "
+            f"({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}), e.g. {mask_digits(str(first)[:40])!r}; correct them or leave those rows out."
+        )
+    return parsed
 
 
 def _dates(value) -> pd.Timestamp | None:
@@ -339,6 +364,9 @@ def series_from_store(
     freq = _check_what(what, freq)
     if isinstance(practices, str):
         practices = [practices]
+    if practices is not None:
+        # As the store spells them: "a81001" read as a second practice doubled every period.
+        practices = list(dict.fromkeys(validate_practice_id(p) for p in practices))
     if first_date is not None and last_date is not None:
         spans = {None: (_dates(first_date), _dates(last_date), None)}
     else:
@@ -388,6 +416,13 @@ def _call_spans(store, practices, tz: str, first, last) -> dict:
     for pid, t in local.groupby(calls["practice_id"].astype(str)):
         lo = first if first is not None else t.min().normalize()
         hi = last if last is not None else t.max().normalize()
+        if not PERIOD_YEARS[0] <= lo.year <= hi.year <= PERIOD_YEARS[1]:
+            # A history nobody typed: a call the ingest accepted from a PBX with a wrong clock.
+            raise ForecastInputError(
+                f"{pid}'s calls in the store run from {lo:%Y-%m-%d} to {hi:%Y-%m-%d}, outside the years Frontdoor "
+                f"forecasts ({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}): those calls come from a PBX with a wrong clock; "
+                "give the history's first and last dates (first_date, last_date)."
+            )
         spans[pid] = (lo, hi, None if last is not None else t.max())
     for p in practices or []:
         if p not in spans:  # no calls: read_metrics reports it, naming what the store holds

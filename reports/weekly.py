@@ -63,6 +63,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from demand.definitions import PERIOD_YEARS
 from telephony.errors import FrontdoorError
 from telephony.store import Store, validate_practice_id
 
@@ -142,6 +143,10 @@ class ReportWeek:
     def __post_init__(self):
         if self.start.weekday() != 0:
             raise ReportError(f"A report week starts on a Monday; {self.start} is a {T.WEEKDAYS[self.start.weekday()]}.")
+        # A year either side of those reported on, for the weeks a report reads before
+        # (history) and after (forecast) the reported one, which parse_week checks.
+        if not PERIOD_YEARS[0] - 1 <= self.start.isocalendar()[0] <= PERIOD_YEARS[1] + 1:
+            raise _outside(self.start)
 
     @property
     def end(self) -> _dt.date:
@@ -160,7 +165,7 @@ class ReportWeek:
     @property
     def iso(self) -> str:
         y, w, _ = self.start.isocalendar()
-        return f"{y}-W{w:02d}"
+        return f"{y:04d}-W{w:02d}"
 
     @property
     def title(self) -> str:
@@ -168,7 +173,25 @@ class ReportWeek:
         return f"Week {self.start.isocalendar()[1]}: {T.date_range(self.start, self.last)}"
 
     def shift(self, weeks: int) -> "ReportWeek":
-        return ReportWeek(self.start + _dt.timedelta(weeks=weeks))
+        try:
+            return ReportWeek(self.start + _dt.timedelta(weeks=weeks))
+        except OverflowError:  # past year 9999
+            raise ReportError(f"There is no week {weeks:+d} weeks from {self.iso}.") from None
+
+
+def _outside(monday: _dt.date) -> ReportError:
+    year, week, _ = monday.isocalendar()
+    return ReportError(
+        f"The week {year:04d}-W{week:02d} is outside the years Frontdoor reports on ({PERIOD_YEARS[0]} to "
+        f"{PERIOD_YEARS[1]}); check the year."
+    )
+
+
+def _reported_week(monday: _dt.date) -> ReportWeek:
+    """The week starting ``monday``, if its ISO year is one reported on."""
+    if not PERIOD_YEARS[0] <= monday.isocalendar()[0] <= PERIOD_YEARS[1]:
+        raise _outside(monday)
+    return ReportWeek(monday)
 
 
 _WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
@@ -180,21 +203,23 @@ def parse_week(value) -> ReportWeek:
     Raises
     ------
     ReportError
-        For anything else, or a week number the year does not have.
+        For anything else, a week number the year does not have, or a week outside the
+        years reported on (:data:`demand.definitions.PERIOD_YEARS`).
     """
     if isinstance(value, ReportWeek):
         return value
     if isinstance(value, _dt.datetime):
         value = value.date()
     if isinstance(value, _dt.date):
-        return ReportWeek(value - _dt.timedelta(days=value.weekday()))
+        return _reported_week(value - _dt.timedelta(days=value.weekday()))  # 0001-01-01 was a Monday
     text = str(value)
     m = _WEEK.match(text)
     if m:
         try:
-            return ReportWeek(_dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1))
+            monday = _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
         except ValueError:
             raise ReportError(f"{text.strip()!r}: {m.group(1)} has no ISO week {int(m.group(2))}.") from None
+        return _reported_week(monday)
     try:
         day = _dt.date.fromisoformat(text.strip())
     except ValueError:

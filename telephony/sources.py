@@ -8,6 +8,23 @@ Excel ``.xlsx`` workbooks; JSON arrays, JSON lines and concatenated JSON objects
 Delimited text is read in bounded blocks by Arrow's CSV parser (fast path); a block that Arrow
 cannot split cleanly (a row with the wrong number of fields, a quoted newline) is re-read by
 Python's ``csv`` module so every bad row is reported with its exact line number.
+
+Notes
+-----
+What goes wrong with real files, and what is done about it:
+
+- Only a regular file is opened. A named pipe (FIFO), a device or a socket would block the
+  read for ever (or never end): it is refused from its ``stat``, before anything opens it.
+- A gzip file cut short (a download or copy that did not finish) or damaged fails when the
+  reading reaches the damage, possibly long after the head: every read goes through a wrapper
+  that turns that into :class:`~telephony.errors.BadInputError`, so the ingest writes nothing.
+- A file written while it is read (an export still being downloaded, a log being rotated, a
+  sync client replacing it) would give half its rows and a clean exit. The file's size,
+  modification time and inode are kept when it is opened, and where each full read met the
+  end of the file; :meth:`Source.check_unchanged` compares them with the file as it is now.
+- A log cut by a crash or a power cut often ends in a run of NUL bytes (the file system had
+  allocated the block but not written it). Text followed by NULs to the end of the head is read
+  as text, the NUL run becoming a bad row; NULs anywhere else mean binary data.
 """
 
 from __future__ import annotations
@@ -18,7 +35,11 @@ import datetime as _dt
 import gzip
 import io
 import json
+import os
 import re
+import stat
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +115,147 @@ class Chunk:
         return Counter({"blank line": self.blank}) if self.blank else Counter()
 
 
+@dataclass
+class FileState:
+    """An input file as it was when it was opened, and where full reads of it met its end.
+
+    Attributes
+    ----------
+    size, mtime_ns, inode, device : int
+        From ``os.stat`` when the file was opened.
+    ends_at : set of int
+        Byte offsets (of the file as stored: compressed bytes for ``.gz``) at which a read met
+        the end of the file; each is ``size`` unless the file changed during that read.
+    """
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+    ends_at: set[int] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> "FileState":
+        """The state ``os.stat`` gave, no read yet."""
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def regular_file_stat(path: str | Path) -> os.stat_result:
+    """``os.stat`` of ``path``, refusing anything but an existing regular file, without opening it.
+
+    Raises
+    ------
+    BadInputError
+        The path does not exist, is a folder, or is a named pipe, device or socket (reading
+        one would wait for ever for data, or never end).
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise BadInputError(f"{path}: is a folder; pass the export files inside it")
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
+            else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "not a regular file"
+        )
+        raise BadInputError(
+            f"{path.name}: {kind}, not a file: Frontdoor reads exports saved as files; save it to a file and pass that"
+        )
+    return st
+
+
+class _CheckedReader(io.BufferedIOBase):
+    """The bytes of an export (decompressed when gzipped), read safely.
+
+    A gzip stream cut short or damaged raises :class:`BadInputError` (the standard library
+    raises ``EOFError``, ``zlib.error`` or ``BadGzipFile`` at the point of damage), and each
+    time a read meets the end of the file the offset reached is recorded in ``state``.
+    """
+
+    def __init__(self, raw: io.BufferedReader, compressed: bool, name: str, state: FileState | None):
+        super().__init__()
+        self._raw = raw
+        self._stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        self._name = name
+        self._state = state
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._guard(self._stream.read, -1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._guard(self._stream.read1, size)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                if self._stream is not self._raw:
+                    self._stream.close()
+            finally:
+                self._raw.close()
+        super().close()
+
+    def _guard(self, read, size: int) -> bytes:
+        try:
+            data = read(size)
+        except EOFError:
+            raise BadInputError(
+                f"{self._name}: cannot be read: the gzip file is cut short (a download or copy that did not "
+                "finish); nothing was written; copy or download it again"
+            ) from None
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            raise BadInputError(
+                f"{self._name}: cannot be read: the gzip data is damaged ({exc}); nothing was written; "
+                "copy or download it again"
+            ) from None
+        if not data and size != 0 and self._state is not None:
+            self._state.ends_at.add(self._raw.tell())
+        return data
+
+
+def _open_checked(path: Path, compressed: bool, state: FileState | None) -> _CheckedReader:
+    """Open ``path`` for :class:`_CheckedReader` without ever blocking.
+
+    ``O_NONBLOCK`` makes opening a FIFO that replaced the file since it was checked return at
+    once (a regular file ignores the flag); the opened file is then checked to be the one
+    ``state`` describes.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise BadInputError(
+            f"{path.name} disappeared while it was being read: nothing was written; copy the export somewhere "
+            "stable and ingest the copy"
+        ) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (
+        state is not None and (st.st_ino, st.st_dev) != (state.inode, state.device)
+    ):
+        os.close(fd)
+        raise BadInputError(
+            f"{path.name} changed while it was being read (it was replaced by another file): nothing was "
+            "written; copy the export somewhere stable and ingest the copy"
+        )
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return _CheckedReader(os.fdopen(fd, "rb"), compressed, path.name, state)
+
+
 def norm_name(name: object) -> str:
     """Normalise a column name for matching: lower case, letters and digits only."""
     return re.sub(r"[^0-9a-z]", "", str(name).replace("\ufeff", "").lower())
@@ -117,6 +279,9 @@ class Source:
         them (blank lines do not count as preamble or header).
     sheet : str or None
         The worksheet read (xlsx): ``None`` for the first with data; see :func:`with_sheet`.
+    state : FileState or None
+        The file as it was opened (shared by the sources :func:`with_sheet` derives), for
+        :meth:`check_unchanged`.
     """
 
     path: Path
@@ -125,6 +290,7 @@ class Source:
     compressed: bool
     head: str
     sheet: str | None = None
+    state: FileState | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -137,10 +303,47 @@ class Source:
         return n[:-3] if n.endswith(".gz") else n
 
     def open_binary(self) -> BinaryIO:
-        """Open the (decompressed) bytes."""
-        if self.compressed:
-            return gzip.open(self.path, "rb")
-        return open(self.path, "rb")
+        """Open the (decompressed) bytes.
+
+        A damaged or cut-short gzip stream raises :class:`BadInputError` where the reading
+        meets it; each read to the end is recorded for :meth:`check_unchanged`.
+        """
+        return _open_checked(self.path, self.compressed, self.state)
+
+    def check_unchanged(self) -> None:
+        """Raise if the file changed since :func:`open_source` opened it.
+
+        Call it after the last read and before anything read is committed: a file that grew,
+        shrank or was rewritten or replaced while it was read gave a mixture of two files
+        (typically its first half).
+
+        Raises
+        ------
+        BadInputError
+            Saying how it changed, that nothing was written, and to ingest a stable copy.
+        """
+        st = self.state
+        if st is None:
+            return
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            what = "it disappeared"
+        else:
+            what = None
+            if (now.st_ino, now.st_dev) != (st.inode, st.device):
+                what = "it was replaced by another file"
+            elif now.st_size > st.size:
+                what = "it grew"
+            elif now.st_size < st.size:
+                what = "it shrank"
+            elif now.st_mtime_ns != st.mtime_ns or any(end != st.size for end in st.ends_at):
+                what = "it was rewritten"
+        if what:
+            raise BadInputError(
+                f"{self.name} changed while it was being read ({what}): nothing was written; copy the export "
+                "somewhere stable and ingest the copy"
+            )
 
     def head_lines(self, n: int = 50) -> list[str]:
         """The first ``n`` non-empty lines of the head (the last may be cut short)."""
@@ -259,31 +462,35 @@ def _detect_encoding(head: bytes) -> str:
 def open_source(path: str | Path) -> Source:
     """Open an export file for sniffing and reading.
 
+    The file's state is kept (:attr:`Source.state`): call :meth:`Source.check_unchanged`
+    after the last read, before committing what was read.
+
     Raises
     ------
     BadInputError
-        If the file does not exist, is empty, or is a binary format Frontdoor does not read.
+        If the file does not exist, is a folder, a named pipe, a device or a socket (refused
+        before anything opens it), is empty, is a gzip cut short or damaged in its head, or is
+        a binary format Frontdoor does not read (a zip archive, an empty workbook...).
     """
     path = Path(path)
-    if not path.exists():
-        raise BadInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise BadInputError(f"{path}: is a folder; pass the export files inside it")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    compressed = magic[:2] == b"\x1f\x8b"
-    opener = gzip.open if compressed else open
+    state = FileState.of(regular_file_stat(path))
     try:
-        with opener(path, "rb") as fh:
+        with _open_checked(path, False, state) as fh:
+            magic = fh.read(4)
+        compressed = magic[:2] == b"\x1f\x8b"
+        with _open_checked(path, compressed, state) as fh:
             head = fh.read(HEAD_BYTES)
-    except (OSError, EOFError) as exc:
-        raise BadInputError(f"{path.name}: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise BadInputError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
     if not head.strip():
         raise BadInputError(f"{path.name}: the file is empty")
     if head[:4] == b"PK\x03\x04":
         if compressed:
             raise BadInputError(f"{path.name}: a gzipped workbook; unzip it first")
-        return Source(path, "xlsx", "", False, _xlsx_head(path))
+        head = _xlsx_head(path)
+        if not head.strip() and not _xlsx_has_cells(path):
+            raise BadInputError(f"{path.name}: the workbook is empty (none of its sheets holds a value)")
+        return Source(path, "xlsx", "", False, head, state=state)
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise BadInputError(
             f"{path.name}: an old Excel .xls workbook; open it and save as .xlsx or CSV"
@@ -298,9 +505,15 @@ def open_source(path: str | Path) -> Source:
     else:
         text = head.decode("utf-8", errors="frontdoor_cp1252")
     text = text.lstrip("\ufeff")
-    if "\x00" in text:
-        raise BadInputError(f"{path.name}: binary data, not a text export")
-    return Source(path, "text", enc, compressed, text)
+    nul = text.find("\x00")
+    if nul >= 0:
+        if text[:nul].strip() and not text[nul:].strip("\x00"):
+            # Text, then NULs to the end of what was read: a log cut by a crash. The text is
+            # read; the NUL run reaches the parser as one bad row.
+            text = text[:nul]
+        else:
+            raise BadInputError(f"{path.name}: binary data, not a text export")
+    return Source(path, "text", enc, compressed, text, state=state)
 
 
 # ----------------------------------------------------------------------------- xlsx
@@ -330,6 +543,10 @@ def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        if _is_plain_zip(path):
+            raise BadInputError(
+                f"{path.name}: a zip archive, not an Excel workbook; unzip it and pass the files inside"
+            ) from None
         raise BadInputError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
         if sheet is None:
@@ -345,6 +562,30 @@ def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
             yield [_cell_text(v) for v in row]
     finally:
         wb.close()
+
+
+def _xlsx_has_cells(path: Path) -> bool:
+    """Whether any sheet of the workbook holds a value (reading up to the first that does)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return any(
+            any(v is not None and str(v).strip() for v in row)
+            for ws in wb.worksheets
+            for row in ws.iter_rows(values_only=True)
+        )
+    finally:
+        wb.close()
+
+
+def _is_plain_zip(path: Path) -> bool:
+    """A readable zip without a workbook inside (exports zipped, then named ``.xlsx``)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "xl/workbook.xml" not in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def _xlsx_head(path: Path, sheet: str | None = None) -> str:

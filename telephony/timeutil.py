@@ -15,6 +15,16 @@ read in file order: the first pass through the hour is taken as summer time and,
 is seen to go back (a time more than 15 minutes earlier than the latest seen in that hour),
 the rest as winter time. On the spring change 01:00–01:59 does not exist; such a time can only
 come from a misconfigured clock and is moved forward an hour.
+
+Notes
+-----
+Exports write impossible years: a placeholder ``9999-12-31 23:59:59`` for "never", a zero date
+``0000-00-00`` or ``0001-01-01`` (.NET's empty ``DateTime``), ``1677``/``1970`` from a clock
+that lost its battery. Pandas' nanosecond timestamps hold only 1677-09-21 to 2262-04-11, and
+a value outside that made whole files fail (``OutOfBoundsDatetime``, ``OverflowError``). Every
+function here reads a time outside the whole years :data:`YEARS` (1678 to 2261) as ``NaT``,
+like any unreadable value, so that only its row is rejected; :func:`years_out_of_range` tells
+a reader which values those were, so that the reject can say why.
 """
 
 from __future__ import annotations
@@ -25,6 +35,17 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_TZ = "Europe/London"
+
+#: First and last whole years a time may have (pandas' nanosecond range, 1677-09-21 to
+#: 2262-04-11, less the partial years, so that a conversion between zones stays inside it).
+YEARS = (1678, 2261)
+_LOWEST = pd.Timestamp(f"{YEARS[0]}-01-01")
+_HIGHEST = pd.Timestamp(f"{YEARS[1] + 1}-01-01")  # exclusive
+#: What a reject can say of a value :func:`years_out_of_range` flags.
+OUT_OF_RANGE = (
+    f"a year before {YEARS[0]} or after {YEARS[1]} (a placeholder or a wrong clock); "
+    "correct the row or export again"
+)
 
 # Formats tried in order on a sample; the first that parses nearly all of it wins.
 _FORMATS_YEARFIRST = (
@@ -78,6 +99,89 @@ _ZONED = re.compile(
 _RFC2822 = re.compile(r"^[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}:\d{2}\s*(?:[+-]\d{4}|GMT|UTC|Z)$")
 # How many values (spread over the column) decide whether a column is UTC or wall clock.
 SAMPLE_VALUES = 200
+# The first four-digit number of a value not inside a longer number or after a decimal point:
+# the year in every spelling read here (``+0000`` offsets come after it).
+_YEAR_TOKEN = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
+_EPOCH_RANGE_S = (
+    (_LOWEST - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1),
+    (_HIGHEST - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1),
+)
+
+
+def years_out_of_range(values: pd.Series) -> np.ndarray:
+    """Which values name a time outside :data:`YEARS` (read as ``NaT`` by this module).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Time text as an export writes it (any spelling :func:`parse_datetimes` reads).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, per value: its year (the first four-digit number: ``9999-12-31``,
+        ``31/12/9999``, ``01JAN0001``, ``0000-00-00 00:00:00``) is before 1678 or after 2261, or
+        it is epoch seconds or milliseconds past that range. Blank and other values are False.
+
+    Examples
+    --------
+    >>> years_out_of_range(pd.Series(["9999-12-31 23:59:59", "05/01/2026 08:00", "", "1677-01-01"])).tolist()
+    [True, False, False, True]
+    """
+    s = values.astype("string").str.strip()
+    year = pd.to_numeric(s.str.extract(_YEAR_TOKEN, expand=False), errors="coerce")
+    out = ((year < YEARS[0]) | (year > YEARS[1])).fillna(False).to_numpy(dtype=bool)
+    for pattern, per_second in ((_EPOCH, 1), (_EPOCH_MS, 1000)):
+        epoch = s.str.match(pattern, na=False).to_numpy(dtype=bool)
+        if epoch.any():
+            secs = pd.to_numeric(s[epoch], errors="coerce").to_numpy(dtype="float64") / per_second
+            out[np.flatnonzero(epoch)] |= (secs < _EPOCH_RANGE_S[0]) | (secs >= _EPOCH_RANGE_S[1])
+    return out
+
+
+def _in_range(t: pd.Series) -> pd.Series:
+    """``t`` (any resolution) in nanoseconds, ``NaT`` outside :data:`YEARS`; aware times in UTC.
+
+    Pandas parses an impossible year at a coarser resolution without complaint; the cast to
+    nanoseconds that every caller needs would then raise for the whole column.
+    """
+    aware = getattr(t.dt, "tz", None) is not None
+    if aware:
+        t = t.dt.tz_convert("UTC")
+    wall = t.dt.tz_localize(None) if aware else t
+    ok = ((wall >= _LOWEST) & (wall < _HIGHEST)).fillna(False).to_numpy(dtype=bool)
+    if not ok.all():
+        t = t.where(ok)
+    return t.astype("datetime64[ns, UTC]" if aware else "datetime64[ns]")
+
+
+def _to_datetime(values: pd.Series, wall: bool = False, **kwargs) -> pd.Series:
+    """:func:`pandas.to_datetime` (``errors="coerce"``) of ``values`` in nanoseconds, each time
+    outside :data:`YEARS` ``NaT`` (:func:`_in_range`), whatever pandas makes of such a value.
+
+    ``wall`` drops a zone pandas found (keeping the clock reading). A value pandas cannot even
+    hold (epoch milliseconds past 2262 fail inside pandas) makes the column fall back to one
+    value at a time, that value ``NaT``. Other errors (zones pandas cannot mix) propagate.
+    """
+
+    def parse(v: pd.Series) -> pd.Series:
+        t = pd.to_datetime(v, errors="coerce", **kwargs)
+        if wall and getattr(t.dt, "tz", None) is not None:
+            t = t.dt.tz_localize(None)
+        return _in_range(t)
+
+    try:
+        return parse(values)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime, AssertionError):
+        pass
+    aware = bool(kwargs.get("utc")) and not wall
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]" if aware else "datetime64[ns]")
+    for i in range(len(values)):
+        try:
+            out.iloc[i] = parse(values.iloc[i : i + 1]).iloc[0]
+        except (OverflowError, ValueError, TypeError, AssertionError):
+            continue  # NaT, as pandas' own errors="coerce" would have made it
+    return out
 
 
 def _utc_kind(s: pd.Series) -> pd.Series:
@@ -104,11 +208,11 @@ def _parse_utc_kinds(s: pd.Series, kind: pd.Series, fmt: str | None, dayfirst: b
     for unit in ("s", "ms"):
         m = (kind == unit).to_numpy()
         if m.any():
-            out.loc[m] = pd.to_datetime(pd.to_numeric(s[m], errors="coerce"), unit=unit, utc=True, errors="coerce")
+            out.loc[m] = _to_datetime(pd.to_numeric(s[m], errors="coerce"), unit=unit, utc=True)
     m = (kind == "rfc").to_numpy()
     if m.any():
         txt = s[m].str.replace(r"\s*(?:GMT|UTC|Z)$", " +0000", regex=True)
-        out.loc[m] = _ns(pd.to_datetime(txt, format="%a, %d %b %Y %H:%M:%S %z", utc=True, errors="coerce"))
+        out.loc[m] = _to_datetime(txt, format="%a, %d %b %Y %H:%M:%S %z", utc=True)
     m = (kind == "zoned").to_numpy()
     if m.any():
         txt = s[m].str.replace(r"\s*(?:UTC|GMT)$", "+00:00", regex=True, case=False)
@@ -116,15 +220,14 @@ def _parse_utc_kinds(s: pd.Series, kind: pd.Series, fmt: str | None, dayfirst: b
         for f in ([fmt] if fmt else []) + ["ISO8601"]:
             bad = parsed.isna()
             if bad.any():
-                parsed.loc[bad] = _ns(pd.to_datetime(txt[bad], format=f, utc=True, errors="coerce"))
+                parsed.loc[bad] = _to_datetime(txt[bad], format=f, utc=True)
         bad = parsed.isna()
         if bad.any():
             # Day-first or spelled-out dates with a zone: the slow, general parser.
             sub = txt[bad]
             for part, first in _reading_orders(sub, dayfirst):
-                parsed.loc[sub.index[part]] = _ns(
-                    pd.to_datetime(sub[part], format="mixed", dayfirst=first, utc=True, errors="coerce")
-                )
+                parsed.loc[sub.index[part]] = _to_datetime(sub[part], format="mixed", dayfirst=first, utc=True)
+            parsed.loc[sub.index[years_out_of_range(sub)]] = pd.NaT  # as in _parse_mixed
         out.loc[m] = parsed
     return out
 
@@ -134,11 +237,6 @@ def _reading_orders(s: pd.Series, dayfirst: bool) -> list[tuple[np.ndarray, bool
     four-digit year (never day-first) and for the others (``dayfirst``)."""
     year = s.str.match(_YEAR_FIRST, na=False).to_numpy(dtype=bool)
     return [(m, first) for m, first in ((year, False), (~year, dayfirst)) if m.any()]
-
-
-def _ns(t: pd.Series) -> pd.Series:
-    # Graph writes 7 fractional digits: keep nanoseconds rather than fail on a lossy cast.
-    return t.astype("datetime64[ns, UTC]")
 
 
 def _parse_wall(s: pd.Series, todo: pd.Series, fmt: str | None, dayfirst: bool, mixed: bool = True) -> pd.Series:
@@ -160,7 +258,7 @@ def _parse_wall(s: pd.Series, todo: pd.Series, fmt: str | None, dayfirst: bool, 
         mine = remaining if (fmt and i == 0) else remaining & (year if f.startswith("%Y") else ~year)
         if not mine.any():
             continue
-        parsed = pd.to_datetime(s[mine], format=f, errors="coerce")
+        parsed = _to_datetime(s[mine], format=f)
         ok = parsed.notna()
         if ok.any():
             out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
@@ -180,12 +278,13 @@ def _parse_mixed(s: pd.Series, dayfirst: bool) -> pd.Series:
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     for part, first in _reading_orders(s, dayfirst):
         try:
-            parsed = pd.to_datetime(s[part], format="mixed", dayfirst=first, errors="coerce")
+            parsed = _to_datetime(s[part], wall=True, format="mixed", dayfirst=first)
         except (ValueError, TypeError):  # zones pandas cannot mix in one column
             continue
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
-        out.loc[s.index[part]] = parsed.astype("datetime64[ns]")
+        out.loc[s.index[part]] = parsed
+    # The general parser guesses: it reads 01JAN0001 as 2001. A year written out of range is
+    # out of range, whatever it makes of it.
+    out[years_out_of_range(s)] = pd.NaT
     return out
 
 
@@ -274,7 +373,8 @@ def parse_utc(values: pd.Series, dayfirst: bool = True) -> pd.Series:
     t = parse_datetimes(values, dayfirst=dayfirst, tz="UTC")
     if getattr(t.dt, "tz", None) is None:
         t = t.dt.tz_localize("UTC")
-    return _ns(t)
+    # Graph writes 7 fractional digits: nanoseconds keep them.
+    return t.astype("datetime64[ns, UTC]")
 
 
 def localize(naive: pd.Series, tz: str = DEFAULT_TZ, state: dict | None = None) -> pd.Series:
@@ -294,10 +394,12 @@ def localize(naive: pd.Series, tz: str = DEFAULT_TZ, state: dict | None = None) 
     Returns
     -------
     pandas.Series
-        ``datetime64[ns, UTC]``.
+        ``datetime64[ns, UTC]``; ``NaT`` where ``naive`` is, or is a time outside :data:`YEARS`
+        (``9999-12-31`` from a reader that parsed it itself).
     """
+    naive = _in_range(naive)
     if getattr(naive.dt, "tz", None) is not None:
-        return naive.dt.tz_convert("UTC")
+        return naive
     if naive.empty:
         return naive.dt.tz_localize("UTC")
     # Which rows fall in an ambiguous hour? Localise both ways and compare.
@@ -329,9 +431,14 @@ _HMS = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 
 
 def parse_durations(values: pd.Series) -> pd.Series:
-    """Seconds from ``123``, ``123.5``, ``00:02:03``, ``2:03``, ``1 day, 00:00:05``; NaN if blank/bad."""
+    """Seconds from ``123``, ``123.5``, ``00:02:03``, ``2:03``, ``1 day, 00:00:05``; NaN if blank/bad.
+
+    ``inf``, ``1e400`` and ``NaN`` spelt out are bad values too (NaN): no call lasts forever.
+    """
     s = values.astype("string").str.strip()
     num = pd.to_numeric(s, errors="coerce")
+    num = pd.Series(num.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
+    num[~np.isfinite(num.to_numpy())] = np.nan
     need = num.isna() & s.notna() & (s != "")
     if need.any():
         parts = s[need].str.extract(r"^(?:(\d+) days?,?\s*)?(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")

@@ -297,3 +297,52 @@ def test_missing_store_is_one_line(tmp_path):
     res = run(tmp_path / "nowhere", "queue", "--from", "2025-03-17", "--to", "2025-03-23", fmt="table")
     assert res.exit_code == 1
     assert res.output.count("\n") == 1 and res.output.startswith("Error: no store at ")
+
+
+# ----------------------------------------------------------------------------- periods out of reach
+
+
+@pytest.mark.parametrize(
+    "first, last, message",
+    [
+        # OverflowError before: years Python's dates hold, pandas' nanoseconds not
+        ("0001-01-01", "2025-03-23", "The first date 0001-01-01 is outside the years Frontdoor measures (1970 to 2199); check the year."),
+        # ValueError ('list' argument must have no negative elements): int64 nanoseconds overflowed
+        ("1700-01-01", "2025-03-23", "The first date 1700-01-01 is outside the years Frontdoor measures (1970 to 2199); check the year."),
+        ("2025-03-17", "9999-12-31", "The last date 9999-12-31 is outside the years Frontdoor measures (1970 to 2199); check the year."),
+        ("1900-01-01", "2100-12-31", "The first date 1900-01-01 is outside the years Frontdoor measures (1970 to 2199); check the year."),
+    ],
+)
+def test_metrics_period_in_years_out_of_range_is_one_line(demo, first, last, message):
+    res = run(demo, "queue", "--from", first, "--to", last, fmt="table")
+    assert res.exit_code == 1, res.output
+    assert res.output == f"Error: {message}\n"
+
+
+def test_metrics_period_whose_15min_grid_is_absurd_says_how_many_rows(demo):
+    """1970 to 2199 in quarter hours was a MemoryError after minutes: now refused before the
+    store is read, with about how many rows it would have been and what to do instead."""
+    import re
+    import time
+
+    t0 = time.perf_counter()
+    res = run(demo, "queue", "--from", "1970-01-01", "--to", "2199-12-31", "--freq", "15min", fmt="table")
+    assert time.perf_counter() - t0 < 10
+    assert res.exit_code == 1, res.output
+    line = res.output.strip()
+    assert line.startswith("Error: The period 1970-01-01 to 2199-12-31 in 15-minute intervals would be about ")
+    assert line.endswith(
+        "rows (3 practices), more than the 2,000,000 a metric lays out: take a longer interval "
+        "(freq 30min, hour, day, week or month) or a shorter period."
+    )
+    said = int(re.search(r"about ([\d,]+) rows", line).group(1).replace(",", ""))
+    days = (pd.Timestamp("2200-01-01") - pd.Timestamp("1970-01-01")).days
+    assert abs(said - 3 * 96 * days) <= 3 * 96  # every practice's quarter hours, within a day
+
+
+def test_metrics_long_period_in_days_still_measures(demo):
+    """The guard is on the grid's size, not the period's length: 230 years of days is 84,000
+    rows a practice, and is measured (the demo's weeks inside it, zeros elsewhere)."""
+    got = csv_frame(run(demo, "queue", "--practice", "A81002", "--from", "1970-01-01", "--to", "2199-12-31", "--freq", "day"))
+    assert len(got) == (pd.Timestamp("2200-01-01") - pd.Timestamp("1970-01-01")).days
+    assert got["offered"].sum() > 1000 and got.loc[got["interval_start"] < "2025-03-17", "offered"].sum() == 0

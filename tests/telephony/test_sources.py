@@ -10,6 +10,7 @@ import codecs
 import datetime as dt
 import gzip
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -398,3 +399,253 @@ def test_json_array_across_small_blocks(tmp_path, monkeypatch):
     recs, lines, rejects = read_json(path)
     assert recs == items
     assert lines == list(range(2, 302)) and rejects == []
+
+
+# ----------------------------------------------------------------------------- files that are not plain files
+
+
+def _call_in_thread(fn, timeout: float = 10.0):
+    """Run ``fn`` in a thread; (finished, result or exception). A hang cannot hang the suite."""
+    import threading
+
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # handed back to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    return not t.is_alive(), box
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_named_pipe_is_refused_before_it_is_opened(tmp_path):
+    """Opening a FIFO for reading waits for a writer for ever: refused from its stat."""
+    fifo = tmp_path / "calls.csv"
+    os.mkfifo(fifo)
+    finished, box = _call_in_thread(lambda: open_source(fifo))
+    if not finished:  # release the blocked open before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert finished, "open_source blocked on a named pipe"
+    err = box.get("error")
+    assert isinstance(err, BadInputError)
+    assert str(err) == (
+        "calls.csv: a named pipe (FIFO), not a file: Frontdoor reads exports saved as files; save it to a file and pass that"
+    )
+    # A symbolic link to the pipe is the pipe.
+    link = tmp_path / "link.csv"
+    link.symlink_to(fifo)
+    finished, box = _call_in_thread(lambda: open_source(link))
+    assert finished and "named pipe" in str(box.get("error"))
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_device_is_refused_not_read_for_ever():
+    with pytest.raises(BadInputError, match=r"^zero: a device, not a file"):
+        open_source("/dev/zero")
+
+
+# ----------------------------------------------------------------------------- gzip cut short or damaged
+
+
+def _big_csv(rows: int = 20_000) -> bytes:
+    """A CSV whose text is several times the head (so damage can lie past what sniffing reads)."""
+    lines = ["id,when,number"] + [f"{i},2026-01-05 08:{i % 60:02d}:00,07700 900{i % 1000:03d}" for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_gzip_cut_short_past_the_head_fails_when_the_read_reaches_the_cut(tmp_path):
+    import telephony.sources as src_mod
+
+    data = gzip.compress(_big_csv())
+    path = tmp_path / "calls.csv.gz"
+    path.write_bytes(data[: len(data) * 2 // 3])  # a download that stopped two thirds in
+    source = open_source(path)  # the head decompresses fine
+    assert source.compressed and source.head.startswith("id,when,number")
+    assert len(gzip.decompress(data)) > 4 * src_mod.HEAD_BYTES
+    with pytest.raises(BadInputError) as info:
+        list(read_delimited(source, block_bytes=1 << 16))
+    assert str(info.value) == (
+        "calls.csv.gz: cannot be read: the gzip file is cut short (a download or copy that did not finish); "
+        "nothing was written; copy or download it again"
+    )
+
+
+def test_gzip_cut_short_inside_the_head(tmp_path):
+    path = tmp_path / "calls.csv.gz"
+    path.write_bytes(gzip.compress(_big_csv())[:200])
+    with pytest.raises(BadInputError, match=r"^calls.csv.gz: cannot be read: the gzip file is cut short"):
+        open_source(path)
+
+
+def test_gzip_damaged_past_the_head(tmp_path):
+    data = bytearray(gzip.compress(_big_csv()))
+    middle = len(data) * 3 // 4
+    data[middle : middle + 64] = bytes(64)  # a block of the copy lost
+    path = tmp_path / "calls.csv.gz"
+    path.write_bytes(bytes(data))
+    source = open_source(path)
+    with pytest.raises(BadInputError) as info:
+        for _ in read_delimited(source, block_bytes=1 << 16):
+            pass
+    msg = str(info.value)
+    assert msg.startswith("calls.csv.gz: cannot be read: the gzip ")
+    assert msg.endswith("copy or download it again") and "\n" not in msg
+
+
+# ----------------------------------------------------------------------------- a file that changes while it is read
+
+
+def _read_with(path: Path, during) -> Source:
+    """Open ``path``, read its first block, call ``during(path)``, read the rest: the source."""
+    source = open_source(path)
+    chunks = read_delimited(source, block_bytes=1 << 16)
+    next(chunks)
+    during(path)
+    for _ in chunks:
+        pass
+    return source
+
+
+def test_file_unchanged_while_read_passes_the_check(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(_big_csv())
+    source = _read_with(path, lambda p: None)
+    source.check_unchanged()  # no error
+    assert source.state.ends_at == {path.stat().st_size}
+
+
+def _append(p: Path) -> None:
+    with open(p, "ab") as fh:
+        fh.write(b"99999,2026-01-05 09:00:00,07700 900999\n")
+
+
+def _truncate(p: Path) -> None:
+    with open(p, "r+b") as fh:
+        fh.truncate(p.stat().st_size // 2)
+
+
+def _rewrite_same_size(p: Path) -> None:
+    data = p.read_bytes()
+    st = p.stat()
+    p.write_bytes(data.replace(b"2026-01-05", b"2026-01-06"))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))  # a later write, as a clock sees it
+
+
+def _replace(p: Path) -> None:
+    other = p.with_name("new.csv")
+    other.write_bytes(p.read_bytes())
+    os.replace(other, p)  # a sync client swapping in a new version
+
+
+@pytest.mark.parametrize(
+    "during, how",
+    [
+        (_append, "it grew"),
+        (_truncate, "it shrank"),
+        (_rewrite_same_size, "it was rewritten"),
+        (_replace, "it was replaced by another file"),
+        (lambda p: p.unlink(), "it disappeared"),
+    ],
+    ids=["appended", "truncated", "rewritten", "replaced", "deleted"],
+)
+def test_file_changed_while_read_is_told_before_anything_is_written(tmp_path, during, how):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(_big_csv())
+    source = _read_with(path, during)
+    with pytest.raises(BadInputError) as info:
+        source.check_unchanged()
+    assert str(info.value) == (
+        f"calls.csv changed while it was being read ({how}): nothing was written; "
+        "copy the export somewhere stable and ingest the copy"
+    )
+
+
+def test_file_that_grew_and_shrank_back_is_caught_by_the_bytes_read(tmp_path):
+    """A log appended to during the read and cut back to its size (mtime restored, as on a file
+    system with a coarse clock): size and time agree, the end the read met does not."""
+    path = tmp_path / "calls.csv"
+    path.write_bytes(_big_csv())
+    st = path.stat()
+
+    def grow(p: Path) -> None:
+        _append(p)
+
+    source = _read_with(path, grow)
+    with open(path, "r+b") as fh:
+        fh.truncate(st.st_size)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(BadInputError, match=r"\(it was rewritten\)"):
+        source.check_unchanged()
+
+
+def test_workbook_sheet_choice_keeps_the_file_state(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from telephony.sources import with_sheet
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Calls"
+    wb.active.append(["Day", "Calls"])
+    wb.create_sheet("Totals").append(["Day", "Calls"])
+    path = tmp_path / "report.xlsx"
+    wb.save(path)
+    source = with_sheet(open_source(path), "Totals")
+    _append(path)
+    with pytest.raises(BadInputError, match=r"report.xlsx changed while it was being read \(it grew\)"):
+        source.check_unchanged()
+
+
+# ----------------------------------------------------------------------------- NUL bytes
+
+
+def test_log_ending_in_nul_padding_after_a_crash_reads_its_text(tmp_path):
+    """A crash leaves the file's last block allocated but unwritten: text, then NULs. The text is
+    read; the NUL run (with the row it cut) is one bad row."""
+    text = TEXT.encode() + b"3,Cut Sho"
+    path = tmp_path / "calls.csv"
+    path.write_bytes(text + b"\x00" * 4096)
+    source = open_source(path)
+    assert "\x00" not in source.head and source.head.startswith("id,name,number")
+    frame, lines, rejects, blank, _ = read_all(path)
+    assert frame["name"].tolist() == NAMES and lines == [2, 3]
+    assert [r.line for r in rejects] == [4] and "expected 3 fields" in rejects[0].reason
+
+
+def test_nul_bytes_between_text_are_binary_data(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(TEXT.encode() + b"\x00" * 16 + TEXT.encode())
+    with pytest.raises(BadInputError, match=r"^calls.csv: binary data, not a text export$"):
+        open_source(path)
+
+
+# ----------------------------------------------------------------------------- workbooks that are not
+
+
+def test_zip_of_exports_named_xlsx_says_unzip(tmp_path):
+    import zipfile
+
+    path = tmp_path / "calls.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("calls.csv", TEXT)
+    with pytest.raises(BadInputError, match=r"^calls.xlsx: a zip archive, not an Excel workbook; unzip it and pass the files inside$"):
+        open_source(path)
+
+
+def test_workbook_without_a_value_is_empty_not_an_unknown_format(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+
+    wb = openpyxl.Workbook()
+    wb.create_sheet("Calls")
+    path = tmp_path / "calls.xlsx"
+    wb.save(path)
+    with pytest.raises(BadInputError, match=r"^calls.xlsx: the workbook is empty \(none of its sheets holds a value\)$"):
+        open_source(path)
+    # A header alone on a later sheet is not empty: left to the readers to judge.
+    wb["Calls"].append(["Call Time", "From"])
+    wb.save(path)
+    assert open_source(path).kind == "xlsx"

@@ -320,3 +320,79 @@ def test_parse_utc_takes_plain_values_as_utc():
     out = parse_utc(S("2026-06-05 09:00:00", "2026-06-05T09:00:00+01:00", "", "2026-01-05T08:00:12.1234567Z"))
     assert str(out.dt.tz) == "UTC"
     assert as_list(out) == utc("2026-06-05 09:00", "2026-06-05 08:00", None, "2026-01-05 08:00:12.1234567")
+
+
+# --- years a timestamp cannot hold: NaT for that value, never an error for the column ---------
+
+OUT_OF_RANGE_SPELLINGS = [
+    "9999-12-31 23:59:59",  # a placeholder for "never"
+    "9999/12/31 23:59",
+    "31/12/9999 10:00",
+    "31-Dec-9999 10:00:00",
+    "31 Dec 9999 11pm",  # only the general parser reads this one
+    "9999-12-31T23:59:59Z",
+    "Fri, 31 Dec 9999 23:59:59 +0000",
+    "1677-01-01 00:00:00",  # a clock with a flat battery
+    "1677-09-21 00:10:00",  # inside pandas' first day, before its first nanosecond
+    "2262-04-11 23:50:00",  # after its last
+    "0001-01-01 00:00:00",  # .NET's empty DateTime
+    "0001-01-01T00:00:00+01:00",
+    "01/01/0001 10:00",
+    "01JAN0001",  # dateutil would read this as 2001
+    "0000-00-00 00:00:00",  # MySQL's zero date
+    "9999999999",  # epoch seconds in 2286
+    "9999999999999",  # epoch milliseconds in 2286
+]
+GOOD = "2026-01-05 08:00:00"
+
+
+@pytest.mark.parametrize("where", ["first", "last", "alone"])
+@pytest.mark.parametrize("value", OUT_OF_RANGE_SPELLINGS)
+@pytest.mark.parametrize("how", ["parse_datetimes", "parse_datetimes_utc_zone", "parse_utc"])
+def test_out_of_range_year_is_nat_and_the_other_values_still_read(value, where, how):
+    from telephony.timeutil import parse_utc
+
+    values = {"first": [value, GOOD, GOOD], "last": [GOOD, GOOD, value], "alone": [value, value, value]}[where]
+    parse = {
+        "parse_datetimes": parse_datetimes,
+        "parse_datetimes_utc_zone": lambda s: parse_datetimes(s, tz="UTC"),
+        "parse_utc": parse_utc,
+    }[how]
+    out = parse(S(*values))
+    assert out.dtype.kind == "M" and "ns" in str(out.dtype)
+    bad = [i for i, v in enumerate(values) if v == value]
+    assert out.iloc[bad].isna().all()
+    good = [i for i, v in enumerate(values) if v == GOOD]
+    expected = T(GOOD, tz="UTC") if how == "parse_utc" else T(GOOD)
+    assert [out.iloc[i] for i in good] == [expected] * len(good)
+
+
+def test_first_and_last_whole_years_a_timestamp_holds_still_read():
+    out = parse_datetimes(S("01/01/1678 00:00", "31/12/2261 23:59:59", "1678-01-01T00:00:00Z"))
+    assert as_list(out)[:2] == naive("1678-01-01 00:00", "2261-12-31 23:59:59")
+    assert out.notna().all()
+
+
+def test_years_out_of_range_flags_exactly_the_values_read_as_nat_for_their_year():
+    from telephony.timeutil import years_out_of_range
+
+    values = S(*OUT_OF_RANGE_SPELLINGS, GOOD, "05/01/2026 08:00", "1767600000", "Mon, 05 Jan 2026 08:00:12 +0000",
+               "2026-01-05T08:00:12.1234567Z", "", "garbage", "01/01/1678 00:00", "31/12/2261 23:59:59")
+    flags = years_out_of_range(values)
+    n = len(OUT_OF_RANGE_SPELLINGS)
+    assert flags[:n].all()
+    assert not flags[n:].any()  # the +0000 offset and the 7 fraction digits are not years
+
+
+def test_localize_reads_out_of_range_naive_times_as_nat():
+    """A reader that parsed 9999 itself hands the ingest a coarse-resolution time pandas holds
+    but nanoseconds cannot: that row becomes NaT (rejected), the others convert."""
+    naive_s = pd.Series(np.array(["9999-12-31T23:59:59", "2026-06-05T09:00:00", "1600-01-01T00:00:00"], dtype="datetime64[s]"))
+    out = localize(naive_s)
+    assert as_list(out) == utc(None, "2026-06-05 08:00", None)
+
+
+def test_parse_durations_reads_infinite_and_nan_words_as_missing():
+    out = parse_durations(S("1e400", "inf", "-inf", "NaN", "12", "00:01:02", ""))
+    assert out.iloc[:4].isna().all()
+    assert out.iloc[4:6].tolist() == [12.0, 62.0] and np.isnan(out.iloc[6])

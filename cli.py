@@ -277,8 +277,9 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, dry_run, store_dir
     "--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
     help="Last day (inclusive) a summary report without dates counts.",
 )
+@click.option("--dry-run", is_flag=True, help="Read and check the files and say what an ingest would do, writing nothing.")
 @store_option
-def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from, period_to, store_dir) -> None:
+def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from, period_to, dry_run, store_dir) -> None:
     """Ingest appointment exports: slot reports, summary counts, or NHS Digital GPAD counts.
 
     Slot reports (one row per slot, from EMIS Web or SystmOne) go to the appointments table,
@@ -313,7 +314,7 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
     _ingest_each(
         paths,
         lambda path, *progress: ingest_appointment_file(
-            store, path, practice, fmt, loaded, timezone, *progress, period=period
+            store, path, practice, fmt, loaded, timezone, *progress, period=period, dry_run=dry_run
         ),
         unknown_label="unknown words",
     )
@@ -852,7 +853,7 @@ def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plo
               help="Highest acceptable percentage of callers abandoning.")
 @click.option("--shrinkage", type=click.FloatRange(0, 100, max_open=True), default=30, show_default=True,
               help="Percentage of rostered time off the phones (breaks, training, other work).")
-@click.option("--aht", "aht_s", type=click.FloatRange(min=1), help="Average handle time in seconds (default: measured).")
+@click.option("--aht", "aht_s", type=click.FloatRange(1, 3600), help="Average handle time in seconds, 1 to 3600 (default: measured).")
 @click.option("--short-abandon", "short_abandon_s", type=click.FloatRange(min=0), default=60, show_default=True,
               help="Abandons shorter than this (seconds) are balking, not impatience.")
 @click.option("--check-redials/--no-check-redials", default=True, show_default=True,

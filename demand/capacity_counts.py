@@ -585,7 +585,7 @@ def _convert_rows(
     for m in MEASURES:
         if m in idx:
             v, bad = _counts(col(m))
-            flag(problems, bad, f"unreadable count '" + clipped(col(m)) + f"' in column {label(m)!r}")
+            flag(problems, bad, "unreadable count '" + clipped(col(m)) + f"' in column {label(m)!r}")
             values[m] = v
         else:
             values[m] = pd.Series(pd.NA, index=f.index, dtype="Int64")

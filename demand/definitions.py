@@ -65,6 +65,7 @@ import pyarrow.compute as pc
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.schema import DIRECTIONS, OUTCOMES
+from telephony.timeutil import PERIOD_YEARS
 
 DEFAULT_TZ = "Europe/London"
 
@@ -117,8 +118,6 @@ class MetricsInputError(FrontdoorError, ValueError):
     """A metric was called with an argument or a frame it cannot use."""
 
 
-#: First and last years a measured period may touch (see the module's Notes).
-PERIOD_YEARS: tuple[int, int] = (1970, 2199)
 #: Most rows (intervals x series) a metric lays out: a federation's year in 15-minute
 #: intervals is 1.75 million.
 MAX_INTERVAL_ROWS = 2_000_000

@@ -360,6 +360,8 @@ def ingest_appointment_file(
     timezone: str | None = None,
     progress: ProgressFn | None = None,
     period: tuple[_dt.date, _dt.date] | None = None,
+    *,
+    dry_run: bool = False,
 ) -> IngestResult:
     """Ingest one appointment export (a slot report, a summary count report or a GPAD CSV).
 
@@ -383,6 +385,8 @@ def ingest_appointment_file(
     period : (date, date), optional
         First and last day (inclusive) a summary report without dates counts: required for
         one, not used otherwise.
+    dry_run : bool
+        Read and check everything, write nothing.
 
     Returns
     -------
@@ -401,9 +405,10 @@ def ingest_appointment_file(
     path = Path(path)
     source = open_source(path)
     how = _resolve(source, fmt, mapping)
+    safety = {"dry_run": dry_run, "check_source": source.check_unchanged}
     if how == "gpad":
         batches = read_gpad(source, None if pid is None else [pid])
-        return ingest_batches(store, path, GPAD, batches, pid or ALL_PRACTICES, "gpad", "UTC", progress)
+        return ingest_batches(store, path, GPAD, batches, pid or ALL_PRACTICES, "gpad", "UTC", progress, **safety)
     what = "summary report" if isinstance(how, CapacityMapping) else "slot report"
     if pid is None:
         raise InvalidPracticeError(
@@ -414,11 +419,11 @@ def ingest_appointment_file(
         pseudo = Pseudonymiser(store.key())
         batches = _count_batches(source, how, pid, pseudo, period)
         # Days, not instants: stored as UTC midnights of their dates, like GPAD's months.
-        return ingest_batches(store, path, CAPACITY, batches, pid, how.name, "UTC", progress)
+        return ingest_batches(store, path, CAPACITY, batches, pid, how.name, "UTC", progress, **safety)
     tz = effective_timezone(how, timezone) or timezone or DEFAULT_TZ
     pseudo = Pseudonymiser(store.key())
     batches = _slot_batches(source, how, pid, pseudo, tz)
-    return ingest_batches(store, path, APPOINTMENTS, batches, pid, how.name, tz, progress)
+    return ingest_batches(store, path, APPOINTMENTS, batches, pid, how.name, tz, progress, **safety)
 
 
 def ingest_appointments(

@@ -18,7 +18,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from demand.definitions import PERIOD_YEARS
+from telephony.timeutil import PERIOD_YEARS
 from telephony.store import validate_practice_id
 
 from .base import DS, ID, ForecastInputError, Model, freq_minutes
@@ -88,7 +88,7 @@ def parse_week(week: str) -> _dt.date:
     ------
     PlanError
         When ``week`` is not in that form, names no week, or lies outside the years
-        Frontdoor plans for (:data:`demand.definitions.PERIOD_YEARS`).
+        Frontdoor plans for (:data:`telephony.timeutil.PERIOD_YEARS`).
     """
     m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", str(week).strip(), flags=re.IGNORECASE)
     if not m:

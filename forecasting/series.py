@@ -30,8 +30,10 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from demand.definitions import PERIOD_YEARS
+from telephony.timeutil import PERIOD_YEARS
+from telephony.errors import BadInputError
 from telephony.privacy import mask_digits
+from telephony.sources import regular_file_stat
 from telephony.store import validate_practice_id
 
 from .base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
@@ -152,14 +154,16 @@ def read_series(
         fix).
     """
     path = Path(path)
-    if not path.exists():
-        raise ForecastInputError(f"No such file: {path}.")
+    try:
+        regular_file_stat(path)  # a named pipe or device would be waited on for ever
+    except BadInputError as err:
+        raise ForecastInputError(str(err)) from None
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
             raw = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
-            raw = pd.read_csv(path, sep=None, engine="python")
+            raw = pd.read_csv(path, sep=_delimiter(path))
         else:
             raise ForecastInputError(f"Cannot read {path.name}: give a .csv or .parquet file of ds,y (and unique_id).")
     except ForecastInputError:
@@ -193,6 +197,17 @@ def read_series(
     return out
 
 
+def _delimiter(path: Path) -> str:
+    """The delimiter of a series file, from its first line (read at most 64 KB of it).
+
+    pandas' own sniffing (``sep=None``) reads the whole first line with the Python engine:
+    minutes for a file that is one 10 MB line.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16).split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return max([",", ";", "\t", "|"], key=head.count) if any(d in head for d in ",;\t|") else ","
+
+
 def _parse_ds(ds: pd.Series, name: str) -> pd.Series:
     """Date-times of a file's ds column; UTC offsets (mixed across the clock change) kept.
 
@@ -200,7 +215,7 @@ def _parse_ds(ds: pd.Series, name: str) -> pd.Series:
     ------
     ForecastInputError
         A value that is not a date-time, or one outside the years Frontdoor forecasts
-        (:data:`demand.definitions.PERIOD_YEARS`: a ``9999`` placeholder would overflow the
+        (:data:`telephony.timeutil.PERIOD_YEARS`: a ``9999`` placeholder would overflow the
         nanosecond arithmetic of the models).
     """
     if pd.api.types.is_datetime64_any_dtype(ds):
@@ -216,7 +231,7 @@ def _parse_ds(ds: pd.Series, name: str) -> pd.Series:
 
 
 def _check_years(parsed: pd.Series, text: pd.Series, name: str) -> pd.Series:
-    """``parsed``, unless a value lies outside :data:`demand.definitions.PERIOD_YEARS`."""
+    """``parsed``, unless a value lies outside :data:`telephony.timeutil.PERIOD_YEARS`."""
     year = parsed.dt.year
     bad = ((year < PERIOD_YEARS[0]) | (year > PERIOD_YEARS[1])).fillna(False).to_numpy(dtype=bool)
     if bad.any():

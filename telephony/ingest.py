@@ -35,7 +35,7 @@ from .errors import AmbiguousFormatError, BadInputError, UnknownFormatError
 from .formats import FORMATS, Format, ParsedChunk, ReadContext
 from .firewall import LINE_LABEL_PREFIX, guard_table, mask_text
 from .privacy import Pseudonymiser
-from .schema import CALL_SCHEMA, validate_calls
+from .schema import CALL_SCHEMA, DIRECTIONS, EARLIEST, LATEST, MAX_DURATION_S, OUTCOMES, validate_calls
 from .sources import Reject, Source, open_source
 from .store import Store, validate_practice_id
 from .timeutil import DEFAULT_TZ, localize
@@ -314,12 +314,14 @@ def canonical_table(
 
 def _maybe_invalid(table: pa.Table) -> bool:
     """Whether any row breaks a rule of :func:`~telephony.schema.validate_calls` (same rules)."""
-    from .schema import DIRECTIONS, MAX_DURATION_S, OUTCOMES
 
     for col in ("practice_id", "call_id", "source_format"):
         if table[col].null_count or pc.any(pc.equal(table[col], "")).as_py():
             return True
     if table["start_utc"].null_count:
+        return True
+    lo, hi = pc.min_max(table["start_utc"]).values()
+    if lo.as_py() is not None and (lo.as_py() < EARLIEST or hi.as_py() >= LATEST):
         return True
     for col, allowed in (("direction", DIRECTIONS), ("outcome", OUTCOMES)):
         if not pc.all(pc.fill_null(pc.is_in(table[col], value_set=pa.array(allowed)), False)).as_py():

@@ -62,6 +62,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from .timeutil import MAX_DURATION_S, PERIOD_YEARS
+
 OUTCOMES: tuple[str, ...] = (
     "answered",
     "callback",
@@ -111,8 +113,11 @@ GLOSSARY: tuple[tuple[str, str, str, str], ...] = (
     ("ingest_id", "string", "", "the ingest that last wrote the row"),
 )
 
-# A wait or talk longer than this is a data error, not a phone call (a day).
-MAX_DURATION_S = 86_400.0
+
+
+#: The span of start times a call may have (:data:`~telephony.timeutil.PERIOD_YEARS`).
+EARLIEST = pd.Timestamp(f"{PERIOD_YEARS[0]}-01-01", tz="UTC")
+LATEST = pd.Timestamp(f"{PERIOD_YEARS[1] + 1}-01-01", tz="UTC")
 
 
 def validate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -149,6 +154,11 @@ def validate_calls(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     for col in ("practice_id", "call_id", "source_format"):
         flag(df[col].isna() | (df[col].astype("string") == ""), f"{col} is empty")
     flag(df["start_utc"].isna(), "start time missing or unreadable")
+    start = pd.to_datetime(df["start_utc"], utc=True, errors="coerce")
+    flag(
+        (start < EARLIEST) | (start >= LATEST),
+        f"start time before {PERIOD_YEARS[0]} or after {PERIOD_YEARS[1]} (a phone system with a wrong clock?)",
+    )
     flag(~df["direction"].isin(DIRECTIONS), "direction not one of " + "/".join(DIRECTIONS))
     flag(~df["outcome"].isin(OUTCOMES), "outcome not recognised")
     for col in ("ivr_s", "wait_s", "talk_s"):

@@ -46,7 +46,7 @@ import pandas as pd
 from .errors import BadInputError, MappingError
 from .privacy import mask_digits
 from .sources import HEAD_BYTES, Chunk, Source, norm_name, read_delimited, with_sheet
-from .timeutil import parse_datetimes, parse_durations
+from .timeutil import YEARS, parse_datetimes, parse_durations, years_out_of_range
 
 #: Duration spellings a mapping can declare under ``[durations] format``.
 DURATION_FORMATS: tuple[str, ...] = ("auto", "seconds", "minutes", "hh:mm:ss")
@@ -76,7 +76,7 @@ MAX_QUOTED = 60
 MAX_MAPPING_BYTES = 1_000_000
 # Years pandas can hold (1677-09-21 to 2262-04-11), whole years only: a date outside is
 # rejected as out of range rather than half-read.
-MIN_YEAR, MAX_YEAR = 1678, 2261
+MIN_YEAR, MAX_YEAR = YEARS
 
 
 # ----------------------------------------------------------------------------- the mapping
@@ -1297,25 +1297,13 @@ def date_time_text(frame: pd.DataFrame, index: dict[str, int]) -> pd.Series:
     return (column_text(frame, index, "date") + " " + column_text(frame, index, "time")).str.strip()
 
 
-# A four-digit group that is a year pandas cannot hold, and one that it can.
-_YEAR_OUT = re.compile(r"(?<!\d)(?:0\d{3}|1[0-5]\d{2}|16[0-6]\d|167[0-7]|226[2-9]|22[7-9]\d|2[3-9]\d{2}|[3-9]\d{3})(?!\d)")
-_YEAR_IN = re.compile(r"(?<!\d)(?:167[89]|16[89]\d|1[7-9]\d{2}|20\d{2}|21\d{2}|22[0-5]\d|226[01])(?!\d)")
-
-
-def years_out_of_range(text: pd.Series) -> pd.Series:
-    """Rows whose text holds a four-digit year that cannot be stored (and none that can)."""
-    s = text.fillna("").astype(str)
-    return s.str.contains(_YEAR_OUT) & ~s.str.contains(_YEAR_IN)
-
-
 def read_datetimes(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
     """Date-times as :func:`telephony.timeutil.parse_datetimes` reads them, and which are out of range.
 
     A value whose year pandas cannot hold (year 9999 or 1677, a wrong clock or a placeholder
     "never" date) must cost its own row, never the file: such values are set aside before
-    parsing (a four-digit year outside :data:`MIN_YEAR`..:data:`MAX_YEAR` and none inside),
-    any value read outside those years is dropped, and should parsing still overflow the
-    values are read one at a time.
+    parsing (:func:`telephony.timeutil.years_out_of_range`), and the parser itself reads any
+    other value outside those years as ``NaT``.
 
     Returns
     -------
@@ -1326,39 +1314,9 @@ def read_datetimes(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd
         Rows whose value is a date outside the years that can be stored.
     """
     s = text.fillna("").astype(str)
-    year_out = years_out_of_range(s).to_numpy(dtype=bool)
-    todo = s.where(~year_out, "")
-    overflowed = np.zeros(len(s), dtype=bool)
-    try:
-        times = parse_datetimes(todo, fmt, dayfirst)
-    except (pd.errors.OutOfBoundsDatetime, OverflowError):
-        times, overflowed = _one_at_a_time(todo, fmt, dayfirst)
-    years = times.dt.year
-    outside = (times.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR))).to_numpy(dtype=bool)
-    if outside.any():
-        times = times.mask(outside)
-    return times, pd.Series(year_out | outside | overflowed, index=text.index)
-
-
-def _one_at_a_time(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd.Series, np.ndarray]:
-    """Each value parsed on its own (the slow path when a column overflows as a whole), and
-    which values overflowed."""
-    parts = []
-    overflowed = np.zeros(len(text), dtype=bool)
-    for i in range(len(text)):
-        one = text.iloc[i : i + 1]
-        try:
-            parts.append(parse_datetimes(one, fmt, dayfirst))
-        except (pd.errors.OutOfBoundsDatetime, OverflowError):
-            overflowed[i] = True
-            parts.append(pd.Series(pd.NaT, index=one.index, dtype="datetime64[ns]"))
-    aware = [p for p in parts if getattr(p.dt, "tz", None) is not None]
-    if aware and len(aware) * 2 >= len(parts):
-        parts = [p if getattr(p.dt, "tz", None) is not None else p.dt.tz_localize("UTC") for p in parts]
-    else:
-        parts = [p.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(p.dt, "tz", None) is not None else p for p in parts]
-    out = pd.concat(parts) if parts else pd.Series([], dtype="datetime64[ns]")
-    return out, overflowed
+    year_out = years_out_of_range(s)
+    times = parse_datetimes(s.where(~year_out, ""), fmt, dayfirst)
+    return times, pd.Series(year_out, index=text.index)
 
 
 def time_reasons(
@@ -1555,7 +1513,6 @@ __all__ = [
     "shown_key",
     "time_reasons",
     "too_deep",
-    "years_out_of_range",
     "Layout",
     "MappingBuilder",
     "Problem",

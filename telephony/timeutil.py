@@ -34,6 +34,7 @@ import re
 import numpy as np
 import pandas as pd
 
+
 DEFAULT_TZ = "Europe/London"
 
 #: First and last whole years a time may have (pandas' nanosecond range, 1677-09-21 to
@@ -106,6 +107,29 @@ _EPOCH_RANGE_S = (
     (_LOWEST - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1),
     (_HIGHEST - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1),
 )
+
+
+#: A wait or talk longer than this is a data error, not a phone call (a day).
+MAX_DURATION_S = 86_400.0
+#: First and last years a stored record, a measured period or a plan may touch: no phone-system
+#: export predates 1970, and spans longer than ~290 years overflow time arithmetic.
+PERIOD_YEARS: tuple[int, int] = (1970, 2199)
+
+#: What a reject can say of a duration :func:`plausible_seconds` refuses.
+BAD_DURATION = "expected seconds, at most a day; correct the row or export again"
+
+
+def plausible_seconds(values: pd.Series) -> np.ndarray:
+    """Per value: a finite number of seconds from 0 to a day (NaN, ``inf``, ``1e999999``: False).
+
+    Examples
+    --------
+    >>> plausible_seconds(pd.Series(["35", "1e999999", "", "-1", "90000"])).tolist()
+    [True, False, False, False, False]
+    """
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 
 
 def years_out_of_range(values: pd.Series) -> np.ndarray:

@@ -79,8 +79,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from ..timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
 from ..privacy import mask_digits
-from ..schema import MAX_DURATION_S
 from ..sources import Reject, Source, norm_name
 from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
 from ._records import column, head_table, looks_like_json, parse_utc, record_batches, seconds
@@ -184,30 +184,8 @@ DURATION_FIELDS: dict[str, str] = {
     "agent_interaction": "Agent.AgentInteractionDuration",
 }
 
-# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
-# 9999-12-31 or a wrong clock. Such a time rejects its record instead of stopping the file.
-# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
-YEAR_RANGE = (1678, 2261)
-OUT_OF_RANGE = (
-    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
-    "correct the row or export again"
-)
-# A duration longer than the schema's limit (a day) is a corrupt value, not a call.
-BAD_DURATION = "expected seconds, at most a day; correct the row or export again"
-_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
 
 
-def years_out_of_range(text: pd.Series) -> np.ndarray:
-    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
-    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
-    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
-
-
-def plausible_seconds(values: pd.Series) -> np.ndarray:
-    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 # How long a contact is held waiting for a callback contact that names it.
 CALLBACK_HORIZON = pd.Timedelta(hours=12)
 _ALIAS_LIMIT = 200_000

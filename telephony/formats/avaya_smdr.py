@@ -87,9 +87,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
-from ..schema import MAX_DURATION_S
 from ..sources import Chunk, Source, norm_name, read_delimited
-from ..timeutil import parse_datetimes, parse_durations
+from ..timeutil import BAD_DURATION, OUT_OF_RANGE, parse_datetimes, parse_durations, plausible_seconds, years_out_of_range
 from ._base import (
     Format,
     GroupCarry,
@@ -149,34 +148,10 @@ CARRY_HORIZON = pd.Timedelta(hours=6)
 # Bytes per read block (a module setting so tests can force many small chunks).
 BLOCK_BYTES = 16 * 1024 * 1024
 
-# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
-# 9999 or a wrong clock. Such a Call Start rejects its record instead of stopping the file.
-# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
-YEAR_RANGE = (1678, 2261)
-OUT_OF_RANGE = (
-    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
-    "correct the record or export again"
-)
-# A time longer than the schema's limit (a day) is a corrupt value, not a call.
-BAD_DURATION = "expected seconds, at most a day; correct the record or export again"
-_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
 
 _START = re.compile(r"^\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2}:\d{2}$")
 _HMS = re.compile(r"^\d+:\d{2}:\d{2}$")
 _INT = re.compile(r"^\d+$")
-
-
-def years_out_of_range(text: pd.Series) -> np.ndarray:
-    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
-    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
-    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
-
-
-def plausible_seconds(values: pd.Series) -> np.ndarray:
-    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 
 
 def _row_fits(row: list[str]) -> bool:

@@ -128,7 +128,6 @@ from ..tabular_mapping import (
     head_fits,
     shown,
     load_folder,
-    years_out_of_range,
     DURATION_FORMATS,
     FILE_KEYS,
     Layout,
@@ -149,7 +148,7 @@ from ..tabular_mapping import (
     sniff_score,
     suggest,
 )
-from ..timeutil import DEFAULT_TZ, localize
+from ..timeutil import DEFAULT_TZ, localize, years_out_of_range
 from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from
 
 # ----------------------------------------------------------------------------- the vocabulary
@@ -583,7 +582,7 @@ def _convert(
         elif getattr(start.dt, "tz", None) is not None and getattr(end.dt, "tz", None) is None:
             end = localize(end, tz or DEFAULT_TZ)
         bad_end = (end.isna() & (etext != "")).to_numpy()
-        end_oob = years_out_of_range(etext).to_numpy()
+        end_oob = years_out_of_range(etext)
         flag(
             problems, bad_end & end_oob,
             "end time '" + clipped(etext) + f"' in column {label('end')!r} is out of range "

@@ -77,8 +77,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from ..timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
 from ..privacy import mask_digits, normalise_number
-from ..schema import MAX_DURATION_S
 from ..sources import Reject, Source, norm_name
 from ._base import Format, GroupCarry, ParsedChunk, ReadContext, map_words, raw_frame, rejects_from, require_columns
 from ._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
@@ -158,37 +158,12 @@ CALLER_SHARE = 0.3
 # Records read to decide (the start of the file).
 PROBE_RECORDS = 20_000
 
-# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
-# 9999-12-31 or a wrong clock. Such a time rejects its row instead of stopping the file.
-# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.) Year 0001 is
-# .NET's empty date, which Graph writes for fields that do not apply: read as empty.
-YEAR_RANGE = (1678, 2261)
-OUT_OF_RANGE = (
-    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
-    "correct the row or export again"
-)
-# A duration longer than the schema's limit (a day) is a corrupt value, not a call.
-BAD_DURATION = "expected seconds, at most a day; correct the row or export again"
-_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
 _DOTNET_EMPTY = re.compile(r"^0001-01-01")
 
 _SUFFIX = re.compile(r"_(in|out)(?:_[a-z_]+)?$", re.IGNORECASE)
 _BYOT = re.compile(r"^byot(in|out)", re.IGNORECASE)
 _TYPE_VALUE = re.compile(r'"calltype"\s*:\s*"([a-z_]+)"', re.IGNORECASE)
 _COLUMN_LABELS = {"caller_number": "callerNumber", "callee_number": "calleeNumber"}
-
-
-def years_out_of_range(text: pd.Series) -> np.ndarray:
-    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
-    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
-    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
-
-
-def plausible_seconds(values: pd.Series) -> np.ndarray:
-    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 
 
 def _known_type(word: str) -> bool:

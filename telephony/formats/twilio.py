@@ -60,8 +60,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from ..timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
 from ..privacy import mask_digits
-from ..schema import MAX_DURATION_S
 from ..sources import Reject, Source
 from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, require_columns
 from ._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
@@ -136,31 +136,6 @@ ANSWERED_BY: dict[str, str | None] = {
 
 _CALL_SID = re.compile(r"\bCA[0-9a-f]{32}\b")
 
-# Years pandas' timestamps cannot hold (they span 1677-09-21 to 2262-04-11): a placeholder
-# 9999-12-31 or a wrong clock. Such a time rejects its call instead of stopping the file.
-# (The same rule is in each cloud/CDR reader; it belongs in telephony.timeutil.)
-YEAR_RANGE = (1678, 2261)
-OUT_OF_RANGE = (
-    f"a year before {YEAR_RANGE[0]} or after {YEAR_RANGE[1]} (a placeholder or a wrong clock); "
-    "correct the row or export again"
-)
-# A duration longer than the schema's limit (a day) is a corrupt value (1e999999, a wrapped
-# counter), not a call.
-BAD_DURATION = "expected seconds, at most a day; correct the row or export again"
-_YEAR = re.compile(r"(?<![\d.])(\d{4})(?!\d)")
-
-
-def years_out_of_range(text: pd.Series) -> np.ndarray:
-    """Per value: whether its year (its first four-digit number) is outside :data:`YEAR_RANGE`."""
-    year = pd.to_numeric(text.astype("string").str.extract(_YEAR, expand=False), errors="coerce")
-    return ((year < YEAR_RANGE[0]) | (year > YEAR_RANGE[1])).fillna(False).to_numpy(dtype=bool)
-
-
-def plausible_seconds(values: pd.Series) -> np.ndarray:
-    """Per value: a finite number of seconds from 0 to :data:`MAX_DURATION_S` (NaN: False)."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(v) & (v >= 0) & (v <= MAX_DURATION_S)
 
 
 def _word(s: pd.Series) -> pd.Series:

@@ -571,10 +571,12 @@ def test_cli_ingest_appointments_prints_reconciled_summaries(runner, tmp_path):
     )
     assert lines[1] == "  unknown words: role Receptionist (2), status Rescheduled (1)"
     assert lines[2].startswith(f"  rejected rows and reasons: {store / 'rejects'}")
-    assert lines[3:] == [
+    assert lines[3].startswith("  ingest ") and "frontdoor store remove --ingest" in lines[3]
+    assert lines[4:6] == [
         "appointments.csv: systmone_appointments, 2026-01-05 to 2026-03-30: 8 rows read -> 8 written, 0 duplicates, 0 rejected",
         "  unknown words: category Baby Clinic (read as other) (1)",
     ]
+    assert lines[6].startswith("  ingest ") and len(lines) == 7
     info = runner.invoke(main, ["store", "info", "--store", str(store), "--format", "csv"])
     assert info.exit_code == 0
     assert info.output.splitlines()[1].startswith("appointments,A81001,2,9,2026-01-05 08:00:00+00:00,2026-03-30 08:20:00+00:00,2")

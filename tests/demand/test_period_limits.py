@@ -111,10 +111,9 @@ def test_plan_week_and_horizon_limits():
         parse_horizon("729", "D")
 
 
-def test_series_from_a_store_with_wrong_clock_calls_names_the_practice(tmp_path, key):
-    """A 3CX report row dated 1700 (a PBX clock reset; pandas holds the year, so the ingest
-    keeps it) made the forecast's history 325 years long: said instead, naming the practice."""
-    from forecasting.base import ForecastInputError
+def test_a_call_from_a_wrong_clock_is_rejected_at_the_ingest(tmp_path, key):
+    """A 3CX report row dated 1700 (a PBX clock reset; pandas holds the year) was kept and made
+    a forecast's history 325 years long: the ingest now rejects that row alone, saying why."""
     from forecasting.series import series_from_store
     from telephony.ingest import ingest_file
     from telephony.store import Store
@@ -127,14 +126,12 @@ def test_series_from_a_store_with_wrong_clock_calls_names_the_practice(tmp_path,
         "05/01/2026 08:02:00,00000191A2B3C4D5_42,07700900203,Reception (800),Inbound Queue,Answered,00:01:10,00:01:00,0.00,x\n"
     )
     store = Store(tmp_path / "store", create=True)
-    assert ingest_file(store, f, "A81001").written == 3
-    with pytest.raises(
-        ForecastInputError,
-        match=r"^A81001's calls in the store run from 1700-01-01 to 2026-01-05, outside the years Frontdoor forecasts",
-    ):
-        series_from_store(store, "A81001", freq="D")
-    # Given the history's dates, the wrong-clock call is outside them.
-    got = series_from_store(store, "A81001", "2026-01-05", "2026-01-11", freq="D")
+    res = ingest_file(store, f, "A81001")
+    assert (res.written, res.rejected) == (2, 1)
+    rejects = pd.read_csv(res.rejects_path)
+    assert rejects["line"].tolist() == [3]
+    assert rejects["reason"].iloc[0] == "start time before 1970 or after 2199 (a phone system with a wrong clock?)"
+    got = series_from_store(store, "A81001", freq="D")
     assert got["y"].sum() == 2
 
 

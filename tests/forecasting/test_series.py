@@ -68,7 +68,7 @@ def test_duplicated_and_irregular_timestamps(tmp_path):
 
 
 def test_bad_files(tmp_path):
-    with pytest.raises(ForecastInputError, match="No such file"):
+    with pytest.raises(ForecastInputError, match="no such file"):
         read_series(tmp_path / "none.csv")
     with pytest.raises(ForecastInputError, match="give a .csv or .parquet"):
         read_series(write(tmp_path / "s.xlsx", "x"))

@@ -94,7 +94,9 @@ def _guard_array(arr: pa.Array, fn) -> pa.Array:
         arr = arr.combine_chunks()
     if len(arr) == 0 or arr.null_count == len(arr):
         return arr
-    maybe = pc.match_substring_regex(arr, _MAYBE_NUMBER_RE2)
+    # Looked for among the distinct values: a column of queue names or outcome words holds a
+    # handful of them, so the pattern runs a few times, not once per row.
+    maybe = pc.match_substring_regex(pc.unique(arr), _MAYBE_NUMBER_RE2)
     if not pc.any(pc.fill_null(maybe, False)).as_py():
         return arr
     enc = pc.dictionary_encode(arr)

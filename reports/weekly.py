@@ -353,8 +353,10 @@ def read_report_inputs(
     lo, hi = _utc(history_start, tz), _utc(week.end, tz)
     calls = store.read_calls(list(wanted), lo, hi, _CALL_COLUMNS)
     slots = read_appointments(store, list(wanted), lo, _utc(week.end + _dt.timedelta(days=7), tz), _SLOT_COLUMNS)
-    manifest = store.manifest()
+    # The ingests whose rows are in the store (not those replaced by a re-ingest or removed).
+    manifest = store.ingests()
     if len(manifest):
+        manifest = manifest[manifest["status"] == "active"]
         keep = manifest["practice_id"].astype(str).isin(wanted) & manifest["table"].astype(str).isin(["calls", "appointments"])
         manifest = manifest.loc[keep.to_numpy(dtype=bool)].reset_index(drop=True)
     return ReportInputs(week, wanted, calls, slots, registry, manifest, history_start, tz)

@@ -161,6 +161,12 @@ def test_empty_key_refused():
         ("2026/01/05 08:00:00,07700/900123", "2026/01/05 08:00:00,XXXXX/XXXXXX"),
         ("05.01.2026 08:00:00 and 05-01-2026, 5/1/26", "05.01.2026 08:00:00 and 05-01-2026, 5/1/26"),
         ("12/34/5678901", "XX/XX/XXXXXXX"),  # not a date: too many digits after
+        # Spellings real rejects kept whole: a no-break space, a tab, several spaces, 011/0044.
+        ("07700\u00a0900123", "XXXXX\u00a0XXXXXX"),
+        ("07700\t900123,x", "XXXXX\tXXXXXX,x"),
+        ("07700    900123", "XXXXX    XXXXXX"),
+        ("011 44 20 7946 0123", "XXX XX XX XXXX XXXX"),
+        ("0044 1632 960001@192.0.2.10", "XXXX XXXX XXXXXX@XXX.X.X.XX"),
     ],
 )
 def test_mask_digits(text, expected):

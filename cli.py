@@ -112,7 +112,7 @@ def formats_cmd(out_format: str) -> None:
     Example:
       frontdoor formats --format csv
     """
-    from demand.ingest_appointments import appointment_formats
+    from demand.appointments.ingest import appointment_formats
     from telephony.formats import FORMATS, format_table
 
     df = pd.concat(
@@ -299,7 +299,7 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
       frontdoor ingest appointments Unused.csv --practice A81001 --from 2025-08-01 --to 2025-10-31
       frontdoor ingest appointments Practice_Level_Crosstab_Oct_25.csv --format gpad
     """
-    from demand.ingest_appointments import ingest_appointment_file, load_any_appointment_mapping
+    from demand.appointments.ingest import ingest_appointment_file, load_any_appointment_mapping
     from telephony.store import open_store
 
     _check_timezone(timezone)
@@ -444,7 +444,7 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
       frontdoor demo --out /tmp/demo
       frontdoor demo --out /tmp/demo --weeks 8 --seed 2
     """
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
     from telephony.store import open_store
 
     res = run_demo(out, weeks, seed, progress=lambda msg: click.echo(msg, err=True))
@@ -791,7 +791,7 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
       frontdoor forecast --input calls.csv --model seasonal_average --freq day --horizon 14
     """
     from forecasting.models import make_model
-    from forecasting.plan import forecast_series, read_practice_series
+    from forecasting.planning.plan import forecast_series, read_practice_series
 
     make_model(model)  # an unknown name fails here, listing the known ones
     store = _open_for_series(store_dir, practice, input_file)
@@ -825,7 +825,7 @@ def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plo
     """
     from forecasting.backtest import plot_backtest, summarise
     from forecasting.models import MODELS
-    from forecasting.plan import PlanError, backtest_series, read_practice_series
+    from forecasting.planning.plan import PlanError, backtest_series, read_practice_series
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODELS]
@@ -882,7 +882,7 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
       frontdoor staff --practice A81001 --week 2027-W02 --service-level 90/30 --max-abandon 3 --format csv
       frontdoor staff --practice A81001 --week 2027-W02 --no-check-redials --view sessions
     """
-    from forecasting.plan import parse_service_level, staff_week
+    from forecasting.planning.plan import parse_service_level, staff_week
     from telephony.store import open_store
 
     sl, t = parse_service_level(service_level)

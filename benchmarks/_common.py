@@ -15,7 +15,7 @@ from typing import Iterator
 
 def ensure_demo(folder: Path, weeks: int, seed: int = 1) -> Path:
     """The demo store in ``folder`` (built unless an equal one is already there)."""
-    from demand.demo import MARKER, run_demo
+    from demand.simulation.demo import MARKER, run_demo
 
     marker = folder / MARKER
     if marker.exists() and (folder / "store").exists():

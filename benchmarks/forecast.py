@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/forecast.py [--keep DIR] [--weeks 56] [--windows 8] [--models a,b,...] [--json FILE]
 
-It builds the demo federation (:func:`demand.demo.run_demo`: three practices of 6,000, 9,000 and
+It builds the demo federation (:func:`demand.simulation.demo.run_demo`: three practices of 6,000, 9,000 and
 12,000 patients, ``--weeks`` from Monday 6 January 2025, through the real exports and ingest) in
 a temporary folder, or reuses the one in ``--keep DIR``. Building is not timed. Then, in one
 process and one run: hourly calls offered per practice (:func:`forecasting.series.series_from_store`,

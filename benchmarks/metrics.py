@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/metrics.py [--keep DIR] [--weeks 56] [--repeat 7] [--practice A81003] [--no-share]
 
-It builds the demo federation (:func:`demand.demo.run_demo`: three practices of 6,000, 9,000
+It builds the demo federation (:func:`demand.simulation.demo.run_demo`: three practices of 6,000, 9,000
 and 12,000 patients, ``--weeks`` from Monday 6 January 2025, through the real exports and
 ingest) in a temporary folder, or reuses the one in ``--keep DIR`` (built there the first
 time). Building is not timed. Then, in one process and one run, for one practice-year (the
@@ -16,7 +16,7 @@ baseline
     ``pyarrow.parquet.read_table(paths).to_pandas()``: no Frontdoor code at all.
 read
     Frontdoor's own readers, as the metrics get their data: ``Store.read_calls`` and
-    :func:`demand.appointments.read_appointments` (pruned to the period, sorted).
+    :func:`demand.appointments.schema.read_appointments` (pruned to the period, sorted).
 metrics
     Each metric on those frames: queue metrics at 15min, 30min, hour, day, week and month;
     NHS metrics by month, weekday and hour; callers per day and per hour; capacity;
@@ -64,7 +64,7 @@ def measure(store, practices: list[str] | None, start: str, end: str, repeat: in
     """
     import pyarrow.parquet as pq
 
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
 
     paths = _split([str(p) for t in ("calls", "appointments") for _pid, _m, p in store.partitions(t, practices, start, end)])
     times: dict[str, list[float]] = {}
@@ -97,7 +97,7 @@ def metric_steps(calls, slots, start: str, end: str, share: bool = True) -> list
     """
     from demand.callers import caller_metrics_daily, caller_metrics_hourly
     from demand.capacity import capacity_metrics, same_day_exhaustion
-    from demand.pressure import demand_capacity, monday_profile
+    from demand.demand_capacity import demand_capacity, monday_profile
     from demand.queue import nhs_metrics, queue_metrics
     from demand.workforce import consultation_length, continuity, skill_mix
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.weeks < 52:
         ap.error("--weeks must be at least 52: the benchmark measures a year")
 
-    from demand.demo import DEFAULT_START
+    from demand.simulation.demo import DEFAULT_START
     from telephony.store import open_store
 
     with demo_folder(args.keep, "frontdoor-metrics-bench-") as folder:

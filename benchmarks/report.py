@@ -6,7 +6,7 @@ Usage::
     python benchmarks/report.py [--keep DIR] [--weeks 56] [--practice A81001] [--week 2026-W05]
                                 [--model auto] [--repeat 3]
 
-It builds the demo federation (:func:`demand.demo.run_demo`, ``--weeks`` from Monday 6 January
+It builds the demo federation (:func:`demand.simulation.demo.run_demo`, ``--weeks`` from Monday 6 January
 2025, through the real exports and ingest) in a temporary folder, or reuses the one in
 ``--keep DIR``. Building is not timed. Then, for one practice and its latest complete week
 (or ``--week``), each step of :func:`reports.weekly.write_weekly_report`, timed on its own:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from telephony.schema import OUTCOMES
 
-from .definitions import (
+from demand.definitions import (
     DAY_NS,
     DEFAULT_TZ,
     HOUR_NS,
@@ -106,7 +106,7 @@ def _compute_caller_days(prep) -> _CallerDays:
     )
 
 
-# Public names for the other metrics that follow the same callers (demand.pressure), so that
+# Public names for the other metrics that follow the same callers (demand.demand_capacity), so that
 # "a caller" is defined once.
 CALLER_COLUMNS = _COLUMNS
 NEVER_THROUGH = _NEVER

@@ -1,6 +1,6 @@
 """Appointment capacity per day and session, and when same-day capacity ran out.
 
-Pure functions over canonical appointment slots (:mod:`demand.appointments`), one practice or
+Pure functions over canonical appointment slots (:mod:`demand.appointments.schema`), one practice or
 several; no I/O. What counts as offered, booked and cancelled, the am/pm sessions and the
 lead-time bins are defined once in :mod:`demand.slots`.
 """
@@ -13,9 +13,9 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .appointments import CATEGORIES, MODES, ROLES
-from .definitions import DAY_NS, DEFAULT_TZ, MetricsInputError, names_at
-from .slots import LEAD_TIME_COLUMNS, NAT, SESSIONS, PreparedSlots, lead_time_codes, pack, prepare_slots
+from demand.appointments.schema import CATEGORIES, MODES, ROLES
+from demand.definitions import DAY_NS, DEFAULT_TZ, MetricsInputError, names_at
+from demand.slots import LEAD_TIME_COLUMNS, NAT, SESSIONS, PreparedSlots, lead_time_codes, pack, prepare_slots
 
 __all__ = ["capacity_metrics", "same_day_exhaustion", "CAPACITY_COUNT_COLUMNS", "EXHAUSTION_COLUMNS"]
 
@@ -100,7 +100,7 @@ def capacity_metrics(
     Parameters
     ----------
     slots : pandas.DataFrame
-        Canonical slots (:data:`demand.appointments.APPOINTMENT_COLUMNS`; ``role``/``mode``
+        Canonical slots (:data:`demand.appointments.schema.APPOINTMENT_COLUMNS`; ``role``/``mode``
         only when broken down by them), one practice or several.
     tz : str
         IANA timezone whose wall clock defines days and sessions (default ``Europe/London``).
@@ -212,7 +212,7 @@ class DayExhaustion:
 
 
 def day_exhaustion(ps: PreparedSlots) -> DayExhaustion:
-    """Compute :class:`DayExhaustion` from prepared slots (shared with :mod:`demand.pressure`).
+    """Compute :class:`DayExhaustion` from prepared slots (shared with :mod:`demand.demand_capacity`).
 
     Computed once per :class:`~demand.slots.PreparedSlots`; the arrays are shared, read-only.
     """

@@ -855,7 +855,7 @@ def prepare_calls(calls: pd.DataFrame, tz: str = DEFAULT_TZ, start=None, end=Non
         Pass it as ``calls`` to :func:`demand.queue.queue_metrics`,
         :func:`~demand.queue.nhs_metrics`, :func:`demand.callers.caller_metrics_daily`,
         :func:`~demand.callers.caller_metrics_hourly`,
-        :func:`demand.pressure.demand_capacity` and :func:`~demand.pressure.monday_profile`
+        :func:`demand.demand_capacity.demand_capacity` and :func:`~demand.demand_capacity.monday_profile`
         with the same ``tz``, ``start`` and ``end``: the results are exactly those for the
         frame, and the work the metrics share is done once. (With other arguments a metric
         prepares the frame again itself.)

@@ -1,7 +1,7 @@
 """Metrics straight from the store: read just the partitions a metric needs, then measure.
 
-The glue between the store (:mod:`telephony.store`, :mod:`demand.appointments`,
-:mod:`demand.practices`) and the pure metric functions, so that ``frontdoor metrics`` stays a
+The glue between the store (:mod:`telephony.store`, :mod:`demand.appointments.schema`,
+:mod:`telephony.practices`) and the pure metric functions, so that ``frontdoor metrics`` stays a
 thin skin. :func:`read_metrics` picks the columns and partitions a metric needs, checks that
 there is something to measure (an unknown practice, an empty period or a missing appointment
 export is a :class:`NoMetricsDataError`, not an empty table), calls the one metric function
@@ -22,8 +22,8 @@ kind                  function                                                 i
 ``capacity``          :func:`demand.capacity.capacity_metrics` per day and     D
                       session, with the day's
                       :func:`~demand.capacity.same_day_exhaustion` beside it
-``pressure``          :func:`demand.pressure.demand_capacity`                  D
-``monday``            :func:`demand.pressure.monday_profile`, England's bank   (profile)
+``pressure``          :func:`demand.demand_capacity.demand_capacity`                  D
+``monday``            :func:`demand.demand_capacity.monday_profile`, England's bank   (profile)
                       holidays left out
 ``nhs``               :func:`demand.queue.nhs_metrics` by ``month``,           MS
                       ``weekday`` or ``hour`` (per month)
@@ -50,7 +50,7 @@ from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
 
-from .definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
+from demand.definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
 
 __all__ = [
     "METRIC_KINDS",
@@ -153,7 +153,7 @@ def _coverage(store: Store, table: str) -> dict[str, tuple[str, str]]:
 
 
 def _known_practices(store: Store) -> set[str]:
-    from .practices import read_practices
+    from telephony.practices import read_practices
 
     known = set(read_practices(store)["practice_id"].astype(str))
     for table in ("calls", "appointments"):
@@ -200,7 +200,7 @@ def _require_rows(store: Store, table: str, frame: pd.DataFrame, practices: list
 
 
 def _list_sizes(store: Store, practices: list[str]) -> dict[str, int]:
-    from .practices import FILE_NAME, read_practices
+    from telephony.practices import FILE_NAME, read_practices
 
     reg = read_practices(store)
     sizes = dict(zip(reg["practice_id"].astype(str), reg["list_size"]))
@@ -295,7 +295,7 @@ def read_metrics(
     Only the partitions (practice, month) that can hold rows of the period are opened, and
     only the columns the metric reads. ``continuity`` also reads the ``12`` months before the
     period: the usual GP of an appointment is found from the patient's earlier visits.
-    ``monday`` leaves England's bank holidays out (:func:`demand.pressure.monday_profile`'s
+    ``monday`` leaves England's bank holidays out (:func:`demand.demand_capacity.monday_profile`'s
     ``exclude_dates``). ``pressure`` and ``monday`` need calls *and* slots for each practice.
     """
     if kind not in METRIC_KINDS:
@@ -324,7 +324,7 @@ def read_metrics(
         calls = store.read_calls(wanted, lo, hi, cols)
         _require_rows(store, "calls", calls, wanted, first_s, last_s)
     if needs_slots:
-        from .appointments import read_appointments
+        from demand.appointments.schema import read_appointments
 
         s_lo = lo
         if kind == "continuity":
@@ -334,47 +334,47 @@ def read_metrics(
         _require_rows(store, "appointments", in_period, wanted, first_s, last_s)
 
     if kind == "queue":
-        from .queue import queue_metrics
+        from demand.queue import queue_metrics
 
         return queue_metrics(calls, freq, by_line, short_abandon_s, service_s, tz, start, end)
     if kind == "callers":
-        from .callers import caller_metrics_daily, caller_metrics_hourly
+        from demand.callers import caller_metrics_daily, caller_metrics_hourly
 
         fn = caller_metrics_daily if freq == "D" else caller_metrics_hourly
         return fn(calls, tz, start, end)
     if kind == "nhs":
-        from .queue import nhs_metrics
+        from demand.queue import nhs_metrics
 
         return nhs_metrics(calls, nhs_by, tz, True, start, end)
     if kind == "capacity":
         return _capacity_with_exhaustion(slots, tz, start, end, capacity_by)
     if kind == "pressure":
-        from .pressure import demand_capacity
+        from demand.demand_capacity import demand_capacity
 
         return demand_capacity(calls, slots, tz, start=start, end=end)
     if kind == "monday":
-        from .pressure import monday_profile
-        from .simulate import bank_holidays
+        from demand.demand_capacity import monday_profile
+        from demand.simulation.population import bank_holidays
 
         d0 = _as_date(first_date, "first date")
         n_days = (_as_date(last_date, "last date") - d0).days + 1
         return monday_profile(calls, slots, tz, start, end, exclude_dates=sorted(bank_holidays(d0, n_days)))
     if kind == "skill_mix":
-        from .workforce import skill_mix
+        from demand.workforce import skill_mix
 
         return skill_mix(slots, _list_sizes(store, wanted), tz, start, end)
     if kind == "consultation":
-        from .workforce import consultation_length
+        from demand.workforce import consultation_length
 
         return consultation_length(slots, ("role", "mode"), tz, start, end)
-    from .workforce import continuity
+    from demand.workforce import continuity
 
     return continuity(slots, "most_seen", tz, 12, start, end)
 
 
 def _capacity_with_exhaustion(slots: pd.DataFrame, tz: str, start, end, by) -> pd.DataFrame:
-    from .capacity import capacity_metrics, check_by, same_day_exhaustion
-    from .slots import prepare_slots
+    from demand.capacity import capacity_metrics, check_by, same_day_exhaustion
+    from demand.slots import prepare_slots
 
     by = check_by(by)
     prepared = prepare_slots(slots, tz, start, end, need=[b for b in by if b != "category"])  # once for both

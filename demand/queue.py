@@ -14,7 +14,7 @@ import pandas as pd
 
 from telephony.schema import DIRECTIONS, OUTCOMES
 
-from .definitions import (
+from demand.definitions import (
     DAY_NS,
     DEFAULT_TZ,
     HOUR_NS,

@@ -1,7 +1,7 @@
 """Reading canonical appointment slots for the capacity, pressure and workforce metrics.
 
-One place for what a slot counts as, so :mod:`demand.capacity`, :mod:`demand.pressure` and
-:mod:`demand.workforce` agree. Slots are the canonical rows of :mod:`demand.appointments`.
+One place for what a slot counts as, so :mod:`demand.capacity`, :mod:`demand.demand_capacity` and
+:mod:`demand.workforce` agree. Slots are the canonical rows of :mod:`demand.appointments.schema`.
 
 Status groups
 -------------
@@ -48,8 +48,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .appointments import CATEGORIES, MODES, ROLES, STATUSES
-from .definitions import (
+from demand.appointments.schema import CATEGORIES, MODES, ROLES, STATUSES
+from demand.definitions import (
     DAY_NS,
     HOUR_NS,
     MetricsInputError,
@@ -139,7 +139,7 @@ def _codes(values: pd.Series, allowed: tuple[str, ...], column: str) -> np.ndarr
         odd = odd[:5]
         raise MetricsInputError(
             f"Unknown {column} value(s) {', '.join(odd)}. Known values: {', '.join(allowed)}; "
-            "validate slots with demand.appointments.validate_appointments."
+            "validate slots with demand.appointments.schema.validate_appointments."
         )
     return codes
 
@@ -164,7 +164,7 @@ def check_slots(slots: pd.DataFrame, columns: Iterable[str]) -> None:
     if missing:
         raise MetricsInputError(
             f"Slots frame lacks column(s) {', '.join(missing)}; pass canonical appointment slots "
-            "(demand.appointments.APPOINTMENT_COLUMNS)."
+            "(demand.appointments.schema.APPOINTMENT_COLUMNS)."
         )
 
 
@@ -175,7 +175,7 @@ class PreparedSlots(Memoised):
     ``practice`` codes index ``practices`` (sorted names). ``day`` is the local calendar day as
     whole days since 1970-01-01 (``day * DAY_NS`` is the naive local midnight), ``session`` 0 for
     ``am`` and 1 for ``pm``. ``status``, ``role``, ``mode``, ``category`` are indices into
-    :data:`~demand.appointments.STATUSES` and friends (``role``/``mode`` only if asked for).
+    :data:`~demand.appointments.schema.STATUSES` and friends (``role``/``mode`` only if asked for).
     ``booked_utc``/``booked_wall`` read ``NAT`` where the slot has no booking time.
     ``first_utc``/``last_utc`` give each practice's span, as in :func:`demand.definitions.prepare`.
 

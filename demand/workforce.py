@@ -1,6 +1,6 @@
 """Workforce and continuity: skill mix, consultation length, and the St Leonard's index.
 
-Pure functions over canonical appointment slots (:mod:`demand.appointments`); no I/O.
+Pure functions over canonical appointment slots (:mod:`demand.appointments.schema`); no I/O.
 Patient and clinician identifiers are the keyed pseudonyms written at ingest
 (``patient_key``, ``clinician_key``); nothing here needs, or could recover, the real ones.
 """
@@ -12,10 +12,10 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .appointments import ROLES
-from .capacity import by_codes, by_labels, check_by
-from .definitions import DEFAULT_TZ, MetricsInputError, bucket_keys, group_stats, names_at
-from .slots import PreparedSlots, distinct, in_period, pack, prepare_slots
+from demand.appointments.schema import ROLES
+from demand.capacity import by_codes, by_labels, check_by
+from demand.definitions import DEFAULT_TZ, MetricsInputError, bucket_keys, group_stats, names_at
+from demand.slots import PreparedSlots, distinct, in_period, pack, prepare_slots
 
 __all__ = [
     "skill_mix",

@@ -32,8 +32,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .base import DS, ID, Y, ForecastInputError, Model, SeriesData, check_series, split_series
-from .intervals import check_levels, interval_columns, level_quantiles
+from forecasting.base import DS, ID, Y, ForecastInputError, Model, SeriesData, check_series, split_series
+from forecasting.intervals import check_levels, interval_columns, level_quantiles
 
 __all__ = [
     "cross_validation",

@@ -54,8 +54,8 @@ import pandas as pd
 
 from telephony.errors import FrontdoorError
 
-from .calendar import Calendar, calendars_for
-from .intervals import Spread, check_levels, fit_spread, interval_columns, level_quantiles
+from forecasting.calendar import Calendar, calendars_for
+from forecasting.intervals import Spread, check_levels, fit_spread, interval_columns, level_quantiles
 
 __all__ = [
     "ID",

@@ -262,7 +262,7 @@ def count_distribution(mu: float, spread: Spread, min_rate: float = MIN_RATE):
     -----
     The integer count itself (``pmf``, ``cdf``, ``sf``), not the count spread over its unit bin
     that the reported quantiles use: the probability that demand exceeds a capacity of ``c``
-    appointments is ``sf(c)`` (:mod:`forecasting.pressure`).
+    appointments is ``sf(c)`` (:mod:`forecasting.planning.peak_pressure`).
     """
     mu = float(mu)
     if not (np.isfinite(mu) and mu >= 0):

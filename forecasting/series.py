@@ -36,8 +36,8 @@ from telephony.privacy import mask_digits
 from telephony.sources import regular_file_stat
 from telephony.store import validate_practice_id
 
-from .base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
-from .calendar import Calendar, CalendarError, OpeningHours
+from forecasting.base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
+from forecasting.calendar import Calendar, CalendarError, OpeningHours
 
 __all__ = [
     "WHATS",
@@ -300,7 +300,7 @@ def series_from_calls(
     -----
     The counts come from the demand metrics themselves (:func:`demand.queue.queue_metrics`,
     :func:`demand.callers.caller_metrics_daily` / ``caller_metrics_hourly``,
-    :func:`demand.pressure.demand_capacity`), then go to wall-clock time as in
+    :func:`demand.demand_capacity.demand_capacity`), then go to wall-clock time as in
     :func:`series_from_store`.
     """
     freq = _check_what(what, freq)
@@ -315,7 +315,7 @@ def series_from_calls(
     else:
         if slots is None:
             raise ForecastInputError("same_day_demand needs the appointment slots too: pass slots=.")
-        from demand.pressure import demand_capacity
+        from demand.demand_capacity import demand_capacity
 
         m = demand_capacity(calls, slots, tz, start=start, end=end)
     return _finish(_metric_series(m, what, freq, tz), freq)
@@ -454,7 +454,7 @@ def calendars_from_registry(
     ----------
     practices : pandas.DataFrame
         Registry rows (``practice_id``, ``opening_hours``), e.g. from
-        :func:`demand.practices.read_practices`.
+        :func:`telephony.practices.read_practices`.
     nation : str
         Bank holidays of ``ENG``, ``SCT``, ``WLS`` or ``NIR``.
     default_hours : str or OpeningHours, optional
@@ -484,7 +484,7 @@ def read_calendars(store, practices: Iterable[str] | None = None, nation: str = 
         ``practice_id`` to :class:`Calendar`, for every practice asked for (or in the
         registry when ``practices`` is omitted).
     """
-    from demand.practices import read_practices
+    from telephony.practices import read_practices
 
     reg = read_practices(store)
     cals = calendars_from_registry(reg, nation)

@@ -9,7 +9,7 @@ over frames read once from the store), :mod:`reports.charts` draws its figures,
 >>> write_weekly_report(store, "A81001", "2026-W47", "week47.html")  # doctest: +SKIP
 """
 
-from .weekly import (
+from reports.weekly import (
     ReportDataError,
     ReportError,
     ReportWeek,

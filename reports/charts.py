@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import text as T
+from reports import text as T
 
 __all__ = [
     "COLOURS",

@@ -17,8 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import text as T
-from .charts import Chart, weekly_charts
+from reports import text as T
+from reports.charts import Chart, weekly_charts
 
 __all__ = ["render_weekly_html", "CSS"]
 

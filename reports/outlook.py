@@ -2,7 +2,7 @@
 
 Pure functions over :class:`reports.weekly.ReportInputs`; the counts come from
 :func:`forecasting.series.series_from_calls` (so from the demand metrics), the forecasts from
-a model of :mod:`forecasting.models`, the rota from :mod:`forecasting.staffing`, the check from
+a model of :mod:`forecasting.models`, the rota from :mod:`forecasting.planning.staffing`, the check from
 :func:`forecasting.backtest.cross_validation`. When the forecasting package (or a piece of it)
 is missing, or the history is too short, each part is replaced by a note saying why.
 
@@ -18,7 +18,7 @@ call-handler rota              30min, h  ``unique_callers`` (people's first call
                                          falls short (as ``frontdoor staff``)
 highest-pressure sessions,     D         ``same_day_demand``: same-day slots booked plus callers
 clinician sessions                       turned away for lack of capacity, split into am and pm
-                                         (:mod:`forecasting.pressure`)
+                                         (:mod:`forecasting.planning.peak_pressure`)
 last week's forecast           D, h      ``calls`` from data up to the start of the week
 ============================== ========= ========================================================
 """
@@ -35,7 +35,7 @@ import pandas as pd
 
 from telephony.errors import FrontdoorError
 
-from . import text as T
+from reports import text as T
 
 __all__ = [
     "NextWeek",
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 LEVELS = (80, 95)
-#: Service targets of the recommended call-handler rota (:func:`forecasting.staffing.handlers_per_interval`).
+#: Service targets of the recommended call-handler rota (:func:`forecasting.planning.staffing.handlers_per_interval`).
 ROTA_TARGETS = {"target_sl": 0.8, "target_t_s": 60.0, "max_abandon": 0.05, "shrinkage": 0.3}
 #: Clinician sessions plan for this quantile of same-day demand: the 80% interval's upper
 #: bound, enough on nine days in ten.
@@ -94,7 +94,7 @@ class NextWeek:
     models : dict
         Which model made each forecast (words), e.g. ``{"calls by day": "..."}``.
     pressure : pandas.DataFrame or None
-        :func:`forecasting.pressure.peak_pressure` of next week's sessions (same-day demand
+        :func:`forecasting.planning.peak_pressure.peak_pressure` of next week's sessions (same-day demand
         against same-day capacity: ``rank, date, session, demand, capacity, p_exceed,
         expected_shortfall, extra_sessions, extra_role``, highest pressure first) and
         ``capacity_source``: ``in the book`` (next week's slots in the store) or ``usual``
@@ -109,7 +109,7 @@ class NextWeek:
     rota_settings : dict or None
         ``aht_s, patience_s, checked, quantile`` and :data:`ROTA_TARGETS`.
     sessions : pandas.DataFrame or None
-        :func:`forecasting.staffing.clinician_sessions` rows (``ds, role, demand,
+        :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
         slots_per_session, sessions, capacity``).
     session_days : pandas.DataFrame or None
         Per day with demand: ``ds, demand, demand_hi80, sessions, capacity, roles`` (text)
@@ -166,17 +166,17 @@ def skipped(reason: str) -> tuple[NextWeek, ForecastCheck]:
 # A missing one degrades only the sections that need it.
 _PARTS = {
     "rota": (
-        ("measure_handling", "forecasting.staffing", "measure_handling"),
+        ("measure_handling", "forecasting.planning.staffing", "measure_handling"),
         # frontdoor staff's own rota from the forecasts: Erlang A, then the redial check
-        ("plan_rota", "forecasting.plan", "plan_rota"),
+        ("plan_rota", "forecasting.planning.plan", "plan_rota"),
     ),
     "same_day": (
-        ("clinician_sessions", "forecasting.staffing", "clinician_sessions"),
-        ("session_roles", "forecasting.plan", "session_roles"),
-        ("capacity_from_slots", "forecasting.pressure", "capacity_from_slots"),
-        ("peak_pressure", "forecasting.pressure", "peak_pressure"),
-        ("session_demand", "forecasting.pressure", "session_demand"),
-        ("session_shares", "forecasting.pressure", "session_shares"),
+        ("clinician_sessions", "forecasting.planning.staffing", "clinician_sessions"),
+        ("session_roles", "forecasting.planning.plan", "session_roles"),
+        ("capacity_from_slots", "forecasting.planning.peak_pressure", "capacity_from_slots"),
+        ("peak_pressure", "forecasting.planning.peak_pressure", "peak_pressure"),
+        ("session_demand", "forecasting.planning.peak_pressure", "session_demand"),
+        ("session_shares", "forecasting.planning.peak_pressure", "session_shares"),
     ),
 }
 
@@ -253,7 +253,7 @@ def forecast_week(inputs, practice: str, measures, model: str = "auto") -> tuple
     -------
     (NextWeek, ForecastCheck)
     """
-    from .weekly import _calendar
+    from reports.weekly import _calendar
 
     inp = inputs.for_practice(practice)
     week, tz = inp.week, inp.tz
@@ -426,7 +426,7 @@ def _handlers_seen(inp, slots: pd.Series) -> np.ndarray:
     A count of pseudonyms, never a name: who they were is not needed and not shown. NaN
     everywhere when the week's answered calls carry no handler at all.
     """
-    from .weekly import _utc
+    from reports.weekly import _utc
 
     week, tz = inp.week, inp.tz
     c = inp.calls
@@ -449,9 +449,9 @@ def _handlers_seen(inp, slots: pd.Series) -> np.ndarray:
 
 def _same_day(fx, nxt: NextWeek, inp, series, new_model, start: str, end: str, model: str, holidays: dict) -> None:
     """Next week's same-day demand: the highest-pressure sessions and the clinician sessions."""
-    from demand.pressure import demand_capacity
+    from demand.demand_capacity import demand_capacity
 
-    from .weekly import _utc
+    from reports.weekly import _utc
 
     week, tz = inp.week, inp.tz
     nw = week.shift(1)

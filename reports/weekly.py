@@ -67,7 +67,7 @@ from demand.definitions import PERIOD_YEARS
 from telephony.errors import FrontdoorError
 from telephony.store import Store, validate_practice_id
 
-from . import text as T
+from reports import text as T
 
 __all__ = [
     "HISTORY_WEEKS",
@@ -250,7 +250,7 @@ class ReportInputs:
         Canonical slots from ``history_start`` to the end of the week *after* (no
         ``patient_key``).
     registry : pandas.DataFrame
-        The practices registry (:func:`demand.practices.read_practices`).
+        The practices registry (:func:`telephony.practices.read_practices`).
     manifest : pandas.DataFrame
         Ingest manifest rows of those practices (calls and appointments).
     history_start : datetime.date
@@ -332,8 +332,8 @@ def read_report_inputs(
     InvalidPracticeError
         A practice id that is not an ODS code.
     """
-    from demand.appointments import read_appointments
-    from demand.practices import read_practices
+    from demand.appointments.schema import read_appointments
+    from telephony.practices import read_practices
 
     week = parse_week(week)
     if isinstance(practices, str):
@@ -374,7 +374,7 @@ def read_last_complete_week(store: Store, practice: str, tz: str = DEFAULT_TZ) -
     ReportDataError
         When the store holds no calls of the practice.
     """
-    from demand.practices import read_practices
+    from telephony.practices import read_practices
 
     p = validate_practice_id(practice)
     months = sorted(m for pid, m, _ in store.partitions("calls") if pid == p)
@@ -488,7 +488,7 @@ class Arrival:
     by_hour : pandas.DataFrame
         ``hour, attempts, new_callers, repeat_attempts`` summed over the week.
     monday : pandas.DataFrame or None
-        :func:`demand.pressure.monday_profile` over the history (bank holidays left out).
+        :func:`demand.demand_capacity.monday_profile` over the history (bank holidays left out).
     monday_period : tuple of date or None
         First and last day the profile averages.
     notes : list of str
@@ -509,7 +509,7 @@ class Capacity:
     Attributes
     ----------
     sessions : pandas.DataFrame or None
-        :func:`demand.pressure.demand_capacity` rows of the week (per day and session).
+        :func:`demand.demand_capacity.demand_capacity` rows of the week (per day and session).
     days : pandas.DataFrame or None
         Per day: ``date, callers`` (people, once a day), ``attempts, same_day_released,
         same_day_booked, exhausted_at`` (local time or NaT), ``turned_away_no_capacity,
@@ -964,7 +964,7 @@ def _arrival(inp: ReportInputs, p: str, wk_hourly, holidays: dict, has_calls: bo
 
     monday = period = None
     if has_calls and len(inp.slots):
-        from demand.pressure import monday_profile
+        from demand.demand_capacity import monday_profile
 
         # the days the store has calls for, up to the week's end: days after the last call
         # are missing data, not quiet days, and would drag the averages down
@@ -996,7 +996,7 @@ def _arrival(inp: ReportInputs, p: str, wk_hourly, holidays: dict, has_calls: bo
 
 def _capacity(inp: ReportInputs, p: str, cw, sw, ex, holidays: dict, has_calls: bool, has_slots: bool) -> Capacity:
     from demand.capacity import capacity_metrics
-    from demand.pressure import demand_capacity
+    from demand.demand_capacity import demand_capacity
 
     week, tz = inp.week, inp.tz
     notes: list[str] = []
@@ -1197,7 +1197,7 @@ def build_weekly_report(
     -------
     WeeklyReport
     """
-    from . import outlook
+    from reports import outlook
 
     p = validate_practice_id(practice)
     if p not in inputs.practices:
@@ -1328,8 +1328,8 @@ def write_weekly_reports(
     ``out`` is the HTML file for a single practice, or a folder (default the current one)
     that receives :func:`default_report_name` for each.
     """
-    from .html import render_weekly_html
-    from .pdf import write_pdf
+    from reports.html import render_weekly_html
+    from reports.pdf import write_pdf
 
     week = parse_week(week)
     practices = [validate_practice_id(p) for p in practices]

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .privacy import mask_digits, normalise_number
+from telephony.privacy import mask_digits, normalise_number
 
 #: Prefix of a keyed line label.
 LINE_LABEL_PREFIX = "line-"

@@ -31,14 +31,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import AmbiguousFormatError, BadInputError, UnknownFormatError
-from .formats import FORMATS, Format, ParsedChunk, ReadContext
-from .firewall import LINE_LABEL_PREFIX, guard_table, mask_text
-from .privacy import Pseudonymiser
-from .schema import CALL_SCHEMA, DIRECTIONS, EARLIEST, LATEST, MAX_DURATION_S, OUTCOMES, validate_calls
-from .sources import Reject, Source, open_source
-from .store import Store, validate_practice_id
-from .timeutil import DEFAULT_TZ, localize
+from telephony.errors import AmbiguousFormatError, BadInputError, UnknownFormatError
+from telephony.formats import FORMATS, Format, ParsedChunk, ReadContext
+from telephony.firewall import LINE_LABEL_PREFIX, guard_table, mask_text
+from telephony.privacy import Pseudonymiser
+from telephony.schema import CALL_SCHEMA, DIRECTIONS, EARLIEST, LATEST, MAX_DURATION_S, OUTCOMES, validate_calls
+from telephony.sources import Reject, Source, open_source
+from telephony.store import Store, validate_practice_id
+from telephony.timeutil import DEFAULT_TZ, localize
 
 SURE = 0.9
 CLOSE = 0.5
@@ -1044,7 +1044,7 @@ def _staging(store: Store):
 
 def _resolve_format(source: Source, fmt: str | Format, mapping: object | None) -> Format:
     if mapping is not None:
-        from .formats.mapping import mapping_format
+        from telephony.formats.mapping import mapping_format
 
         return mapping_format(mapping)
     if isinstance(fmt, Format):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import phonenumbers
 
-from .errors import KeyMissingError
+from telephony.errors import KeyMissingError
 
 KEY_ENV = "FRONTDOOR_KEY"
 KEY_FILE_NAME = ".frontdoor-key"

@@ -62,7 +62,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from .timeutil import MAX_DURATION_S, PERIOD_YEARS
+from telephony.timeutil import MAX_DURATION_S, PERIOD_YEARS
 
 OUTCOMES: tuple[str, ...] = (
     "answered",

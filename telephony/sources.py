@@ -50,8 +50,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .errors import BadInputError
-from .privacy import mask_digits
+from telephony.errors import BadInputError
+from telephony.privacy import mask_digits
 
 HEAD_BYTES = 64 * 1024
 BLOCK_BYTES = 16 * 1024 * 1024

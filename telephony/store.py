@@ -46,9 +46,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from .errors import InvalidPracticeError, KeyMismatchError, StoreDamagedError, StoreError
-from .privacy import KEY_ENV, ensure_key_file, load_key, mask_digits
-from .schema import CALL_SCHEMA
+from telephony.errors import InvalidPracticeError, KeyMismatchError, StoreDamagedError, StoreError
+from telephony.privacy import KEY_ENV, ensure_key_file, load_key, mask_digits
+from telephony.schema import CALL_SCHEMA
 
 STORE_ENV = "FRONTDOOR_STORE"
 DEFAULT_STORE = "frontdoor-data"
@@ -781,7 +781,7 @@ class Store:
 
         Text cells a spreadsheet would run as a formula are made inert first.
         """
-        from .firewall import mask_text, neutralise_csv
+        from telephony.firewall import mask_text, neutralise_csv
 
         if not rejects:
             return None
@@ -841,7 +841,7 @@ class Store:
         StoreError
             The label is unknown for the practice, or the name holds a phone number.
         """
-        from .firewall import has_number
+        from telephony.firewall import has_number
 
         pid = validate_practice_id(practice_id)
         if name is not None:

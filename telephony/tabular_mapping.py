@@ -2,7 +2,7 @@
 
 A mapping file (TOML) says where a CSV or XLSX report keeps each canonical field, how it writes
 times and durations, and what its words mean. Call reports (:mod:`telephony.formats.mapping`)
-and appointment slot reports (:mod:`demand.appointment_mapping`) are onboarded the same way;
+and appointment slot reports (:mod:`demand.appointments.mapping`) are onboarded the same way;
 this module holds the machinery they share, so that one rule is written once:
 
 - loading: the TOML text from a path or a string, syntax errors with their line, and a checker
@@ -43,10 +43,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from .errors import BadInputError, MappingError
-from .privacy import mask_digits
-from .sources import HEAD_BYTES, Chunk, Source, norm_name, read_delimited, with_sheet
-from .timeutil import YEARS, parse_datetimes, parse_durations, years_out_of_range
+from telephony.errors import BadInputError, MappingError
+from telephony.privacy import mask_digits
+from telephony.sources import HEAD_BYTES, Chunk, Source, norm_name, read_delimited, with_sheet
+from telephony.timeutil import YEARS, parse_datetimes, parse_durations, years_out_of_range
 
 #: Duration spellings a mapping can declare under ``[durations] format``.
 DURATION_FORMATS: tuple[str, ...] = ("auto", "seconds", "minutes", "hh:mm:ss")
@@ -158,8 +158,8 @@ class RecordSpec:
     """What one kind of mapping describes: the record it reads from a report.
 
     Calls (:mod:`telephony.formats.mapping`), appointment slots
-    (:mod:`demand.appointment_mapping`) and summary counts of capacity
-    (:mod:`demand.capacity_counts`) are each a record spec over the same machinery.
+    (:mod:`demand.appointments.mapping`) and summary counts of capacity
+    (:mod:`demand.appointments.counts`) are each a record spec over the same machinery.
 
     Attributes
     ----------
@@ -1013,7 +1013,7 @@ def resolve_columns(
         Each choice made between alternatives is appended here once.
     """
     # Imported here: telephony.formats imports the mapping engines, which import this module.
-    from .formats._base import resolve_header
+    from telephony.formats._base import resolve_header
 
     index: dict[str, int] = {}
     missing: list[str] = []

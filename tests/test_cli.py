@@ -42,7 +42,7 @@ def test_every_command_has_help_with_an_example(runner, path):
 
 
 def test_formats_lists_call_and_appointment_registries_as_json(runner):
-    from demand.ingest_appointments import appointment_formats
+    from demand.appointments.ingest import appointment_formats
     from telephony.formats import FORMATS
 
     res = runner.invoke(main, ["formats", "--format", "json"])

@@ -25,7 +25,7 @@ NEXT_WEEK = "2025-W07"  # Monday 10 February 2025, the week after the demo's fiv
 def demo(tmp_path_factory):
     import datetime as dt
 
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
 
     out = tmp_path_factory.mktemp("forecast_demo")
     with pytest.MonkeyPatch.context() as mp:
@@ -61,7 +61,7 @@ def one_line_error(res, *fragments):
 
 
 def test_forecast_prints_the_library_forecast_with_closed_hours_zero(demo, store):
-    from forecasting.plan import forecast_series, read_practice_series
+    from forecasting.planning.plan import forecast_series, read_practice_series
 
     got = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "hour", "--horizon", "1w", "--model", "seasonal_average"))
     df, cal = read_practice_series(store, PRACTICE, "offered", "h")
@@ -160,8 +160,8 @@ def test_help_has_examples(command):
 
 @pytest.mark.parametrize("practice", ["A81001", "A81002", "A81003"])
 def test_staff_erlang_staffs_first_attempts_and_the_simulation_checks_it(store, practice):
-    from forecasting.plan import staff_week
-    from forecasting.staffing import handlers_per_interval
+    from forecasting.planning.plan import staff_week
+    from forecasting.planning.staffing import handlers_per_interval
 
     plan = staff_week(store, practice, NEXT_WEEK, model="seasonal_average", seeds=5)
     rota, s = plan.rota, plan.summary

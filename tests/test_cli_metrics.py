@@ -26,7 +26,7 @@ PRACTICES = ("A81001", "A81002", "A81003")
 def demo(tmp_path_factory):
     import datetime as dt
 
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
 
     out = tmp_path_factory.mktemp("metrics_demo")
     with pytest.MonkeyPatch.context() as mp:
@@ -158,7 +158,7 @@ def test_nhs_json_parses_and_matches(demo, store):
 
 
 def test_capacity_with_the_days_exhaustion(demo, store):
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
     from demand.capacity import capacity_metrics, same_day_exhaustion
 
     got = csv_frame(run(demo, "capacity", "--practice", "A81002", "--from", "2025-03-24", "--to", "2025-03-28", "--by", "role"))
@@ -179,8 +179,8 @@ def test_capacity_with_the_days_exhaustion(demo, store):
 
 
 def test_pressure_and_monday_profile(demo, store):
-    from demand.appointments import read_appointments
-    from demand.pressure import demand_capacity, monday_profile
+    from demand.appointments.schema import read_appointments
+    from demand.demand_capacity import demand_capacity, monday_profile
 
     calls, slots = store.read_calls(["A81001"]), read_appointments(store, ["A81001"])
     got = csv_frame(run(demo, "pressure", "--practice", "A81001", "--from", "2025-03-17", "--to", "2025-03-21"))
@@ -199,7 +199,7 @@ def test_pressure_and_monday_profile(demo, store):
 def test_monday_profile_leaves_bank_holidays_out(tmp_path, key):
     import datetime as dt
 
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
 
     # Good Friday 18 April and Easter Monday 21 April 2025 are England's bank holidays
     res = run_demo(tmp_path / "easter", weeks=2, seed=4, start_date=dt.date(2025, 4, 14))
@@ -211,7 +211,7 @@ def test_monday_profile_leaves_bank_holidays_out(tmp_path, key):
 
 
 def test_workforce_views(demo, store):
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
     from demand.workforce import consultation_length, continuity, skill_mix
 
     slots = read_appointments(store)
@@ -234,7 +234,7 @@ def test_workforce_views(demo, store):
 
 
 def test_skill_mix_without_a_list_size_is_a_one_line_error(demo, tmp_path):
-    from demand.practices import read_practices, write_practices
+    from telephony.practices import read_practices, write_practices
     from telephony.store import open_store
 
     copy = tmp_path / "store"

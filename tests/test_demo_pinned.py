@@ -43,7 +43,7 @@ def _digest_store(root) -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
 
     mp = pytest.MonkeyPatch()
     mp.setenv("FRONTDOOR_KEY", "pinned-demo-key")

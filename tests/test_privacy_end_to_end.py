@@ -28,7 +28,7 @@ def numbers(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
 
     mp = pytest.MonkeyPatch()
     mp.setenv("FRONTDOOR_KEY", "test-key-not-secret")

@@ -22,7 +22,7 @@ import importlib
 import inspect
 import pkgutil
 
-from ..base import ForecastInputError, Model
+from forecasting.base import ForecastInputError, Model
 
 MODELS: dict[str, type[Model]] = {}
 

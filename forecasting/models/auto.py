@@ -12,9 +12,9 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..backtest import rolling_scores
-from ..base import ID, ForecastInputError, Model, NotFittedError, SeriesData
-from ..intervals import Spread
+from forecasting.backtest import rolling_scores
+from forecasting.base import ID, ForecastInputError, Model, NotFittedError, SeriesData
+from forecasting.intervals import Spread
 
 __all__ = ["AutoModel", "DEFAULT_CANDIDATES"]
 
@@ -95,7 +95,7 @@ class AutoModel(Model):
         self._chosen: dict[str, Model] = {}
 
     def _candidate_models(self) -> dict[str, Model]:
-        from . import make_model
+        from forecasting.models import make_model
 
         items = self.candidates.items() if isinstance(self.candidates, Mapping) else None
         out: dict[str, Model] = {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..base import ForecastInputError, Future, Model, SeriesData
+from forecasting.base import ForecastInputError, Future, Model, SeriesData
 
 __all__ = ["ETS"]
 

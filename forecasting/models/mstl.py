@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..base import ForecastInputError, Future, Model, SeriesData, fill_closed
+from forecasting.base import ForecastInputError, Future, Model, SeriesData, fill_closed
 
 __all__ = ["MSTLModel"]
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..base import ForecastInputError, Future, Model, SeriesData
-from ..intervals import Spread
+from forecasting.base import ForecastInputError, Future, Model, SeriesData
+from forecasting.intervals import Spread
 
 __all__ = ["ProphetModel"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Future, Model, SeriesData, week_matrix
+from forecasting.base import Future, Model, SeriesData, week_matrix
 
 __all__ = ["SeasonalAverage"]
 
@@ -43,7 +43,7 @@ class SeasonalAverage(Model):
     def __init__(self, k: int = 4, exclude_holiday_weeks: bool = True, calendar=None, alias: str | None = None):
         super().__init__(calendar=calendar, alias=alias)
         if int(k) != k or k < 1:
-            from ..base import ForecastInputError
+            from forecasting.base import ForecastInputError
 
             raise ForecastInputError(f"k must be a positive whole number of weeks, got {k!r}.")
         self.k = int(k)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..base import Future, Model, SeriesData, week_matrix
+from forecasting.base import Future, Model, SeriesData, week_matrix
 
 __all__ = ["SeasonalNaive"]
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ._base import EVIDENCE, RAW_COLUMNS, Format, ParsedChunk, ReadContext
-from . import asterisk_queue_log
-from . import freeswitch, cisco_cucm, avaya_smdr
-from . import asterisk_cdr
-from . import threecx, teams, twilio, amazon_connect
+from telephony.formats._base import EVIDENCE, RAW_COLUMNS, Format, ParsedChunk, ReadContext
+from telephony.formats import asterisk_queue_log
+from telephony.formats import freeswitch, cisco_cucm, avaya_smdr
+from telephony.formats import asterisk_cdr
+from telephony.formats import threecx, teams, twilio, amazon_connect
 
 _MODULES = [
     asterisk_queue_log,
@@ -40,7 +40,7 @@ for _m in _MODULES:
 
 # Bundled mapping files (telephony/mappings/*.toml), after the modules: a name clash is then
 # reported against the mapping file, and a parser module's name is never taken.
-from . import mapping as _mapping
+from telephony.formats import mapping as _mapping
 
 for _mp in _mapping.bundled_mappings().values():
     if _mp.name in FORMATS:

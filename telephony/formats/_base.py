@@ -25,8 +25,8 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..sources import Reject, Source, norm_name
-from ..timeutil import DEFAULT_TZ, parse_datetimes
+from telephony.sources import Reject, Source, norm_name
+from telephony.timeutil import DEFAULT_TZ, parse_datetimes
 
 RAW_COLUMNS: tuple[str, ...] = (
     "call_id",
@@ -678,8 +678,8 @@ def require_columns(frame: pd.DataFrame, required: list[str], source: Source, fm
     phone-number-like runs masked: a headerless file's "names" are its first row) and how to
     fix it.
     """
-    from ..errors import BadInputError
-    from ..privacy import mask_digits
+    from telephony.errors import BadInputError
+    from telephony.privacy import mask_digits
 
     missing = [c for c in required if c not in frame.columns]
     if missing:

@@ -17,9 +17,9 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..sources import Chunk, Reject, Source, read_delimited
-from ..timeutil import parse_utc as _parse_utc
-from ._base import rename_columns, resolve_header
+from telephony.sources import Chunk, Reject, Source, read_delimited
+from telephony.timeutil import parse_utc as _parse_utc
+from telephony.formats._base import rename_columns, resolve_header
 
 # ----------------------------------------------------------------------------- times
 
@@ -29,7 +29,7 @@ parse_utc = _parse_utc
 
 def seconds(values: pd.Series) -> pd.Series:
     """Seconds from ``35``, ``35.0``, ``00:00:35``, ``35s``, ``35 sec``; NaN when blank or bad."""
-    from ..timeutil import parse_durations
+    from telephony.timeutil import parse_durations
 
     s = values.astype("string").str.strip().str.replace(r"\s*(?:s|secs?|seconds?)$", "", regex=True, case=False)
     return parse_durations(s)
@@ -230,7 +230,7 @@ def _batch(chunk: Chunk, variable_map: dict[str, str], memo: dict | None = None)
 
 def json_batches(source: Source, variable_map: dict[str, str]) -> Iterator[Batch]:
     """JSON records (array, wrapped array, JSON lines or concatenated objects) as batches."""
-    from ..sources import read_json_records
+    from telephony.sources import read_json_records
 
     for records, lines, rejects in read_json_records(source):
         original = records_frame(records)
@@ -250,7 +250,7 @@ def record_batches(
     BadInputError
         A CSV without such a header: ``"<file>: " + not_found``.
     """
-    from ..errors import BadInputError
+    from telephony.errors import BadInputError
 
     if looks_like_json(source):
         return json_batches(source, variable_map)

@@ -79,11 +79,11 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
-from ..privacy import mask_digits
-from ..sources import Reject, Source, norm_name
-from ._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
-from ._records import column, head_table, looks_like_json, parse_utc, record_batches, seconds
+from telephony.timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
+from telephony.privacy import mask_digits
+from telephony.sources import Reject, Source, norm_name
+from telephony.formats._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, rejects_from, require_columns, row_text
+from telephony.formats._records import column, head_table, looks_like_json, parse_utc, record_batches, seconds
 
 NAME = "amazon_connect_ctr"
 

@@ -166,10 +166,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import BadInputError
-from ..sources import BLOCK_BYTES, Chunk, Reject, Source, norm_name, read_delimited, read_header
-from ..timeutil import parse_datetimes, parse_durations
-from ._base import (
+from telephony.errors import BadInputError
+from telephony.sources import BLOCK_BYTES, Chunk, Reject, Source, norm_name, read_delimited, read_header
+from telephony.timeutil import parse_datetimes, parse_durations
+from telephony.formats._base import (
     Format,
     GroupCarry,
     ParsedChunk,

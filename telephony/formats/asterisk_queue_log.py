@@ -82,9 +82,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sources import Reject, Source, norm_name, read_delimited
-from ..timeutil import localize, parse_datetimes
-from ._base import (
+from telephony.sources import Reject, Source, norm_name, read_delimited
+from telephony.timeutil import localize, parse_datetimes
+from telephony.formats._base import (
     Format,
     GroupCarry,
     ParsedChunk,

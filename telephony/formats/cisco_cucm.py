@@ -83,9 +83,9 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
-from ..sources import Chunk, Reject, Source, norm_name, read_delimited, read_header
-from ._base import (
+from telephony.errors import BadInputError
+from telephony.sources import Chunk, Reject, Source, norm_name, read_delimited, read_header
+from telephony.formats._base import (
     Format,
     GroupCarry,
     ParsedChunk,
@@ -96,7 +96,7 @@ from ._base import (
     rename_columns,
     require_columns,
 )
-from ._numbers import clean_number, is_extension, is_external, strip_access_code
+from telephony.formats._numbers import clean_number, is_extension, is_external, strip_access_code
 
 FORMAT_NAME = "cisco_cucm_cdr"
 

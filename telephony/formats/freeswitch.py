@@ -77,10 +77,10 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
-from ..sources import Chunk, Source, norm_name, read_delimited
-from ..timeutil import BAD_DURATION, OUT_OF_RANGE, parse_datetimes, parse_durations, plausible_seconds, years_out_of_range
-from ._base import (
+from telephony.errors import BadInputError
+from telephony.sources import Chunk, Source, norm_name, read_delimited
+from telephony.timeutil import BAD_DURATION, OUT_OF_RANGE, parse_datetimes, parse_durations, plausible_seconds, years_out_of_range
+from telephony.formats._base import (
     Format,
     GroupCarry,
     ParsedChunk,
@@ -92,7 +92,7 @@ from ._base import (
     rename_columns,
     require_columns,
 )
-from ._numbers import is_extension, is_external, strip_access_code
+from telephony.formats._numbers import is_extension, is_external, strip_access_code
 
 FORMAT_NAME = "freeswitch_cdr_csv"
 

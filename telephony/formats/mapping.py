@@ -118,9 +118,9 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..schema import DIRECTIONS, OUTCOMES
-from ..sources import Chunk, Source, read_delimited
-from ..tabular_mapping import (
+from telephony.schema import DIRECTIONS, OUTCOMES
+from telephony.sources import Chunk, Source, read_delimited
+from telephony.tabular_mapping import (
     IDENTITY_KEYS,
     MAX_YEAR,
     MIN_YEAR,
@@ -148,8 +148,8 @@ from ..tabular_mapping import (
     sniff_score,
     suggest,
 )
-from ..timeutil import DEFAULT_TZ, localize, years_out_of_range
-from ._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from
+from telephony.timeutil import DEFAULT_TZ, localize, years_out_of_range
+from telephony.formats._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from
 
 # ----------------------------------------------------------------------------- the vocabulary
 

@@ -77,11 +77,11 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
-from ..privacy import mask_digits, normalise_number
-from ..sources import Reject, Source, norm_name
-from ._base import Format, GroupCarry, ParsedChunk, ReadContext, map_words, raw_frame, rejects_from, require_columns
-from ._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
+from telephony.timeutil import BAD_DURATION, OUT_OF_RANGE, plausible_seconds, years_out_of_range
+from telephony.privacy import mask_digits, normalise_number
+from telephony.sources import Reject, Source, norm_name
+from telephony.formats._base import Format, GroupCarry, ParsedChunk, ReadContext, map_words, raw_frame, rejects_from, require_columns
+from telephony.formats._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
 
 NAME = "teams_pstn"
 

@@ -175,11 +175,11 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
-from ..privacy import WITHHELD_WORDS, mask_digits
-from ..sources import Reject, Source, norm_name
-from ..timeutil import parse_datetimes, parse_durations
-from ._base import (
+from telephony.errors import BadInputError
+from telephony.privacy import WITHHELD_WORDS, mask_digits
+from telephony.sources import Reject, Source, norm_name
+from telephony.timeutil import parse_datetimes, parse_durations
+from telephony.formats._base import (
     Format,
     GroupCarry,
     ParsedChunk,
@@ -190,7 +190,7 @@ from ._base import (
     require_columns,
     vendor_word_key,
 )
-from ._records import column, delimited_batches, find_header, head_table, null_if_empty, parse_utc
+from telephony.formats._records import column, delimited_batches, find_header, head_table, null_if_empty, parse_utc
 
 # ============================================================================ shared
 

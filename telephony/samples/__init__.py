@@ -23,6 +23,6 @@ def sample_paths() -> list[tuple[Path, str, str]]:
 
 def ingest_samples(store) -> list:
     """Ingest every bundled sample into ``store``; returns the ingest results."""
-    from ..ingest import ingest_file
+    from telephony.ingest import ingest_file
 
     return [ingest_file(store, path, practice, "auto") for path, practice, _fmt in sample_paths()]

@@ -10,7 +10,7 @@ import itertools
 
 import pandas as pd
 
-from demand.appointments import APPOINTMENT_COLUMNS
+from demand.appointments.schema import APPOINTMENT_COLUMNS
 
 TZ = "Europe/London"
 _ids = itertools.count()

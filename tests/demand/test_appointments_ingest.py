@@ -21,13 +21,13 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from demand.appointment_mapping import (
+from demand.appointments.mapping import (
     bundled_appointment_mappings,
     load_appointment_mapping,
     sniff_slots,
 )
-from demand.appointments import read_appointments
-from demand.ingest_appointments import ingest_appointment_file, ingest_appointments
+from demand.appointments.schema import read_appointments
+from demand.appointments.ingest import ingest_appointment_file, ingest_appointments
 from telephony.errors import FrontdoorError, InvalidPracticeError, MappingError, UnknownFormatError
 from telephony.privacy import KEY_FILE_NAME, Pseudonymiser
 from telephony.sources import open_source
@@ -209,7 +209,7 @@ def test_emis_with_problems_exact_rejects(store):
 def test_slot_row_accounting_is_the_chunks_own(monkeypatch):
     """Rows read and blank lines come from telephony.sources.Chunk, the one definition every
     reader shares, not from a copy of its arithmetic."""
-    from demand.appointment_mapping import read_slots
+    from demand.appointments.mapping import read_slots
     from telephony.sources import Chunk
 
     monkeypatch.setattr(Chunk, "rows_read", property(lambda self: 4242))
@@ -492,7 +492,7 @@ def test_no_clinician_name_or_patient_id_leaves_the_ingest(store, tmp_path, capl
     said: list[str] = []
     # A mapping that puts the holder's name in the role column too: the words it reports are
     # names, and must not be shown.
-    text = (Path(__file__).resolve().parents[2] / "demand" / "mappings" / "emis_appointments.toml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "demand" / "appointments" / "mappings" / "emis_appointments.toml").read_text()
     misread = load_appointment_mapping(text.replace('role = "Holder Role"', 'role = "Session Holder"').replace(
         'name = "emis_appointments"', 'name = "emis_misread"'))
     runs = [(p, None) for d in (EMIS, S1) for p in sorted(d.iterdir())] + [(p, misread) for p in sorted(EMIS.iterdir())]
@@ -624,7 +624,7 @@ def test_cli_one_line_errors(runner, tmp_path):
 
 
 def test_docstring_example_is_a_valid_mapping():
-    import demand.appointment_mapping as am
+    import demand.appointments.mapping as am
 
     block = am.__doc__.split("::\n", 1)[1].split("\nNotes\n", 1)[0]
     m = load_appointment_mapping("\n".join(ln[4:] for ln in block.splitlines()))

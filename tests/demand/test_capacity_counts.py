@@ -23,16 +23,16 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from demand.appointment_mapping import load_appointment_mapping
-from demand.appointments import CAPACITY_SCHEMA, read_appointments, read_capacity_counts
-from demand.capacity_counts import (
+from demand.appointments.mapping import load_appointment_mapping
+from demand.appointments.schema import CAPACITY_SCHEMA, read_appointments, read_capacity_counts
+from demand.appointments.counts import (
     RAW_COUNT_COLUMNS,
     bundled_capacity_mappings,
     load_capacity_mapping,
     read_counts,
     sniff_counts,
 )
-from demand.ingest_appointments import (
+from demand.appointments.ingest import (
     appointment_formats,
     ingest_appointment_file,
     load_any_appointment_mapping,
@@ -391,7 +391,7 @@ def test_no_staff_name_leaves_the_ingest(store, capfd):
 
 
 def test_mapping_kind_decides_which_loader_reads_a_file(tmp_path):
-    text = (Path(__file__).resolve().parents[2] / "demand" / "mappings" / "systmone_slot_summary.toml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "demand" / "appointments" / "mappings" / "systmone_slot_summary.toml").read_text()
     mine = tmp_path / "mine.toml"
     mine.write_text(text.replace('name = "systmone_slot_summary"', 'name = "s1_mine"'))
     assert load_any_appointment_mapping(mine).name == "s1_mine"
@@ -434,7 +434,7 @@ def test_capacity_mapping_errors(text, problem):
 
 
 def test_docstring_example_is_a_valid_mapping():
-    import demand.capacity_counts as cc
+    import demand.appointments.counts as cc
 
     block = cc.__doc__.split("::\n", 1)[1].split("\nNotes\n", 1)[0]
     m = load_capacity_mapping("\n".join(ln[4:] for ln in block.splitlines()))

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from demand.appointment_mapping import bundled_appointment_mappings, sniff_slots
-from demand.appointments import GPAD_SCHEMA, read_gpad_counts
-from demand.gpad import TIME_BETWEEN, read_gpad, sniff_gpad
-from demand.ingest_appointments import ingest_appointment_file, ingest_appointments
+from demand.appointments.mapping import bundled_appointment_mappings, sniff_slots
+from demand.appointments.schema import GPAD_SCHEMA, read_gpad_counts
+from demand.appointments.gpad import TIME_BETWEEN, read_gpad, sniff_gpad
+from demand.appointments.ingest import ingest_appointment_file, ingest_appointments
 from telephony.errors import BadInputError, FrontdoorError, InvalidPracticeError
 from telephony.sources import open_source
 from tests.helpers import DATA

@@ -99,7 +99,7 @@ def test_report_week_years_checked_where_typed_with_a_year_of_margin_inside():
 
 
 def test_plan_week_and_horizon_limits():
-    from forecasting.plan import MAX_HORIZON_WEEKS, PlanError, parse_horizon, parse_week
+    from forecasting.planning.plan import MAX_HORIZON_WEEKS, PlanError, parse_horizon, parse_week
 
     assert parse_week("2199-W52") == dt.date.fromisocalendar(2199, 52, 1)
     with pytest.raises(PlanError, match=r"^Week '2200-W01' is outside the years Frontdoor plans for \(1970 to 2199\)"):

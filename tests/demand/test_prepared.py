@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from demand.callers import caller_metrics_daily, caller_metrics_hourly
 from demand.capacity import capacity_metrics, same_day_exhaustion
 from demand.definitions import Layout, bucket_keys, category_codes, group_stats, prepare_calls, value_ranks, wall_ns
-from demand.pressure import demand_capacity, monday_profile
+from demand.demand_capacity import demand_capacity, monday_profile
 from demand.queue import nhs_metrics, queue_metrics
 from demand.slots import prepare_slots
 from demand.workforce import _most_seen, consultation_length, continuity, skill_mix
@@ -29,8 +29,8 @@ START, END = "2025-10-20", "2025-11-03"  # two whole weeks, the clocks go back o
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
-    from demand.appointments import read_appointments
-    from demand.demo import run_demo
+    from demand.appointments.schema import read_appointments
+    from demand.simulation.demo import run_demo
     from telephony.store import open_store
 
     with pytest.MonkeyPatch.context() as mp:

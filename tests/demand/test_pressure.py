@@ -10,7 +10,7 @@ import pytest
 
 from demand.callers import caller_metrics_daily
 from demand.definitions import MetricsInputError
-from demand.pressure import DAY_TYPES, MONDAY_PROFILE_COLUMNS, PRESSURE_COLUMNS, demand_capacity, monday_profile
+from demand.demand_capacity import DAY_TYPES, MONDAY_PROFILE_COLUMNS, PRESSURE_COLUMNS, demand_capacity, monday_profile
 from tests.demand.conftest import call, frame
 from tests.demand.slot_builders import TZ, slot, slots_frame
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from demand.demo import SYSTEMS, caller_numbers, drama_numbers, exported_calls, run_demo, write_demo
-from demand.simulate import (
+from demand.simulation.demo import SYSTEMS, caller_numbers, drama_numbers, exported_calls, run_demo, write_demo
+from demand.simulation.population import (
     QueueParams,
     build_book,
     daily_demand,
@@ -116,7 +116,7 @@ def test_withheld_callers_are_not_offered_a_call_back():
 
 
 def test_bad_arguments_are_typed_errors():
-    from demand.simulate import SimulationError
+    from demand.simulation.population import SimulationError
 
     with pytest.raises(SimulationError, match="t_s"):
         simulate_queue(pd.DataFrame({"x": [1]}), [1])
@@ -288,7 +288,7 @@ def test_numbers_are_drama_numbers_one_per_patient_a_day_and_kept_by_ring_tomorr
 
 
 def test_number_pools_are_disjoint_mixed_and_never_hold_the_practices_own_numbers():
-    from demand.demo import _pools
+    from demand.simulation.demo import _pools
 
     own, pools = _pools(3)
     flat = [n for p in pools for n in p]
@@ -427,7 +427,7 @@ def test_the_same_seed_writes_the_same_files_byte_for_byte(tmp_path):
 
 
 def test_the_demo_refuses_a_folder_it_did_not_write(tmp_path):
-    from demand.demo import DemoError
+    from demand.simulation.demo import DemoError
 
     (tmp_path / "store").mkdir()
     with pytest.raises(DemoError, match="not written by 'frontdoor demo'"):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import expm
 
-from forecasting.erlang import (
+from forecasting.planning.erlang import (
     ErlangError,
     erlang_a_agents,
     erlang_a_metrics,

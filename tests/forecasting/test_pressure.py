@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from forecasting.intervals import Spread, count_distribution
-from forecasting.pressure import (
+from forecasting.planning.peak_pressure import (
     PressureError,
     capacity_from_plan,
     capacity_from_slots,

@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from demand.appointments import APPOINTMENT_SCHEMA
+from demand.appointments.schema import APPOINTMENT_SCHEMA
 from forecasting.base import ForecastInputError
 from forecasting.calendar import CalendarError
 from forecasting.series import (

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demand.simulate import DemandParams, PracticeParams, QueueParams
-from forecasting.erlang import erlang_a_metrics, erlang_c_agents
-from forecasting.staffing import (
+from demand.simulation.population import DemandParams, PracticeParams, QueueParams
+from forecasting.planning.erlang import erlang_a_metrics, erlang_c_agents
+from forecasting.planning.staffing import (
     SERVICE_COLUMNS,
     SESSION_COLUMNS,
     STAFFING_COLUMNS,

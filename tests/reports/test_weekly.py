@@ -37,7 +37,7 @@ DRAMA = re.compile(
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from demand.demo import run_demo
+    from demand.simulation.demo import run_demo
 
     mp = pytest.MonkeyPatch()
     mp.setenv("FRONTDOOR_KEY", "test-key-not-secret")
@@ -183,7 +183,7 @@ def test_normal_week_has_every_section_and_no_degradation_notes(report, page):
 
 def test_headline_numbers_equal_the_metric_functions(store, page):
     from demand.callers import caller_metrics_daily, caller_metrics_hourly
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
     from demand.capacity import same_day_exhaustion
     from demand.queue import queue_metrics
 
@@ -250,7 +250,7 @@ def test_no_phone_number_name_or_identity_in_the_page(demo, store, page):
     # no pseudonym of a caller, a handler or a clinician either
     calls = store.read_calls([PRACTICE], columns=["caller_key", "agent_key"])
     keys = set(calls["caller_key"].dropna()) | set(calls["agent_key"].dropna())
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
 
     keys |= set(read_appointments(store, [PRACTICE])["clinician_key"].dropna())
     assert keys and not [k for k in keys if k in visible]
@@ -437,7 +437,7 @@ def test_pdf_is_printed_with_chromium(page, tmp_path, monkeypatch):
 
 
 def test_next_week_rota_sessions_and_pressure(store, report):
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
 
     nxt = report.next_week
     # week 16 ends with Good Friday: the practice is closed, so nothing is planned for it
@@ -478,8 +478,8 @@ def test_next_week_rota_sessions_and_pressure(store, report):
 
 
 def test_without_next_weeks_book_the_usual_slots_are_assumed(inputs, store):
-    from demand.appointments import read_appointments
-    from demand.pressure import demand_capacity
+    from demand.appointments.schema import read_appointments
+    from demand.demand_capacity import demand_capacity
     from reports.weekly import build_weekly_report
 
     s = inputs.slots
@@ -523,15 +523,15 @@ def test_rejected_rows_and_unknown_words_from_the_manifest(inputs):
 
 
 def test_forecast_sections_degrade_when_a_piece_is_missing(inputs, monkeypatch):
-    import forecasting.pressure
+    import forecasting.planning.peak_pressure
     from reports.weekly import build_weekly_report
 
     # a forecasting package without the pressure module: only the same-day plans go
-    monkeypatch.delattr(forecasting.pressure, "peak_pressure")
+    monkeypatch.delattr(forecasting.planning.peak_pressure, "peak_pressure")
     rep = build_weekly_report(inputs, PRACTICE, model="seasonal_average")
     nxt = rep.next_week
     assert nxt.pressure is None and nxt.session_days is None
-    assert any(n.startswith("Same-day demand and clinician sessions cannot be planned: forecasting.pressure.peak_pressure")
+    assert any(n.startswith("Same-day demand and clinician sessions cannot be planned: forecasting.planning.peak_pressure.peak_pressure")
                for n in nxt.notes)
     assert nxt.daily is not None and nxt.rota is not None and rep.forecast_check.daily is not None
 

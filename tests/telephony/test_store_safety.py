@@ -135,7 +135,7 @@ def test_a_removal_cut_short_is_finished_by_the_next_writer(store):
 
 
 def test_remove_works_for_appointments_and_gpad(store):
-    from demand.ingest_appointments import ingest_appointment_file
+    from demand.appointments.ingest import ingest_appointment_file
 
     slots = ingest_appointment_file(store, DATA / "emis_appointments" / "appointment_slots.csv", PRACTICE)
     gpad = ingest_appointment_file(store, DATA / "gpad" / "practice_level_oct25.csv")

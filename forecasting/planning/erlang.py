@@ -81,7 +81,7 @@ customers. *Manufacturing & Service Operations Management* 4(3), 208-227.
 Mandelbaum, A. & Zeltyn, S. (2007). Service engineering in action: the Palm/Erlang-A queue,
 with applications to call centers. In *Advances in Services Innovations*, Springer, 17-45.
 Brown, L. et al. (2005). Statistical analysis of a telephone call center. *JASA* 100, 36-50
-(the patience estimate ``theta = P(abandon) / E[wait]`` used by :mod:`forecasting.staffing`).
+(the patience estimate ``theta = P(abandon) / E[wait]`` used by :mod:`forecasting.planning.staffing`).
 """
 
 from __future__ import annotations

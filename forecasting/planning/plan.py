@@ -21,8 +21,8 @@ import pandas as pd
 from telephony.timeutil import PERIOD_YEARS
 from telephony.store import validate_practice_id
 
-from .base import DS, ID, ForecastInputError, Model, freq_minutes
-from .series import _freq, read_calendars, read_series, series_from_store
+from forecasting.base import DS, ID, ForecastInputError, Model, freq_minutes
+from forecasting.series import _freq, read_calendars, read_series, series_from_store
 
 __all__ = [
     "PlanError",
@@ -146,7 +146,7 @@ def read_practice_series(
 
 
 def _model(model: str | Model, calendar) -> Model:
-    from .models import make_model
+    from forecasting.models import make_model
 
     m = make_model(model) if isinstance(model, str) else model
     if calendar is not None:
@@ -165,7 +165,7 @@ def forecast_series(
     (pandas.DataFrame, Model)
         The model's ``predict`` frame and the fitted model (its ``spread_``, ``choices_``).
     """
-    from .base import infer_freq
+    from forecasting.base import infer_freq
 
     freq = infer_freq(df[DS], df[ID])
     h = parse_horizon(horizon, freq)
@@ -184,8 +184,8 @@ def backtest_series(
 
     Windows are ``horizon`` apart (they tile the last ``windows x horizon`` periods).
     """
-    from .backtest import backtest
-    from .base import infer_freq
+    from forecasting.backtest import backtest
+    from forecasting.base import infer_freq
 
     freq = infer_freq(df[DS], df[ID])
     h = parse_horizon(horizon, freq)
@@ -221,7 +221,7 @@ class StaffPlan:
         ``attempts`` (calls per interval, redials included) and ``redial_ratio`` (attempts
         per distinct caller).
     sessions : pandas.DataFrame
-        :func:`forecasting.staffing.clinician_sessions` per day and role.
+        :func:`forecasting.planning.staffing.clinician_sessions` per day and role.
     summary : dict
         Handle time, patience, targets, whether the simulation met them and, when it did not,
         ``not_met`` (why, and which intervals fall short).
@@ -334,9 +334,9 @@ def plan_rota(
     Pure: no store, no model. The steps of :func:`staff_week` (see its Notes) after the
     forecasts: the hourly first callers spread over the half hours like the calls forecast
     (:func:`first_attempt_split`), Erlang A for those first attempts
-    (:func:`forecasting.staffing.handlers_per_interval`) and, with ``check_redials``, the
+    (:func:`forecasting.planning.staffing.handlers_per_interval`) and, with ``check_redials``, the
     queue simulation with redials raising the half hours that fall short
-    (:func:`forecasting.staffing.raise_rota_until_met`).
+    (:func:`forecasting.planning.staffing.raise_rota_until_met`).
 
     Parameters
     ----------
@@ -367,7 +367,7 @@ def plan_rota(
         Half hours of ``fc30`` known to be closed, left out of the rota. Half hours with
         neither calls nor first attempts forecast are left out anyway.
     tz : str, optional
-        Timezone of the simulation's days (:func:`~forecasting.staffing.raise_rota_until_met`'s
+        Timezone of the simulation's days (:func:`~forecasting.planning.staffing.raise_rota_until_met`'s
         default when omitted).
 
     Returns
@@ -376,10 +376,10 @@ def plan_rota(
 
     Raises
     ------
-    forecasting.staffing.StaffingError, ValueError
+    forecasting.planning.staffing.StaffingError, ValueError
         From Erlang A or the simulation, on inputs they cannot use.
     """
-    from .staffing import forecast_column, handlers_per_interval, raise_rota_until_met, rostered_handlers
+    from forecasting.planning.staffing import forecast_column, handlers_per_interval, raise_rota_until_met, rostered_handlers
 
     col = forecast_column(fc30, quantile)
     first = first_attempt_split(fc30, col, fc_callers_h, forecast_column(fc_callers_h, quantile))
@@ -500,14 +500,14 @@ def staff_week(
     its two half hours in proportion to the calls forecast, and Erlang A staffs those first
     attempts, the same arrivals the redial simulation uses. Erlang A sees no redial and no
     queue carried over from the half hour before, so it is a lower bound: the simulation with
-    redials (:func:`forecasting.staffing.raise_rota_until_met`) then plays the same first
+    redials (:func:`forecasting.planning.staffing.raise_rota_until_met`) then plays the same first
     attempts against that rota, with callers who fail ringing again, and adds handlers where
     the achieved service falls short; the rota is never below Erlang A's figure. Callers who
     give up and "ring tomorrow" are in tomorrow's first-attempt history, hence its forecast.
     """
-    from demand.appointments import read_appointments
+    from demand.appointments.schema import read_appointments
 
-    from .staffing import clinician_sessions, measure_handling
+    from forecasting.planning.staffing import clinician_sessions, measure_handling
 
     practice = validate_practice_id(practice)
     monday = pd.Timestamp(parse_week(week))

@@ -107,7 +107,7 @@ GPAD_SCHEMA = pa.schema(
     ]
 )
 
-# Summary counts of capacity (demand.capacity_counts): day × clinician, or period × clinician
+# Summary counts of capacity (demand.appointments.counts): day × clinician, or period × clinician
 # × slot type. Dates are days, stored as UTC midnights like GPAD's months.
 CAPACITY_SCHEMA = pa.schema(
     [

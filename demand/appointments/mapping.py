@@ -1,12 +1,12 @@
 """Appointment slot reports (EMIS Web, SystmOne, ...) onboarded with a mapping file.
 
 Clinical systems' slot reports are bespoke downloads, not documented formats. A mapping file,
-in TOML, says where the report keeps each canonical slot field (:mod:`demand.appointments`),
+in TOML, says where the report keeps each canonical slot field (:mod:`demand.appointments.schema`),
 how it writes dates, times and slot lengths, and what its words mean. It is the same kind of
 file as a call-report mapping (:mod:`telephony.formats.mapping`), read by the same machinery
 (:mod:`telephony.tabular_mapping`), with slot words in place of call outcomes.
 :func:`load_appointment_mapping` reads and checks one; :func:`read_slots` reads a report with
-it. Files in ``demand/mappings/`` are bundled (``--format emis_appointments``); any other file
+it. Files in ``demand/appointments/mappings/`` are bundled (``--format emis_appointments``); any other file
 is used with ``--mapping FILE``.
 
 A fully commented mapping file (only ``name``, ``title``, ``[columns]`` with a start, a
@@ -127,7 +127,7 @@ from telephony.tabular_mapping import (
     sniff_score,
 )
 
-from .appointments import CATEGORIES, MODES, ROLES, STATUSES
+from demand.appointments.schema import CATEGORIES, MODES, ROLES, STATUSES
 
 #: Canonical column names an appointment mapping can give, and what each means.
 COLUMNS: dict[str, str] = {
@@ -326,7 +326,7 @@ def _bundled() -> tuple[AppointmentMapping, ...]:
 
 
 def bundled_appointment_mappings() -> dict[str, AppointmentMapping]:
-    """Every appointment mapping shipped in ``demand/mappings/``, by name.
+    """Every appointment mapping shipped in ``demand/appointments/mappings/``, by name.
 
     Raises
     ------

@@ -19,7 +19,7 @@ staff × slot type)                                  period_start ``systmone_boo
                                                                  ``systmone_slot_summary``,
                                                                  ``systmone_dna_summary`` or
                                                                  ``--mapping FILE``)
-GPAD practice-level ``gpad``             row_key    practice,    :func:`demand.gpad.read_gpad`
+GPAD practice-level ``gpad``             row_key    practice,    :func:`demand.appointments.gpad.read_gpad`
 monthly CSV                                         month_start
 =================== ==================== ========== ============ ==============================
 
@@ -80,21 +80,21 @@ from telephony.store import ALL_PRACTICES, Store, validate_practice_id
 from telephony.tabular_mapping import effective_timezone, mapping_kind, read_mapping_text
 from telephony.timeutil import DEFAULT_TZ, localize
 
-from .appointment_mapping import (
+from demand.appointments.mapping import (
     AppointmentMapping,
     bundled_appointment_mappings,
     load_appointment_mapping,
     read_slots,
     slot_format,
 )
-from .appointments import (
+from demand.appointments.schema import (
     APPOINTMENT_SCHEMA,
     CAPACITY_SCHEMA,
     GPAD_SCHEMA,
     validate_appointments,
     validate_capacity_counts,
 )
-from .capacity_counts import (
+from demand.appointments.counts import (
     KIND as CAPACITY_KIND,
     CapacityMapping,
     bundled_capacity_mappings,
@@ -102,7 +102,7 @@ from .capacity_counts import (
     load_capacity_mapping,
     read_counts,
 )
-from .gpad import GPAD_FORMAT, read_gpad
+from demand.appointments.gpad import GPAD_FORMAT, read_gpad
 
 APPOINTMENTS = TableSpec("appointments", APPOINTMENT_SCHEMA, "slot_id", "start_utc", "appointment slots")
 CAPACITY = TableSpec("capacity_counts", CAPACITY_SCHEMA, "row_key", "period_start", "capacity counts", "record")
@@ -204,12 +204,12 @@ def canonical_slots(
     clock: dict | None = None,
     seen: dict[str, int] | None = None,
 ) -> tuple[pa.Table, list[Reject]]:
-    """Turn raw slots (:data:`demand.appointment_mapping.RAW_SLOT_COLUMNS`) into canonical rows.
+    """Turn raw slots (:data:`demand.appointments.mapping.RAW_SLOT_COLUMNS`) into canonical rows.
 
     Parameters
     ----------
     raw : pandas.DataFrame
-        From :func:`demand.appointment_mapping.read_slots`.
+        From :func:`demand.appointments.mapping.read_slots`.
     practice_id, fmt : str
     pseudo : telephony.privacy.Pseudonymiser
     timezone : str
@@ -223,9 +223,9 @@ def canonical_slots(
     Returns
     -------
     slots : pyarrow.Table
-        Rows of :data:`demand.appointments.APPOINTMENT_SCHEMA`.
+        Rows of :data:`demand.appointments.schema.APPOINTMENT_SCHEMA`.
     rejects : list of Reject
-        Slots failing :func:`demand.appointments.validate_appointments`, with line and reasons.
+        Slots failing :func:`demand.appointments.schema.validate_appointments`, with line and reasons.
     """
     if raw.empty:
         return APPOINTMENT_SCHEMA.empty_table(), []
@@ -277,12 +277,12 @@ def _utc_days(days: pd.Series) -> pd.Series:
 def canonical_counts(
     raw: pd.DataFrame, practice_id: str, fmt: str, pseudo: Pseudonymiser, seen: dict[str, int] | None = None
 ) -> tuple[pa.Table, list[Reject]]:
-    """Turn raw counts (:data:`demand.capacity_counts.RAW_COUNT_COLUMNS`) into canonical rows.
+    """Turn raw counts (:data:`demand.appointments.counts.RAW_COUNT_COLUMNS`) into canonical rows.
 
     Parameters
     ----------
     raw : pandas.DataFrame
-        From :func:`demand.capacity_counts.read_counts`.
+        From :func:`demand.appointments.counts.read_counts`.
     practice_id, fmt : str
     pseudo : telephony.privacy.Pseudonymiser
     seen : dict, optional
@@ -292,9 +292,9 @@ def canonical_counts(
     Returns
     -------
     counts : pyarrow.Table
-        Rows of :data:`demand.appointments.CAPACITY_SCHEMA`.
+        Rows of :data:`demand.appointments.schema.CAPACITY_SCHEMA`.
     rejects : list of Reject
-        Rows failing :func:`demand.appointments.validate_capacity_counts`.
+        Rows failing :func:`demand.appointments.schema.validate_capacity_counts`.
     """
     if raw.empty:
         return CAPACITY_SCHEMA.empty_table(), []

@@ -1,6 +1,6 @@
 """The demo federation: simulated practices written as real export files, then ingested.
 
-:func:`write_demo` runs the simulation (:mod:`demand.simulate`) for three practices on three
+:func:`write_demo` runs the simulation (:mod:`demand.simulation.population`) for three practices on three
 phone systems and two clinical systems and writes what those systems would export:
 
 ====== =========================== ======================= =====================================
@@ -28,7 +28,7 @@ not the simulation's truth (:data:`EXPORTED_OUTCOMES`):
 - Asterisk's queue_log logs queues only: callers who hang up during the IVR message or ring
   when closed never reach a queue and are not in it.
 - The 3CX practice has no IVR message and offers no call-backs (as configured in
-  :func:`demand.simulate.default_federation`). Its Call Reports CSV says "Out of Office
+  :func:`demand.simulation.population.default_federation`). Its Call Reports CSV says "Out of Office
   Hours" for a call that heard the closed message (``closed``), and would say "Callback
   Requested" and "Abandoned in IVR" for the others, with the call-backs made as Outbound
   rows: words Frontdoor's 3CX parser knows but that are unverified against a real 3CX
@@ -63,7 +63,7 @@ import pandas as pd
 
 from telephony.errors import FrontdoorError
 
-from .simulate import (
+from demand.simulation.population import (
     DEFAULT_START,
     PracticeParams,
     SimulationError,
@@ -157,7 +157,7 @@ def caller_numbers(calls: pd.DataFrame, pool: list[str], seed: int, keep_days: i
     Parameters
     ----------
     calls : pandas.DataFrame
-        :func:`demand.simulate.simulate_calls` output (``date``, ``caller``, ``withheld``).
+        :func:`demand.simulation.population.simulate_calls` output (``date``, ``caller``, ``withheld``).
     pool : list of str
         The numbers this practice may use.
     seed : int
@@ -636,7 +636,7 @@ class DemoResult:
 
 
 def practices_frame(practices: tuple[PracticeParams, ...] | list[PracticeParams]) -> pd.DataFrame:
-    """The practices registry rows of the demo federation (:func:`demand.practices.write_practices`)."""
+    """The practices registry rows of the demo federation (:func:`telephony.practices.write_practices`)."""
     rows = []
     for p in practices:
         sysinfo = SYSTEMS.get(p.practice_id, {})
@@ -700,7 +700,7 @@ def write_demo(
         The same seed (and other arguments) writes the same files, byte for byte.
     start_date : datetime.date
     practices : tuple of PracticeParams, optional
-        Default :func:`demand.simulate.default_federation`. Practices beyond the three of
+        Default :func:`demand.simulation.population.default_federation`. Practices beyond the three of
         :data:`SYSTEMS` get the X-on and SystmOne layouts.
     progress : callable, optional
         Called with a short message as each practice is done.
@@ -769,7 +769,7 @@ def write_demo(
 def _appointment_ingest():
     """The appointment ingest function, if that part of Frontdoor is installed."""
     try:
-        from .ingest_appointments import ingest_appointments
+        from demand.appointments.ingest import ingest_appointments
     except ImportError:
         return None
     return ingest_appointments
@@ -798,7 +798,7 @@ def run_demo(
     from telephony.ingest import ingest_file
     from telephony.store import open_store
 
-    from .practices import write_practices
+    from telephony.practices import write_practices
 
     demo = write_demo(out_dir, weeks, seed, start_date, practices, progress)
     store_dir = Path(out_dir) / "store"
@@ -815,7 +815,7 @@ def run_demo(
     if ingest_appts is None:
         result.skipped.append(
             f"{len(appt_files)} appointment exports written but not ingested: the appointment ingest "
-            "(demand.ingest_appointments) is not available"
+            "(demand.appointments.ingest) is not available"
         )
     else:
         for f in appt_files:

@@ -65,7 +65,7 @@ from telephony.tabular_mapping import (
 )
 from telephony.timeutil import parse_datetimes
 
-from .appointments import GPAD_SCHEMA
+from demand.appointments.schema import GPAD_SCHEMA
 
 HCP_TYPES: tuple[str, ...] = ("GP", "Other Practice staff", "Unknown")
 APPT_MODES: tuple[str, ...] = ("Face-to-Face", "Telephone", "Home Visit", "Video Conference/Online", "Unknown")
@@ -264,7 +264,7 @@ def read_gpad(source: str | Path | Source, practices: Iterable[str] | None = Non
     Yields
     ------
     telephony.ingest.CanonicalBatch
-        ``table`` holds rows of :data:`demand.appointments.GPAD_SCHEMA`; ``rejects``,
+        ``table`` holds rows of :data:`demand.appointments.schema.GPAD_SCHEMA`; ``rejects``,
         ``skipped`` and ``unknown`` account for every other source row, so that
         ``rows_read = rows + rejected + skipped`` over the file.
 

@@ -12,7 +12,7 @@ From a daily forecast to sessions
 Same-day demand (:mod:`forecasting.series`, ``what="same_day_demand"``: same-day slots booked
 plus callers turned away for lack of capacity) is counted per day. :func:`session_shares`
 measures each practice's historical share of it falling in the morning, per weekday, from the
-demand-against-capacity metrics (:func:`demand.pressure.demand_capacity`; turned-away callers
+demand-against-capacity metrics (:func:`demand.demand_capacity.demand_capacity`; turned-away callers
 count in the session of their first call). :func:`session_demand` splits the daily forecast
 with it. If the day's count ``D`` has mean ``mu`` and variance ``phi mu + alpha mu^2`` (the
 model's :class:`~forecasting.intervals.Spread`) and each patient falls in the morning with
@@ -41,12 +41,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from demand.appointments import CATEGORIES, ROLES
+from demand.appointments.schema import CATEGORIES, ROLES
 from demand.definitions import DAY_NS, DEFAULT_TZ
 from demand.slots import SESSIONS, prepare_slots
 from telephony.errors import FrontdoorError
 
-from .intervals import Spread, count_distribution
+from forecasting.intervals import Spread, count_distribution
 
 __all__ = [
     "PressureError",
@@ -92,7 +92,7 @@ def session_shares(history: pd.DataFrame, min_days: int = 4) -> pd.DataFrame:
     Parameters
     ----------
     history : pandas.DataFrame
-        :func:`demand.pressure.demand_capacity` output (``practice_id, date, session,
+        :func:`demand.demand_capacity.demand_capacity` output (``practice_id, date, session,
         same_day_booked, turned_away_no_capacity``): past days, two rows (am, pm) per day.
     min_days : int
         Days with demand a weekday needs for its own share; with fewer, the practice's share
@@ -117,7 +117,7 @@ def session_shares(history: pd.DataFrame, min_days: int = 4) -> pd.DataFrame:
     missing = [c for c in need if c not in history.columns]
     if missing:
         raise PressureError(
-            f"history lacks column(s) {', '.join(missing)}; pass demand.pressure.demand_capacity(calls, slots) "
+            f"history lacks column(s) {', '.join(missing)}; pass demand.demand_capacity.demand_capacity(calls, slots) "
             "(or read_metrics(store, 'pressure', ...))."
         )
     h = pd.DataFrame(
@@ -190,7 +190,7 @@ def session_demand(
     PressureError
         A missing column, share or spread.
     """
-    from .staffing import StaffingError, forecast_column
+    from forecasting.planning.staffing import StaffingError, forecast_column
 
     for c in ("unique_id", "ds"):
         if c not in forecast.columns:
@@ -256,14 +256,14 @@ def capacity_from_slots(
     Parameters
     ----------
     slots : pandas.DataFrame
-        Canonical slots (:func:`demand.appointments.read_appointments`), typically the future
+        Canonical slots (:func:`demand.appointments.schema.read_appointments`), typically the future
         ones.
     tz : str
         Wall clock of days and sessions.
     start, end : str or pandas.Timestamp, optional
         Period ``[start, end)`` (naive = local time).
     session_split : int, float or str
-        Local time at which ``pm`` starts (default 13:00, as :func:`demand.pressure.demand_capacity`).
+        Local time at which ``pm`` starts (default 13:00, as :func:`demand.demand_capacity.demand_capacity`).
 
     Returns
     -------
@@ -273,7 +273,7 @@ def capacity_from_slots(
 
     Notes
     -----
-    The same slots :func:`demand.pressure.demand_capacity` counts as ``same_day_released``,
+    The same slots :func:`demand.demand_capacity.demand_capacity` counts as ``same_day_released``,
     so history and future are measured alike.
     """
     ps = prepare_slots(slots, tz, start, end, session_split)

@@ -8,9 +8,9 @@ Appointment Count`` of DNAs). They are capacity facts at day × clinician or per
 × slot type grain. A mapping file (TOML, ``kind = "capacity_counts"``) says where a report
 keeps each count, read by the machinery every mapping shares
 (:mod:`telephony.tabular_mapping`); the counts go to their own table
-(:data:`demand.appointments.CAPACITY_SCHEMA`), never mixed with slot-level rows.
+(:data:`demand.appointments.schema.CAPACITY_SCHEMA`), never mixed with slot-level rows.
 :func:`load_capacity_mapping` reads and checks one; :func:`read_counts` reads a report with
-it. Files in ``demand/mappings/`` with ``kind = "capacity_counts"`` are bundled
+it. Files in ``demand/appointments/mappings/`` with ``kind = "capacity_counts"`` are bundled
 (``--format systmone_booked_grid``).
 
 A fully commented mapping file (only ``kind``, ``name``, ``title``, ``[columns]`` with at
@@ -130,7 +130,7 @@ from telephony.tabular_mapping import (
     with_encoding,
 )
 
-from .appointments import CATEGORIES
+from demand.appointments.schema import CATEGORIES
 
 #: What a capacity count mapping's file says it is (its ``kind`` key).
 KIND = "capacity_counts"
@@ -376,7 +376,7 @@ def _bundled() -> tuple[CapacityMapping, ...]:
 
 
 def bundled_capacity_mappings() -> dict[str, CapacityMapping]:
-    """Every capacity count mapping shipped in ``demand/mappings/``, by name."""
+    """Every capacity count mapping shipped in ``demand/appointments/mappings/``, by name."""
     return {m.name: m for m in _bundled()}
 
 

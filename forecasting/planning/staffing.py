@@ -1,7 +1,7 @@
 """Staffing: call handlers per interval and clinician sessions per day from a forecast.
 
-Pure functions over DataFrames, no I/O. The queueing formulas live in :mod:`forecasting.erlang`;
-the queue with redials that checks them is the demo's (:func:`demand.simulate.simulate_queue`);
+Pure functions over DataFrames, no I/O. The queueing formulas live in :mod:`forecasting.planning.erlang`;
+the queue with redials that checks them is the demo's (:func:`demand.simulation.population.simulate_queue`);
 service is measured from simulated calls with the same definitions as real ones
 (:func:`demand.queue.queue_metrics`).
 
@@ -34,13 +34,13 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from demand.appointments import ROLES
+from demand.appointments.schema import ROLES
 from demand.definitions import DEFAULT_TZ, OFFERED_OUTCOMES, normalise_freq
 from demand.queue import queue_metrics
-from demand.simulate import NEEDS, DemandParams, PracticeParams, QueueParams, simulate_queue
+from demand.simulation.population import NEEDS, DemandParams, PracticeParams, QueueParams, simulate_queue
 from telephony.errors import FrontdoorError
 
-from .erlang import ErlangError, QueuePerformance, erlang_a_agents, erlang_a_metrics, erlang_c_agents, erlang_c_metrics
+from forecasting.planning.erlang import ErlangError, QueuePerformance, erlang_a_agents, erlang_a_metrics, erlang_c_agents, erlang_c_metrics
 
 __all__ = [
     "StaffingError",
@@ -179,7 +179,7 @@ def measure_handling(calls: pd.DataFrame, wrap_s: float = 0.0, short_abandon_s: 
     ----------
     calls : pandas.DataFrame
         Call records with ``direction, outcome, wait_s, talk_s``: canonical calls
-        (:meth:`telephony.store.Store.read_calls`) or :func:`demand.simulate.simulate_queue`'s
+        (:meth:`telephony.store.Store.read_calls`) or :func:`demand.simulation.population.simulate_queue`'s
         output. Only inbound calls are used.
     wrap_s : float
         After-call work per call, seconds (call records do not hold it; 0 by default).
@@ -474,7 +474,7 @@ def _params(params: PracticeParams | QueueParams | None) -> tuple[QueueParams, D
         return params.queue, params.demand
     if isinstance(params, QueueParams):
         return params, DemandParams()
-    raise StaffingError("params must be a demand.simulate.PracticeParams or QueueParams (or None for the defaults)")
+    raise StaffingError("params must be a demand.simulation.population.PracticeParams or QueueParams (or None for the defaults)")
 
 
 def _series(frame: pd.DataFrame, column: str, what: str) -> pd.Series:
@@ -584,7 +584,7 @@ def check_rota_with_redials(
 
     Notes
     -----
-    Each local date is simulated on its own with :func:`demand.simulate.simulate_queue` (no
+    Each local date is simulated on its own with :func:`demand.simulation.population.simulate_queue` (no
     slot limit: this checks the phones, not the appointment book). First attempts in each
     interval are Poisson with the forecast mean; what a caller wants (and so how persistently
     they redial and how long the call takes) follows the demo's mix by time of day. Callers who
@@ -844,7 +844,7 @@ def clinician_sessions(
         one number for every role or one per role.
     roles_mix : mapping of role to float
         Share of the demand each role takes (e.g. ``{"GP": 0.6, "ANP": 0.3, "paramedic":
-        0.1}``); normalised to sum to 1. Roles as in :data:`demand.appointments.ROLES`.
+        0.1}``); normalised to sum to 1. Roles as in :data:`demand.appointments.schema.ROLES`.
     quantile, column
         Which forecast column to plan for (:func:`forecast_column`): the point forecast by
         default, e.g. 0.9 to cover nine days in ten.

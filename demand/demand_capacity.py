@@ -12,11 +12,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .appointments import CATEGORIES
-from .callers import CALLER_COLUMNS, NEVER_THROUGH, caller_days, caller_metrics_hourly
-from .capacity import day_exhaustion, local_times
-from .definitions import DAY_NS, DEFAULT_TZ, HOUR_NS, Layout, MetricsInputError, Prepared, names_at, prepare
-from .slots import NAT, SESSIONS, PreparedSlots, distinct, prepare_slots, session_split_ns
+from demand.appointments.schema import CATEGORIES
+from demand.callers import CALLER_COLUMNS, NEVER_THROUGH, caller_days, caller_metrics_hourly
+from demand.capacity import day_exhaustion, local_times
+from demand.definitions import DAY_NS, DEFAULT_TZ, HOUR_NS, Layout, MetricsInputError, Prepared, names_at, prepare
+from demand.slots import NAT, SESSIONS, PreparedSlots, distinct, prepare_slots, session_split_ns
 
 __all__ = ["demand_capacity", "monday_profile", "PRESSURE_COLUMNS", "MONDAY_PROFILE_COLUMNS"]
 

@@ -1,7 +1,7 @@
 """A seeded simulation of general-practice phone demand and appointment books (no I/O).
 
 The demo federation (``frontdoor demo``) is generated here and written as real export files by
-:mod:`demand.demo`. Everything is a pure function of its parameters and a seed: the same
+:mod:`demand.simulation.demo`. Everything is a pure function of its parameters and a seed: the same
 inputs give the same frames, row for row.
 
 The model, in the order things happen
@@ -373,7 +373,7 @@ def default_rota(list_size: int) -> tuple[tuple[int, ...], ...]:
 def default_federation() -> tuple[PracticeParams, ...]:
     """The demo federation: three practices of about 6k, 9k and 12k patients.
 
-    Their phone systems (for :mod:`demand.demo`) differ, and so do a few behaviours the
+    Their phone systems (for :mod:`demand.simulation.demo`) differ, and so do a few behaviours the
     systems decide: the 3CX practice (A81002) has no IVR message and offers no call-backs.
     """
     book10 = BookParams()

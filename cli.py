@@ -709,11 +709,11 @@ def report_cmd(practice: str, week: str | None, out: Path | None, pdf: bool, sto
       frontdoor report --practice A81001 --week 2026-W47
       frontdoor report --practice A81001 --week 2026-W47 --out week47.html --pdf
     """
-    from reports.weekly import parse_week, read_last_complete_week, write_weekly_report
+    from reports.weekly import read_last_complete_week, report_week, write_weekly_report
     from telephony.store import open_store
 
     store = open_store(store_dir)
-    wk = parse_week(week) if week is not None else read_last_complete_week(store, practice)
+    wk = report_week(week) if week is not None else read_last_complete_week(store, practice)
     click.echo(f"Writing the weekly report of {practice.upper()} for {wk.iso}...", err=True)
     files = write_weekly_report(store, practice, wk, out, pdf=pdf)
     click.echo(f"Report: {files.html}")

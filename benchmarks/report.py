@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from telephony.store import open_store
-    from reports.weekly import parse_week, read_last_complete_week
+    from reports.weekly import read_last_complete_week, report_week
 
     with demo_folder(args.keep, "frontdoor-report-bench-") as folder:
         store = open_store(ensure_demo(folder, args.weeks))
-        week = parse_week(args.week) if args.week else read_last_complete_week(store, args.practice)
+        week = report_week(args.week) if args.week else read_last_complete_week(store, args.practice)
         out = folder / f"bench-report-{args.practice}-{week.iso}.html"
         best: dict[str, float] = {}
         totals = []

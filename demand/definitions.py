@@ -65,9 +65,8 @@ import pyarrow.compute as pc
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.schema import DIRECTIONS, OUTCOMES
-from telephony.timeutil import PERIOD_YEARS
+from telephony.timeutil import DEFAULT_TZ, FREQS, PERIOD_YEARS, canonical_freq
 
-DEFAULT_TZ = "Europe/London"
 
 OFFERED_OUTCOMES: tuple[str, ...] = ("answered", "callback", "abandoned", "missed", "voicemail")
 HANDLED_OUTCOMES: tuple[str, ...] = ("answered", "callback")
@@ -95,16 +94,6 @@ NHS_CATEGORIES: tuple[str, ...] = (
     "other",
 )
 
-# Interval lengths accepted by the metrics, with words people type for them.
-FREQS: tuple[str, ...] = ("15min", "30min", "h", "D", "W", "MS")
-_FREQ_ALIASES = {
-    "15min": "15min", "15t": "15min", "15m": "15min", "quarter-hour": "15min",
-    "30min": "30min", "30t": "30min", "30m": "30min", "half-hour": "30min",
-    "h": "h", "1h": "h", "hour": "h", "hourly": "h", "60min": "h",
-    "d": "D", "1d": "D", "day": "D", "daily": "D",
-    "w": "W", "w-mon": "W", "week": "W", "weekly": "W",
-    "ms": "MS", "m": "MS", "month": "MS", "monthly": "MS",
-}
 _MIN_NS = 60 * 10**9
 HOUR_NS = 60 * _MIN_NS
 DAY_NS = 24 * HOUR_NS
@@ -234,7 +223,7 @@ def normalise_freq(freq: str) -> str:
     MetricsInputError
         For any other value, listing the valid ones.
     """
-    canon = _FREQ_ALIASES.get(str(freq).strip().lower())
+    canon = canonical_freq(freq)
     if canon is None:
         raise MetricsInputError(
             f"Unknown interval {freq!r}. Use one of: {', '.join(FREQS)} "

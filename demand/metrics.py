@@ -46,6 +46,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from telephony.calendar import bank_holidays
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
@@ -354,11 +355,10 @@ def read_metrics(
         return demand_capacity(calls, slots, tz, start=start, end=end)
     if kind == "monday":
         from demand.demand_capacity import monday_profile
-        from demand.simulation.population import bank_holidays
 
-        d0 = _as_date(first_date, "first date")
-        n_days = (_as_date(last_date, "last date") - d0).days + 1
-        return monday_profile(calls, slots, tz, start, end, exclude_dates=sorted(bank_holidays(d0, n_days)))
+        # England's bank holidays (the registry does not yet say a practice's nation).
+        days = bank_holidays("england", _as_date(first_date, "first date"), _as_date(last_date, "last date"))
+        return monday_profile(calls, slots, tz, start, end, exclude_dates=sorted(days))
     if kind == "skill_mix":
         from demand.workforce import skill_mix
 

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from telephony.errors import FrontdoorError
+from telephony.timeutil import FREQ_MINUTES
 
 from forecasting.calendar import Calendar, calendars_for
 from forecasting.intervals import Spread, check_levels, fit_spread, interval_columns, level_quantiles
@@ -76,7 +77,8 @@ __all__ = [
 ]
 
 ID, DS, Y = "unique_id", "ds", "y"
-FREQS: dict[str, int] = {"15min": 15, "30min": 30, "h": 60, "D": 1440}
+#: The interval lengths forecasts are made in (of :data:`telephony.timeutil.FREQ_MINUTES`).
+FREQS: dict[str, int] = {f: FREQ_MINUTES[f] for f in ("15min", "30min", "h", "D")}
 _MIN_NS = 60 * 10**9
 _DAY_NS = 1440 * _MIN_NS
 _WEEK_NS = 7 * _DAY_NS

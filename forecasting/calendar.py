@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from telephony.errors import FrontdoorError
+from telephony.calendar import NATIONS, CalendarError, bank_holidays, nation_code
 
 __all__ = [
     "NATIONS",
@@ -44,14 +43,9 @@ __all__ = [
     "DEFAULT_HOURS",
 ]
 
-NATIONS: tuple[str, ...] = ("ENG", "SCT", "WLS", "NIR")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MIN_NS = 60 * 10**9
 _DAY_MIN = 24 * 60
-
-
-class CalendarError(FrontdoorError, ValueError):
-    """Opening hours or a nation that cannot be used."""
 
 
 def _minutes(text: str) -> int:
@@ -211,13 +205,7 @@ class Calendar:
     extra_closures: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
-        nation = str(self.nation).upper()
-        if nation not in NATIONS:
-            raise CalendarError(
-                f"Unknown nation {self.nation!r}; use one of {', '.join(NATIONS)} "
-                "(England, Scotland, Wales, Northern Ireland)."
-            )
-        object.__setattr__(self, "nation", nation)
+        object.__setattr__(self, "nation", nation_code(self.nation))
         hours = self.hours
         if hours is None:
             hours = OpeningHours.always_open()
@@ -253,7 +241,7 @@ class Calendar:
         lo, hi = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
         if hi < lo:
             return pd.DataFrame({"date": pd.Series([], dtype="datetime64[us]"), "name": pd.Series([], dtype=str)})
-        rows = [(d, n) for y in range(lo.year, hi.year + 1) for d, n in _year_holidays(self.nation, y) if lo <= d <= hi]
+        rows = list(bank_holidays(self.nation, lo.date(), hi.date()).items())
         return pd.DataFrame(
             {
                 "date": pd.Series([d for d, _ in rows], dtype="datetime64[us]"),
@@ -343,14 +331,6 @@ class Calendar:
         start_min = (wall - days * 86400 * 10**9) / _MIN_NS
         open_ = self.hours.open_minutes(_weekday(days), start_min, min(length, _DAY_MIN))
         return ~open_ | self.closed_days(idx)
-
-
-@lru_cache(maxsize=512)
-def _year_holidays(nation: str, year: int) -> tuple[tuple[pd.Timestamp, str], ...]:
-    """A nation's bank holidays of one year, sorted (cached: the lookup is slow)."""
-    import holidays
-
-    return tuple(sorted((pd.Timestamp(d), str(n)) for d, n in holidays.UK(subdiv=nation, years=year).items()))
 
 
 def _day_numbers(ds) -> np.ndarray:

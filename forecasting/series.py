@@ -30,11 +30,11 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from telephony.timeutil import PERIOD_YEARS
 from telephony.errors import BadInputError
 from telephony.privacy import mask_digits
 from telephony.sources import regular_file_stat
 from telephony.store import validate_practice_id
+from telephony.timeutil import PERIOD_YEARS, canonical_freq
 
 from forecasting.base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
 from forecasting.calendar import Calendar, CalendarError, OpeningHours
@@ -56,12 +56,11 @@ WHATS: dict[str, tuple[str, ...]] = {
     "unique_callers": ("h", "D"),
     "same_day_demand": ("D",),
 }
-_FREQ_WORDS = {"15min": "15min", "30min": "30min", "h": "h", "hour": "h", "hourly": "h", "1h": "h", "d": "D", "day": "D", "daily": "D"}
 
 
 def _freq(freq: str) -> str:
-    canon = freq if freq in FREQS else _FREQ_WORDS.get(str(freq).strip().lower())
-    if canon is None:
+    canon = canonical_freq(freq)
+    if canon not in FREQS:
         raise ForecastInputError(f"Unsupported frequency {freq!r}; forecasts use one of {', '.join(FREQS)}.")
     return canon
 

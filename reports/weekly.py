@@ -55,7 +55,6 @@ Monday 00:00 to the next Monday 00:00.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -66,6 +65,7 @@ import pandas as pd
 from demand.definitions import PERIOD_YEARS
 from telephony.errors import FrontdoorError
 from telephony.store import Store, validate_practice_id
+from telephony.timeutil import DEFAULT_TZ, parse_week
 
 from reports import text as T
 
@@ -74,7 +74,7 @@ __all__ = [
     "ReportError",
     "ReportDataError",
     "ReportWeek",
-    "parse_week",
+    "report_week",
     "ReportInputs",
     "read_report_inputs",
     "read_last_complete_week",
@@ -94,7 +94,6 @@ __all__ = [
     "default_report_name",
 ]
 
-DEFAULT_TZ = "Europe/London"
 #: Weeks of history before the reported week read for comparisons, profiles and forecasts.
 HISTORY_WEEKS = 12
 #: Weeks before the reported week that the headline compares against.
@@ -133,7 +132,7 @@ class ReportWeek:
 
     Examples
     --------
-    >>> w = parse_week("2026-W47")
+    >>> w = report_week("2026-W47")
     >>> w.start, w.last, w.iso
     (datetime.date(2026, 11, 16), datetime.date(2026, 11, 22), '2026-W47')
     """
@@ -144,7 +143,7 @@ class ReportWeek:
         if self.start.weekday() != 0:
             raise ReportError(f"A report week starts on a Monday; {self.start} is a {T.WEEKDAYS[self.start.weekday()]}.")
         # A year either side of those reported on, for the weeks a report reads before
-        # (history) and after (forecast) the reported one, which parse_week checks.
+        # (history) and after (forecast) the reported one, which report_week checks.
         if not PERIOD_YEARS[0] - 1 <= self.start.isocalendar()[0] <= PERIOD_YEARS[1] + 1:
             raise _outside(self.start)
 
@@ -194,39 +193,17 @@ def _reported_week(monday: _dt.date) -> ReportWeek:
     return ReportWeek(monday)
 
 
-_WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
-
-
-def parse_week(value) -> ReportWeek:
-    """Read a week: ISO ``2026-W47`` (or ``2026W47``), or any date in it (``2026-11-18``).
+def report_week(value) -> ReportWeek:
+    """The week a report is for: an ISO week (``2026-W47``), a date in it, or a ReportWeek.
 
     Raises
     ------
-    ReportError
-        For anything else, a week number the year does not have, or a week outside the
-        years reported on (:data:`demand.definitions.PERIOD_YEARS`).
+    telephony.errors.PeriodError
+        For anything else (see :func:`telephony.timeutil.parse_week`).
     """
     if isinstance(value, ReportWeek):
         return value
-    if isinstance(value, _dt.datetime):
-        value = value.date()
-    if isinstance(value, _dt.date):
-        return _reported_week(value - _dt.timedelta(days=value.weekday()))  # 0001-01-01 was a Monday
-    text = str(value)
-    m = _WEEK.match(text)
-    if m:
-        try:
-            monday = _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-        except ValueError:
-            raise ReportError(f"{text.strip()!r}: {m.group(1)} has no ISO week {int(m.group(2))}.") from None
-        return _reported_week(monday)
-    try:
-        day = _dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ReportError(
-            f"Cannot read the week {text!r}; write it as an ISO week like 2026-W47, or a date in it like 2026-11-16."
-        ) from None
-    return parse_week(day)
+    return _reported_week(parse_week(value))
 
 
 # ============================================================================ reading the store
@@ -335,7 +312,7 @@ def read_report_inputs(
     from demand.appointments.schema import read_appointments
     from telephony.practices import read_practices
 
-    week = parse_week(week)
+    week = report_week(week)
     if isinstance(practices, str):
         practices = [practices]
     wanted = tuple(dict.fromkeys(validate_practice_id(p) for p in practices))
@@ -387,7 +364,7 @@ def read_last_complete_week(store: Store, practice: str, tz: str = DEFAULT_TZ) -
     last_day = calls["start_utc"].max().tz_convert(tz).date()
     hours = _open_weekdays(read_practices(store), p)
     after = [last_day + _dt.timedelta(days=i) for i in range(1, 7 - last_day.weekday())]
-    week = parse_week(last_day)
+    week = report_week(last_day)
     if any(d.weekday() in hours for d in after):
         week = week.shift(-1)
     return week
@@ -1251,7 +1228,7 @@ class ReportFiles:
 
 def default_report_name(practice: str, week) -> str:
     """``frontdoor-report-A81001-2026-W47.html``."""
-    return f"frontdoor-report-{validate_practice_id(practice)}-{parse_week(week).iso}.html"
+    return f"frontdoor-report-{validate_practice_id(practice)}-{report_week(week).iso}.html"
 
 
 def _now_text() -> str:
@@ -1331,7 +1308,7 @@ def write_weekly_reports(
     from reports.html import render_weekly_html
     from reports.pdf import write_pdf
 
-    week = parse_week(week)
+    week = report_week(week)
     practices = [validate_practice_id(p) for p in practices]
     inputs = read_report_inputs(store, practices, week, history_weeks, tz)
     generated = _now_text()

@@ -62,3 +62,7 @@ class KeyMismatchError(StoreError):
 
 class StoreDamagedError(StoreError):
     """A file of the store cannot be read (a corrupted partition, manifest or table)."""
+
+
+class PeriodError(FrontdoorError, ValueError):
+    """A week, a date, a period or an interval length that cannot be used."""

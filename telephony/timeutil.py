@@ -29,13 +29,92 @@ a reader which values those were, so that the reject can say why.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 
 import numpy as np
 import pandas as pd
 
+from .errors import PeriodError
 
+#: The zone of wall-clock times when nothing else is said: a UK practice's.
 DEFAULT_TZ = "Europe/London"
+
+#: The interval lengths Frontdoor measures and forecasts in: canonical name -> minutes (a
+#: calendar month has none). The one table: metrics, forecasts and plans take their names here.
+FREQ_MINUTES: dict[str, int | None] = {"15min": 15, "30min": 30, "h": 60, "D": 1440, "W": 10080, "MS": None}
+FREQS: tuple[str, ...] = tuple(FREQ_MINUTES)
+#: Words people type for them (case-insensitive).
+FREQ_ALIASES: dict[str, str] = {
+    "15min": "15min", "15t": "15min", "15m": "15min", "quarter-hour": "15min",
+    "30min": "30min", "30t": "30min", "30m": "30min", "half-hour": "30min",
+    "h": "h", "1h": "h", "hour": "h", "hourly": "h", "60min": "h",
+    "d": "D", "1d": "D", "day": "D", "daily": "D",
+    "w": "W", "w-mon": "W", "week": "W", "weekly": "W",
+    "ms": "MS", "m": "MS", "month": "MS", "monthly": "MS",
+}
+
+
+def canonical_freq(freq: object) -> str | None:
+    """The canonical name (:data:`FREQS`) of an interval length as people write it, or None."""
+    return FREQ_ALIASES.get(str(freq).strip().lower())
+
+
+_WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
+
+
+def parse_week(value: object) -> _dt.date:
+    """The Monday of a week given as an ISO week (``2026-W47``, ``2026W47``) or a date in it.
+
+    Parameters
+    ----------
+    value : str, datetime.date or datetime.datetime
+
+    Returns
+    -------
+    datetime.date
+        The Monday.
+
+    Raises
+    ------
+    PeriodError
+        For anything else, a week number the year does not have, or a year outside
+        :data:`PERIOD_YEARS`.
+
+    Examples
+    --------
+    >>> parse_week("2026-W47"), parse_week("2026-11-18")
+    (datetime.date(2026, 11, 16), datetime.date(2026, 11, 16))
+    """
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        monday = value - _dt.timedelta(days=value.weekday())
+    else:
+        text = str(value).strip()
+        m = _WEEK.match(text)
+        if m:
+            try:
+                monday = _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+            except ValueError:
+                raise PeriodError(f"{text!r}: {m.group(1)} has no ISO week {int(m.group(2))}") from None
+        else:
+            try:
+                day = _dt.date.fromisoformat(text)
+            except ValueError:
+                raise PeriodError(
+                    f"cannot read the week {text[:40]!r}: write it as an ISO week like 2026-W47, "
+                    "or a date in it like 2026-11-16"
+                ) from None
+            monday = day - _dt.timedelta(days=day.weekday())
+    year, week, _ = monday.isocalendar()
+    if not PERIOD_YEARS[0] <= year <= PERIOD_YEARS[1]:
+        raise PeriodError(
+            f"the week {year:04d}-W{week:02d} is outside the years Frontdoor works in "
+            f"({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}); check the year"
+        )
+    return monday
+
 
 #: First and last whole years a time may have (pandas' nanosecond range, 1677-09-21 to
 #: 2262-04-11, less the partial years, so that a conversion between zones stays inside it).

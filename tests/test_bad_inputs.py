@@ -180,7 +180,7 @@ def test_ingest_log_with_crash_padding_of_nul_bytes_keeps_its_rows(runner, tmp_p
 def test_report_week_in_a_year_out_of_range_is_one_line(runner, small_store, tmp_path, week, shown):
     """0001-W01 and 9999-W52 were OverflowErrors; 1677-W01 wrote a report of nothing."""
     res = cli(runner, "report", "--practice", PRACTICE, "--week", week, "--store", small_store, "--out", tmp_path / "r.html")
-    one_line_error(res, f"The week {shown} is outside the years Frontdoor reports on (1970 to 2199); check the year.")
+    one_line_error(res, f"the week {shown} is outside the years Frontdoor works in (1970 to 2199); check the year")
     assert not (tmp_path / "r.html").exists()
 
 
@@ -188,7 +188,7 @@ def test_report_week_in_a_year_out_of_range_is_one_line(runner, small_store, tmp
 def test_staff_week_in_a_year_out_of_range_is_one_line(runner, small_store, week):
     """9999-W52 overflowed int64; 2261-W52 forecast 236 years of half hours for a minute."""
     res = cli(runner, "staff", "--practice", PRACTICE, "--week", week, "--store", small_store)
-    one_line_error(res, f"Week '{week}' is outside the years Frontdoor plans for (1970 to 2199)")
+    one_line_error(res, f"the week {week} is outside the years Frontdoor works in (1970 to 2199)")
 
 
 def test_staff_week_years_after_the_history_is_one_line(runner, small_store):

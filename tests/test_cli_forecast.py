@@ -138,7 +138,7 @@ def test_staff_sessions_cover_forecast_demand(demo):
 @pytest.mark.parametrize(
     "args,fragments",
     [
-        (["staff", "--practice", PRACTICE, "--week", "2025-7"], ["not an ISO week", "2027-W02"]),
+        (["staff", "--practice", PRACTICE, "--week", "2025-7"], ["cannot read the week", "2026-W47"]),
         (["staff", "--practice", PRACTICE, "--week", "2025-W03"], ["inside", "history"]),
         (["staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--service-level", "80"], ["80/60"]),
         (["forecast", "--practice", PRACTICE, "--model", "magic"], ["Unknown model 'magic'", "seasonal_average"]),

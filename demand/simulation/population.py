@@ -57,6 +57,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from telephony.calendar import bank_holidays
 from telephony.errors import FrontdoorError
 
 __all__ = [
@@ -403,20 +404,9 @@ def default_federation() -> tuple[PracticeParams, ...]:
 
 def closed_days(start_date: _dt.date, n_days: int) -> np.ndarray:
     """Which days are closed: weekends and England's bank holidays (bool per day)."""
-    import holidays
-
     days = [start_date + _dt.timedelta(d) for d in range(n_days)]
-    bank = holidays.UK(subdiv="ENG", years=sorted({d.year for d in days}))
+    bank = bank_holidays("england", start_date, start_date + _dt.timedelta(n_days - 1)) if n_days else {}
     return np.array([d.weekday() >= 5 or d in bank for d in days], dtype=bool)
-
-
-def bank_holidays(start_date: _dt.date, n_days: int) -> set[_dt.date]:
-    """England's bank holidays in the period."""
-    import holidays
-
-    days = [start_date + _dt.timedelta(d) for d in range(n_days)]
-    bank = holidays.UK(subdiv="ENG", years=sorted({d.year for d in days}))
-    return {d for d in days if d in bank}
 
 
 def seasonal_factor(dates: Sequence[_dt.date], amplitude: float, peak_day: int) -> np.ndarray:

@@ -7,7 +7,6 @@ skin. Functions named ``read_*`` or taking a ``store`` read it; nothing here wri
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
 import warnings
@@ -18,7 +17,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from telephony.timeutil import PERIOD_YEARS
+from telephony.timeutil import parse_week
 from telephony.store import validate_practice_id
 
 from forecasting.base import DS, ID, ForecastInputError, Model, freq_minutes
@@ -27,7 +26,6 @@ from forecasting.series import _freq, read_calendars, read_series, series_from_s
 __all__ = [
     "PlanError",
     "parse_horizon",
-    "parse_week",
     "parse_service_level",
     "read_practice_series",
     "forecast_series",
@@ -79,30 +77,6 @@ def parse_horizon(text: str | int, freq: str) -> int:
             f"a forecast reaches; give a shorter horizon, e.g. 13w."
         )
     return n
-
-
-def parse_week(week: str) -> _dt.date:
-    """The Monday of an ISO week ``YYYY-Www`` (e.g. ``2027-W02``).
-
-    Raises
-    ------
-    PlanError
-        When ``week`` is not in that form, names no week, or lies outside the years
-        Frontdoor plans for (:data:`telephony.timeutil.PERIOD_YEARS`).
-    """
-    m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", str(week).strip(), flags=re.IGNORECASE)
-    if not m:
-        raise PlanError(f"Week {week!r} is not an ISO week; write it as YYYY-Www, e.g. 2027-W02.")
-    try:
-        monday = _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-    except ValueError:
-        raise PlanError(f"Week {week!r} does not exist (ISO years have 52 or 53 weeks).") from None
-    if not PERIOD_YEARS[0] <= int(m.group(1)) <= PERIOD_YEARS[1]:
-        raise PlanError(
-            f"Week {week!r} is outside the years Frontdoor plans for ({PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}); "
-            "check the year."
-        )
-    return monday
 
 
 def parse_service_level(text: str) -> tuple[float, float]:

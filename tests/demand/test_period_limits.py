@@ -87,22 +87,26 @@ def test_calls_from_a_wrong_clock_without_a_period_are_a_metrics_input_error():
 
 
 def test_report_week_years_checked_where_typed_with_a_year_of_margin_inside():
-    from reports.weekly import ReportError, ReportWeek, parse_week
+    from reports.weekly import ReportError, ReportWeek
+    from reports.weekly import report_week as parse_week
+    from telephony.errors import PeriodError
 
     assert parse_week("1970-W01").start == dt.date(1969, 12, 29)  # ISO 1970-W01 starts in 1969
     assert parse_week("2199-W52").shift(1).iso == "2200-W01"  # the forecast's week after
     assert ReportWeek(dt.date(1969, 10, 6)).shift(-12).iso == "1969-W29"  # the history before
-    with pytest.raises(ReportError, match=r"^The week 1969-W52 is outside the years Frontdoor reports on \(1970 to 2199\)"):
+    with pytest.raises(PeriodError, match=r"^the week 1969-W52 is outside the years Frontdoor works in \(1970 to 2199\)"):
         parse_week("1969-12-22")
     with pytest.raises(ReportError, match=r"^The week 1677-W01 is outside"):
         ReportWeek(dt.date.fromisocalendar(1677, 1, 1))
 
 
 def test_plan_week_and_horizon_limits():
-    from forecasting.planning.plan import MAX_HORIZON_WEEKS, PlanError, parse_horizon, parse_week
+    from forecasting.planning.plan import MAX_HORIZON_WEEKS, PlanError, parse_horizon
+    from telephony.errors import PeriodError
+    from telephony.timeutil import parse_week
 
     assert parse_week("2199-W52") == dt.date.fromisocalendar(2199, 52, 1)
-    with pytest.raises(PlanError, match=r"^Week '2200-W01' is outside the years Frontdoor plans for \(1970 to 2199\)"):
+    with pytest.raises(PeriodError, match=r"^the week 2200-W01 is outside the years Frontdoor works in \(1970 to 2199\)"):
         parse_week("2200-W01")
     assert parse_horizon(f"{MAX_HORIZON_WEEKS}w", "30min") == MAX_HORIZON_WEEKS * 7 * 48
     with pytest.raises(PlanError, match=r"^Horizon '105w' is 35,280 30-minute periods, beyond the 104 weeks \(34,944 periods\)"):

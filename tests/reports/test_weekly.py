@@ -135,8 +135,9 @@ def without_images(text: str) -> str:
 # ----------------------------------------------------------------------------- the week
 
 
-def test_parse_week_reads_iso_weeks_and_dates():
-    from reports.weekly import ReportError, parse_week
+def test_report_week_reads_iso_weeks_and_dates():
+    from reports.weekly import report_week as parse_week
+    from telephony.errors import PeriodError as ReportError
 
     w = parse_week("2026-W47")
     assert (w.start, w.last, w.end, w.iso) == (dt.date(2026, 11, 16), dt.date(2026, 11, 22), dt.date(2026, 11, 23), "2026-W47")

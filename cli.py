@@ -791,7 +791,7 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
       frontdoor forecast --input calls.csv --model seasonal_average --freq day --horizon 14
     """
     from forecasting.models import make_model
-    from forecasting.planning.plan import forecast_series, read_practice_series
+    from forecasting.pipeline import forecast_series, read_practice_series
 
     make_model(model)  # an unknown name fails here, listing the known ones
     store = _open_for_series(store_dir, practice, input_file)
@@ -825,7 +825,7 @@ def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plo
     """
     from forecasting.backtest import plot_backtest, summarise
     from forecasting.models import MODELS
-    from forecasting.planning.plan import PlanError, backtest_series, read_practice_series
+    from forecasting.pipeline import PlanError, backtest_series, read_practice_series
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODELS]

@@ -61,7 +61,7 @@ def one_line_error(res, *fragments):
 
 
 def test_forecast_prints_the_library_forecast_with_closed_hours_zero(demo, store):
-    from forecasting.planning.plan import forecast_series, read_practice_series
+    from forecasting.pipeline import forecast_series, read_practice_series
 
     got = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "hour", "--horizon", "1w", "--model", "seasonal_average"))
     df, cal = read_practice_series(store, PRACTICE, "offered", "h")

@@ -101,7 +101,7 @@ def test_report_week_years_checked_where_typed_with_a_year_of_margin_inside():
 
 
 def test_plan_week_and_horizon_limits():
-    from forecasting.planning.plan import MAX_HORIZON_WEEKS, PlanError, parse_horizon
+    from forecasting.pipeline import MAX_HORIZON_WEEKS, PlanError, parse_horizon
     from telephony.errors import PeriodError
     from telephony.timeutil import parse_week
 

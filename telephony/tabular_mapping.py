@@ -929,7 +929,7 @@ def load_document(
 
 
 @dataclass
-class Layout:
+class HeaderLayout:
     """Where a report's header is and which of its columns hold what."""
 
     delimiter: str
@@ -1035,7 +1035,7 @@ def resolve_columns(
     return index, missing
 
 
-def find_layout(source: Source, mapping: TabularMapping) -> Layout:
+def find_layout(source: Source, mapping: TabularMapping) -> HeaderLayout:
     """Find the header (at ``skip_lines`` or by searching) and the mapped columns in it.
 
     Without ``skip_lines`` the header is the line, among the first :data:`HEADER_SEARCH_LINES`
@@ -1052,7 +1052,7 @@ def find_layout(source: Source, mapping: TabularMapping) -> Layout:
         delims = [",", ";", "\t", "|"]
     required = set(mapping.required_columns())
     best: tuple | None = None
-    best_layout: Layout | None = None
+    best_layout: HeaderLayout | None = None
     for d in delims:
         rows: list[tuple[int, list[str]]] = []
         for ln, text in lines:
@@ -1075,9 +1075,9 @@ def find_layout(source: Source, mapping: TabularMapping) -> Layout:
             if best is None or score > best:
                 best = score
                 data = [r for _, r in rows[i + 1 : i + 1 + SNIFF_ROWS]]
-                best_layout = Layout(d, i, ln, names, index, missing, data)
+                best_layout = HeaderLayout(d, i, ln, names, index, missing, data)
     if best_layout is None:
-        return Layout(delims[0], 0, None, [], {}, list(mapping.columns), [])
+        return HeaderLayout(delims[0], 0, None, [], {}, list(mapping.columns), [])
     # The header chosen, its columns now resolved with its first rows, the choices said.
     notes: list[str] = []
     index, missing = resolve_columns(mapping, best_layout.names, best_layout.data, notes)
@@ -1087,7 +1087,7 @@ def find_layout(source: Source, mapping: TabularMapping) -> Layout:
 def missing_message(
     source: Source,
     mapping: TabularMapping,
-    layout: Layout,
+    layout: HeaderLayout,
     what: str = "report",
     fix: str | None = None,
     show_header: bool = True,
@@ -1126,7 +1126,7 @@ def missing_message(
 def sniff_score(
     mapping: TabularMapping,
     source: Source,
-    values_fit: Callable[[Layout, list[list[str]]], bool],
+    values_fit: Callable[[HeaderLayout, list[list[str]]], bool],
 ) -> float:
     """How sure it is that ``source`` is the report ``mapping`` describes.
 
@@ -1193,7 +1193,7 @@ def check_kind(builder: "MappingBuilder", kind: str, required: bool = False) -> 
             builder.raise_if_problems()
 
 
-def head_fits(mapping: TabularMapping, layout: Layout, rows: list[list[str]], known_words: int) -> bool:
+def head_fits(mapping: TabularMapping, layout: HeaderLayout, rows: list[list[str]], known_words: int) -> bool:
     """Whether most head rows carry known words (``known_words`` of them) and readable start times.
 
     The value half of :func:`sniff_score`'s test, shared by every kind of mapping; each kind
@@ -1204,7 +1204,7 @@ def head_fits(mapping: TabularMapping, layout: Layout, rows: list[list[str]], kn
     return known_words >= 0.5 * len(rows) and parsed >= 0.5 * len(rows)
 
 
-def head_frame(layout: Layout, rows: list[list[str]]) -> pd.DataFrame:
+def head_frame(layout: HeaderLayout, rows: list[list[str]]) -> pd.DataFrame:
     """The sniffer's head rows as a frame of strings with positional columns."""
     return pd.DataFrame(rows, columns=range(len(layout.names))).astype("string")
 
@@ -1216,7 +1216,7 @@ def open_report(
     reader: Callable[..., Iterator[Chunk]] = read_delimited,
     fix: str | None = None,
     show_header: bool = True,
-) -> tuple[Source, Layout, Iterator[Chunk]]:
+) -> tuple[Source, HeaderLayout, Iterator[Chunk]]:
     """The report's layout and its data rows as bounded chunks (CSV, or a named worksheet).
 
     ``reader`` reads delimited text (:func:`telephony.sources.read_delimited` or a stand-in);
@@ -1256,7 +1256,7 @@ def column_text(frame: pd.DataFrame, index: dict[str, int], key: str) -> pd.Seri
 
 
 def column_readers(
-    frame: pd.DataFrame, layout: Layout
+    frame: pd.DataFrame, layout: HeaderLayout
 ) -> tuple[Callable[[str], pd.Series], Callable[[str], str], Callable[[str], pd.Series]]:
     """Readers of a chunk's mapped columns, by canonical key: ``col, label, optional``.
 
@@ -1346,7 +1346,7 @@ def time_reasons(
 
 
 def read_start(
-    frame: pd.DataFrame, layout: Layout, mapping: TabularMapping, problems: list[pd.Series]
+    frame: pd.DataFrame, layout: HeaderLayout, mapping: TabularMapping, problems: list[pd.Series]
 ) -> pd.Series:
     """Parse the ``start`` (or ``date`` + ``time``) column, flagging empty, out-of-range and
     unreadable values.
@@ -1366,7 +1366,7 @@ def read_start(
 
 
 def read_dates(
-    frame: pd.DataFrame, layout: Layout, mapping: TabularMapping, problems: list[pd.Series], key: str = "date"
+    frame: pd.DataFrame, layout: HeaderLayout, mapping: TabularMapping, problems: list[pd.Series], key: str = "date"
 ) -> pd.Series:
     """Parse a column of days (``date``): midnights, with empty, out-of-range and unreadable
     values flagged (a value with a time of day other than midnight is not a day either).
@@ -1513,7 +1513,7 @@ __all__ = [
     "shown_key",
     "time_reasons",
     "too_deep",
-    "Layout",
+    "HeaderLayout",
     "MappingBuilder",
     "Problem",
     "RecordSpec",

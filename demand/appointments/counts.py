@@ -104,7 +104,7 @@ from telephony.sources import Chunk, Reject, Source, norm_name, read_delimited
 from telephony.tabular_mapping import (
     IDENTITY_KEYS,
     FILE_KEYS,
-    Layout,
+    HeaderLayout,
     MappingBuilder,
     RecordSpec,
     TabularMapping,
@@ -383,7 +383,7 @@ def bundled_capacity_mappings() -> dict[str, CapacityMapping]:
 # ----------------------------------------------------------------------------- layout
 
 
-def _clinician_columns(mapping: CapacityMapping, layout: Layout) -> list[int]:
+def _clinician_columns(mapping: CapacityMapping, layout: HeaderLayout) -> list[int]:
     """Positions of a grid's clinician columns: every named column not mapped, not a total."""
     assert mapping.grid is not None
     mapped = set(layout.index.values())
@@ -502,7 +502,7 @@ def _counts(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values.round().astype("Int64"), bad
 
 
-def _weekday_check(frame: pd.DataFrame, layout: Layout, days: pd.Series, problems: list[pd.Series]) -> None:
+def _weekday_check(frame: pd.DataFrame, layout: HeaderLayout, days: pd.Series, problems: list[pd.Series]) -> None:
     """Flag rows whose weekday column disagrees with their date (a date read the wrong way)."""
     text = column_text(frame, layout.index, "weekday")
     said = text.str.lower().str.rstrip(".").map(_WEEKDAYS)
@@ -552,7 +552,7 @@ def _category_note(mapping: CapacityMapping) -> str:
 
 
 def _convert_rows(
-    chunk: Chunk, layout: Layout, mapping: CapacityMapping, period: tuple[pd.Timestamp, pd.Timestamp] | None,
+    chunk: Chunk, layout: HeaderLayout, mapping: CapacityMapping, period: tuple[pd.Timestamp, pd.Timestamp] | None,
     xlsx: bool, state: _State,
 ) -> CountChunk:
     """One chunk of a summary by rows (clinician × slot type, per period or per day)."""
@@ -641,7 +641,7 @@ def _convert_rows(
     return CountChunk(counts, sorted(rejects, key=lambda r: r.line or 0), chunk.rows_read, skipped, unknown, notes)
 
 
-def _convert_grid(chunk: Chunk, layout: Layout, mapping: CapacityMapping, clinicians: list[int]) -> CountChunk:
+def _convert_grid(chunk: Chunk, layout: HeaderLayout, mapping: CapacityMapping, clinicians: list[int]) -> CountChunk:
     """One chunk of a grid: each day × clinician cell a record (see the module Notes)."""
     assert mapping.grid is not None
     f = chunk.frame.reset_index(drop=True)

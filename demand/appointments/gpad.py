@@ -53,7 +53,7 @@ from telephony.ingest import CanonicalBatch
 from telephony.sources import Chunk, Source, open_source
 from telephony.store import validate_practice_id
 from telephony.tabular_mapping import (
-    Layout,
+    HeaderLayout,
     TabularMapping,
     column_text,
     flag,
@@ -118,7 +118,7 @@ GPAD_LAYOUT = TabularMapping(
 _FIX = "Use the practice-level CSV of NHS Digital's Appointments in General Practice publication."
 
 
-def _values_fit(layout: Layout, rows: list[list[str]]) -> bool:
+def _values_fit(layout: HeaderLayout, rows: list[list[str]]) -> bool:
     months = column_text(head_frame(layout, rows), layout.index, "month_start")
     return bool(pd.to_datetime(months, format=MONTH_FORMAT, errors="coerce").notna().sum() >= 0.5 * len(rows))
 
@@ -165,7 +165,7 @@ def _row_keys(df: pd.DataFrame) -> pd.Series:
     return basis.map(lambda s: "g:" + hashlib.sha1(s.encode()).hexdigest()[:24]).astype("string")
 
 
-def _convert(chunk: Chunk, layout: Layout, practices: frozenset[str] | None) -> CanonicalBatch:
+def _convert(chunk: Chunk, layout: HeaderLayout, practices: frozenset[str] | None) -> CanonicalBatch:
     f = chunk.frame.reset_index(drop=True)
     n = len(f)
     skipped, rows_read = chunk.skipped(), chunk.rows_read

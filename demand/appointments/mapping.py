@@ -107,7 +107,7 @@ from telephony.tabular_mapping import (
     time_reasons,
     load_folder,
     FILE_KEYS,
-    Layout,
+    HeaderLayout,
     MappingBuilder,
     RecordSpec,
     TabularMapping,
@@ -339,7 +339,7 @@ def bundled_appointment_mappings() -> dict[str, AppointmentMapping]:
 # ----------------------------------------------------------------------------- sniff
 
 
-def _values_fit(mapping: AppointmentMapping, layout: Layout, rows: list[list[str]]) -> bool:
+def _values_fit(mapping: AppointmentMapping, layout: HeaderLayout, rows: list[list[str]]) -> bool:
     """Whether most head rows carry this report's status words and readable start times."""
     statuses = column_text(head_frame(layout, rows), layout.index, "status")
     return head_fits(mapping, layout, rows, int(lookup_words(statuses, mapping.statuses)[0].notna().sum()))
@@ -412,7 +412,7 @@ def _withhold(text: pd.Series, values: list[pd.Series]) -> pd.Series:
 
 
 def _convert(
-    chunk: Chunk, layout: Layout, mapping: AppointmentMapping, xlsx: bool
+    chunk: Chunk, layout: HeaderLayout, mapping: AppointmentMapping, xlsx: bool
 ) -> SlotChunk:
     """One chunk of report rows → raw slots and rejects (one slot or one reject per row)."""
     f = chunk.frame.reset_index(drop=True)

@@ -130,7 +130,7 @@ from telephony.tabular_mapping import (
     load_folder,
     DURATION_FORMATS,
     FILE_KEYS,
-    Layout,
+    HeaderLayout,
     MappingBuilder,
     RecordSpec,
     TabularMapping,
@@ -491,7 +491,7 @@ def bundled_mappings() -> dict[str, Mapping]:
 # ----------------------------------------------------------------------------- sniff
 
 
-def _values_fit(mapping: Mapping, layout: Layout, rows: list[list[str]]) -> bool:
+def _values_fit(mapping: Mapping, layout: HeaderLayout, rows: list[list[str]]) -> bool:
     """Whether most head rows carry this report's outcome words and readable times."""
     pos = layout.index["outcome"]
     return head_fits(mapping, layout, rows, sum(norm_word(r[pos]) in mapping.outcomes for r in rows))
@@ -505,7 +505,7 @@ def _sniff(mapping: Mapping, source: Source) -> float:
 
 
 def _convert(
-    chunk: Chunk, layout: Layout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict, noted: dict | None = None
+    chunk: Chunk, layout: HeaderLayout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict, noted: dict | None = None
 ) -> ParsedChunk:
     """One chunk of report rows → raw calls and rejects (one call or one reject per row).
 

@@ -1,8 +1,7 @@
-"""The forecasting models, one per module, and the registry built from them.
+"""The forecasting models, one per module, and their registry: a plain dict written out here.
 
-Every module of this package that defines a :class:`forecasting.base.Model` subclass adds it
-to :data:`MODELS` under the class's ``name``: a new model is one new file, nothing else
-changes. The classes are also importable from here (``from forecasting.models import ETS``).
+A new model is one module defining a :class:`forecasting.base.Model` subclass and one line in
+:data:`MODELS`. The classes are also importable from here (``from forecasting.models import ETS``).
 
 ==================== ======================== ================================================
 name                 class                    what
@@ -18,29 +17,18 @@ name                 class                    what
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
-
 from forecasting.base import ForecastInputError, Model
+from forecasting.models.auto import AutoModel
+from forecasting.models.ets import ETS
+from forecasting.models.mstl import MSTLModel
+from forecasting.models.prophet_model import ProphetModel
+from forecasting.models.seasonal_average import SeasonalAverage
+from forecasting.models.seasonal_naive import SeasonalNaive
 
-MODELS: dict[str, type[Model]] = {}
-
-
-def _discover() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for obj in vars(module).values():
-            if inspect.isclass(obj) and issubclass(obj, Model) and obj.__module__ == module.__name__:
-                if obj.name in MODELS:
-                    raise RuntimeError(f"Two models are registered as {obj.name!r}: {MODELS[obj.name]} and {obj}")
-                MODELS[obj.name] = obj
-                globals()[obj.__name__] = obj
-
-
-_discover()
+#: The registry: a model's name -> its class. A new model is one new module and one line here.
+MODELS: dict[str, type[Model]] = {
+    cls.name: cls for cls in (AutoModel, ETS, MSTLModel, ProphetModel, SeasonalAverage, SeasonalNaive)
+}
 
 
 def make_model(name: str, **kwargs) -> Model:
@@ -58,4 +46,4 @@ def make_model(name: str, **kwargs) -> Model:
     return cls(**kwargs)
 
 
-__all__ = ["MODELS", "make_model", *sorted(cls.__name__ for cls in MODELS.values())]
+__all__ = ["MODELS", "make_model", "AutoModel", "ETS", "MSTLModel", "ProphetModel", "SeasonalAverage", "SeasonalNaive"]

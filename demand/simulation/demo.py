@@ -63,10 +63,10 @@ import pandas as pd
 
 from telephony.errors import FrontdoorError
 
+from demand.simulation.engine import SimulationError
 from demand.simulation.population import (
     DEFAULT_START,
     PracticeParams,
-    SimulationError,
     build_book,
     default_federation,
     gpad_monthly,

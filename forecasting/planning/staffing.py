@@ -37,7 +37,8 @@ import pandas as pd
 from demand.appointments.schema import ROLES
 from demand.definitions import DEFAULT_TZ, OFFERED_OUTCOMES, normalise_freq
 from demand.queue import queue_metrics
-from demand.simulation.population import NEEDS, DemandParams, PracticeParams, QueueParams, simulate_queue
+from demand.simulation.engine import NEEDS, QueueParams, simulate_queue
+from demand.simulation.population import DemandParams, PracticeParams
 from telephony.errors import FrontdoorError
 
 from forecasting.planning.erlang import ErlangError, QueuePerformance, erlang_a_agents, erlang_a_metrics, erlang_c_agents, erlang_c_metrics

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from demand.simulation.demo import SYSTEMS, caller_numbers, drama_numbers, exported_calls, run_demo, write_demo
+from demand.simulation.engine import QueueParams, simulate_queue
 from demand.simulation.population import (
-    QueueParams,
     build_book,
     daily_demand,
     default_federation,
@@ -22,7 +22,6 @@ from demand.simulation.population import (
     same_day_bookings,
     simulate_appointments,
     simulate_calls,
-    simulate_queue,
 )
 
 FED = {p.practice_id: p for p in default_federation()}
@@ -116,7 +115,7 @@ def test_withheld_callers_are_not_offered_a_call_back():
 
 
 def test_bad_arguments_are_typed_errors():
-    from demand.simulation.population import SimulationError
+    from demand.simulation.engine import SimulationError
 
     with pytest.raises(SimulationError, match="t_s"):
         simulate_queue(pd.DataFrame({"x": [1]}), [1])

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demand.simulation.population import DemandParams, PracticeParams, QueueParams
+from demand.simulation.engine import QueueParams
+from demand.simulation.population import DemandParams, PracticeParams
 from forecasting.planning.erlang import erlang_a_metrics, erlang_c_agents
 from forecasting.planning.staffing import (
     SERVICE_COLUMNS,

@@ -251,7 +251,9 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, dry_run, store_dir
     store = open_store(store_dir, create=True)
     _ingest_each(
         paths,
-        lambda path, *progress: ingest_file(store, path, practice, fmt, timezone, loaded, *progress, dry_run=dry_run),
+        lambda path, progress=None: ingest_file(
+            store, path, practice, fmt=fmt, timezone=timezone, mapping=loaded, progress=progress, dry_run=dry_run
+        ),
         unknown_label="unknown vendor words (kept as outcome 'unknown'; map them and ingest again)",
     )
 
@@ -313,8 +315,9 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
     store = open_store(store_dir, create=True)
     _ingest_each(
         paths,
-        lambda path, *progress: ingest_appointment_file(
-            store, path, practice, fmt, loaded, timezone, *progress, period=period, dry_run=dry_run
+        lambda path, progress=None: ingest_appointment_file(
+            store, path, practice, fmt=fmt, timezone=timezone, mapping=loaded, progress=progress, dry_run=dry_run,
+            period=period,
         ),
         unknown_label="unknown words",
     )

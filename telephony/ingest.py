@@ -338,11 +338,11 @@ def ingest_file(
     store: Store,
     path: str | Path,
     practice_id: str,
+    *,
     fmt: str | Format = "auto",
     timezone: str | None = None,
     mapping: object | None = None,
     progress: ProgressFn | None = None,
-    *,
     dry_run: bool = False,
 ) -> IngestResult:
     """Ingest one export file into ``store``.
@@ -1062,10 +1062,15 @@ def ingest_calls(
     store: Store,
     paths: Iterable[str | Path],
     practice_id: str,
+    *,
     fmt: str | Format = "auto",
     timezone: str | None = None,
     mapping: object | None = None,
     progress: ProgressFn | None = None,
+    dry_run: bool = False,
 ) -> list[IngestResult]:
     """Ingest several export files of one practice; see :func:`ingest_file`."""
-    return [ingest_file(store, p, practice_id, fmt, timezone, mapping, progress) for p in paths]
+    return [
+        ingest_file(store, p, practice_id, fmt=fmt, timezone=timezone, mapping=mapping, progress=progress, dry_run=dry_run)
+        for p in paths
+    ]

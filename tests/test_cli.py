@@ -180,9 +180,9 @@ def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monke
     seen = []
     real = ingest_mod.ingest_file
 
-    def spy(store, path, practice, fmt, timezone, *rest, **kw):
-        seen.append(timezone)
-        return real(store, path, practice, fmt, timezone, *rest, **kw)
+    def spy(store, path, practice, **kw):
+        seen.append(kw["timezone"])
+        return real(store, path, practice, **kw)
 
     monkeypatch.setattr(ingest_mod, "ingest_file", spy)
     log = tmp_path / "queue_log"

@@ -355,13 +355,13 @@ def ingest_appointment_file(
     store: Store,
     path: str | Path,
     practice_id: str | None = None,
-    fmt: str = "auto",
-    mapping: AppointmentMapping | CapacityMapping | str | Path | None = None,
-    timezone: str | None = None,
-    progress: ProgressFn | None = None,
-    period: tuple[_dt.date, _dt.date] | None = None,
     *,
+    fmt: str = "auto",
+    timezone: str | None = None,
+    mapping: AppointmentMapping | CapacityMapping | str | Path | None = None,
+    progress: ProgressFn | None = None,
     dry_run: bool = False,
+    period: tuple[_dt.date, _dt.date] | None = None,
 ) -> IngestResult:
     """Ingest one appointment export (a slot report, a summary count report or a GPAD CSV).
 
@@ -430,10 +430,12 @@ def ingest_appointments(
     store: Store,
     paths: Iterable[str | Path],
     practice_id: str | None = None,
+    *,
     fmt: str = "auto",
-    mapping: AppointmentMapping | CapacityMapping | str | Path | None = None,
     timezone: str | None = None,
+    mapping: AppointmentMapping | CapacityMapping | str | Path | None = None,
     progress: ProgressFn | None = None,
+    dry_run: bool = False,
     period: tuple[_dt.date, _dt.date] | None = None,
 ) -> list[IngestResult]:
     """Ingest several appointment exports; see :func:`ingest_appointment_file`.
@@ -444,7 +446,13 @@ def ingest_appointments(
     >>> store = Store("frontdoor-data", create=True)                        # doctest: +SKIP
     >>> [r.summary() for r in ingest_appointments(store, ["slots.csv"], "A81001")]  # doctest: +SKIP
     """
-    return [ingest_appointment_file(store, p, practice_id, fmt, mapping, timezone, progress, period) for p in paths]
+    return [
+        ingest_appointment_file(
+            store, p, practice_id, fmt=fmt, timezone=timezone, mapping=mapping, progress=progress, dry_run=dry_run,
+            period=period,
+        )
+        for p in paths
+    ]
 
 
 __all__ = [

@@ -62,7 +62,11 @@ import numpy as np
 import pandas as pd
 
 from telephony.errors import FrontdoorError
+from telephony.ingest import ingest_file
+from telephony.practices import write_practices
+from telephony.store import open_store
 
+from demand.appointments.ingest import ingest_appointment_file
 from demand.simulation.engine import SimulationError
 from demand.simulation.population import (
     DEFAULT_START,
@@ -766,15 +770,6 @@ def write_demo(
     return demo
 
 
-def _appointment_ingest():
-    """The appointment ingest function, if that part of Frontdoor is installed."""
-    try:
-        from demand.appointments.ingest import ingest_appointments
-    except ImportError:
-        return None
-    return ingest_appointments
-
-
 def run_demo(
     out_dir: str | Path,
     weeks: int = 56,
@@ -795,11 +790,6 @@ def run_demo(
     DemoResult
         Ingest results per file (the same objects ``frontdoor ingest`` reports).
     """
-    from telephony.ingest import ingest_file
-    from telephony.store import open_store
-
-    from telephony.practices import write_practices
-
     demo = write_demo(out_dir, weeks, seed, start_date, practices, progress)
     store_dir = Path(out_dir) / "store"
     store = open_store(store_dir, create=True)
@@ -807,24 +797,17 @@ def run_demo(
     for f in demo.files:
         if f.kind != "calls":
             continue
-        result.call_results.append(ingest_file(store, f.path, f.practice_id, f.fmt, TZ))
+        result.call_results.append(ingest_file(store, f.path, f.practice_id, fmt=f.fmt, timezone=TZ))
     if progress is not None:
         progress(f"ingested {sum(1 for f in demo.files if f.kind == 'calls')} call exports")
-    ingest_appts = _appointment_ingest()
     appt_files = [f for f in demo.files if f.kind != "calls"]
-    if ingest_appts is None:
-        result.skipped.append(
-            f"{len(appt_files)} appointment exports written but not ingested: the appointment ingest "
-            "(demand.appointments.ingest) is not available"
-        )
-    else:
-        for f in appt_files:
-            if f.kind == "gpad":
-                res = ingest_appts(store, [f.path], None, fmt="gpad", timezone=TZ)
-            else:
-                res = ingest_appts(store, [f.path], f.practice_id, fmt=f.fmt, timezone=TZ)
-            result.appointment_results.extend(res if isinstance(res, list) else [res])
-        if progress is not None:
-            progress(f"ingested {len(appt_files)} appointment exports")
+    for f in appt_files:
+        if f.kind == "gpad":
+            res = ingest_appointment_file(store, f.path, None, fmt="gpad", timezone=TZ)
+        else:
+            res = ingest_appointment_file(store, f.path, f.practice_id, fmt=f.fmt, timezone=TZ)
+        result.appointment_results.append(res)
+    if progress is not None:
+        progress(f"ingested {len(appt_files)} appointment exports")
     write_practices(store, practices_frame(demo.practices))
     return result

@@ -25,4 +25,4 @@ def ingest_samples(store) -> list:
     """Ingest every bundled sample into ``store``; returns the ingest results."""
     from telephony.ingest import ingest_file
 
-    return [ingest_file(store, path, practice, "auto") for path, practice, _fmt in sample_paths()]
+    return [ingest_file(store, path, practice) for path, practice, _fmt in sample_paths()]

@@ -10,12 +10,29 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import pandas as pd
 
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
+from telephony.firewall import guard_frame, neutralise_csv
+from telephony.formats import FORMATS, format_table
+from telephony.formats.mapping import load_mapping
+from telephony.ingest import ingest_file
+from telephony.store import open_store, validate_practice_id
+
+from demand.appointments.ingest import appointment_formats, ingest_appointment_file, load_any_appointment_mapping
+from demand.metrics import format_metrics, read_metrics
+from demand.simulation.demo import run_demo
+
+from forecasting.backtest import plot_backtest, summarise
+from forecasting.models import MODELS, make_model
+from forecasting.pipeline import PlanError, backtest_series, forecast_series, read_practice_series
+from forecasting.planning.plan import parse_service_level, staff_week
+
+from reports import read_last_complete_week, report_week, write_weekly_report
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -52,7 +69,6 @@ def emit(df: pd.DataFrame, fmt: str) -> None:
     Every table passes the privacy firewall first (a phone number in a text cell is masked),
     and CSV cells a spreadsheet would run as a formula are made inert.
     """
-    from telephony.firewall import guard_frame, neutralise_csv
 
     df = guard_frame(df)
     if fmt == "csv":
@@ -112,8 +128,6 @@ def formats_cmd(out_format: str) -> None:
     Example:
       frontdoor formats --format csv
     """
-    from demand.appointments.ingest import appointment_formats
-    from telephony.formats import FORMATS, format_table
 
     df = pd.concat(
         [format_table(FORMATS, "calls"), format_table(appointment_formats(), "appointments")], ignore_index=True
@@ -169,7 +183,6 @@ def _ingest_read_options(format_help: str, mapping_of: str, times_in: str):
 
 def _check_timezone(timezone: str | None) -> None:
     """Reject a --timezone that is not an IANA name (None means the default applies)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         if timezone is not None:
@@ -239,14 +252,10 @@ def ingest_calls_cmd(paths, practice, fmt, mapping, timezone, dry_run, store_dir
       frontdoor ingest calls report.csv --practice A81001 --mapping xon.toml
       frontdoor ingest calls Master.csv --practice A81001 --timezone America/New_York
     """
-    from telephony.ingest import ingest_file
-    from telephony.store import open_store
 
     _check_timezone(timezone)
     loaded = None
     if mapping:
-        from telephony.formats.mapping import load_mapping
-
         loaded = load_mapping(mapping)
     store = open_store(store_dir, create=True)
     _ingest_each(
@@ -301,8 +310,6 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
       frontdoor ingest appointments Unused.csv --practice A81001 --from 2025-08-01 --to 2025-10-31
       frontdoor ingest appointments Practice_Level_Crosstab_Oct_25.csv --format gpad
     """
-    from demand.appointments.ingest import ingest_appointment_file, load_any_appointment_mapping
-    from telephony.store import open_store
 
     _check_timezone(timezone)
     if (period_from is None) != (period_to is None):
@@ -338,7 +345,6 @@ def store_info_cmd(store_dir, out_format) -> None:
     Example:
       frontdoor store info --store frontdoor-data
     """
-    from telephony.store import open_store
 
     store = open_store(store_dir)
     emit(store.info(), out_format)
@@ -357,7 +363,6 @@ def store_ingests_cmd(practice, store_dir, out_format) -> None:
       frontdoor store ingests --practice A81001
       frontdoor store remove --ingest 20261206T101500-3f9a2c1b
     """
-    from telephony.store import open_store, validate_practice_id
 
     ing = open_store(store_dir).ingests()
     if practice:
@@ -380,7 +385,6 @@ def store_remove_cmd(ingest_id, store_dir) -> None:
     Example:
       frontdoor store remove --ingest 20261206T101500-3f9a2c1b
     """
-    from telephony.store import open_store
 
     store = open_store(store_dir)
     n = store.remove_ingest(ingest_id)
@@ -405,7 +409,6 @@ def store_lines_cmd(practice, naming, store_dir, out_format) -> None:
       frontdoor store lines --practice A81001
       frontdoor store lines --practice A81001 --name line-3f9a2c Reception
     """
-    from telephony.store import open_store
 
     store = open_store(store_dir)
     if naming:
@@ -447,8 +450,6 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
       frontdoor demo --out /tmp/demo
       frontdoor demo --out /tmp/demo --weeks 8 --seed 2
     """
-    from demand.simulation.demo import run_demo
-    from telephony.store import open_store
 
     res = run_demo(out, weeks, seed, progress=lambda msg: click.echo(msg, err=True))
     files = res.demo.files
@@ -460,7 +461,6 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
     click.echo(f"\nStore: {res.store}  (practices registry: {res.store / 'practices.parquet'})")
     store = open_store(res.store)
     emit(store.info(), "table")
-    from reports.weekly import read_last_complete_week, write_weekly_report
 
     week = read_last_complete_week(store, DEMO_REPORT_PRACTICE)
     click.echo(f"\nWriting the weekly report of {DEMO_REPORT_PRACTICE} for {week.iso}...", err=True)
@@ -515,8 +515,6 @@ def metrics_options(func):
 
 def _metrics(kind: str, store_dir, practices, date_from, date_to, freq, out_format, **kwargs) -> None:
     """Open the store, compute one metric over the period, print it."""
-    from demand.metrics import format_metrics, read_metrics
-    from telephony.store import open_store
 
     store = open_store(store_dir)
     df = read_metrics(store, kind, list(practices) or None, date_from.date(), date_to.date(), freq, **kwargs)
@@ -712,8 +710,6 @@ def report_cmd(practice: str, week: str | None, out: Path | None, pdf: bool, sto
       frontdoor report --practice A81001 --week 2026-W47
       frontdoor report --practice A81001 --week 2026-W47 --out week47.html --pdf
     """
-    from reports.weekly import read_last_complete_week, report_week, write_weekly_report
-    from telephony.store import open_store
 
     store = open_store(store_dir)
     wk = report_week(week) if week is not None else read_last_complete_week(store, practice)
@@ -732,8 +728,6 @@ def _stderr(msg: str) -> None:
 
 
 def _open_for_series(store_dir, practice, input_file):
-    from telephony.store import open_store
-
     return None if input_file is not None and practice is None else open_store(store_dir)
 
 
@@ -793,8 +787,6 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
       frontdoor forecast --practice A81001 --what same_day_demand --freq day --horizon 13w --format csv
       frontdoor forecast --input calls.csv --model seasonal_average --freq day --horizon 14
     """
-    from forecasting.models import make_model
-    from forecasting.pipeline import forecast_series, read_practice_series
 
     make_model(model)  # an unknown name fails here, listing the known ones
     store = _open_for_series(store_dir, practice, input_file)
@@ -826,9 +818,6 @@ def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plo
       frontdoor backtest --practice A81001 --freq hour --horizon 1w --windows 8
       frontdoor backtest --input calls.csv --freq day --horizon 2w --models seasonal_average,ets --plot bt.png
     """
-    from forecasting.backtest import plot_backtest, summarise
-    from forecasting.models import MODELS
-    from forecasting.pipeline import PlanError, backtest_series, read_practice_series
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODELS]
@@ -885,8 +874,6 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
       frontdoor staff --practice A81001 --week 2027-W02 --service-level 90/30 --max-abandon 3 --format csv
       frontdoor staff --practice A81001 --week 2027-W02 --no-check-redials --view sessions
     """
-    from forecasting.planning.plan import parse_service_level, staff_week
-    from telephony.store import open_store
 
     sl, t = parse_service_level(service_level)
     plan = staff_week(

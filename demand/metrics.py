@@ -50,8 +50,16 @@ from telephony.calendar import bank_holidays
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
+from telephony.practices import FILE_NAME, read_practices
 
 from demand.definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
+from demand.appointments.schema import read_appointments
+from demand.callers import caller_metrics_daily, caller_metrics_hourly
+from demand.capacity import capacity_metrics, check_by, same_day_exhaustion
+from demand.demand_capacity import demand_capacity, monday_profile
+from demand.queue import nhs_metrics, queue_metrics
+from demand.slots import prepare_slots
+from demand.workforce import consultation_length, continuity, skill_mix
 
 __all__ = [
     "METRIC_KINDS",
@@ -154,8 +162,6 @@ def _coverage(store: Store, table: str) -> dict[str, tuple[str, str]]:
 
 
 def _known_practices(store: Store) -> set[str]:
-    from telephony.practices import read_practices
-
     known = set(read_practices(store)["practice_id"].astype(str))
     for table in ("calls", "appointments"):
         known |= {pid for pid, _m, _p in store.partitions(table)}
@@ -201,8 +207,6 @@ def _require_rows(store: Store, table: str, frame: pd.DataFrame, practices: list
 
 
 def _list_sizes(store: Store, practices: list[str]) -> dict[str, int]:
-    from telephony.practices import FILE_NAME, read_practices
-
     reg = read_practices(store)
     sizes = dict(zip(reg["practice_id"].astype(str), reg["list_size"]))
     missing = [p for p in practices if sizes.get(p) is None or pd.isna(sizes.get(p))]
@@ -325,8 +329,6 @@ def read_metrics(
         calls = store.read_calls(wanted, lo, hi, cols)
         _require_rows(store, "calls", calls, wanted, first_s, last_s)
     if needs_slots:
-        from demand.appointments.schema import read_appointments
-
         s_lo = lo
         if kind == "continuity":
             s_lo = to_utc_bound(pd.Timestamp(start) - pd.DateOffset(months=12), tz)
@@ -335,47 +337,29 @@ def read_metrics(
         _require_rows(store, "appointments", in_period, wanted, first_s, last_s)
 
     if kind == "queue":
-        from demand.queue import queue_metrics
-
         return queue_metrics(calls, freq, by_line, short_abandon_s, service_s, tz, start, end)
     if kind == "callers":
-        from demand.callers import caller_metrics_daily, caller_metrics_hourly
-
         fn = caller_metrics_daily if freq == "D" else caller_metrics_hourly
         return fn(calls, tz, start, end)
     if kind == "nhs":
-        from demand.queue import nhs_metrics
-
         return nhs_metrics(calls, nhs_by, tz, True, start, end)
     if kind == "capacity":
         return _capacity_with_exhaustion(slots, tz, start, end, capacity_by)
     if kind == "pressure":
-        from demand.demand_capacity import demand_capacity
-
         return demand_capacity(calls, slots, tz, start=start, end=end)
     if kind == "monday":
-        from demand.demand_capacity import monday_profile
-
         # England's bank holidays (the registry does not yet say a practice's nation).
         days = bank_holidays("england", _as_date(first_date, "first date"), _as_date(last_date, "last date"))
         return monday_profile(calls, slots, tz, start, end, exclude_dates=sorted(days))
     if kind == "skill_mix":
-        from demand.workforce import skill_mix
-
         return skill_mix(slots, _list_sizes(store, wanted), tz, start, end)
     if kind == "consultation":
-        from demand.workforce import consultation_length
-
         return consultation_length(slots, ("role", "mode"), tz, start, end)
-    from demand.workforce import continuity
 
     return continuity(slots, "most_seen", tz, 12, start, end)
 
 
 def _capacity_with_exhaustion(slots: pd.DataFrame, tz: str, start, end, by) -> pd.DataFrame:
-    from demand.capacity import capacity_metrics, check_by, same_day_exhaustion
-    from demand.slots import prepare_slots
-
     by = check_by(by)
     prepared = prepare_slots(slots, tz, start, end, need=[b for b in by if b != "category"])  # once for both
     cap = capacity_metrics(prepared, tz, by, start, end)

@@ -24,10 +24,10 @@ practice scale (a Poisson with mean 2 has ``P(0 <= Y <= 4) = 0.95``); the spread
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from telephony.errors import FrontdoorError
 
@@ -47,7 +47,7 @@ __all__ = [
 # practice is open would claim certainty that nobody rings.
 MIN_RATE = 0.05
 _MAX_ALPHA = 50.0
-_Z80 = float(stats.norm.ppf(0.9))
+_Z80 = NormalDist().inv_cdf(0.9)
 
 
 class IntervalError(FrontdoorError, ValueError):
@@ -220,8 +220,8 @@ def count_quantiles(mu: np.ndarray, spread: Spread, q: Sequence[float], min_rate
     nb = extra > 1e-9 * mu
     qq = qs[:, None]
     for mask, make in (
-        (~nb, lambda m, e: stats.poisson(m)),
-        (nb, lambda m, e: stats.nbinom(*_nb_size_prob(m, e))),
+        (~nb, lambda m, e: _stats().poisson(m)),
+        (nb, lambda m, e: _stats().nbinom(*_nb_size_prob(m, e))),
     ):
         if not mask.any():
             continue
@@ -234,6 +234,14 @@ def count_quantiles(mu: np.ndarray, spread: Spread, q: Sequence[float], min_rate
             frac = np.where(pk > 0, (qm - below) / pk, 0.5)
         out[:, mask] = np.maximum(k - 0.5 + np.clip(frac, 0.0, 1.0), 0.0)
     return out
+
+
+def _stats():
+    """``scipy.stats``, imported when a distribution is first needed: it takes about a second
+    to import, which every ``frontdoor`` command (ingest included) would otherwise pay."""
+    from scipy import stats  # heavy dependency, imported on first use (see the docstring)
+
+    return stats
 
 
 def _nb_size_prob(mu, extra):
@@ -268,9 +276,9 @@ def count_distribution(mu: float, spread: Spread, min_rate: float = MIN_RATE):
     if not (np.isfinite(mu) and mu >= 0):
         raise IntervalError(f"A mean count must be a finite number >= 0, got {mu!r}.")
     if mu == 0:
-        return stats.poisson(0.0)
+        return _stats().poisson(0.0)
     mu = max(mu, min_rate)
     extra = (spread.phi - 1.0) * mu + spread.alpha * mu * mu
     if extra > 1e-9 * mu:
-        return stats.nbinom(*_nb_size_prob(mu, extra))
-    return stats.poisson(mu)
+        return _stats().nbinom(*_nb_size_prob(mu, extra))
+    return _stats().poisson(mu)

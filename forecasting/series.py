@@ -35,6 +35,12 @@ from telephony.privacy import mask_digits
 from telephony.sources import regular_file_stat
 from telephony.store import validate_practice_id
 from telephony.timeutil import PERIOD_YEARS, canonical_freq
+from telephony.practices import read_practices
+
+from demand.callers import caller_metrics_daily, caller_metrics_hourly
+from demand.demand_capacity import demand_capacity
+from demand.metrics import NoMetricsDataError, read_metrics
+from demand.queue import queue_metrics
 
 from forecasting.base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
 from forecasting.calendar import Calendar, CalendarError, OpeningHours
@@ -304,17 +310,12 @@ def series_from_calls(
     """
     freq = _check_what(what, freq)
     if what in ("offered", "calls"):
-        from demand.queue import queue_metrics
-
         m = queue_metrics(calls, freq, tz=tz, start=start, end=end)
     elif what == "unique_callers":
-        from demand.callers import caller_metrics_daily, caller_metrics_hourly
-
         m = (caller_metrics_daily if freq == "D" else caller_metrics_hourly)(calls, tz, start, end)
     else:
         if slots is None:
             raise ForecastInputError("same_day_demand needs the appointment slots too: pass slots=.")
-        from demand.demand_capacity import demand_capacity
 
         m = demand_capacity(calls, slots, tz, start=start, end=end)
     return _finish(_metric_series(m, what, freq, tz), freq)
@@ -373,7 +374,6 @@ def series_from_store(
     (:func:`to_wall_clock`, :func:`complete_grid`): the autumn change's two 01:00 hours are one
     period and the spring change's missing hour a period of 0.
     """
-    from demand.metrics import read_metrics
 
     freq = _check_what(what, freq)
     if isinstance(practices, str):
@@ -420,7 +420,6 @@ def _metric_series(m: pd.DataFrame, what: str, freq: str, tz: str) -> pd.DataFra
 
 def _call_spans(store, practices, tz: str, first, last) -> dict:
     """Per practice: first day, last day and last call's local time (when not given)."""
-    from demand.metrics import NoMetricsDataError
 
     calls = store.read_calls(practices, columns=["practice_id", "start_utc"])
     if len(calls) == 0:
@@ -483,7 +482,6 @@ def read_calendars(store, practices: Iterable[str] | None = None, nation: str = 
         ``practice_id`` to :class:`Calendar`, for every practice asked for (or in the
         registry when ``practices`` is omitted).
     """
-    from telephony.practices import read_practices
 
     reg = read_practices(store)
     cals = calendars_from_registry(reg, nation)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 
 from telephony.errors import AmbiguousFormatError, BadInputError, UnknownFormatError
 from telephony.formats import FORMATS, Format, ParsedChunk, ReadContext
@@ -39,6 +40,7 @@ from telephony.schema import CALL_SCHEMA, DIRECTIONS, EARLIEST, LATEST, MAX_DURA
 from telephony.sources import Reject, Source, open_source
 from telephony.store import Store, validate_practice_id
 from telephony.timeutil import DEFAULT_TZ, localize
+from telephony.formats.mapping import mapping_format
 
 SURE = 0.9
 CLOSE = 0.5
@@ -280,7 +282,7 @@ def canonical_table(
     line = pc.if_else(pc.equal(pc.utf8_trim_whitespace(line), ""), pa.scalar(None, pa.string()), line)
     cols = {
         "practice_id": pa.repeat(pa.scalar(practice_id, pa.string()), n),
-        "call_id": _arrow_strings(raw["call_id"]),
+        "call_id": _no_number_ids(_arrow_strings(raw["call_id"]), pseudo),
         "source_format": pa.repeat(pa.scalar(fmt, pa.string()), n),
         "start_utc": start_utc,
         "direction": _arrow_strings(raw["direction"]),
@@ -310,6 +312,29 @@ def canonical_table(
     rejects = rejects_at(reasons, raw["source_line"])
     keep = ~np.isin(np.arange(n), reasons.index.to_numpy())
     return table.filter(pa.array(keep)), rejects
+
+
+# A source id spelt like a phone number (national 0..., +.., 00.., 44..., 10 to 15 digits): a
+# column read out of place (a damaged export) can put a number where the id belongs.
+_NUMBER_ID = r"^(?:0|\+|00|44)\d{9,14}$"
+
+
+def _no_number_ids(ids: pa.Array, pseudo: Pseudonymiser) -> pa.Array:
+    """Source call ids, except that one spelt like a phone number is replaced by its keyed hash.
+
+    ``call_id`` is kept as the source gives it (it is the dedupe key), so it passes the
+    firewall unmasked; no real phone system writes a phone number as its id, but a damaged
+    export read with its columns out of place can. Such an id keeps its identity (the same
+    text gives the same hash) without the number.
+    """
+    odd = pc.fill_null(pc.match_substring_regex(ids, _NUMBER_ID), False)
+    if not pc.any(odd).as_py():
+        return ids
+    hashed = [("h:" + pseudo.digest("id:" + v)[:24]) if v is not None else None for v in ids.filter(odd).to_pylist()]
+    out = ids.to_pylist()
+    for i, h in zip(pc.indices_nonzero(odd).to_pylist(), hashed):
+        out[i] = h
+    return pa.array(out, pa.string())
 
 
 def _maybe_invalid(table: pa.Table) -> bool:
@@ -1003,8 +1028,6 @@ class _Staged:
             self.spill()
 
     def spill(self) -> None:
-        import pyarrow.ipc as ipc
-
         for (pid, month), parts in self.held.items():
             self.seq += 1
             path = self.folder / f"{pid}-{month}-{self.seq:06d}.arrow"
@@ -1023,7 +1046,6 @@ class _Staged:
 
     def pop(self, practice_id: str, month: str) -> list[pa.Table]:
         """The partition's rows (as tables), forgetting them here."""
-        import pyarrow.ipc as ipc
 
         key = (practice_id, month)
         out = [ipc.open_file(pa.memory_map(str(p))).read_all() for p in self.files.pop(key, [])]
@@ -1044,8 +1066,6 @@ def _staging(store: Store):
 
 def _resolve_format(source: Source, fmt: str | Format, mapping: object | None) -> Format:
     if mapping is not None:
-        from telephony.formats.mapping import mapping_format
-
         return mapping_format(mapping)
     if isinstance(fmt, Format):
         return fmt

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from telephony.errors import KeyMissingError
 
@@ -193,8 +195,6 @@ class Pseudonymiser:
             cache.clear()
         if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
             # Fast path: one Python call per distinct value, the rows mapped by Arrow.
-            import pyarrow as pa
-            import pyarrow.compute as pc
 
             arr = pa.array(values.array)
             enc = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import openpyxl
 
 from telephony.errors import BadInputError
 from telephony.privacy import mask_digits
@@ -538,7 +539,6 @@ def _cell_text(v: object) -> str:
 def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
     """A worksheet's rows as text cells: the one named ``sheet`` (case and surrounding spaces
     ignored), else the first with data."""
-    import openpyxl
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -566,7 +566,6 @@ def _xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[list[str]]:
 
 def _xlsx_has_cells(path: Path) -> bool:
     """Whether any sheet of the workbook holds a value (reading up to the first that does)."""
-    import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:

@@ -49,6 +49,7 @@ from filelock import FileLock, Timeout
 from telephony.errors import InvalidPracticeError, KeyMismatchError, StoreDamagedError, StoreError
 from telephony.privacy import KEY_ENV, ensure_key_file, load_key, mask_digits
 from telephony.schema import CALL_SCHEMA
+from telephony.firewall import has_number, mask_text, neutralise_csv
 
 STORE_ENV = "FRONTDOOR_STORE"
 DEFAULT_STORE = "frontdoor-data"
@@ -781,7 +782,6 @@ class Store:
 
         Text cells a spreadsheet would run as a formula are made inert first.
         """
-        from telephony.firewall import mask_text, neutralise_csv
 
         if not rejects:
             return None
@@ -841,7 +841,6 @@ class Store:
         StoreError
             The label is unknown for the practice, or the name holds a phone number.
         """
-        from telephony.firewall import has_number
 
         pid = validate_practice_id(practice_id)
         if name is not None:

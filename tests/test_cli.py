@@ -175,6 +175,7 @@ def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monke
     mapping's own zone can apply; the manifest records the zone used."""
     res = runner.invoke(main, ["ingest", "calls", "--help"])
     assert "--timezone" in res.output and "[default: (Europe/London)]" in " ".join(res.output.split())
+    import cli as cli_mod
     import telephony.ingest as ingest_mod
 
     seen = []
@@ -184,7 +185,7 @@ def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monke
         seen.append(kw["timezone"])
         return real(store, path, practice, **kw)
 
-    monkeypatch.setattr(ingest_mod, "ingest_file", spy)
+    monkeypatch.setattr(cli_mod, "ingest_file", spy)
     log = tmp_path / "queue_log"
     log.write_text(QUEUE_LOG)
     store = tmp_path / "store"
@@ -198,12 +199,12 @@ def test_timezone_not_given_is_none_and_recorded_as_used(runner, tmp_path, monke
 
 
 def test_an_unexpected_error_is_one_masked_line_unless_debugging(runner, tmp_path, monkeypatch):
-    import telephony.ingest
+    import cli as cli_mod
 
     def broken(*args, **kwargs):
         raise ValueError("could not handle row 07700 900123,2026-01-05 08:00:01")
 
-    monkeypatch.setattr(telephony.ingest, "ingest_file", broken)
+    monkeypatch.setattr(cli_mod, "ingest_file", broken)
     f = tmp_path / "queue_log"
     f.write_text(QUEUE_LOG)
     args = ["ingest", "calls", str(f), "--practice", "A81001", "--store", str(tmp_path / "s")]

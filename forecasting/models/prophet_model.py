@@ -14,11 +14,11 @@ import logging
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from forecasting.base import ForecastInputError, Future, Model, SeriesData
 from forecasting.intervals import Spread
@@ -256,9 +256,9 @@ class ProphetModel(Model):
             return out
         keep = self._kept(future)
         width = state.model.interval_width
-        z = stats.norm.ppf(0.5 + width / 2)
+        z = NormalDist().inv_cdf(0.5 + width / 2)
         sd = (pred["yhat_upper"].to_numpy() - pred["yhat_lower"].to_numpy()) / (2 * z)
         yhat = pred["yhat"].to_numpy()
         for i, p in enumerate(probs):
-            out[i, keep] = np.maximum(yhat + stats.norm.ppf(p) * sd, 0.0)
+            out[i, keep] = np.maximum(yhat + NormalDist().inv_cdf(p) * sd, 0.0)
         return out

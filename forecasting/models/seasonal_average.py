@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from forecasting.base import Future, Model, SeriesData, week_matrix
+from forecasting.base import ForecastInputError
 
 __all__ = ["SeasonalAverage"]
 
@@ -43,8 +44,6 @@ class SeasonalAverage(Model):
     def __init__(self, k: int = 4, exclude_holiday_weeks: bool = True, calendar=None, alias: str | None = None):
         super().__init__(calendar=calendar, alias=alias)
         if int(k) != k or k < 1:
-            from forecasting.base import ForecastInputError
-
             raise ForecastInputError(f"k must be a positive whole number of weeks, got {k!r}.")
         self.k = int(k)
         self.exclude_holiday_weeks = exclude_holiday_weeks

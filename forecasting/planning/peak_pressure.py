@@ -47,6 +47,7 @@ from demand.slots import SESSIONS, prepare_slots
 from telephony.errors import FrontdoorError
 
 from forecasting.intervals import Spread, count_distribution
+from forecasting.planning.staffing import StaffingError, forecast_column
 
 __all__ = [
     "PressureError",
@@ -190,7 +191,6 @@ def session_demand(
     PressureError
         A missing column, share or spread.
     """
-    from forecasting.planning.staffing import StaffingError, forecast_column
 
     for c in ("unique_id", "ds"):
         if c not in forecast.columns:

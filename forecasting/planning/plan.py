@@ -19,8 +19,11 @@ import pandas as pd
 from telephony.store import validate_practice_id
 from telephony.timeutil import parse_week
 
+from demand.appointments.schema import read_appointments
+
 from forecasting.base import DS
 from forecasting.pipeline import MAX_HORIZON_WEEKS, PlanError, Progress, _say, forecast_series, read_practice_series
+from forecasting.planning.staffing import clinician_sessions, forecast_column, handlers_per_interval, measure_handling, raise_rota_until_met, rostered_handlers
 
 __all__ = [
     "parse_service_level",
@@ -225,7 +228,6 @@ def plan_rota(
     forecasting.planning.staffing.StaffingError, ValueError
         From Erlang A or the simulation, on inputs they cannot use.
     """
-    from forecasting.planning.staffing import forecast_column, handlers_per_interval, raise_rota_until_met, rostered_handlers
 
     col = forecast_column(fc30, quantile)
     first = first_attempt_split(fc30, col, fc_callers_h, forecast_column(fc_callers_h, quantile))
@@ -351,9 +353,6 @@ def staff_week(
     the achieved service falls short; the rota is never below Erlang A's figure. Callers who
     give up and "ring tomorrow" are in tomorrow's first-attempt history, hence its forecast.
     """
-    from demand.appointments.schema import read_appointments
-
-    from forecasting.planning.staffing import clinician_sessions, measure_handling
 
     practice = validate_practice_id(practice)
     monday = pd.Timestamp(parse_week(week))

@@ -21,12 +21,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
+import csv
 
 import numpy as np
 import pandas as pd
 
 from telephony.sources import Reject, Source, norm_name
 from telephony.timeutil import DEFAULT_TZ, parse_datetimes
+from telephony.errors import BadInputError
+from telephony.privacy import mask_digits
 
 RAW_COLUMNS: tuple[str, ...] = (
     "call_id",
@@ -406,7 +409,6 @@ class GroupCarry:
 
 def head_fields(source: Source, n: int = 20, delimiter: str = ",") -> list[list[str]]:
     """The first ``n`` non-empty lines of the head, split as CSV (the last, maybe cut, dropped)."""
-    import csv
 
     lines = source.head_lines(n + 1)
     if len(lines) > n:
@@ -678,8 +680,6 @@ def require_columns(frame: pd.DataFrame, required: list[str], source: Source, fm
     phone-number-like runs masked: a headerless file's "names" are its first row) and how to
     fix it.
     """
-    from telephony.errors import BadInputError
-    from telephony.privacy import mask_digits
 
     missing = [c for c in required if c not in frame.columns]
     if missing:

@@ -20,6 +20,9 @@ import pandas as pd
 from telephony.sources import Chunk, Reject, Source, read_delimited
 from telephony.timeutil import parse_utc as _parse_utc
 from telephony.formats._base import rename_columns, resolve_header
+from telephony.errors import BadInputError
+from telephony.sources import read_json_records
+from telephony.timeutil import parse_durations
 
 # ----------------------------------------------------------------------------- times
 
@@ -29,7 +32,6 @@ parse_utc = _parse_utc
 
 def seconds(values: pd.Series) -> pd.Series:
     """Seconds from ``35``, ``35.0``, ``00:00:35``, ``35s``, ``35 sec``; NaN when blank or bad."""
-    from telephony.timeutil import parse_durations
 
     s = values.astype("string").str.strip().str.replace(r"\s*(?:s|secs?|seconds?)$", "", regex=True, case=False)
     return parse_durations(s)
@@ -230,7 +232,6 @@ def _batch(chunk: Chunk, variable_map: dict[str, str], memo: dict | None = None)
 
 def json_batches(source: Source, variable_map: dict[str, str]) -> Iterator[Batch]:
     """JSON records (array, wrapped array, JSON lines or concatenated objects) as batches."""
-    from telephony.sources import read_json_records
 
     for records, lines, rejects in read_json_records(source):
         original = records_frame(records)
@@ -250,7 +251,6 @@ def record_batches(
     BadInputError
         A CSV without such a header: ``"<file>: " + not_found``.
     """
-    from telephony.errors import BadInputError
 
     if looks_like_json(source):
         return json_batches(source, variable_map)

@@ -65,6 +65,7 @@ from telephony.privacy import mask_digits
 from telephony.sources import Reject, Source
 from telephony.formats._base import Format, GroupCarry, ParsedChunk, ReadContext, raw_frame, require_columns
 from telephony.formats._records import column, head_table, looks_like_json, null_if_empty, parse_utc, record_batches, seconds
+from telephony.formats._base import row_text
 
 NAME = "twilio_calls"
 
@@ -255,7 +256,6 @@ def _rows(batch, source: Source) -> tuple[pd.DataFrame, list[Reject], Counter, C
 
 def _row_texts(batch) -> np.ndarray:
     """Each source row rebuilt as text, for rejects decided later at the call level."""
-    from telephony.formats._base import row_text
 
     if not len(batch.original):
         return np.array([], dtype=object)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from telephony.ingest import ingest_file
+
 HERE = Path(__file__).parent
 
 # (file, practice, format): one practice per phone system, as a federation would have.
@@ -23,6 +25,5 @@ def sample_paths() -> list[tuple[Path, str, str]]:
 
 def ingest_samples(store) -> list:
     """Ingest every bundled sample into ``store``; returns the ingest results."""
-    from telephony.ingest import ingest_file
 
     return [ingest_file(store, path, practice) for path, practice, _fmt in sample_paths()]

@@ -312,3 +312,17 @@ def test_no_call_id_is_a_number_of_its_own_row():
                     assert normalise_number(cid) not in numbers or not str(cid).strip(), (f.name, "call id is a number")
                     checked += 1
     assert checked > 100
+
+
+def test_a_source_id_spelt_like_a_phone_number_is_hashed(store, tmp_path):
+    """Found by the fuzz test: a FreePBX export with a column out of place put the DID where
+    uniqueid belongs, and call_id (which passes the firewall as the source gives it) held it."""
+    from telephony.ingest import _no_number_ids
+    from telephony.privacy import Pseudonymiser
+    import pyarrow as pa
+
+    ids = pa.array(["1767600001.1", "01632960000", "+441632960001", "CA1234abcd", "1767600001", None])
+    out = _no_number_ids(ids, Pseudonymiser(b"k")).to_pylist()
+    assert out[0] == "1767600001.1" and out[3] == "CA1234abcd" and out[4] == "1767600001" and out[5] is None
+    assert out[1].startswith("h:") and out[2].startswith("h:") and out[1] != out[2]
+    assert _no_number_ids(pa.array(["01632960000"]), Pseudonymiser(b"k")).to_pylist() == [out[1]]  # stable

@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from demand.simulation.demo import MARKER, run_demo
+
 
 def ensure_demo(folder: Path, weeks: int, seed: int = 1) -> Path:
     """The demo store in ``folder`` (built unless an equal one is already there)."""
-    from demand.simulation.demo import MARKER, run_demo
 
     marker = folder / MARKER
     if marker.exists() and (folder / "store").exists():

@@ -56,6 +56,14 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import ensure_demo  # noqa: E402
+import pandas as pd
+
+from telephony.store import open_store
+
+from forecasting.backtest import backtest, summarise
+from forecasting.models import make_model
+from forecasting.models.prophet_model import quiet_stan
+from forecasting.series import read_calendars, series_from_store
 
 BASELINES = ("seasonal_naive", "seasonal_average")
 ALL_MODELS = ("seasonal_naive", "seasonal_average", "ets", "mstl", "prophet_default", "prophet_tuned", "auto")
@@ -65,7 +73,6 @@ SPEEDUP = 5.0
 
 def make(name: str):
     """The benchmark's model for a row name (registry defaults; Prophet by preset)."""
-    from forecasting.models import make_model
 
     if name == "prophet_default":
         return make_model("prophet", preset="default", alias=name)
@@ -76,11 +83,6 @@ def make(name: str):
 
 def run(store, models: list[str], windows: int) -> "tuple":
     """Backtest every model; return the raw results and the pooled and per-series summaries."""
-    import pandas as pd
-
-    from forecasting.backtest import backtest, summarise
-    from forecasting.models.prophet_model import quiet_stan
-    from forecasting.series import read_calendars, series_from_store
 
     quiet_stan()
     df = series_from_store(store, freq="h", what="offered")
@@ -152,10 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=",".join(ALL_MODELS), help=f"Comma-separated rows (default {','.join(ALL_MODELS)}).")
     ap.add_argument("--json", type=Path, help="Also write the summaries as JSON here.")
     args = ap.parse_args(argv)
-
-    import pandas as pd
-
-    from telephony.store import open_store
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in ALL_MODELS]

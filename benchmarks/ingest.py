@@ -62,12 +62,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+import resource
+import statistics
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
-if TYPE_CHECKING:  # imported lazily below: the parent process never needs them
-    import pyarrow as pa
+from telephony.ingest import ingest_file
+from telephony.store import Store
+import telephony.ingest as ing
+import telephony.store as st
 
 TZ = "Europe/London"
 START_DAY = "2021-01-04"  # a Monday
@@ -96,7 +104,6 @@ PAUSE_REASONS = np.array(["lunch", "admin", "", "training"])
 
 def _s(x) -> "pa.Array":
     """Numbers (or strings) as an Arrow string array."""
-    import pyarrow as pa
 
     arr = pa.array(np.asarray(x))
     return arr if pa.types.is_string(arr.type) else arr.cast(pa.string())
@@ -104,15 +111,12 @@ def _s(x) -> "pa.Array":
 
 def _j(*parts) -> "pa.Array":
     """Concatenate string arrays and literals element-wise."""
-    import pyarrow.compute as pc
 
     return pc.binary_join_element_wise(*parts, "")
 
 
 def _write_lines(fh, lines) -> None:
     """Write an Arrow string array as newline-terminated text straight from its buffers."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = pc.binary_join_element_wise(lines, "", "\n")  # line + "\n"
     if isinstance(arr, pa.ChunkedArray):
@@ -142,7 +146,6 @@ def caller_pool(n_distinct: int, rng: np.random.Generator) -> np.ndarray:
 
 def _day_plan(n_calls: int, rng: np.random.Generator):
     """Days and calls per day: office-hours practice, ~CALLS_PER_MONTH calls a month."""
-    import pandas as pd
 
     months = max(1, math.ceil(n_calls / CALLS_PER_MONTH))
     start = pd.Timestamp(START_DAY)
@@ -162,7 +165,6 @@ def _intraday_p() -> np.ndarray:
 
 def generate_calls(n_calls: int, seed: int = SEED):
     """Yield batches of calls (dicts of numpy arrays), in time order, cut at day boundaries."""
-    import pandas as pd
 
     rng = np.random.default_rng(seed)
     days, counts = _day_plan(n_calls, rng)
@@ -216,7 +218,6 @@ def generate_calls(n_calls: int, seed: int = SEED):
 
 def write_queue_log(path: Path, n_calls: int, seed: int = SEED) -> dict:
     """Write a native pipe-delimited Asterisk queue_log of ``n_calls`` calls."""
-    import pyarrow as pa
 
     rng = np.random.default_rng(seed + 1)
     stats = {"calls": 0, "lines": 0, "callers": set()}
@@ -281,9 +282,6 @@ def write_queue_log(path: Path, n_calls: int, seed: int = SEED) -> dict:
 
 def _cdr_time(epoch_s: np.ndarray) -> "pa.Array":
     """Epoch seconds as cdr_csv writes them: server-local wall clock, quoted."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     local = pd.to_datetime(np.asarray(epoch_s, dtype=np.int64), unit="s", utc=True).tz_convert(TZ).tz_localize(None)
     txt = pc.strftime(pa.array(local.to_numpy().astype("datetime64[s]")), format="%Y-%m-%d %H:%M:%S")
@@ -298,8 +296,6 @@ def write_cdr(path: Path, n_calls: int, seed: int = SEED) -> dict:
     through Local channels and have 2–3 rows sharing ``linkedid``; rows are in the order the
     CDRs were posted (call end).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     stats = {"calls": 0, "rows": 0, "callers": set()}
     leg_seq = 0
@@ -386,8 +382,6 @@ def ensure_file(fmt: str, n_calls: int, folder: Path) -> tuple[Path, dict]:
 
 
 def _cpu_s() -> float:
-    import resource
-
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
@@ -397,16 +391,12 @@ def _vm_hwm_mb() -> float:
         for line in fh:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
-    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def child_baseline(fmt: str, path: Path, work: Path) -> dict:
     """Arrow CSV read in blocks, every column a string, streamed to one Parquet file."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
     t, cpu = time.perf_counter(), _cpu_s()
     if fmt == "queue_log":
@@ -438,10 +428,6 @@ def _without_checks() -> None:
     practice check, the look-up of earlier ingests of the same file (so nothing is replaced),
     the orphan take-over, the key fingerprint, and the changed-while-read check.
     """
-    import pandas as pd
-
-    import telephony.ingest as ing
-    import telephony.store as st
 
     ing.guard_table = lambda table, key, columns=(): table
     ing.practice_check = lambda *a, **k: []
@@ -455,7 +441,6 @@ def _without_checks() -> None:
         return real(*a, **k)
 
     ing.ingest_batches = no_source_check
-    del pd
 
 
 def child_ingest(fmt: str, path: Path, work: Path, checks: bool = True) -> dict:
@@ -463,8 +448,6 @@ def child_ingest(fmt: str, path: Path, work: Path, checks: bool = True) -> dict:
     os.environ["FRONTDOOR_KEY"] = "benchmark-key-not-secret"
     if not checks:
         _without_checks()
-    from telephony.ingest import ingest_file
-    from telephony.store import Store
 
     store = Store(work / "store", create=True)
     t, cpu = time.perf_counter(), _cpu_s()
@@ -604,7 +587,6 @@ def checks_cost(fmt: str, n: int, path: Path, work: Path, pairs: int) -> dict:
 
 def print_checks_cost(rows: list[dict]) -> int:
     """The median ratio per file, with PASS/FAIL against :data:`MAX_CHECKS_COST`."""
-    import statistics
 
     print(f"\n{'format':<10} {'calls':>9} {'pairs':>5} {'with s (med)':>12} {'without s (med)':>15} "
           f"{'ratio min':>9} {'median':>7} {'max':>6}  verdict")

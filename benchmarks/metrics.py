@@ -48,6 +48,19 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import demo_folder, ensure_demo  # noqa: E402
+import pyarrow.parquet as pq
+
+from telephony.store import open_store
+
+from demand.appointments.schema import read_appointments
+from demand.callers import caller_metrics_daily, caller_metrics_hourly
+from demand.capacity import capacity_metrics, same_day_exhaustion
+from demand.definitions import DEFAULT_TZ, prepare_calls
+from demand.demand_capacity import demand_capacity, monday_profile
+from demand.queue import nhs_metrics, queue_metrics
+from demand.simulation.demo import DEFAULT_START
+from demand.slots import prepare_slots
+from demand.workforce import consultation_length, continuity, skill_mix
 
 TARGET = 3.0
 YEAR_DAYS = 364
@@ -62,9 +75,6 @@ def measure(store, practices: list[str] | None, start: str, end: str, repeat: in
     alike. A step's time is its best over the repeats; ``metrics total`` is the best total of
     a whole sequence.
     """
-    import pyarrow.parquet as pq
-
-    from demand.appointments.schema import read_appointments
 
     paths = _split([str(p) for t in ("calls", "appointments") for _pid, _m, p in store.partitions(t, practices, start, end)])
     times: dict[str, list[float]] = {}
@@ -95,20 +105,12 @@ def metric_steps(calls, slots, start: str, end: str, share: bool = True) -> list
     With ``share`` the frames are prepared once (the first two steps) and every metric is
     given the prepared objects; without, each metric prepares its frame itself.
     """
-    from demand.callers import caller_metrics_daily, caller_metrics_hourly
-    from demand.capacity import capacity_metrics, same_day_exhaustion
-    from demand.demand_capacity import demand_capacity, monday_profile
-    from demand.queue import nhs_metrics, queue_metrics
-    from demand.workforce import consultation_length, continuity, skill_mix
 
     sizes = {"A81001": 6000, "A81002": 9000, "A81003": 12000}
     p = dict(start=start, end=end)
     src = {"calls": calls, "slots": slots}
     steps: list[tuple[str, Callable[[], object]]] = []
     if share:
-        from demand.definitions import DEFAULT_TZ, prepare_calls
-        from demand.slots import prepare_slots
-
         def prep_calls():
             src["calls"] = prepare_calls(calls, DEFAULT_TZ, start, end)
 
@@ -156,9 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.weeks < 52:
         ap.error("--weeks must be at least 52: the benchmark measures a year")
-
-    from demand.simulation.demo import DEFAULT_START
-    from telephony.store import open_store
 
     with demo_folder(args.keep, "frontdoor-metrics-bench-") as folder:
         store = open_store(ensure_demo(folder, args.weeks))

@@ -443,7 +443,7 @@ def plot_backtest(results: pd.DataFrame):
         Left: MASE per horizon bucket, one line per model. Right: coverage of each interval
         level per model, with the nominal levels dashed. Nothing is shown or saved.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # heavy, and only for the optional plot
 
     levels = results.attrs.get("levels") or tuple(float(c[9:]) for c in results.columns if c.startswith("coverage_"))
     by_h = summarise(results, by_horizon=True)

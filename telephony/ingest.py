@@ -825,23 +825,24 @@ LABELLED_COLUMNS: tuple[str, ...] = ("line",)
 def _collect_labels(
     table: pa.Table, spec: TableSpec, practice_id: str | None, into: dict[str, dict[str, tuple[pd.Timestamp, pd.Timestamp]]]
 ) -> None:
-    """Note the keyed line labels in ``table`` per practice, with the first and last time seen."""
+    """Note the keyed line labels in ``table`` per practice, with the first and last time seen.
+
+    Looked for among the column's distinct values (a handful of lines), then the rows holding
+    them grouped by Arrow: no pass over the rows in Python.
+    """
     if "line" not in table.column_names:
         return
-    line = table["line"]
-    is_label = pc.fill_null(pc.match_substring_regex(line, f"^{LINE_LABEL_PREFIX}[0-9a-f]+$"), False)
-    if not pc.any(is_label).as_py():
+    distinct = pc.unique(table["line"])
+    labels = distinct.filter(pc.fill_null(pc.match_substring_regex(distinct, f"^{LINE_LABEL_PREFIX}[0-9a-f]+$"), False))
+    if not len(labels):
         return
-    sub = table.filter(is_label)
-    df = pd.DataFrame(
-        {
-            "practice_id": sub["practice_id"].to_pandas() if practice_id is None else practice_id,
-            "line": sub["line"].to_pandas(),
-            "t": sub[spec.time].to_pandas(),
-        }
-    )
-    for (pid, label), g in df.groupby(["practice_id", "line"]):
-        lo, hi = g["t"].min(), g["t"].max()
+    sub = table.filter(pc.is_in(table["line"], value_set=labels))
+    keys = ["line"] if practice_id is not None else ["practice_id", "line"]
+    got = sub.group_by(keys).aggregate([(spec.time, "min"), (spec.time, "max")]).to_pylist()
+    for row in got:
+        pid = practice_id if practice_id is not None else row["practice_id"]
+        label = row["line"]
+        lo, hi = pd.Timestamp(row[f"{spec.time}_min"]), pd.Timestamp(row[f"{spec.time}_max"])
         seen = into.setdefault(pid, {})
         if label in seen:
             lo, hi = min(lo, seen[label][0]), max(hi, seen[label][1])

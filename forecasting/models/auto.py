@@ -95,7 +95,7 @@ class AutoModel(Model):
         self._chosen: dict[str, Model] = {}
 
     def _candidate_models(self) -> dict[str, Model]:
-        from forecasting.models import make_model
+        from forecasting.models import make_model  # the registry imports this module: looked up at use
 
         items = self.candidates.items() if isinstance(self.candidates, Mapping) else None
         out: dict[str, Model] = {}

@@ -170,7 +170,7 @@ class ETS(Model):
     # --- the contract hooks ----------------------------------------------------------------
 
     def _fit_series(self, s: SeriesData) -> _State:
-        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing  # heavy: imported when a model fits
 
         days, totals, open_day, idx = self._daily(s)
         types = self._day_types(s, days)

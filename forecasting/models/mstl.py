@@ -97,6 +97,7 @@ class MSTLModel(Model):
         return w[-len(periods) :] if len(w) >= len(periods) else None
 
     def _fit_series(self, s: SeriesData) -> _State:
+        # statsmodels is heavy (about a second): imported when a model fits.
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
         from statsmodels.tsa.seasonal import MSTL
 

@@ -191,7 +191,7 @@ class ProphetModel(Model):
 
     def _fit_series(self, s: SeriesData) -> _State:
         quiet_stan()
-        from prophet import Prophet
+        from prophet import Prophet  # heavy (Stan): imported when a model fits
 
         if self.preset == "default":
             m = Prophet(uncertainty_samples=self.uncertainty_samples, **self.prophet_kwargs)

@@ -140,7 +140,7 @@ class PracticeHistory:
     history_start: _dt.date
     tz: str = DEFAULT_TZ
     # series already made, by (freq, what): the forecast and its check share one
-    _series: dict = field(default_factory=dict, repr=False, compare=False)
+    _series: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def week_end(self) -> _dt.date:
@@ -170,7 +170,11 @@ class PracticeHistory:
 
     def series(self, freq: str, what: str, slots: pd.DataFrame | None = None) -> pd.DataFrame:
         """The practice's ``what`` per ``freq`` from :attr:`first_day` to :attr:`week_end`
-        (:func:`forecasting.series.series_from_calls`), made once."""
+        (:func:`forecasting.series.series_from_calls`).
+
+        Made once per ``(freq, what)``: ``slots`` (for ``same_day_demand``) must be the same
+        at every call, as they are within :func:`outlook_week`.
+        """
         key = (freq, what)
         if key not in self._series:
             kw = {} if slots is None else {"slots": slots}

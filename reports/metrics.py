@@ -17,7 +17,7 @@ import pandas as pd
 
 from demand.callers import caller_metrics_daily, caller_metrics_hourly
 from demand.capacity import same_day_exhaustion
-from demand.definitions import prepare_calls
+from demand.definitions import Prepared, prepare_calls
 from forecasting.calendar import Calendar
 from telephony.errors import FrontdoorError
 
@@ -69,7 +69,7 @@ class WeekMetrics:
     week_holidays: dict
     calls: pd.DataFrame
     slots: pd.DataFrame
-    prepared: object
+    prepared: Prepared | None
     daily: pd.DataFrame | None
     hourly: pd.DataFrame | None
     exhaustion: pd.DataFrame | None

@@ -147,7 +147,7 @@ def _hour_facts(prep, tz: str, row) -> dict:
 
 def headline(m: WeekMetrics) -> Headline:
     """The headline of a measured week (figures, busiest hours, sentences, notes)."""
-    week, tz, w0 = m.week, m.tz, m.window
+    tz, w0 = m.tz, m.window
     n_w = COMPARE_WEEKS + 1
     has_calls, has_slots = m.has_calls, m.has_slots
     if m.prepared is not None:

@@ -12,16 +12,16 @@ It builds the demo federation (:func:`demand.simulation.demo.run_demo`, ``--week
 (or ``--week``), each step of :func:`reports.weekly.write_weekly_report`, timed on its own:
 
 read
-    :func:`reports.weekly.read_report_inputs`: the practice's calls and slots for the week
+    :func:`reports.inputs.read_report_inputs`: the practice's calls and slots for the week
     and the twelve before, the registry and the manifest.
 metrics
     :func:`reports.weekly.measure_week`: headline, when demand arrives, demand against
     capacity, data quality.
 forecast
-    :func:`reports.outlook.forecast_week`: calls by day and by hour, last week's forecast
-    check (a one-window backtest of each), the half-hourly rota (Erlang A), people per
-    session, clinician sessions; ``--model`` (default ``auto``: per series, the best of
-    three models by a short backtest).
+    :func:`reports.weekly.forecast_sections`, through :func:`forecasting.outlook.outlook_week`:
+    calls by day and by hour, last week's forecast check (a one-window backtest of each), the
+    half-hourly rota (Erlang A, then the redial check), clinician sessions, same-day pressure;
+    ``--model`` (default ``auto``: per series, the best of three models by a short backtest).
 charts
     :func:`reports.charts.weekly_charts`: the eight matplotlib figures, PNG-encoded.
 rendering
@@ -42,17 +42,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import demo_folder, ensure_demo  # noqa: E402
+from reports.charts import weekly_charts  # noqa: E402
+from reports.html import render_weekly_html  # noqa: E402
+from reports.inputs import read_last_complete_week, read_report_inputs  # noqa: E402
+from reports.week import report_week  # noqa: E402
+from reports.weekly import forecast_sections, measure_week, weekly_report  # noqa: E402
+from telephony.store import open_store  # noqa: E402
 
 TARGET_S = 20.0
 
 
 def run_once(store, practice: str, week, model: str, out: Path) -> tuple[dict[str, float], dict]:
     """One report, step by step: seconds per step and a few facts about what was made."""
-    from reports import outlook
-    from reports.charts import weekly_charts
-    from reports.html import render_weekly_html
-    from reports.weekly import WeeklyReport, _registry_row, measure_week, read_report_inputs
-
     t = {}
     t0 = time.perf_counter()
     inputs = read_report_inputs(store, [practice], week)
@@ -61,11 +62,9 @@ def run_once(store, practice: str, week, model: str, out: Path) -> tuple[dict[st
     m = measure_week(inputs, practice)
     t["metrics"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    nxt, check = outlook.forecast_week(inputs, practice, m, model)
+    nxt, check = forecast_sections(inputs, m, model)
     t["forecast"] = time.perf_counter() - t0
-    reg = _registry_row(inputs.registry, practice)
-    report = WeeklyReport(practice, reg.get("name"), reg.get("list_size"), inputs.week, inputs.tz, m.headline,
-                          m.arrival, m.capacity, nxt, check, m.quality)
+    report = weekly_report(inputs, m, (nxt, check))
     t0 = time.perf_counter()
     charts = weekly_charts(report)
     t["charts"] = time.perf_counter() - t0
@@ -92,9 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="auto", help="forecasting model (default auto)")
     ap.add_argument("--repeat", type=int, default=3, help="runs; each step's best is reported (default 3)")
     args = ap.parse_args(argv)
-
-    from telephony.store import open_store
-    from reports.weekly import read_last_complete_week, report_week
 
     with demo_folder(args.keep, "frontdoor-report-bench-") as folder:
         store = open_store(ensure_demo(folder, args.weeks))

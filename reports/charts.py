@@ -22,6 +22,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from reports import text as T
 
@@ -319,9 +321,6 @@ def forecast_hours_figure(next_week) -> Figure | None:
     ax.tick_params(axis="x", length=0)
     ax.set_ylabel("Calls per hour")
     ax.set_ylim(bottom=0)
-    from matplotlib.patches import Patch
-    from matplotlib.lines import Line2D
-
     ax.legend(
         handles=[
             Line2D([], [], color=COLOURS["forecast"], lw=1.6, label="forecast"),
@@ -366,9 +365,6 @@ def forecast_check_figure(check) -> Figure | None:
         ax2.set_ylabel("Calls per hour")
         ax2.set_ylim(bottom=0)
         ax2.set_title("By hour", fontsize=8.5)
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-
         ax2.legend(
             handles=[
                 Line2D([], [], color=COLOURS["actual"], lw=1, marker=".", label="actual"),

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from reports.weekly import ReportError
+from reports.errors import ReportError
 
 __all__ = ["CHROMIUM_ENV", "find_chromium", "chromium_command", "write_pdf"]
 

@@ -57,6 +57,32 @@ def read_practices(store: Store) -> pd.DataFrame:
     return pq.read_table(path).to_pandas()
 
 
+def known_practices(store: Store, registry: pd.DataFrame | None = None) -> set[str]:
+    """The practices a store knows: those in its registry, or with calls or appointments.
+
+    A practice is known once any of its data is in the store, registered or not: an ingest
+    does not need the registry, and a report or a metric of such a practice is still wanted.
+
+    Parameters
+    ----------
+    store : Store
+    registry : pandas.DataFrame, optional
+        The registry already read (:func:`read_practices`), to save reading it again.
+
+    Returns
+    -------
+    set of str
+        ODS codes.
+    """
+    if registry is None:
+        registry = read_practices(store)
+    known = set(registry["practice_id"].astype(str))
+    for table in ("calls", "appointments"):
+        # only directory names are read: a partition's practice is in its path
+        known |= {pid for pid, _month, _path in store.partitions(table)}
+    return known
+
+
 def write_practices(store: Store, practices: pd.DataFrame) -> pd.DataFrame:
     """Add or replace practices in the registry, atomically.
 

@@ -20,6 +20,28 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import forecasting.outlook
+from cli import main
+from demand.appointments.schema import read_appointments
+from demand.callers import caller_metrics_daily, caller_metrics_hourly
+from demand.capacity import same_day_exhaustion
+from demand.demand_capacity import demand_capacity
+from demand.queue import queue_metrics
+from demand.simulation.demo import run_demo
+from forecasting.planning.peak_pressure import PressureError
+from reports import (
+    build_weekly_report,
+    build_weekly_reports,
+    read_last_complete_week,
+    read_report_inputs,
+    report_week,
+    write_weekly_report,
+)
+from reports.html import render_weekly_html
+from reports.pdf import write_pdf
+from telephony.errors import PeriodError
+from telephony.store import open_store
+
 TZ = "Europe/London"
 PRACTICE = "A81001"
 NORMAL = "2025-W15"  # Monday 7 - Sunday 13 April 2025
@@ -37,8 +59,6 @@ DRAMA = re.compile(
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from demand.simulation.demo import run_demo
-
     mp = pytest.MonkeyPatch()
     mp.setenv("FRONTDOOR_KEY", "test-key-not-secret")
     out = tmp_path_factory.mktemp("report_demo")
@@ -49,29 +69,22 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def store(demo):
-    from telephony.store import open_store
-
     return open_store(demo / "store")
 
 
 @pytest.fixture(scope="module")
 def inputs(store):
-    from reports.weekly import read_report_inputs
-
     return read_report_inputs(store, ["A81001", "A81002", "A81003"], NORMAL)
 
 
 @pytest.fixture(scope="module")
 def report(inputs):
-    from reports.weekly import build_weekly_report
-
     return build_weekly_report(inputs, PRACTICE)
 
 
 @pytest.fixture(scope="module")
 def page(report, tmp_path_factory):
     """The normal week's report written to a file: (path, html text)."""
-    from reports.html import render_weekly_html
 
     path = tmp_path_factory.mktemp("report_html") / "week15.html"
     text = render_weekly_html(report)
@@ -136,24 +149,19 @@ def without_images(text: str) -> str:
 
 
 def test_report_week_reads_iso_weeks_and_dates():
-    from reports.weekly import report_week as parse_week
-    from telephony.errors import PeriodError as ReportError
-
-    w = parse_week("2026-W47")
+    w = report_week("2026-W47")
     assert (w.start, w.last, w.end, w.iso) == (dt.date(2026, 11, 16), dt.date(2026, 11, 22), dt.date(2026, 11, 23), "2026-W47")
-    assert parse_week("2026w47") == w == parse_week("2026-11-22") == parse_week(dt.date(2026, 11, 18))
-    assert parse_week("2025-W01").start == dt.date(2024, 12, 30)  # ISO week 1 can start in December
-    assert parse_week("2025-W17").title == "Week 17: 21\u201327 April 2025"
-    assert parse_week("2025-W18").title == "Week 18: 28 April \u2013 4 May 2025"
-    with pytest.raises(ReportError, match="2025 has no ISO week 53"):
-        parse_week("2025-W53")
-    with pytest.raises(ReportError, match="write it as an ISO week like 2026-W47"):
-        parse_week("next week")
+    assert report_week("2026w47") == w == report_week("2026-11-22") == report_week(dt.date(2026, 11, 18))
+    assert report_week("2025-W01").start == dt.date(2024, 12, 30)  # ISO week 1 can start in December
+    assert report_week("2025-W17").title == "Week 17: 21\u201327 April 2025"
+    assert report_week("2025-W18").title == "Week 18: 28 April \u2013 4 May 2025"
+    with pytest.raises(PeriodError, match="2025 has no ISO week 53"):
+        report_week("2025-W53")
+    with pytest.raises(PeriodError, match="write it as an ISO week like 2026-W47"):
+        report_week("next week")
 
 
 def test_last_complete_week_of_the_demo(store):
-    from reports.weekly import read_last_complete_week
-
     # the demo's last day is Sunday 27 April; A81001's phones close at the weekend, so its
     # last call on Friday 25 April completes the week
     assert read_last_complete_week(store, PRACTICE).iso == EASTER
@@ -183,11 +191,6 @@ def test_normal_week_has_every_section_and_no_degradation_notes(report, page):
 
 
 def test_headline_numbers_equal_the_metric_functions(store, page):
-    from demand.callers import caller_metrics_daily, caller_metrics_hourly
-    from demand.appointments.schema import read_appointments
-    from demand.capacity import same_day_exhaustion
-    from demand.queue import queue_metrics
-
     lo = pd.Timestamp(START).tz_localize(TZ)
     hi = pd.Timestamp(END).tz_localize(TZ)
     calls = store.read_calls([PRACTICE], lo, hi)
@@ -234,8 +237,6 @@ def test_headline_numbers_equal_the_metric_functions(store, page):
 
 
 def test_comparisons_are_the_week_before_and_the_four_weeks_before(store, report):
-    from demand.queue import queue_metrics
-
     calls = store.read_calls([PRACTICE])
     weeks = queue_metrics(calls, "W", tz=TZ, start="2025-03-10", end=END)["inbound_total"].to_numpy()
     assert len(weeks) == 5  # weeks 11 to 15
@@ -251,7 +252,6 @@ def test_no_phone_number_name_or_identity_in_the_page(demo, store, page):
     # no pseudonym of a caller, a handler or a clinician either
     calls = store.read_calls([PRACTICE], columns=["caller_key", "agent_key"])
     keys = set(calls["caller_key"].dropna()) | set(calls["agent_key"].dropna())
-    from demand.appointments.schema import read_appointments
 
     keys |= set(read_appointments(store, [PRACTICE])["clinician_key"].dropna())
     assert keys and not [k for k in keys if k in visible]
@@ -269,9 +269,6 @@ def test_no_phone_number_name_or_identity_in_the_page(demo, store, page):
 
 
 def test_a_day_missing_from_the_export_is_reported_not_fatal(inputs):
-    from reports.html import render_weekly_html
-    from reports.weekly import build_weekly_report
-
     local_day = inputs.calls["start_utc"].dt.tz_convert(TZ).dt.date
     lost = (inputs.calls["practice_id"] == PRACTICE) & (local_day == dt.date(2025, 4, 9))
     holed = dataclasses.replace(inputs, calls=inputs.calls.loc[~lost.to_numpy()].reset_index(drop=True))
@@ -294,8 +291,6 @@ def inputs_week_calls(inputs) -> int:
 
 
 def test_hours_missing_inside_a_day_are_listed(inputs):
-    from reports.weekly import build_weekly_report
-
     local = inputs.calls["start_utc"].dt.tz_convert(TZ)
     lost = (inputs.calls["practice_id"] == PRACTICE) & (local.dt.date == dt.date(2025, 4, 8)) & (local.dt.hour == 8)
     holed = dataclasses.replace(inputs, calls=inputs.calls.loc[~lost.to_numpy()].reset_index(drop=True))
@@ -305,8 +300,6 @@ def test_hours_missing_inside_a_day_are_listed(inputs):
 
 
 def test_a_week_without_any_calls_writes_a_report_that_says_so(store, tmp_path):
-    from reports.weekly import write_weekly_report
-
     files = write_weekly_report(store, PRACTICE, "2025-W20", tmp_path)  # after the demo's last week
     text = files.html.read_text(encoding="utf-8")
     r = read_page(text)
@@ -319,9 +312,6 @@ def test_a_week_without_any_calls_writes_a_report_that_says_so(store, tmp_path):
 
 
 def test_bank_holiday_week(store):
-    from reports.html import render_weekly_html
-    from reports.weekly import build_weekly_report, read_report_inputs
-
     inp = read_report_inputs(store, [PRACTICE], EASTER)
     rep = build_weekly_report(inp, PRACTICE, model="seasonal_average")
     days = rep.quality.days.set_index("date")
@@ -341,9 +331,6 @@ def test_bank_holiday_week(store):
 
 
 def test_a_practice_without_appointment_data(inputs):
-    from reports.html import render_weekly_html
-    from reports.weekly import build_weekly_report
-
     no_slots = dataclasses.replace(inputs, slots=inputs.slots.iloc[0:0])
     rep = build_weekly_report(no_slots, PRACTICE, model="seasonal_average")
     assert rep.capacity.sessions is None and rep.capacity.appointments is None
@@ -359,8 +346,6 @@ def test_a_practice_without_appointment_data(inputs):
 
 
 def test_one_read_serves_several_practices(inputs):
-    from reports.weekly import build_weekly_reports
-
     reps = build_weekly_reports(inputs, ["A81002", "A81003"], forecast=False)
     assert [r.practice_id for r in reps] == ["A81002", "A81003"]
     assert [r.practice_name for r in reps] == ["Sample Road Medical Centre", "Specimen Lane Health Centre"]
@@ -375,8 +360,6 @@ def test_one_read_serves_several_practices(inputs):
 
 
 def test_report_command_writes_the_page_and_explains_a_missing_pdf_printer(demo, tmp_path, monkeypatch):
-    from cli import main
-
     out = tmp_path / "week15.html"
     monkeypatch.setenv("FRONTDOOR_CHROMIUM", str(tmp_path / "no-such-browser"))
     res = CliRunner().invoke(main, ["report", "--practice", "a81001", "--week", NORMAL, "--out", str(out), "--pdf",
@@ -424,8 +407,6 @@ def test_page_in_headless_chromium(page, tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run installs it)")
 def test_pdf_is_printed_with_chromium(page, tmp_path, monkeypatch):
-    from reports.pdf import write_pdf
-
     monkeypatch.setenv("FRONTDOOR_CHROMIUM", CHROMIUM)
     pdf = write_pdf(page[0], tmp_path / "week15.pdf")
     data = pdf.read_bytes()
@@ -438,8 +419,6 @@ def test_pdf_is_printed_with_chromium(page, tmp_path, monkeypatch):
 
 
 def test_next_week_rota_sessions_and_pressure(store, report):
-    from demand.appointments.schema import read_appointments
-
     nxt = report.next_week
     # week 16 ends with Good Friday: the practice is closed, so nothing is planned for it
     daily = nxt.daily.set_index("ds")
@@ -479,10 +458,6 @@ def test_next_week_rota_sessions_and_pressure(store, report):
 
 
 def test_without_next_weeks_book_the_usual_slots_are_assumed(inputs, store):
-    from demand.appointments.schema import read_appointments
-    from demand.demand_capacity import demand_capacity
-    from reports.weekly import build_weekly_report
-
     s = inputs.slots
     no_book = dataclasses.replace(inputs, slots=s[s["start_utc"] < pd.Timestamp(END).tz_localize(TZ)].reset_index(drop=True))
     rep = build_weekly_report(no_book, PRACTICE, model="seasonal_average")
@@ -502,9 +477,6 @@ def test_without_next_weeks_book_the_usual_slots_are_assumed(inputs, store):
 
 
 def test_rejected_rows_and_unknown_words_from_the_manifest(inputs):
-    from reports.html import render_weekly_html
-    from reports.weekly import build_weekly_report
-
     m = inputs.manifest
     row = m[(m["practice_id"] == PRACTICE) & (m["table"] == "calls")].iloc[[0]].copy()
     row["file_name"] = "queue_log_07700 900123.csv"  # a number where a file name should be
@@ -523,31 +495,60 @@ def test_rejected_rows_and_unknown_words_from_the_manifest(inputs):
     assert "TRANSFERRED (2)" in text and not DRAMA.search(text)
 
 
-def test_forecast_sections_degrade_when_a_piece_is_missing(inputs, monkeypatch):
-    import forecasting.planning.peak_pressure
-    from reports.weekly import build_weekly_report
+def test_a_part_of_next_week_that_fails_leaves_the_others_standing(inputs, monkeypatch):
+    def no_room(*args, **kwargs):
+        raise PressureError("capacity has no session for Monday am")
 
-    # a forecasting package without the pressure module: only the same-day plans go
-    monkeypatch.delattr(forecasting.planning.peak_pressure, "peak_pressure")
+    # the pressure ranking fails: its note says why, the sessions, rota and forecasts stand
+    monkeypatch.setattr(forecasting.outlook, "peak_pressure", no_room)
     rep = build_weekly_report(inputs, PRACTICE, model="seasonal_average")
     nxt = rep.next_week
-    assert nxt.pressure is None and nxt.session_days is None
-    assert any(n.startswith("Same-day demand and clinician sessions cannot be planned: forecasting.planning.peak_pressure.peak_pressure")
-               for n in nxt.notes)
-    assert nxt.daily is not None and nxt.rota is not None and rep.forecast_check.daily is not None
+    assert nxt.pressure is None
+    assert "The highest-pressure sessions could not be made: capacity has no session for Monday am" in nxt.notes
+    assert nxt.session_days is not None and nxt.rota is not None and nxt.daily is not None
+    assert rep.forecast_check.daily is not None
+    assert "capacity has no session for Monday am" in render_weekly_html(rep)
 
-    # no forecasting package at all: both sections say so, the measured ones stand
-    import builtins
 
-    real_import = builtins.__import__
+def test_the_rota_is_erlang_a_alone_when_the_redial_check_fails(inputs, monkeypatch):
+    real = forecasting.outlook.plan_rota
 
-    def no_forecasting(name, *args, **kwargs):
-        if name.startswith("forecasting"):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
+    def no_simulation(*args, check_redials, **kwargs):
+        if check_redials:
+            raise ValueError("the simulation needs at least one open half hour")
+        return real(*args, check_redials=check_redials, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_forecasting)
+    monkeypatch.setattr(forecasting.outlook, "plan_rota", no_simulation)
     rep = build_weekly_report(inputs, PRACTICE, model="seasonal_average")
-    assert rep.next_week.notes[0].startswith("Forecasts are not available in this installation")
-    assert rep.forecast_check.notes == rep.next_week.notes
-    assert rep.headline.figure("calls").value == inputs_week_calls(inputs)
+    nxt = rep.next_week
+    assert ("The rota could not be checked in the queue simulation with redials (the simulation needs at least one "
+            "open half hour): it is Erlang A's alone.") in nxt.notes
+    assert not nxt.rota_settings["checked"]
+    assert (nxt.rota["agents"] == nxt.rota["erlang_agents"]).all() and nxt.rota["service_level"].isna().all()
+    assert "Erlang A sees no redials, so the rota was then played" not in render_weekly_html(rep)
+
+
+def test_an_unknown_model_replaces_both_forecast_sections_with_a_note(inputs):
+    rep = build_weekly_report(inputs, PRACTICE, model="arima")
+    note = rep.next_week.notes
+    assert len(note) == 1 and note[0].startswith("Unknown forecasting model 'arima'; known models: auto, ets,")
+    assert rep.forecast_check.notes == note and rep.next_week.daily is None and rep.forecast_check.daily is None
+    assert rep.headline.figure("calls").value == inputs_week_calls(inputs)  # the measured sections stand
+
+
+def test_notes_name_what_to_do_without_command_line_flags(store, inputs):
+    """A report is read by a practice manager, and the library's words are the library's:
+    no note or sentence tells anyone to pass a flag."""
+    reports_made = [
+        build_weekly_report(read_report_inputs(store, [PRACTICE], "2025-W20"), PRACTICE),  # no calls at all
+        build_weekly_report(dataclasses.replace(inputs, slots=inputs.slots.iloc[0:0]), PRACTICE, forecast=False),
+        build_weekly_report(inputs, PRACTICE, model="arima"),
+    ]
+    said = [
+        text
+        for rep in reports_made
+        for section in (rep.headline, rep.arrival, rep.capacity, rep.next_week, rep.forecast_check, rep.quality)
+        for text in section.notes + getattr(section, "sentences", [])
+    ]
+    assert any("or report on another week" in t for t in said)
+    assert not [t for t in said if re.search(r"(?<![\w-])--[a-z]", t)]

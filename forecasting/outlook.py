@@ -1,0 +1,720 @@
+"""The week after a practice's history: its forecast, call-handler rota, clinician sessions and
+same-day pressure, and how the forecast made before the last week of history did.
+
+What the weekly report shows of next week, as numbers: pure functions over one practice's
+history (:class:`PracticeHistory`, frames already read), built on the one forecast
+orchestration (:func:`forecasting.pipeline.forecast_series`, the registry's models,
+:func:`forecasting.backtest.cross_validation`) and the planners
+(:mod:`forecasting.planning.plan`, :mod:`forecasting.planning.staffing`,
+:mod:`forecasting.planning.peak_pressure`). Nothing here reads a store or writes words for a
+page; :mod:`reports.sections.next_week` and :mod:`reports.sections.forecast_check` do.
+
+One function per part, each returning a plain dataclass; a part that cannot be made (a series
+too short, a model that does not converge) says why in its ``error`` and leaves the other
+parts standing. :func:`outlook_week` makes them all.
+
+What is forecast
+----------------
+============================== ========= ========================================================
+part                           period    series (:data:`forecasting.series.WHATS`)
+============================== ========= ========================================================
+calls by day and by hour       D, h      ``calls``: every inbound attempt
+(:func:`forecast_calls`)
+call-handler rota              30min, h  ``unique_callers`` (people's first calls) per hour,
+(:func:`plan_handlers`)                  spread over the half hours like ``offered``; Erlang A,
+                                         then raised where the queue simulation with redials
+                                         falls short (as ``frontdoor staff``)
+clinician sessions             D         ``same_day_demand``: same-day slots booked plus callers
+(:func:`plan_same_day`)                  turned away for lack of capacity
+highest-pressure sessions      D         the same, split into am and pm
+(:func:`session_pressure`)               (:mod:`forecasting.planning.peak_pressure`)
+last week's forecast           D, h      ``calls`` from data up to the start of the week
+(:func:`check_last_week`)
+============================== ========= ========================================================
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from demand.definitions import to_utc_bound
+from demand.demand_capacity import demand_capacity
+from telephony.errors import FrontdoorError
+from telephony.timeutil import DEFAULT_TZ
+
+from forecasting.backtest import cross_validation, score
+from forecasting.base import ForecastInputError, Model
+from forecasting.calendar import Calendar
+from forecasting.models import MODELS, make_model
+from forecasting.pipeline import forecast_series
+from forecasting.planning.peak_pressure import capacity_from_slots, peak_pressure, session_demand, session_shares
+from forecasting.planning.plan import plan_rota, session_roles
+from forecasting.planning.staffing import clinician_sessions, measure_handling
+from forecasting.series import series_from_calls
+
+__all__ = [
+    "LEVELS",
+    "ROTA_TARGETS",
+    "PLAN_QUANTILE",
+    "OUTLOOK_FAILURES",
+    "PracticeHistory",
+    "ModelUsed",
+    "CallsForecast",
+    "LastWeekCheck",
+    "HandlerRota",
+    "SameDayPlan",
+    "SessionPressure",
+    "WeekOutlook",
+    "check_model",
+    "forecast_calls",
+    "check_last_week",
+    "plan_handlers",
+    "plan_same_day",
+    "session_pressure",
+    "outlook_week",
+]
+
+#: Interval levels (percent) of every forecast.
+LEVELS = (80, 95)
+#: Periods forecast: a week of days or of hours.
+HORIZON = {"D": 7, "h": 7 * 24}
+#: Service targets of the recommended call-handler rota (:func:`forecasting.planning.staffing.handlers_per_interval`).
+ROTA_TARGETS = {"target_sl": 0.8, "target_t_s": 60.0, "max_abandon": 0.05, "shrinkage": 0.3}
+#: Clinician sessions and handlers plan for this quantile of demand: the 80% interval's upper
+#: bound, enough on nine days in ten.
+PLAN_QUANTILE = 0.9
+#: Abandons shorter than this are callers balking at the queue, not running out of patience
+#: (left out of the patience estimate, as ``frontdoor staff`` does).
+BALK_S = 60.0
+#: Simulated runs of each day when the rota is checked with redials.
+REDIAL_SEEDS = 5
+#: Weeks of slots the mix of roles and the slots per session are learnt from.
+ROLE_WEEKS = 8
+#: Weeks the "usual" same-day capacity of a session is averaged over.
+USUAL_WEEKS = 4
+#: A session is under pressure when same-day demand exceeds its capacity with more than this
+#: probability; extra sessions are suggested until it does not.
+PRESSURE_THRESHOLD = 0.1
+#: Mean patience when nobody abandoned (unbounded patience): an hour keeps Erlang A finite,
+#: as ``frontdoor staff`` does.
+UNBOUNDED_PATIENCE_S = 3600.0
+#: What a part's numbers can fail with: its ``error`` holds it and the other parts stand.
+OUTLOOK_FAILURES = (FrontdoorError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+# ============================================================================ the history
+
+
+@dataclass
+class PracticeHistory:
+    """One practice's history up to the end of a week: what the week after is forecast from.
+
+    Attributes
+    ----------
+    practice_id : str
+    calls : pandas.DataFrame
+        Canonical calls from ``history_start`` to the end of the week (at least one).
+    slots : pandas.DataFrame
+        Canonical slots from ``history_start``; those of the week after, when present, are
+        next week's appointment book.
+    calendar : forecasting.calendar.Calendar
+        The practice's opening hours and bank holidays.
+    week_start : datetime.date
+        The Monday of the history's last week: the outlook is of the week after.
+    history_start : datetime.date
+        The first local day the frames were read from.
+    tz : str
+        The practice's wall clock.
+    """
+
+    practice_id: str
+    calls: pd.DataFrame
+    slots: pd.DataFrame
+    calendar: Calendar
+    week_start: _dt.date
+    history_start: _dt.date
+    tz: str = DEFAULT_TZ
+    # series already made, by (freq, what): the forecast and its check share one
+    _series: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def week_end(self) -> _dt.date:
+        """The Monday after the history's last week: the first day forecast."""
+        return self.week_start + _dt.timedelta(days=7)
+
+    @property
+    def next_end(self) -> _dt.date:
+        """The Monday after the week forecast (exclusive)."""
+        return self.week_start + _dt.timedelta(days=14)
+
+    @property
+    def first_day(self) -> _dt.date:
+        """The first local day of the series: the history's start, or its first call if later."""
+        if not len(self.calls):
+            raise ForecastInputError(f"No calls of {self.practice_id} to forecast from.")
+        return max(self.history_start, self.calls["start_utc"].min().tz_convert(self.tz).date())
+
+    @property
+    def calendars(self) -> dict[str, Calendar]:
+        """The calendar under the practice's id, as the models take it."""
+        return {self.practice_id: self.calendar}
+
+    def utc(self, day: _dt.date) -> pd.Timestamp:
+        """The instant (UTC) a local day starts."""
+        return to_utc_bound(day, self.tz)
+
+    def series(self, freq: str, what: str, slots: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The practice's ``what`` per ``freq`` from :attr:`first_day` to :attr:`week_end`
+        (:func:`forecasting.series.series_from_calls`).
+
+        Made once per ``(freq, what)``: ``slots`` (for ``same_day_demand``) must be the same
+        at every call, as they are within :func:`outlook_week`.
+        """
+        key = (freq, what)
+        if key not in self._series:
+            kw = {} if slots is None else {"slots": slots}
+            self._series[key] = series_from_calls(
+                self.calls, freq, what, self.tz, self.first_day.isoformat(), self.week_end.isoformat(), **kw
+            )
+        return self._series[key]
+
+    def slots_before(self, end: _dt.date) -> pd.DataFrame:
+        """Slots starting before the local day ``end``."""
+        s = self.slots
+        return s.loc[(s["start_utc"] < self.utc(end)).to_numpy(dtype=bool)] if len(s) else s
+
+
+@dataclass(frozen=True)
+class ModelUsed:
+    """Which model made a forecast.
+
+    Attributes
+    ----------
+    name : str
+        Its registry name (:data:`forecasting.models.MODELS`); for ``auto``, that of the model
+        it chose (a candidate outside the registry by its alias).
+    chosen : bool
+        Chosen per series by the ``auto`` model's backtest of the recent weeks.
+    """
+
+    name: str
+    chosen: bool = False
+
+
+def _model_used(m: Model, name: str) -> ModelUsed:
+    choices = getattr(m, "choices_", None)
+    if choices is not None and len(choices):
+        chosen = str(choices["model"].iloc[0])  # the auto model names its candidates by alias
+        by_alias = {cls.alias: registered for registered, cls in MODELS.items()}
+        return ModelUsed(by_alias.get(chosen, chosen), True)
+    return ModelUsed(name)
+
+
+def check_model(model: str) -> str:
+    """``model`` if the registry knows it.
+
+    Raises
+    ------
+    forecasting.base.ForecastInputError
+        For an unknown model, listing the known ones.
+    """
+    if model not in MODELS:
+        raise ForecastInputError(f"Unknown forecasting model {model!r}; known models: {', '.join(sorted(MODELS))}.")
+    return model
+
+
+def _forecast(history: PracticeHistory, df: pd.DataFrame, model: str, h: int) -> tuple[pd.DataFrame, Model]:
+    return forecast_series(df, model, h, history.calendars, level=LEVELS)
+
+
+# ============================================================================ calls
+
+
+@dataclass
+class CallsForecast:
+    """Next week's calls by day (``freq="D"``) or by hour (``"h"``).
+
+    Attributes
+    ----------
+    freq : str
+    forecast : pandas.DataFrame or None
+        ``ds`` (naive local start), ``mean, lo80, hi80, lo95, hi95`` (calls), ``closed``.
+    model : ModelUsed or None
+    error : Exception or None
+        Why there is no forecast.
+    """
+
+    freq: str
+    forecast: pd.DataFrame | None = None
+    model: ModelUsed | None = None
+    error: Exception | None = None
+
+
+def _tidy(fc: pd.DataFrame, alias: str, cal: Calendar, freq: str) -> pd.DataFrame:
+    out = pd.DataFrame({"ds": pd.DatetimeIndex(fc["ds"]), "mean": fc[alias].to_numpy()})
+    for lv in LEVELS:
+        out[f"lo{lv}"] = fc[f"{alias}-lo-{lv}"].to_numpy()
+        out[f"hi{lv}"] = fc[f"{alias}-hi-{lv}"].to_numpy()
+    out["closed"] = cal.closed(pd.DatetimeIndex(out["ds"]), freq)
+    return out
+
+
+def forecast_calls(history: PracticeHistory, model: str, freq: str) -> CallsForecast:
+    """Next week's inbound calls per day or per hour, with 80% and 95% intervals.
+
+    Parameters
+    ----------
+    history : PracticeHistory
+    model : str
+        Registry name (:data:`forecasting.models.MODELS`).
+    freq : {"D", "h"}
+
+    Returns
+    -------
+    CallsForecast
+    """
+    out = CallsForecast(freq)
+    try:
+        fc, m = _forecast(history, history.series(freq, "calls"), model, HORIZON[freq])
+    except OUTLOOK_FAILURES as err:
+        out.error = err
+        return out
+    out.forecast = _tidy(fc, m.alias, history.calendar, freq)
+    out.model = _model_used(m, model)
+    return out
+
+
+# ============================================================================ last week's forecast
+
+
+@dataclass
+class LastWeekCheck:
+    """The forecast of the history's last week, made from the data before it, against what happened.
+
+    Attributes
+    ----------
+    freq : str
+    frame : pandas.DataFrame or None
+        ``ds, actual, forecast, lo80, hi80, lo95, hi95, closed``.
+    scores : dict
+        ``wape`` (sum of absolute errors over the actual total, open periods), ``mase``,
+        ``coverage_80`` (share of open periods inside the 80% interval)
+        (:func:`forecasting.backtest.score`; absent when no period was open), and
+        ``forecast_total, actual_total`` over the open periods.
+    error : Exception or None
+        Why there is no check.
+    """
+
+    freq: str
+    frame: pd.DataFrame | None = None
+    scores: dict = field(default_factory=dict)
+    error: Exception | None = None
+
+
+def check_last_week(history: PracticeHistory, model: str, freq: str) -> LastWeekCheck:
+    """A one-window backtest of ``model`` over the history's last week, per day or per hour.
+
+    Returns
+    -------
+    LastWeekCheck
+    """
+    out = LastWeekCheck(freq)
+    cals = history.calendars
+    try:
+        s = history.series(freq, "calls")
+        cv = cross_validation(s, make_model(model, calendar=cals), h=HORIZON[freq], n_windows=1, level=LEVELS,
+                              calendar=cals)
+        sc = score(cv, s, horizon="all", calendar=cals)
+    except OUTLOOK_FAILURES as err:
+        out.error = err
+        return out
+    frame = pd.DataFrame(
+        {
+            "ds": pd.DatetimeIndex(cv["ds"]),
+            "actual": cv["y"].to_numpy(),
+            "forecast": cv["yhat"].to_numpy(),
+            **{f"{b}{lv}": cv[f"{b}_{lv}"].to_numpy() for lv in LEVELS for b in ("lo", "hi")},
+            "closed": cv["closed"].to_numpy(dtype=bool),
+        }
+    )
+    if len(sc):
+        row = sc.iloc[0]
+        out.scores.update(wape=float(row["wape"]), coverage_80=float(row["coverage_80"]), mase=float(row["mase"]))
+    open_ = ~frame["closed"]
+    out.scores["forecast_total"] = float(frame.loc[open_, "forecast"].sum())
+    out.scores["actual_total"] = float(frame.loc[open_, "actual"].sum())
+    out.frame = frame
+    return out
+
+
+# ============================================================================ the call-handler rota
+
+
+@dataclass
+class HandlerRota:
+    """Next week's call handlers per half hour, as ``frontdoor staff`` makes them.
+
+    Attributes
+    ----------
+    rota : pandas.DataFrame or None
+        Per open half hour: ``ds, calls`` (forecast calls reaching the queue, redials
+        included), ``first_attempts`` (forecast people's first calls of the day, the demand
+        staffed for), ``erlang_agents``, ``agents`` (on the phones, after the redial check),
+        ``service_level`` (achieved in the simulation; NaN when not checked), ``rostered``
+        and ``seen_last_week`` (distinct handlers who answered calls in the same half hour
+        of the same weekday of the history's last week; NaN when the calls name no handler).
+    settings : dict or None
+        ``aht_s, patience_s, checked, quantile`` and :data:`ROTA_TARGETS`.
+    calls_model, callers_model : ModelUsed or None
+        The models of calls reaching the queue per half hour and of first callers per hour.
+    met : bool or None
+        Whether the simulation met the targets (``None`` when not checked).
+    not_met : dict or None
+        When it did not: ``reason`` and ``failing`` (the half hours still short).
+    unchecked : Exception or None
+        Why the redial check could not run (the rota is then Erlang A's alone).
+    error : Exception or None
+        Why there is no rota.
+    """
+
+    rota: pd.DataFrame | None = None
+    settings: dict | None = None
+    calls_model: ModelUsed | None = None
+    callers_model: ModelUsed | None = None
+    met: bool | None = None
+    not_met: dict | None = None
+    unchecked: Exception | None = None
+    error: Exception | None = None
+
+
+def plan_handlers(history: PracticeHistory, model: str) -> HandlerRota:
+    """The call-handler rota per half hour of the week after the history.
+
+    Demand is callers' *first attempts* (the redials of an under-staffed 8am are a symptom of
+    past staffing, not demand to staff for): the hourly ``unique_callers`` forecast at
+    :data:`PLAN_QUANTILE`, spread over its half hours like the calls forecast. Erlang A staffs
+    them; the queue simulation with redials then raises the half hours that still fall short
+    (:func:`forecasting.planning.plan.plan_rota`). When the simulation itself fails, the
+    rota is Erlang A's alone and ``unchecked`` says why.
+
+    Returns
+    -------
+    HandlerRota
+    """
+    out = HandlerRota()
+    try:
+        fc30, m30 = _forecast(history, history.series("30min", "offered"), model, 7 * 48)
+        fch, mh = _forecast(history, history.series("h", "unique_callers"), model, 7 * 24)
+        out.calls_model, out.callers_model = _model_used(m30, model), _model_used(mh, model)
+        handling = measure_handling(history.calls, short_abandon_s=BALK_S)
+    except OUTLOOK_FAILURES as err:
+        out.error = err
+        return out
+    patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else UNBOUNDED_PATIENCE_S
+    closed = history.calendar.closed(pd.DatetimeIndex(fc30["ds"]), "30min")
+
+    def plan(check: bool):
+        return plan_rota(
+            fc30,
+            fch,
+            handling.aht_s,
+            patience,
+            ROTA_TARGETS["target_sl"],
+            ROTA_TARGETS["target_t_s"],
+            ROTA_TARGETS["max_abandon"],
+            ROTA_TARGETS["shrinkage"],
+            short_abandon_s=BALK_S,
+            quantile=PLAN_QUANTILE,
+            check_redials=check,
+            seeds=REDIAL_SEEDS,
+            closed=closed,
+            tz=history.tz,
+        )
+
+    try:
+        planned = plan(True)
+    except OUTLOOK_FAILURES as err:
+        try:
+            planned = plan(False)  # Erlang A's alone
+        except OUTLOOK_FAILURES as err2:
+            out.error = err2
+            return out
+        out.unchecked = err
+    else:
+        out.met, out.not_met = planned.met, planned.not_met
+    rota = planned.rota
+    if not planned.checked:
+        rota["service_level"] = np.nan
+    rota = rota[["ds", "calls", "first_attempts", "erlang_agents", "agents", "service_level", "rostered"]].copy()
+    rota["seen_last_week"] = _handlers_seen(history, rota["ds"])
+    out.rota = rota
+    out.settings = {
+        "aht_s": handling.aht_s,
+        "patience_s": handling.mean_patience_s,
+        "checked": planned.checked,
+        "quantile": PLAN_QUANTILE,
+        **ROTA_TARGETS,
+    }
+    return out
+
+
+def _handlers_seen(history: PracticeHistory, slots: pd.Series) -> np.ndarray:
+    """Distinct handlers who answered calls in each half hour of the same weekday in the
+    history's last week.
+
+    A count of pseudonyms, never a name: who they were is not needed and not shown. NaN
+    everywhere when the week's answered calls carry no handler at all.
+    """
+    c = history.calls
+    keep = (
+        (c["start_utc"] >= history.utc(history.week_start))
+        & (c["direction"].astype(str) == "inbound")
+        & (c["outcome"].astype(str) == "answered")
+    ).to_numpy(dtype=bool)
+    ans = c.loc[keep]
+    if not len(ans) or ans["agent_key"].notna().sum() == 0:
+        return np.full(len(slots), np.nan)
+    ans = ans[ans["agent_key"].notna()]
+    local = ans["start_utc"].dt.tz_convert(history.tz).dt.tz_localize(None).dt.floor("30min")
+    key = local.dt.day_of_week * 10_000 + local.dt.hour * 100 + local.dt.minute
+    seen = ans["agent_key"].groupby(key.to_numpy()).nunique()
+    sl = pd.DatetimeIndex(slots)
+    want = sl.day_of_week * 10_000 + sl.hour * 100 + sl.minute
+    return seen.reindex(np.asarray(want)).fillna(0).to_numpy(dtype="float64")
+
+
+# ============================================================================ same-day demand
+
+
+@dataclass
+class SameDayPlan:
+    """Next week's same-day appointment demand and the clinician sessions to meet it.
+
+    Attributes
+    ----------
+    has_slots : bool
+        Whether the history holds any slot (without, nothing below is made).
+    model : ModelUsed or None
+    forecast : pandas.DataFrame or None
+        The model's daily forecast of same-day demand (its ``predict`` frame).
+    spread : object
+        The model's ``spread_`` (how its intervals are drawn), for the split into sessions.
+    demand_history : pandas.DataFrame or None
+        :func:`demand.demand_capacity.demand_capacity` of the history, per day and session.
+    roles_mix, slots_per_session : dict or None
+        :func:`forecasting.planning.plan.session_roles` of the last :data:`ROLE_WEEKS` weeks.
+    sessions : pandas.DataFrame or None
+        :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
+        slots_per_session, sessions, capacity``) at :data:`PLAN_QUANTILE`.
+    days : pandas.DataFrame or None
+        Per day with demand: ``ds, demand, demand_hi80, sessions, capacity`` and
+        ``booked_slots`` (same-day slots already in next week's book; NaN without a book).
+    book : pandas.DataFrame or None
+        :func:`forecasting.planning.peak_pressure.capacity_from_slots` of next week's
+        appointment book; ``None`` when it is not among the slots.
+    error : Exception or None
+        Why there is no plan.
+    """
+
+    has_slots: bool = True
+    model: ModelUsed | None = None
+    forecast: pd.DataFrame | None = None
+    spread: object = None
+    demand_history: pd.DataFrame | None = None
+    roles_mix: dict | None = None
+    slots_per_session: dict | None = None
+    sessions: pd.DataFrame | None = None
+    days: pd.DataFrame | None = None
+    book: pd.DataFrame | None = None
+    error: Exception | None = None
+
+
+def plan_same_day(history: PracticeHistory, model: str) -> SameDayPlan:
+    """Forecast next week's same-day demand and plan clinician sessions for it.
+
+    Sessions per day and role cover :data:`PLAN_QUANTILE` of the forecast, split by the
+    recent mix of same-day work; beside them, the same-day slots already in next week's book.
+
+    Returns
+    -------
+    SameDayPlan
+    """
+    hist = history.slots_before(history.week_end)
+    if not len(hist):
+        return SameDayPlan(has_slots=False)
+    out = SameDayPlan()
+    try:
+        fc, m = _forecast(history, history.series("D", "same_day_demand", slots=hist), model, 7)
+        out.model = _model_used(m, model)
+        since = history.utc(history.week_start - _dt.timedelta(weeks=ROLE_WEEKS - 1))
+        recent = hist.loc[(hist["start_utc"] >= since).to_numpy(dtype=bool)]
+        mix, per_session = session_roles(recent if len(recent) else hist)
+        cs = clinician_sessions(fc, per_session, mix, quantile=PLAN_QUANTILE)
+        out.demand_history = demand_capacity(
+            history.calls, hist, history.tz, start=history.first_day.isoformat(), end=history.week_end.isoformat()
+        )
+    except OUTLOOK_FAILURES as err:
+        out.error = err
+        return out
+    out.forecast, out.spread, out.roles_mix, out.slots_per_session, out.sessions = fc, m.spread_, mix, per_session, cs
+    s = history.slots
+    lo, hi = history.utc(history.week_end), history.utc(history.next_end)
+    book_slots = s.loc[((s["start_utc"] >= lo) & (s["start_utc"] < hi)).to_numpy(dtype=bool)]
+    if len(book_slots):
+        book = capacity_from_slots(book_slots, history.tz, history.week_end.isoformat(), history.next_end.isoformat())
+        out.book = book if book["capacity"].sum() else None
+    alias = m.alias
+    days = pd.DataFrame(
+        {"ds": pd.DatetimeIndex(fc["ds"]), "demand": fc[alias].to_numpy(), "demand_hi80": fc[f"{alias}-hi-80"].to_numpy()}
+    )
+    tot = cs.groupby("ds", sort=False)[["sessions", "capacity"]].sum()
+    days["sessions"] = tot["sessions"].reindex(days["ds"]).fillna(0).to_numpy(dtype="int64")
+    days["capacity"] = tot["capacity"].reindex(days["ds"]).fillna(0).to_numpy()
+    if out.book is not None:
+        per_day = out.book.assign(date=pd.to_datetime(out.book["date"])).groupby("date")["capacity"].sum()
+        days["booked_slots"] = per_day.reindex(days["ds"]).fillna(0).to_numpy()
+    else:
+        days["booked_slots"] = np.nan
+    out.days = days[days["demand"] > 0].reset_index(drop=True)
+    return out
+
+
+@dataclass
+class SessionPressure:
+    """Next week's sessions (am, pm) ranked by the chance of too few same-day slots.
+
+    Attributes
+    ----------
+    pressure : pandas.DataFrame or None
+        :func:`forecasting.planning.peak_pressure.peak_pressure` rows (``rank, date,
+        session, demand, capacity, p_exceed, expected_shortfall, extra_sessions,
+        extra_role``, highest pressure first) and ``capacity_source``: ``in the book``
+        (next week's slots) or ``usual`` (the same weekday and session's mean over the last
+        :data:`USUAL_WEEKS` weeks, bank holidays left out).
+    error : Exception or None
+        Why there is no ranking.
+    """
+
+    pressure: pd.DataFrame | None = None
+    error: Exception | None = None
+
+
+def session_pressure(history: PracticeHistory, plan: SameDayPlan) -> SessionPressure:
+    """P(same-day demand > same-day capacity) for each session of next week.
+
+    Parameters
+    ----------
+    history : PracticeHistory
+    plan : SameDayPlan
+        :func:`plan_same_day`'s, made (its forecast split into sessions as demand usually
+        falls on each weekday; its book, or the usual slots, as capacity).
+
+    Returns
+    -------
+    SessionPressure
+    """
+    out = SessionPressure()
+    try:
+        shares = session_shares(plan.demand_history)
+        demand = session_demand(plan.forecast, plan.spread, shares)
+        if plan.book is not None:
+            capacity, source = plan.book, "in the book"
+        else:
+            capacity, source = _usual_capacity(history, plan.demand_history, demand), "usual"
+        pp = peak_pressure(demand, capacity, plan.slots_per_session, threshold=PRESSURE_THRESHOLD)
+    except OUTLOOK_FAILURES as err:
+        out.error = err
+        return out
+    out.pressure = pp.assign(capacity_source=source)
+    return out
+
+
+def _usual_capacity(history: PracticeHistory, demand_history: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    """Same-day slots each session of next week would have if released as usual.
+
+    The mean ``same_day_released`` of the same weekday and session over the last
+    :data:`USUAL_WEEKS` weeks up to the history's end, bank holidays left out.
+    """
+    first = history.week_start - _dt.timedelta(weeks=USUAL_WEEKS - 1)
+    last = history.week_end - _dt.timedelta(days=1)
+    holidays = set(history.calendar.bank_holidays(first, last)["date"].dt.date)
+    h = demand_history.assign(date=pd.to_datetime(demand_history["date"]))
+    d = h["date"].dt.date
+    keep = (d >= first) & (d <= last) & ~d.isin(list(holidays))
+    h = h[keep.to_numpy(dtype=bool)]
+    usual = (
+        h.assign(weekday=h["date"].dt.day_of_week, session=h["session"].astype(str))
+        .groupby(["weekday", "session"])["same_day_released"]
+        .mean()
+    )
+    out = demand[["unique_id", "date", "session"]].copy()
+    key = list(zip(pd.to_datetime(out["date"]).dt.day_of_week, out["session"].astype(str)))
+    out["capacity"] = [float(usual.get(k, 0.0)) for k in key]
+    return out
+
+
+# ============================================================================ all of it
+
+
+@dataclass
+class WeekOutlook:
+    """Every part of the week after a practice's history (see the module docstring).
+
+    Attributes
+    ----------
+    calls : dict of str to CallsForecast
+        By day (``"D"``) and by hour (``"h"``).
+    checks : dict of str to LastWeekCheck
+        The same periods' check of the last week; absent where the forecast failed.
+    rota : HandlerRota
+    same_day : SameDayPlan
+    pressure : SessionPressure or None
+        ``None`` when there is no same-day plan to rank.
+    """
+
+    calls: dict[str, CallsForecast]
+    checks: dict[str, LastWeekCheck]
+    rota: HandlerRota
+    same_day: SameDayPlan
+    pressure: SessionPressure | None
+
+
+def outlook_week(history: PracticeHistory, model: str = "auto") -> WeekOutlook:
+    """Forecast, plans and last week's check for the week after ``history``.
+
+    Parameters
+    ----------
+    history : PracticeHistory
+    model : str
+        Registry name of the model of every forecast (:data:`forecasting.models.MODELS`;
+        default ``auto``: per series, the best of seasonal average, seasonal naive and ETS by a
+        short backtest).
+
+    Returns
+    -------
+    WeekOutlook
+
+    Raises
+    ------
+    forecasting.base.ForecastInputError
+        An unknown model, or a history without calls. Anything a single part fails with is in
+        that part's ``error``.
+    """
+    check_model(model)
+    if not len(history.calls):
+        raise ForecastInputError(f"No calls of {history.practice_id} to forecast from: give a history with calls.")
+    calls, checks = {}, {}
+    for freq in ("D", "h"):
+        calls[freq] = forecast_calls(history, model, freq)
+        if calls[freq].error is None:  # no check of a model that cannot forecast
+            checks[freq] = check_last_week(history, model, freq)
+    rota = plan_handlers(history, model)
+    same_day = plan_same_day(history, model)
+    made = same_day.has_slots and same_day.error is None
+    pressure = session_pressure(history, same_day) if made else None
+    return WeekOutlook(calls, checks, rota, same_day, pressure)

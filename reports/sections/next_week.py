@@ -1,0 +1,179 @@
+"""Section 4, next week: the forecasts with their intervals, the highest-pressure sessions, the
+call-handler rota per half hour and the clinician sessions per day.
+
+The numbers are :func:`forecasting.outlook.outlook_week`'s; this module only puts them in the
+section's shape and says in words what could not be made and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from forecasting.outlook import PLAN_QUANTILE, HandlerRota, ModelUsed, SameDayPlan, SessionPressure, WeekOutlook
+
+from reports import text as T
+from reports.week import ReportWeek
+
+__all__ = ["MODEL_WORDS", "NextWeek", "next_week", "model_words", "could_not"]
+
+#: How the page names each model (by registry name).
+MODEL_WORDS = {
+    "seasonal_average": "the average of the same weekday and time over the last four ordinary weeks",
+    "seasonal_naive": "the same weekday and time last week",
+    "ets": "exponential smoothing (ETS) of daily totals, spread by the usual daily shape",
+    "mstl": "MSTL (daily and weekly seasonal decomposition)",
+    "prophet": "Prophet with the practice calendar",
+}
+_PERIOD = {"D": "day", "h": "hour"}
+
+
+@dataclass
+class NextWeek:
+    """Next week: forecasts, pressure, rota, sessions.
+
+    Attributes
+    ----------
+    week : ReportWeek or None
+    daily : pandas.DataFrame or None
+        ``ds`` (naive local date), ``mean, lo80, hi80, lo95, hi95`` (calls), ``closed``.
+    hourly : pandas.DataFrame or None
+        The same per local hour.
+    models : dict
+        Which model made each forecast (words), e.g. ``{"calls by day": "..."}``.
+    pressure : pandas.DataFrame or None
+        :attr:`forecasting.outlook.SessionPressure.pressure`: next week's sessions ranked by
+        the chance of too few same-day slots, with ``capacity_source`` (``in the book`` or
+        ``usual``).
+    rota : pandas.DataFrame or None
+        :attr:`forecasting.outlook.HandlerRota.rota`: per open half hour ``ds, calls,
+        first_attempts, erlang_agents, agents, service_level, rostered, seen_last_week``.
+    rota_settings : dict or None
+        ``aht_s, patience_s, checked, quantile`` and the rota's targets.
+    sessions : pandas.DataFrame or None
+        :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
+        slots_per_session, sessions, capacity``).
+    session_days : pandas.DataFrame or None
+        Per day with demand: ``ds, demand, demand_hi80, sessions, capacity, roles`` (text)
+        and ``booked_slots`` (same-day slots already in next week's book; NaN when the book
+        is not in the store).
+    session_settings : dict or None
+        ``roles_mix, slots_per_session, quantile``.
+    notes : list of str
+    """
+
+    week: ReportWeek | None = None
+    daily: pd.DataFrame | None = None
+    hourly: pd.DataFrame | None = None
+    models: dict = field(default_factory=dict)
+    pressure: pd.DataFrame | None = None
+    rota: pd.DataFrame | None = None
+    rota_settings: dict | None = None
+    sessions: pd.DataFrame | None = None
+    session_days: pd.DataFrame | None = None
+    session_settings: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def model_words(used: ModelUsed) -> str:
+    """How the page says which model made a forecast."""
+    words = MODEL_WORDS.get(used.name, used.name)
+    return f"{words} (chosen by a backtest of the recent weeks)" if used.chosen else words
+
+
+def could_not(what: str, err: Exception) -> str:
+    """The note of a part that could not be made."""
+    return f"{what} could not be made: {err}"
+
+
+def next_week(outlook: WeekOutlook, week: ReportWeek, holidays: dict) -> NextWeek:
+    """Next week's section of a report from the outlook of the week after ``week``.
+
+    Parameters
+    ----------
+    outlook : forecasting.outlook.WeekOutlook
+    week : ReportWeek
+        The reported week (the outlook's history ends with it).
+    holidays : dict
+        Bank holidays (date to name) known to the report; those of next week are named.
+
+    Returns
+    -------
+    NextWeek
+    """
+    nxt = NextWeek(week=week.shift(1))
+    for freq, label in (("D", "daily"), ("h", "hourly")):
+        c = outlook.calls[freq]
+        if c.error is not None:
+            nxt.notes.append(could_not(f"The forecast of calls by {_PERIOD[freq]}", c.error))
+            continue
+        setattr(nxt, label, c.forecast)
+        nxt.models[f"calls by {_PERIOD[freq]}"] = model_words(c.model)
+    ahead = {d: n for d, n in holidays.items() if nxt.week.start <= d <= nxt.week.last}
+    if ahead:
+        names = "; ".join(f"{T.day_label(d)} ({n})" for d, n in sorted(ahead.items()))
+        nxt.notes.append(
+            f"Next week has a bank holiday: {names}. The practice is closed, so the forecasts and plans leave it out; "
+            "expect the day after to surge like a Monday."
+        )
+    _rota(nxt, outlook.rota)
+    _same_day(nxt, outlook.same_day, outlook.pressure)
+    return nxt
+
+
+def _rota(nxt: NextWeek, r: HandlerRota) -> None:
+    if r.calls_model is not None:
+        nxt.models["calls reaching the queue by half hour"] = model_words(r.calls_model)
+        nxt.models["people's first calls by hour"] = model_words(r.callers_model)
+    if r.rota is None:
+        nxt.notes.append(could_not("The call-handler rota", r.error))
+        return
+    if r.unchecked is not None:
+        nxt.notes.append(
+            f"The rota could not be checked in the queue simulation with redials ({r.unchecked}): it is Erlang A's alone."
+        )
+    elif r.met is False:
+        nxt.notes.append(f"Even the raised rota falls short of the targets in the simulation: {r.not_met['reason']}.")
+    nxt.rota, nxt.rota_settings = r.rota, r.settings
+    if r.rota["seen_last_week"].isna().all():
+        nxt.notes.append(
+            "The phone system's export does not say who answered, so the rota cannot be set beside last week's."
+        )
+
+
+def _same_day(nxt: NextWeek, sd: SameDayPlan, pressure: SessionPressure | None) -> None:
+    if not sd.has_slots:
+        nxt.notes.append(
+            "No appointment slots in the store, so same-day demand cannot be forecast and clinician sessions cannot "
+            "be planned: ingest the slot export ('frontdoor ingest appointments')."
+        )
+        return
+    if sd.model is not None:
+        nxt.models["same-day appointment demand"] = model_words(sd.model)
+    if sd.error is not None:
+        nxt.notes.append(could_not("The same-day demand forecast", sd.error))
+        return
+    if sd.book is None:
+        nxt.notes.append(
+            "Next week's appointment book is not in the store yet, so the plan cannot be set beside what is already "
+            f"booked in; the pressure below assumes same-day slots as usual. Ingest a slot export that runs to "
+            f"{T.day_label(nxt.week.last)} to see it."
+        )
+    cs = sd.sessions
+    days = sd.days.copy()
+    days.insert(
+        days.columns.get_loc("capacity") + 1,
+        "roles",
+        [
+            " \u00b7 ".join(f"{r} {int(n)}" for r, n in zip(g["role"], g["sessions"]) if n > 0)
+            for g in (cs[cs["ds"] == d] for d in days["ds"])
+        ],
+    )
+    nxt.sessions = cs
+    nxt.session_days = days
+    nxt.session_settings = {"roles_mix": sd.roles_mix, "slots_per_session": sd.slots_per_session, "quantile": PLAN_QUANTILE}
+    if pressure is not None and pressure.error is not None:
+        nxt.notes.append(could_not("The highest-pressure sessions", pressure.error))
+    elif pressure is not None:
+        nxt.pressure = pressure.pressure

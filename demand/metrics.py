@@ -50,7 +50,7 @@ from telephony.calendar import bank_holidays
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
-from telephony.practices import FILE_NAME, read_practices
+from telephony.practices import FILE_NAME, known_practices, read_practices
 
 from demand.definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
 from demand.appointments.schema import read_appointments
@@ -161,16 +161,9 @@ def _coverage(store: Store, table: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _known_practices(store: Store) -> set[str]:
-    known = set(read_practices(store)["practice_id"].astype(str))
-    for table in ("calls", "appointments"):
-        known |= {pid for pid, _m, _p in store.partitions(table)}
-    return known
-
-
 def _resolve_practices(store: Store, practices) -> list[str]:
     """Validated practice ids, all known to the store (all of them when ``practices`` is None)."""
-    known = _known_practices(store)
+    known = known_practices(store)
     if practices is None or (not isinstance(practices, str) and len(list(practices)) == 0):
         if not known:
             raise NoMetricsDataError(f"The store at {store.root} holds no practices yet: ingest some exports first.")

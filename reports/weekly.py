@@ -54,9 +54,9 @@ from telephony.errors import FrontdoorError
 from telephony.store import Store, validate_practice_id
 from telephony.timeutil import DEFAULT_TZ
 
-from reports.errors import ReportDataError, ReportError
+from reports.errors import ReportDataError
 from reports.html import render_weekly_html
-from reports.inputs import HISTORY_WEEKS, ReportInputs, practice_calendar, read_last_complete_week, read_report_inputs
+from reports.inputs import HISTORY_WEEKS, ReportInputs, practice_calendar, read_report_inputs
 from reports.metrics import week_metrics
 from reports.pdf import write_pdf
 from reports.sections.arrival import Arrival, arrival
@@ -79,14 +79,6 @@ __all__ = [
     "write_weekly_report",
     "write_weekly_reports",
     "default_report_name",
-    # handed on from the modules that hold them, where cli.py and the tests still import them
-    "ReportError",
-    "ReportDataError",
-    "ReportWeek",
-    "report_week",
-    "ReportInputs",
-    "read_report_inputs",
-    "read_last_complete_week",
 ]
 
 

@@ -68,7 +68,7 @@ REPORT_SHA256 = "79d85573f7539d71ce2add449aa1413066ad536a0bafdfe88c58614879d3f5f
 def test_the_demo_report_is_pinned(demo, tmp_path):
     import re
 
-    from reports.weekly import read_last_complete_week, write_weekly_report
+    from reports import read_last_complete_week, write_weekly_report
     from telephony.store import open_store
 
     store = open_store(demo / "store")

@@ -100,7 +100,7 @@ def test_lines_are_labels_the_practice_can_name(demo):
 
 @pytest.mark.parametrize("practice", PRACTICES)
 def test_no_report_holds_a_number(demo, input_numbers, practice, tmp_path):
-    from reports.weekly import read_last_complete_week, write_weekly_report
+    from reports import read_last_complete_week, write_weekly_report
     from telephony.store import open_store
 
     store = open_store(demo / "store")

@@ -87,8 +87,8 @@ def test_calls_from_a_wrong_clock_without_a_period_are_a_metrics_input_error():
 
 
 def test_report_week_years_checked_where_typed_with_a_year_of_margin_inside():
-    from reports.weekly import ReportError, ReportWeek
-    from reports.weekly import report_week as parse_week
+    from reports import ReportError, ReportWeek
+    from reports import report_week as parse_week
     from telephony.errors import PeriodError
 
     assert parse_week("1970-W01").start == dt.date(1969, 12, 29)  # ISO 1970-W01 starts in 1969

@@ -53,7 +53,7 @@ def read_all(name: str, path: Path, period=None):
     """Every chunk of a read joined: counts, rejects, records read, skipped, unknown, notes."""
     counts, rejects, rows, skipped, unknown, notes = [], [], 0, Counter(), Counter(), []
     for ch in read_counts(bundled_capacity_mappings()[name], open_source(path), period):
-        counts.append(ch.counts)
+        counts.append(ch.records)
         rejects.extend(ch.rejects)
         rows += ch.rows_read
         skipped.update(ch.skipped)
@@ -233,6 +233,12 @@ def test_systmone_slot_summary_by_staff_and_slot_type_for_a_period():
         "slot type GP Same Day": 1, "slot type Nurse Clinic": 1, "slot type Blood Test": 1, "slot type Childrens Flu": 1,
     })
     assert notes == [
+        # "Unused Slots %" is "Unused Slots" written another way (punctuation is ignored): the
+        # choice between the two is said, as for every report read through a mapping.
+        "two columns could be `unused`: took `Unused Slots` (the same name written another way: the first as "
+        "written), not `Unused Slots %`",
+        "two columns could be `minutes_unused`: took `Unused Duration` (the same name written another way: the "
+        "first as written), not `Unused Duration %`",
         'slot types not under [categories] are kept with no category and listed among the unknown words: add each '
         'as "<slot type>" = "<same_day|pre_bookable|other>" under [categories] in a copy of the bundled '
         "systmone_slot_summary.toml, passed with --mapping and ingest again"

@@ -1102,14 +1102,21 @@ class MappingBuilder:
         return False
 
     def word_table(self, table: WordTable) -> dict[str, str]:
-        """One of the record's word tables (see :meth:`words`), checked against its column."""
+        """One of the record's word tables (see :meth:`words`), checked against its column.
+
+        A table whose column is not mapped is a problem when it holds words (its words are
+        checked too: every problem at once); empty or absent, it is nothing to read.
+        """
+        required = table.required
         if table.without_column and not self.table_needs_column(table.section, table.column, table.without_column):
-            return {}
+            if not self.data.get(table.section):
+                return {}
+            required = False
         example = f'"<the report\'s word>" = "{table.values[0]}"'
         fix = table.fix_missing or (
             f"add a [{table.section}] table: one line per word of the {table.what} column, e.g. {example}"
         )
-        return self.words(table.section, table.values, f"a {table.what}", table.required, fix, wildcard=True)
+        return self.words(table.section, table.values, f"a {table.what}", required, fix, wildcard=True)
 
 
 def load_record_mapping(record: RecordSpec, path_or_text: str | Path | bytes, bundled: bool = False) -> TabularMapping:

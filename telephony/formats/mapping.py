@@ -312,8 +312,7 @@ def _directions(b: MappingBuilder) -> dict[str, str]:
         'add direction = "<the report\'s direction column>" under [columns], or set a direction per '
         'outcome word: "Outbound" = { outcome = "answered", direction = "outbound" }'
     )
-    if not b.table_needs_column("directions", "direction", fix):
-        return out
+    b.table_needs_column("directions", "direction", fix)
     # Added to the built-in words, a later line winning: a [directions] table is lenient.
     for word, v in b.table("directions").items():
         d = _direction_word(b, "directions", word, v)

@@ -150,7 +150,7 @@ MINUTES: dict[str, str] = {
 
 #: Canonical column names a capacity count mapping can give, and what each means.
 COLUMNS: dict[str, str] = {
-    "date": "the day a row counts (without it, the period given with --from/--to)",
+    "date": "the day a row counts (without it, the period given to the ingest)",
     "weekday": "the day's name, checked against the date",
     "clinician": "the staff member (pseudonymised on ingest)",
     "site": "the practice's site or branch",
@@ -612,7 +612,7 @@ def read_counts(
     if not mapping.dated and period is None:
         raise BadInputError(
             f"{source.name}: a {mapping.name} report counts a period it does not state: give its first and "
-            "last day with --from YYYY-MM-DD --to YYYY-MM-DD (the dates the report was run for)"
+            "last day as period=(first, last) (the dates the report was run for)"
         )
     options: dict = {}
     if period is not None:

@@ -135,7 +135,7 @@ def test_windows_1252_columns_in_another_order():
     assert_conserved(calls, rejects, rows, skipped)
 
 
-BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, passed with --mapping"
+BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, passed as mapping=<copy>.toml"
 OUTCOME_LIST = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed, unknown"
 
 
@@ -594,7 +594,7 @@ def test_every_problem_reported_at_once(tmp_path):
             "  acme.toml:9: columns.talk: required key missing. Fix: add talk = \"<talk time column>\", or duration = \"<total duration column>\" or end = \"<end time column>\" to derive it",
             "  acme.toml:11: columns.caller_number: not a canonical column. Fix: use one of start, date, time, call_id, caller, dialled, direction, line, outcome, wait, talk, duration, end, agent (did you mean caller?)",
             "  acme.toml:15: datetime.format: '%d/%m/%Y %H:%Q' is not a strptime date format. Fix: use strptime codes, e.g. format = \"%d/%m/%Y %H:%M\" for 05/01/2026 08:30",
-            "  acme.toml:16: datetime.timezone: 'Europe/Londn' is not an IANA timezone. Fix: use a name like \"Europe/London\", or leave it out to use --timezone",
+            "  acme.toml:16: datetime.timezone: 'Europe/Londn' is not an IANA timezone. Fix: use a name like \"Europe/London\", or leave it out to use the timezone the ingest is given",
             "  acme.toml:19: durations.format: 'mm:ss' is not a duration format. Fix: use one of \"auto\", \"seconds\", \"minutes\", \"hh:mm:ss\"",
             f"  acme.toml:23: outcomes.Missed: 'mised' is not an outcome. Fix: use one of {OUTCOME_LIST} (did you mean missed?)",
             "  acme.toml:24: outcomes.Outbound: 'outgoing' is not a direction. Fix: use one of inbound, outbound, internal, unknown (did you mean outbound?)",
@@ -931,7 +931,7 @@ def test_a_report_given_as_the_mapping_file_is_refused(tmp_path):
         load_mapping(path)
     assert _one_problem(exc).endswith(
         "(file): 1,440,000 bytes is not a mapping file (a mapping is a page of text). "
-        "Fix: check that --mapping names the .toml mapping, not the report"
+        "Fix: check that mapping= names the .toml mapping file, not the report"
     )
 
 

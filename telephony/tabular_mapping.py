@@ -1,28 +1,42 @@
-"""What every declarative mapping of a tabular report shares, whatever the report describes.
+"""The one engine that reads a tabular report through a declarative mapping, whatever it records.
 
 A mapping file (TOML) says where a CSV or XLSX report keeps each canonical field, how it writes
-times and durations, and what its words mean. Call reports (:mod:`telephony.formats.mapping`)
-and appointment slot reports (:mod:`demand.appointments.mapping`) are onboarded the same way;
-this module holds the machinery they share, so that one rule is written once:
+times and durations, and what its words mean. Call reports (:mod:`telephony.formats.mapping`),
+appointment slot reports (:mod:`demand.appointments.mapping`) and summary counts of capacity
+(:mod:`demand.appointments.counts`) are each a :class:`RecordSpec` (what a report of that kind
+records: its columns, word tables and their canonical vocabularies, required columns, and how a
+row becomes a record) given to the one engine here, so that every rule is written once:
 
-- loading: the TOML text from a path or a string, syntax errors with their line, and a checker
-  base class (:class:`MappingBuilder`) that collects *every* problem, each with the file, line,
-  key and fix, before raising one :class:`~telephony.errors.MappingError`;
-- the common keys: ``name``, ``title``, ``supplier``, ``example``, ``notes``, ``[file]``
-  (delimiter, skip_lines/header_row, encoding, sheet), ``[datetime]`` (format, dayfirst,
-  timezone), ``[durations]`` and vendor-word tables (``"word" = "canonical value"``) matched
-  case- and space-insensitively;
+- loading (:func:`load_record_mapping`, :func:`load_by_kind`, :func:`bundled_mappings_of`): the
+  TOML text from a path or a string, syntax errors with their line, and one checker
+  (:class:`MappingBuilder`) that collects *every* problem, each with the file, line, key and
+  fix, before raising one :class:`~telephony.errors.MappingError`;
+- the common keys: ``kind``, ``name``, ``title``, ``supplier``, ``example``, ``notes``,
+  ``evidence``, ``[file]`` (delimiter, skip_lines/header_row, encoding, sheet), ``[datetime]``
+  (format, dayfirst, timezone), ``[durations]`` and vendor-word tables (``"word" = "canonical
+  value"``) matched case- and space-insensitively;
 - the report's layout: the header found at ``skip_lines`` or searched for below a preamble,
   the mapped columns located in it (headers matched case-, space- and punctuation-
   insensitively, alternatives allowed), and the data read in bounded chunks from CSV (any
   delimiter, any encoding) or a named worksheet;
-- value parsing: date-and-time columns, durations, end times given as a bare clock time, word
-  lookups, and per-row reasons for rejects.
+- sniffing (:func:`sniff_mapping`): how sure it is that a file is the report a mapping
+  describes;
+- converting (:func:`read_records`, :func:`convert_rows`, :class:`Rows`): date-and-time
+  columns, durations, end times given as a bare clock time, word lookups with unknown words
+  counted, and per-row reasons for rejects; the record spec's own function turns the values
+  into records.
 
 Notes
 -----
-A report's rows are never dropped silently: a row is turned into a record or rejected with
-every reason that applies (joined by ``"; "``), and unknown vendor words are counted.
+- A report's rows are never dropped silently: a row is turned into a record or rejected with
+  every reason that applies (joined by ``"; "``), and unknown vendor words are counted under
+  the first spelling the file uses.
+- Times with and without a UTC offset may be mixed in one report: a value with its offset is
+  converted, a value without one is read as the report's wall clock (the zone given, else the
+  mapping's ``[datetime] timezone``, else Europe/London). An end time is brought to its
+  start's clock before the two are subtracted.
+- Columns a record withholds (a clinician's name, a patient's id) never appear in a reason, a
+  reject's text or a counted word.
 """
 
 from __future__ import annotations
@@ -31,8 +45,10 @@ import codecs
 import csv
 import datetime as _dt
 import difflib
+import functools
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping as _AbcMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,8 +61,8 @@ import pandas as pd
 
 from telephony.errors import BadInputError, MappingError
 from telephony.privacy import mask_digits
-from telephony.sources import HEAD_BYTES, Chunk, Source, norm_name, read_delimited, with_sheet
-from telephony.timeutil import YEARS, parse_datetimes, parse_durations, years_out_of_range
+from telephony.sources import HEAD_BYTES, Chunk, Reject, Source, norm_name, read_delimited, with_sheet
+from telephony.timeutil import DEFAULT_TZ, YEARS, localize, parse_datetimes, parse_durations, years_out_of_range
 
 #: Duration spellings a mapping can declare under ``[durations] format``.
 DURATION_FORMATS: tuple[str, ...] = ("auto", "seconds", "minutes", "hh:mm:ss")
@@ -111,6 +127,8 @@ class TabularMapping:
     timezone : str or None
     durations : str
         One of :data:`DURATION_FORMATS`.
+    record : RecordSpec or None
+        The record the mapping describes (None for a built-in layout such as GPAD's).
     """
 
     name: str
@@ -131,6 +149,7 @@ class TabularMapping:
     dayfirst: bool = True
     timezone: str | None = None
     durations: str = "auto"
+    record: RecordSpec | None = field(default=None, repr=False, compare=False)
 
     @property
     def file_name(self) -> str:
@@ -138,8 +157,21 @@ class TabularMapping:
         return Path(self.source).name if self.source != "<mapping text>" else self.source
 
     def required_columns(self) -> list[str]:
-        """Canonical columns a report must have for this mapping to read it at all."""
-        return list(self.columns)
+        """Canonical columns a report must have for this mapping to read it at all.
+
+        With a record that lists its required columns (:attr:`RecordSpec.required`): its time
+        (``start``, or ``date`` and ``time``) and the first mapped alternative of each; else
+        every mapped column not optional.
+        """
+        spec = self.record
+        if spec is None or not spec.required:
+            return [c for c in self.columns if c not in self.optional_columns()]
+        req = []
+        if spec.when == "start":
+            req = ["start"] if "start" in self.columns else ["date", "time"]
+        for alternatives, _fix in spec.required:
+            req.append(next((c for c in alternatives if c in self.columns), alternatives[0]))
+        return req
 
     def optional_columns(self) -> tuple[str, ...]:
         """Mapped columns a report may lack (read as empty). None by default: a mapped column
@@ -149,17 +181,53 @@ class TabularMapping:
     def edit_hint(self, section: str) -> str:
         """Where a user adds a word: the file itself, or a copy of a bundled mapping."""
         if self.bundled:
-            return f"under [{section}] in a copy of the bundled {self.file_name}, passed with --mapping"
+            return f"under [{section}] in a copy of the bundled {self.file_name}, passed as mapping=<copy>.toml"
         return f"under [{section}] in {self.file_name}"
 
 
 @dataclass(frozen=True)
+class WordTable:
+    """A table of vendor words read through one mapped column: ``"word" = "canonical value"``.
+
+    Attributes
+    ----------
+    section : str
+        The mapping's table (``"roles"``), and the mapping attribute holding it.
+    column : str
+        The canonical column read through it (``"role"``).
+    values : tuple of str
+        The canonical vocabulary, in the spelling stored.
+    what : str
+        What one value is called in messages (``"role"``).
+    required : bool
+        The table must be given (when its column is mapped).
+    without_column : str
+        For a column a report may lack: the fix shown when the table is given but its column is
+        not mapped (empty: the record requires the column).
+    counted_as : str
+        What an unknown word is counted as (default ``what``: ``"role Locum"``).
+    fix_missing : str
+        The fix for a missing or empty table (default: one line per word, with an example).
+    """
+
+    section: str
+    column: str
+    values: tuple[str, ...]
+    what: str
+    required: bool = True
+    without_column: str = ""
+    counted_as: str = ""
+    fix_missing: str = ""
+
+
+@dataclass(frozen=True)
 class RecordSpec:
-    """What one kind of mapping describes: the record it reads from a report.
+    """What one kind of mapping describes: the record it reads from a report, and how.
 
     Calls (:mod:`telephony.formats.mapping`), appointment slots
     (:mod:`demand.appointments.mapping`) and summary counts of capacity
-    (:mod:`demand.appointments.counts`) are each a record spec over the same machinery.
+    (:mod:`demand.appointments.counts`) are each a record spec given to the one builder,
+    loader, sniffer and converter of this module; the spec holds only what differs.
 
     Attributes
     ----------
@@ -173,12 +241,89 @@ class RecordSpec:
     when : str
         ``"start"``: a record happens at a moment (``start``, or ``date`` + ``time``, is
         required); ``"date"``: a record counts a day or a period (an optional ``date``).
+    mapping_type : type
+        The :class:`TabularMapping` subclass a checked file becomes.
+    tables : tuple of str
+        Top-level keys and tables the mapping takes after its identity and ``kind``, in the
+        order messages list them.
+    table_keys : Mapping[str, tuple of str]
+        Table → keys allowed in it (tables not listed take any key, e.g. word tables).
+    kind_required : bool
+        A file must say ``kind`` (else a file without one is of this kind in its folder).
+    required : tuple of (tuple of str, str)
+        Columns besides the time that ``[columns]`` must map: alternatives, and the fix.
+    word_tables : tuple of WordTable
+        The vendor-word tables read through mapped columns.
+    durations : str
+        The ``[durations] format`` when the file gives none.
+    check : callable, optional
+        ``check(builder, columns) -> dict``: the record's own keys checked (problems go to the
+        builder), returned as extra fields of :attr:`mapping_type`.
+    syntax_example, title_fix, title_text_fix, sheet_example, name_example : str
+        Words of the fixes: a correctly quoted word line, the fixes for a missing title and
+        for one that is not text, a worksheet name, a format name.
+    taken_names : callable
+        Format names a mapping not bundled may not take (those of built-in formats).
+    reserved_names : frozenset of str
+        Names no mapping may take, bundled or not.
+    folder : Path, optional
+        Where the bundled mappings of this kind are (a folder may hold several kinds).
+    listed_as : str
+        What format listings call the report when its mapping gives no ``example``.
+    record_frame : callable
+        ``record_frame(n, **columns)``: the records frame, nulls where a column is not given.
+    chunk_type : type
+        ``chunk_type(records, rejects, rows_read, skipped, unknown, notes)``: one batch.
+    records : callable
+        ``records(rows) -> (columns, passed)``: how a chunk's rows (:class:`Rows`) become
+        records: their columns, aligned with the rows, and which rows are neither records nor
+        rejects (None: none); reasons go to ``rows``.
+    withheld : tuple of str
+        Mapped columns never shown (names, ids): blanked in reject texts, replaced by
+        :data:`WITHHELD` in reasons and counted words, and every text of a row that could not
+        be split.
+    sniff_words : (str, str), optional
+        ``(column, table)``: the words whose being known tells the report (with its times).
+    values_fit, layout_fits : callable, optional
+        The sniffer's tests instead of the words' (see :func:`sniff_score`).
+    sniff_partial : bool
+        Whether a header with most (60 %) of the mapped columns scores 0.6.
     """
 
     kind: str
     what: str
     columns: _AbcMapping[str, str]
     when: str = "start"
+    mapping_type: type = TabularMapping
+    tables: tuple[str, ...] = ()
+    table_keys: _AbcMapping[str, tuple[str, ...]] = field(default_factory=dict)
+    kind_required: bool = False
+    required: tuple[tuple[tuple[str, ...], str], ...] = ()
+    word_tables: tuple[WordTable, ...] = ()
+    durations: str = "auto"
+    check: Callable[["MappingBuilder", dict], dict] | None = None
+    syntax_example: str = '"Vendor Word" = "value"'
+    title_fix: str = 'add title = "<supplier> report (CSV/XLSX)" (shown by frontdoor formats)'
+    title_text_fix: str = 'write title = "<supplier> report"'
+    sheet_example: str = "Report"
+    name_example: str = "my_report"
+    taken_names: Callable[[], Iterable[str]] = frozenset
+    reserved_names: frozenset[str] = frozenset()
+    folder: Path | None = None
+    listed_as: str = "report"
+    record_frame: Callable[..., pd.DataFrame] | None = None
+    chunk_type: type | None = None
+    records: Callable[["Rows"], tuple[dict, np.ndarray | None]] | None = None
+    withheld: tuple[str, ...] = ()
+    sniff_words: tuple[str, str] | None = None
+    values_fit: Callable[..., bool] | None = None
+    layout_fits: Callable[..., bool] | None = None
+    sniff_partial: bool = True
+
+    @property
+    def top_keys(self) -> tuple[str, ...]:
+        """Every top-level key and table a mapping of this kind takes."""
+        return IDENTITY_KEYS + ("kind",) + self.tables
 
 
 @dataclass(frozen=True)
@@ -267,7 +412,7 @@ def read_mapping_text(path_or_text: str | Path | bytes) -> tuple[str, str, Path 
                     Problem(
                         "(file)",
                         f"{path.stat().st_size:,} bytes is not a mapping file (a mapping is a page of text)",
-                        "check that --mapping names the .toml mapping, not the report",
+                        "check that mapping= names the .toml mapping file, not the report",
                     )
                 ],
             )
@@ -467,31 +612,34 @@ def norm_word(word: object) -> str:
     return " ".join(str(word).split()).lower()
 
 
+def norm_words(words: pd.Series) -> pd.Series:
+    """:func:`norm_word` of a column of words (empty for missing), vectorised."""
+    return words.fillna("").astype("string").str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
 class MappingBuilder:
-    """Checks a parsed TOML document, collecting every problem before raising.
+    """Checks a parsed TOML document against a record spec, collecting every problem before raising.
 
-    Subclasses set the class attributes and write ``build()`` from the checks here.
+    :meth:`build` checks what every mapping has (identity, ``kind``, ``[file]``, ``[columns]``,
+    ``[datetime]``, ``[durations]``, the word tables) and then the record's own keys
+    (:attr:`RecordSpec.check`), and returns the checked mapping.
 
-    Attributes
+    Parameters
     ----------
-    top_keys : tuple of str
-        Keys and tables allowed at the top level.
-    table_keys : dict
-        Table name → keys allowed in it (tables not listed take any key, e.g. word tables).
-    title_fix, title_text_fix : str
-        Fixes shown for a missing title and for a title that is not text.
-    sheet_example : str
-        A worksheet name used in the ``[file] sheet`` fix.
+    record : RecordSpec
+    data : dict
+        The parsed document.
+    text, label, source : str
+        The TOML text (for line numbers), its name in messages, where it came from.
+    bundled : bool
+        Shipped with Frontdoor.
+    path : Path or None
     """
 
-    top_keys: tuple[str, ...] = ()
-    table_keys: dict[str, tuple[str, ...]] = {}
-    record: RecordSpec | None = None
-    title_fix: str = 'add title = "<supplier> report (CSV/XLSX)" (shown by frontdoor formats)'
-    title_text_fix: str = 'write title = "<supplier> report"'
-    sheet_example: str = "Report"
-
-    def __init__(self, data: dict, text: str, label: str, source: str, bundled: bool, path: Path | None):
+    def __init__(
+        self, record: RecordSpec, data: dict, text: str, label: str, source: str, bundled: bool, path: Path | None
+    ):
+        self.record = record
         self.data = data
         self.lines = key_lines(text)
         self.label = label
@@ -499,6 +647,41 @@ class MappingBuilder:
         self.bundled = bundled
         self.path = path
         self.problems: list[Problem] = []
+
+    @property
+    def top_keys(self) -> tuple[str, ...]:
+        return self.record.top_keys
+
+    @property
+    def table_keys(self) -> _AbcMapping[str, tuple[str, ...]]:
+        return self.record.table_keys
+
+    def build(self) -> TabularMapping:
+        """Check the document and return the mapping it describes.
+
+        Raises
+        ------
+        MappingError
+            Listing every problem found.
+        """
+        spec = self.record
+        self.unknown_top_keys()
+        check_kind(self, spec.kind, required=spec.kind_required)
+        ident = self.identity()
+        if ident["name"] in spec.reserved_names:
+            # Bundled or not: these names are what a format choice takes for other things.
+            self.problem(
+                "", "name", f"{shown(ident['name'])} is reserved", f'choose another name, e.g. name = "{spec.name_example}"'
+            )
+        f = self.file_options()
+        columns = self.record_columns('add a [columns] table: canonical name = "the report\'s column header"')
+        self.require_columns(spec.required)
+        dt = self.datetime_options()
+        durations = self.durations(spec.durations) if "durations" in spec.tables else spec.durations
+        words = {t.section: MappingProxyType(self.word_table(t)) for t in spec.word_tables}
+        extra = spec.check(self, columns) if spec.check is not None else {}
+        self.raise_if_problems()
+        return spec.mapping_type(**self.common_fields(ident, f, columns, dt, durations), **words, **extra)
 
     # -- helpers
     def problem(self, section: str, key: str, message: str, fix: str) -> None:
@@ -539,11 +722,8 @@ class MappingBuilder:
             dayfirst=dt["dayfirst"],
             timezone=dt["timezone"],
             durations=durations,
+            record=self.record,
         )
-
-    def taken_names(self) -> set[str]:
-        """Format names a (non-bundled) mapping may not take."""
-        return set()
 
     def table(self, key: str, required: bool = False, fix: str = "") -> dict:
         v = self.data.get(key)
@@ -596,7 +776,7 @@ class MappingBuilder:
                 "",
                 "name",
                 "required key missing",
-                'add name = "my_supplier" (lower case letters, digits and _; used with --format)',
+                'add name = "my_supplier" (lower case letters, digits and _; the format\'s name, fmt=my_supplier)',
             )
         elif not isinstance(name, str) or not NAME_PATTERN.match(name):
             example = re.sub(r"[^a-z0-9]+", "_", str(name)[:40].lower()).strip("_") or "my_supplier"
@@ -607,7 +787,7 @@ class MappingBuilder:
                 f'use lower case letters, digits and _ starting with a letter, e.g. name = "{example}"',
             )
             name = None
-        elif not self.bundled and name in self.taken_names():
+        elif not self.bundled and name in set(self.record.taken_names()):
             self.problem(
                 "", "name", f"{shown(name)} is already the name of a built-in format",
                 f'give the supplier\'s report its own name, e.g. name = "{name}_report"',
@@ -621,9 +801,9 @@ class MappingBuilder:
             )
         title = d.get("title")
         if title is None:
-            self.problem("", "title", "required key missing", self.title_fix)
+            self.problem("", "title", "required key missing", self.record.title_fix)
         else:
-            title = self.string("", "title", title, self.title_text_fix)
+            title = self.string("", "title", title, self.record.title_text_fix)
         supplier = self.string("", "supplier", d.get("supplier"), 'write supplier = "<company>"') or ""
         example = self.string("", "example", d.get("example"), 'write example = "<download file name>"') or ""
         notes = self.string("", "notes", d.get("notes"), 'write notes = "<text>"') or ""
@@ -709,7 +889,7 @@ class MappingBuilder:
                     "or leave it out to detect it",
                 )
         out["sheet"] = self.string(
-            "file", "sheet", t.get("sheet"), f'write the worksheet\'s name, e.g. sheet = "{self.sheet_example}"'
+            "file", "sheet", t.get("sheet"), f'write the worksheet\'s name, e.g. sheet = "{self.record.sheet_example}"'
         )
         return out
 
@@ -787,7 +967,6 @@ class MappingBuilder:
 
     def record_columns(self, fix_missing: str) -> dict[str, tuple[str, ...]]:
         """``[columns]`` checked against the builder's :attr:`record` (see :meth:`columns`)."""
-        assert self.record is not None
         return self.columns(self.record.columns, fix_missing, self.record.when)
 
     def require_columns(self, required: Iterable[tuple[tuple[str, ...], str]]) -> None:
@@ -850,7 +1029,7 @@ class MappingBuilder:
                     "datetime",
                     "timezone",
                     f"{shown(tz)} is not an IANA timezone",
-                    'use a name like "Europe/London", or leave it out to use --timezone',
+                    'use a name like "Europe/London", or leave it out to use the timezone the ingest is given',
                 )
         return out
 
@@ -912,17 +1091,101 @@ class MappingBuilder:
         return out
 
 
-def load_document(
-    path_or_text: str | Path | bytes,
-    builder: type[MappingBuilder],
-    bundled: bool,
-    syntax_example: str,
-):
-    """Read, parse and check a mapping file with ``builder``; return what its ``build()`` makes."""
+    def table_needs_column(self, section: str, column: str, fix: str) -> bool:
+        """Whether the table ``section`` may be read: not when it holds words but ``[columns]``
+        maps no ``column`` to read them from (a problem, with ``fix``)."""
+        declared = self.data.get("columns")
+        if isinstance(declared, dict) and column in declared:
+            return True
+        if self.data.get(section):
+            self.problem(section, "", f"given, but [columns] has no {column} column", fix)
+        return False
+
+    def word_table(self, table: WordTable) -> dict[str, str]:
+        """One of the record's word tables (see :meth:`words`), checked against its column.
+
+        A table whose column is not mapped is a problem when it holds words (its words are
+        checked too: every problem at once); empty or absent, it is nothing to read.
+        """
+        required = table.required
+        if table.without_column and not self.table_needs_column(table.section, table.column, table.without_column):
+            if not self.data.get(table.section):
+                return {}
+            required = False
+        example = f'"<the report\'s word>" = "{table.values[0]}"'
+        fix = table.fix_missing or (
+            f"add a [{table.section}] table: one line per word of the {table.what} column, e.g. {example}"
+        )
+        return self.words(table.section, table.values, f"a {table.what}", required, fix, wildcard=True)
+
+
+def load_record_mapping(record: RecordSpec, path_or_text: str | Path | bytes, bundled: bool = False) -> TabularMapping:
+    """Read and check a mapping file of the kind ``record`` describes.
+
+    Parameters
+    ----------
+    record : RecordSpec
+    path_or_text : str, Path or bytes
+        A path to a ``.toml`` file, or the TOML text itself (a string with a newline or ``=``).
+    bundled : bool
+        Shipped with Frontdoor (named after its file; messages say to copy it before editing).
+
+    Returns
+    -------
+    TabularMapping
+        Of :attr:`RecordSpec.mapping_type`.
+
+    Raises
+    ------
+    MappingError
+        Listing every problem found (not just the first), each with the file, line, key and
+        fix. Bad TOML syntax stops at the first syntax error, with its line.
+    """
     text, label, path = read_mapping_text(path_or_text)
     short = path.name if path is not None else label
-    data = parse_toml(text, short, syntax_example)
-    return builder(data, text, short, str(path) if path is not None else label, bundled, path).build()
+    data = parse_toml(text, short, record.syntax_example)
+    source = str(path) if path is not None else label
+    return MappingBuilder(record, data, text, short, source, bundled, path).build()
+
+
+def load_by_kind(records: Iterable[RecordSpec], path_or_text: str | Path | bytes) -> TabularMapping:
+    """Read a mapping file of whichever kind of ``records`` its ``kind`` key names.
+
+    A file without ``kind`` is of the kind that does not require the key.
+
+    Raises
+    ------
+    MappingError
+        The file is not a valid mapping of its kind.
+    """
+    records = list(records)
+    default = next((r.kind for r in records if not r.kind_required), None)
+    text, _label, path = read_mapping_text(path_or_text)
+    kind = mapping_kind(text, default)
+    # A kind none of them reads is reported by the default kind's loader ("'x' is not a ...").
+    record = next((r for r in records if r.kind == kind), next(r for r in records if r.kind == default))
+    return load_record_mapping(record, path if path is not None else text)
+
+
+# Bundled mappings, loaded once per record kind and folder.
+_BUNDLED: dict[tuple[str, Path], tuple[TabularMapping, ...]] = {}
+
+
+def bundled_mappings_of(record: RecordSpec) -> dict[str, TabularMapping]:
+    """Every mapping of ``record``'s kind shipped in its folder, by name.
+
+    Raises
+    ------
+    MappingError
+        If a bundled file is invalid (a packaging error; the tests load them all).
+    """
+    assert record.folder is not None, f"{record.kind} mappings have no bundled folder"
+    key = (record.kind, record.folder)
+    if key not in _BUNDLED:
+        default = None if record.kind_required else record.kind
+        load = functools.partial(load_record_mapping, record)
+        _BUNDLED[key] = load_folder(record.folder, load, kind=record.kind, default_kind=default)
+    return {m.name: m for m in _BUNDLED[key]}
 
 
 # ----------------------------------------------------------------------------- the report's layout
@@ -1012,9 +1275,6 @@ def resolve_columns(
     notes : list of str, optional
         Each choice made between alternatives is appended here once.
     """
-    # Imported here: telephony.formats imports the mapping engines, which import this module.
-    from telephony.formats._base import resolve_header
-
     index: dict[str, int] = {}
     missing: list[str] = []
     for canon, alts in mapping.columns.items():
@@ -1127,28 +1387,59 @@ def sniff_score(
     mapping: TabularMapping,
     source: Source,
     values_fit: Callable[[HeaderLayout, list[list[str]]], bool],
+    partial: bool = True,
+    layout_fits: Callable[[HeaderLayout], bool] | None = None,
 ) -> float:
     """How sure it is that ``source`` is the report ``mapping`` describes.
 
-    1.0 when the header holds every mapped column and ``values_fit(layout, rows)`` accepts the
-    first data rows (or there are none); 0.6 when the columns are all there but the values do
-    not fit, or when most (60 %) of the columns are there; else 0.
+    1.0 when the header holds every mapped column (optional ones aside) and
+    ``values_fit(layout, rows)`` accepts the first data rows (or there are none); 0.6 when the
+    columns are all there but the values do not fit, or (with ``partial``) when most (60 %) of
+    the columns are there; else 0. ``layout_fits(layout)`` must accept the header first (by
+    default: two mapped columns or more found; one alone, "Date", proves nothing).
     """
     try:
         source = with_encoding(source, mapping.encoding)
         layout = find_layout(source, mapping)
     except BadInputError:
         return 0.0
-    n = len(mapping.columns)
-    found = n - len(layout.missing)
-    if found < 2:
+    if not (layout_fits(layout) if layout_fits is not None else len(layout.index) >= 2):
         return 0.0
-    if layout.missing:
-        return 0.6 if found >= 0.6 * n else 0.0
+    if [c for c in layout.missing if c not in mapping.optional_columns()]:
+        n = len(mapping.columns)
+        return 0.6 if partial and len(layout.index) >= 0.6 * n else 0.0
     rows = [r for r in layout.data if len(r) == len(layout.names)]
     if not rows:
         return 1.0
     return 1.0 if values_fit(layout, rows) else 0.6
+
+
+def sniff_mapping(mapping: TabularMapping, source: Source) -> float:
+    """How sure it is that ``source`` is the report ``mapping`` describes (0–1).
+
+    :func:`sniff_score` with the tests of the mapping's record (:attr:`TabularMapping.record`):
+    by default, whether most of the first rows carry known words in
+    :attr:`RecordSpec.sniff_words` and readable start times (:func:`head_fits`).
+    """
+    record = mapping.record
+    values_fit = record.values_fit or _words_fit
+    layout_fits = None if record.layout_fits is None else functools.partial(record.layout_fits, mapping)
+    return sniff_score(mapping, source, functools.partial(values_fit, mapping), record.sniff_partial, layout_fits)
+
+
+def _words_fit(mapping: TabularMapping, layout: HeaderLayout, rows: list[list[str]]) -> bool:
+    """Whether most head rows carry the record's decisive words and readable start times."""
+    column, section = mapping.record.sniff_words
+    words = column_text(head_frame(layout, rows), layout.index, column)
+    return head_fits(mapping, layout, rows, known_words(words, getattr(mapping, section)))
+
+
+def known_words(words: pd.Series, table: _AbcMapping) -> int:
+    """How many of ``words`` a :func:`norm_word`-keyed table knows (``"*"`` knows any non-empty one)."""
+    known = norm_words(words).isin(set(table))
+    if "*" in table:
+        known |= words.fillna("") != ""
+    return int(known.sum())
 
 
 def load_folder(folder: Path, load, kind: str | None = None, default_kind: str | None = None) -> tuple:
@@ -1213,14 +1504,14 @@ def open_report(
     source: Source,
     mapping: TabularMapping,
     what: str = "report",
-    reader: Callable[..., Iterator[Chunk]] = read_delimited,
+    reader: Callable[..., Iterator[Chunk]] | None = None,
     fix: str | None = None,
     show_header: bool = True,
 ) -> tuple[Source, HeaderLayout, Iterator[Chunk]]:
     """The report's layout and its data rows as bounded chunks (CSV, or a named worksheet).
 
-    ``reader`` reads delimited text (:func:`telephony.sources.read_delimited` or a stand-in);
-    ``what``, ``fix`` and ``show_header`` word the error for missing columns
+    ``reader`` reads delimited text (default :func:`telephony.sources.read_delimited`, looked
+    up when called so that a test can swap in small blocks); ``what``, ``fix`` and ``show_header`` word the error for missing columns
     (:func:`missing_message`).
 
     Raises
@@ -1234,17 +1525,8 @@ def open_report(
     if needed:
         raise BadInputError(missing_message(source, mapping, replace(layout, missing=needed), what, fix, show_header))
     # A workbook is read from the source's sheet (the mapping's, or the first with data).
-    chunks = reader(source, names=layout.names, header=True, delimiter=layout.delimiter, skip_lines=layout.skip)
+    chunks = (reader or read_delimited)(source, names=layout.names, header=True, delimiter=layout.delimiter, skip_lines=layout.skip)
     return source, layout, chunks
-
-
-def effective_timezone(mapping: TabularMapping, timezone: str | None) -> str | None:
-    """The mapping's own zone when it applies, else None.
-
-    The mapping's ``[datetime] timezone`` applies when no zone was given (``timezone`` is
-    ``None``: ``--timezone`` not passed); a zone given explicitly wins, Europe/London too.
-    """
-    return mapping.timezone if timezone is None and mapping.timezone else None
 
 
 # ----------------------------------------------------------------------------- values
@@ -1297,8 +1579,13 @@ def date_time_text(frame: pd.DataFrame, index: dict[str, int]) -> pd.Series:
     return (column_text(frame, index, "date") + " " + column_text(frame, index, "time")).str.strip()
 
 
-def read_datetimes(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
+def read_datetimes(
+    text: pd.Series, fmt: str | None, dayfirst: bool, tz: str | None = None
+) -> tuple[pd.Series, pd.Series]:
     """Date-times as :func:`telephony.timeutil.parse_datetimes` reads them, and which are out of range.
+
+    ``tz`` is the report's zone, for a column mixing values with and without a UTC offset
+    (each is read as what it is: see :func:`telephony.timeutil.parse_datetimes`).
 
     A value whose year pandas cannot hold (year 9999 or 1677, a wrong clock or a placeholder
     "never" date) must cost its own row, never the file: such values are set aside before
@@ -1315,7 +1602,7 @@ def read_datetimes(text: pd.Series, fmt: str | None, dayfirst: bool) -> tuple[pd
     """
     s = text.fillna("").astype(str)
     year_out = years_out_of_range(s)
-    times = parse_datetimes(s.where(~year_out, ""), fmt, dayfirst)
+    times = parse_datetimes(s.where(~year_out, ""), fmt, dayfirst, tz)
     return times, pd.Series(year_out, index=text.index)
 
 
@@ -1346,17 +1633,22 @@ def time_reasons(
 
 
 def read_start(
-    frame: pd.DataFrame, layout: HeaderLayout, mapping: TabularMapping, problems: list[pd.Series]
+    frame: pd.DataFrame,
+    layout: HeaderLayout,
+    mapping: TabularMapping,
+    problems: list[pd.Series],
+    zone: str | None = None,
 ) -> pd.Series:
     """Parse the ``start`` (or ``date`` + ``time``) column, flagging empty, out-of-range and
     unreadable values.
 
     Returns the times as :func:`read_datetimes` gives them (naive wall-clock unless the values
-    carry offsets); reasons go to ``problems`` (see :func:`flag`).
+    carry offsets; a value mixed in with the others' kind converted through ``zone``, the
+    report's); reasons go to ``problems`` (see :func:`flag`).
     """
     idx = layout.index
     text = date_time_text(frame, idx)
-    start, oob = read_datetimes(text, mapping.datetime_format, mapping.dayfirst)
+    start, oob = read_datetimes(text, mapping.datetime_format, mapping.dayfirst, zone)
     where = layout.names[idx["start"]] if "start" in idx else f"{layout.names[idx['date']]}/{layout.names[idx['time']]}"
     hint = ""
     if mapping.datetime_format:
@@ -1434,14 +1726,20 @@ def durations_seconds(
     return secs, pd.Series(bad, index=s.index)
 
 
-def end_times(text: pd.Series, start: pd.Series, fmt: str | None, dayfirst: bool) -> pd.Series:
+# A time of day that exists: "25:00" is unreadable, not 01:00 the next day.
+_TIME_OF_DAY = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?"
+
+
+def end_times(
+    text: pd.Series, start: pd.Series, fmt: str | None, dayfirst: bool, tz: str | None = None
+) -> pd.Series:
     """End times; a bare clock time is taken on the start's day (the next day if earlier).
 
-    Values out of the years that can be stored are ``NaT`` (see :func:`read_datetimes`).
+    Values out of the years that can be stored are ``NaT`` (see :func:`read_datetimes`, which
+    ``tz``, the report's zone, is given to).
     """
-    end = read_datetimes(text, fmt, dayfirst)[0]
-    # A time of day that exists: "25:00" is unreadable, not 01:00 the next day.
-    clock = text.fillna("").str.strip().str.fullmatch(r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?")
+    end = read_datetimes(text, fmt, dayfirst, tz)[0]
+    clock = text.fillna("").str.strip().str.fullmatch(_TIME_OF_DAY)
     use = clock.to_numpy(dtype=bool)
     if use.any() and getattr(end.dt, "tz", None) is None and getattr(start.dt, "tz", None) is None:
         clock_text = text[use].str.strip()
@@ -1467,7 +1765,7 @@ def lookup_words(words: pd.Series, table: _AbcMapping[str, str]) -> tuple[pd.Ser
     by_default : pandas.Series of bool
         Rows whose value came from ``"*"``.
     """
-    key = words.fillna("").str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+    key = norm_words(words)
     out = key.map({k: v for k, v in table.items() if k != "*"}).astype("string")
     default = pd.Series(False, index=words.index)
     if "*" in table:
@@ -1496,6 +1794,404 @@ def flag(problems: list[pd.Series], mask, reason) -> None:
         problems.append(pd.Series(reason, index=idx))
 
 
+# ----------------------------------------------------------------------------- records
+
+#: Shown instead of a withheld value (a clinician's name, a patient's id) in reasons, reject
+#: texts and counted words.
+WITHHELD = "[withheld]"
+
+
+def report_zone(mapping: TabularMapping, timezone: str | None) -> str:
+    """The zone of the report's wall clock: the one given, else the mapping's, else the default."""
+    return timezone or mapping.timezone or DEFAULT_TZ
+
+
+def effective_timezone(mapping: TabularMapping, timezone: str | None) -> str | None:
+    """The mapping's own zone when it applies, else None.
+
+    The mapping's ``[datetime] timezone`` applies when no zone was given (``timezone`` is
+    ``None``); a zone given explicitly wins, Europe/London too.
+    """
+    return mapping.timezone if timezone is None and mapping.timezone else None
+
+
+def same_clock(times: pd.Series, like: pd.Series, zone: str) -> pd.Series:
+    """``times`` on the clock of ``like``, so that the two can be subtracted.
+
+    Values with a UTC offset beside wall-clock ``like`` are converted to ``zone``'s wall
+    clock; wall-clock values beside UTC ``like`` are localised in ``zone``. Never refused: a
+    value that says its offset is an exact instant, and one that does not is the report's
+    wall clock.
+    """
+    aware = getattr(times.dt, "tz", None) is not None
+    like_aware = getattr(like.dt, "tz", None) is not None
+    if aware and not like_aware:
+        return times.dt.tz_convert(zone).dt.tz_localize(None)
+    if like_aware and not aware:
+        return localize(times, zone)
+    return times
+
+
+def withhold(text: pd.Series, values: list[pd.Series]) -> pd.Series:
+    """``text`` with each row's own withheld values (names, ids) replaced by :data:`WITHHELD`."""
+    out = text.astype("string")
+    for v in values:
+        # Very short values ("1") would mangle the reason and identify no one.
+        has = (v.fillna("").str.len() >= 3).to_numpy() & out.notna().to_numpy()
+        for i in np.flatnonzero(has):
+            out.iat[i] = str(out.iat[i]).replace(str(v.iat[i]), WITHHELD)
+    return out
+
+
+def count_words(
+    unknown: Counter, spelled: dict, what: str, words: pd.Series, suffix: str = "", bare: bool = False
+) -> list[str]:
+    """Count words a table does not know, each under the first spelling the file used.
+
+    A word is one word whatever its case and spacing (as the tables look it up). Counted as
+    ``"<what> <word><suffix>"`` (the word alone with ``bare``; ``"<what> (empty)"`` for an
+    empty cell). ``spelled`` carries the first spellings from chunk to chunk.
+
+    Returns
+    -------
+    list of str
+        The first spellings of this chunk's words, in order of appearance.
+    """
+    firsts = []
+    for word, cnt in words.value_counts(sort=False).items():
+        first = spelled.setdefault((what, norm_word(word)), str(word))
+        if not first:
+            label = f"{what} (empty)"
+        else:
+            label = first if bare else f"{what} {first}"
+        unknown[label + suffix] += int(cnt)
+        firsts.append(first)
+    return firsts
+
+
+def typed_frame(dtypes: _AbcMapping[str, str], n: int = 0, **cols) -> pd.DataFrame:
+    """A frame of ``dtypes``' columns in order, nulls where a column is not given.
+
+    Columns given as Series are taken by position. ``dtypes`` values: ``"string"``,
+    ``"float64"``, ``"Int64"``, ``"datetime64[ns]"`` (naive) or ``"datetime"`` (as given:
+    naive wall clock, or UTC where the report wrote offsets).
+    """
+    out = {}
+    for c, dtype in dtypes.items():
+        v = cols.get(c)
+        if v is None:
+            v = np.full(n, np.datetime64("NaT", "ns")) if dtype.startswith("datetime") else [None] * n
+        elif isinstance(v, (pd.Series, pd.Index)):
+            v = v.array
+        out[c] = v
+    df = pd.DataFrame(out, index=pd.RangeIndex(n))
+    for c, dtype in dtypes.items():
+        if dtype == "string":
+            df[c] = df[c].astype("string")
+        elif dtype in ("float64", "Int64"):
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(dtype)
+        elif dtype == "datetime64[ns]":
+            df[c] = pd.to_datetime(df[c]).astype(dtype)
+    return df
+
+
+@dataclass
+class RecordChunk:
+    """One bounded batch of records read from a report.
+
+    Attributes
+    ----------
+    records : pandas.DataFrame
+        The records (:attr:`RecordSpec.record_frame`), ``source_line`` giving each one's line.
+    rejects : list of Reject
+        Rows that could not become records, with line and reason (withheld values blanked).
+    rows_read : int
+        Source records read in the batch (blank lines included).
+    skipped, unknown : collections.Counter
+        Rows skipped by reason; vendor words not known, with counts.
+    notes : list of str
+        What the reader decided that a person should know.
+    """
+
+    records: pd.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    unknown: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reading:
+    """One report being read: its mapping and layout, and what holds for every chunk.
+
+    Attributes
+    ----------
+    mapping : TabularMapping
+    layout : HeaderLayout
+    zone : str
+        The report's wall clock (:func:`report_zone`): values mixed in with an offset, or
+        without one beside offsets, are converted through it.
+    xlsx : bool
+        From a workbook (duration cells arrive as whole seconds).
+    options : dict
+        What the record's conversion is told (calls: the zone applied in the reader; summary
+        counts: the period).
+    state : dict
+        What carries from chunk to chunk (first spellings of words, notes said, the clock).
+    """
+
+    mapping: TabularMapping
+    layout: HeaderLayout
+    zone: str = DEFAULT_TZ
+    xlsx: bool = False
+    options: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
+
+
+class Rows:
+    """One chunk of a report's rows on their way to records: its mapped columns, and every
+    reason a row is rejected for.
+
+    A record's conversion (:attr:`RecordSpec.records`) reads values through the methods here,
+    which flag what is wrong (see :func:`flag`), and returns the records' columns.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The chunk's rows as text, positional columns.
+    reading : Reading
+    mapping : TabularMapping
+    layout : HeaderLayout
+    skipped, unknown : collections.Counter
+    notes : list of str
+    col, label, optional : callable
+        See :func:`column_readers`.
+    """
+
+    def __init__(self, frame: pd.DataFrame, reading: Reading, skipped: Counter):
+        self.frame = frame
+        self.reading = reading
+        self.mapping = reading.mapping
+        self.layout = reading.layout
+        self.skipped = skipped
+        self.unknown: Counter = Counter()
+        self.notes: list[str] = []
+        self.problems: list[pd.Series] = []
+        self.col, self.label, self.optional = column_readers(frame, reading.layout)
+        record = self.mapping.record
+        self.withheld = [k for k in (record.withheld if record is not None else ()) if k in self.layout.index]
+        # This chunk's withheld values, normalised: never shown as a word (a mis-mapped column).
+        self.private = {norm_word(v) for k in self.withheld for v in self.optional(k).dropna()}
+
+    def has(self, key: str) -> bool:
+        """Whether the mapping maps ``key`` (and the report has it)."""
+        return key in self.layout.index
+
+    def flag(self, mask, reason) -> None:
+        """Reject the rows in ``mask`` for ``reason`` (text, or a Series of per-row texts)."""
+        flag(self.problems, mask, reason)
+
+    def start(self) -> pd.Series:
+        """When each record starts (``start``, or ``date`` + ``time``): see :func:`read_start`."""
+        return read_start(self.frame, self.layout, self.mapping, self.problems, self.reading.zone)
+
+    def dates(self, key: str = "date") -> pd.Series:
+        """The days of a date column: see :func:`read_dates`."""
+        return read_dates(self.frame, self.layout, self.mapping, self.problems, key)
+
+    def times(self, key: str, fmt: str | None, what: str) -> pd.Series:
+        """An optional date-and-time column (empty cells are no time, not a problem)."""
+        text = self.col(key)
+        times, oob = read_datetimes(text, fmt, self.mapping.dayfirst, self.reading.zone)
+        time_reasons(self.problems, text, times, oob, what, self.label(key), skip=(text == "").to_numpy())
+        return times
+
+    def end(self, start: pd.Series, required: bool = False) -> pd.Series:
+        """End times (``end``) on the clock of ``start`` (:func:`same_clock`).
+
+        A bare time of day is on the start's day (the next day if earlier): with no start, the
+        start's own reason says what is wrong. An empty end is a problem when ``required``.
+        """
+        text = self.col("end")
+        m = self.mapping
+        end = end_times(text, start, m.datetime_format, m.dayfirst, self.reading.zone)
+        end = same_clock(end, start, self.reading.zone)
+        unplaced = (text.str.fullmatch(_TIME_OF_DAY) & start.isna()).to_numpy(dtype=bool)
+        skip = unplaced if required else unplaced | (text == "").to_numpy()
+        oob = pd.Series(years_out_of_range(text), index=text.index)
+        time_reasons(self.problems, text, end, oob, "end time", self.label("end"), skip=skip)
+        return end
+
+    def duration(
+        self, key: str, what: str | None = None, bare_unit_s: float = 1.0, required: bool = False,
+        show_format: bool = True,
+    ) -> pd.Series:
+        """Seconds in the duration column ``key``, read with the mapping's ``[durations] format``
+        (see :func:`durations_seconds`); NaN where empty or unreadable, or when not mapped.
+
+        ``what`` names the value in reasons (default ``key``); an empty cell is a problem when
+        ``required``.
+        """
+        if not self.has(key):
+            return pd.Series(np.nan, index=self.frame.index, dtype="float64")
+        what = what or key
+        text = self.col(key)
+        secs, bad = durations_seconds(text, self.mapping.durations, self.reading.xlsx, bare_unit_s)
+        where = self.label(key)
+        if required:
+            self.flag((text == "").to_numpy(), f"{what} missing: column {where!r} is empty")
+        hint = f" (durations format {self.mapping.durations})" if show_format else ""
+        self.flag(bad.to_numpy(), f"unreadable {what} '" + clipped(text) + f"' in column {where!r}{hint}")
+        return secs
+
+    def shown_words(self, words: pd.Series) -> pd.Series:
+        """Words as reasons and counts may quote them: withheld values out, long ones clipped."""
+        if self.private:
+            words = words.where(~words.map(norm_word).isin(self.private), WITHHELD)
+        return clipped(words)
+
+    def count(self, what: str, words: pd.Series, suffix: str = "", bare: bool = False) -> list[str]:
+        """Count unknown words under their first spelling in the file (see :func:`count_words`)."""
+        return count_words(self.unknown, self.reading.state.setdefault("spelling", {}), what, words, suffix, bare)
+
+    def words(self, table: WordTable, values: pd.Series | None = None, reject: bool = True) -> pd.Series:
+        """The canonical values of ``table``'s words (its column, or ``values``).
+
+        A word the table does not know (and no ``"*"`` line) is counted under its first
+        spelling; with ``reject`` its row is rejected with a reason naming the word and the
+        table to add it to (an empty cell: how to accept empty cells), else it is kept as NA.
+        Words read through ``"*"`` are counted too, saying what they were read as.
+        """
+        lookup = getattr(self.mapping, table.section)
+        words = (self.col(table.column) if values is None else values).fillna("")
+        if not lookup:
+            return pd.Series(pd.NA, index=words.index, dtype="string")
+        mapped, by_default = lookup_words(words, lookup)
+        shown = self.shown_words(words)
+        counted = table.counted_as or table.what
+        self.count(counted, shown[by_default.to_numpy()], f" (read as {lookup.get('*', '')})")
+        unk = mapped.isna().to_numpy()
+        empty = (words == "").to_numpy()
+        self.count(counted, shown[unk & ~empty])
+        if reject:
+            where, hint, what = self.label(table.column), self.mapping.edit_hint(table.section), table.what
+            self.flag(
+                unk & empty,
+                f'{what} missing: column {where!r} is empty; add "" = "<{what}>" {hint} to accept empty cells',
+            )
+            self.flag(
+                unk & ~empty,
+                f"unknown {what} '" + shown + f"' in column {where!r}; add \"" + shown
+                + f'" = "<{what}>" {hint} (one of {", ".join(table.values)})',
+            )
+        return mapped
+
+    def rejects(self, lines: np.ndarray, mask: np.ndarray, reasons: pd.Series) -> list[Reject]:
+        """The rows in ``mask`` as rejects, with their reasons; withheld values blanked."""
+        frame, reasons = self.frame, reasons.fillna("")
+        if self.withheld:
+            reasons = withhold(reasons, [self.optional(k) for k in self.withheld])
+            frame = frame.copy()
+            for k in self.withheld:
+                c = frame.columns[self.layout.index[k]]
+                frame[c] = frame[c].where(frame[c].fillna("").str.strip() == "", WITHHELD)
+        return rejects_from(frame, lines, mask, reasons, sep=self.layout.delimiter)
+
+
+def convert_rows(chunk: Chunk, reading: Reading) -> RecordChunk:
+    """One chunk of report rows → records and rejects (one record, one reject or one skip per row).
+
+    The record's own conversion (:attr:`RecordSpec.records`) reads the rows through
+    :class:`Rows`; a row with any reason is rejected with all of them (joined by ``"; "``).
+
+    Returns
+    -------
+    RecordChunk
+        Of :attr:`RecordSpec.chunk_type`; rejects in line order.
+    """
+    record = reading.mapping.record
+    frame = chunk.frame.reset_index(drop=True)
+    n = len(frame)
+    structural = list(chunk.rejects)
+    if record.withheld:
+        # A row with the wrong number of fields: which field is a name or an id cannot be told.
+        structural = [Reject(r.line, r.reason, "", r.rows) for r in structural]
+    rows = Rows(frame, reading, chunk.skipped())
+    if n == 0:
+        return record.chunk_type(record.record_frame(0), structural, chunk.rows_read, rows.skipped, Counter(), [])
+    columns, passed = record.records(rows)
+    reasons = reason_series(rows.problems, frame.index)
+    bad = reasons.notna().to_numpy() if len(reasons) else np.zeros(n, dtype=bool)
+    keep = ~bad
+    if passed is not None:
+        bad, keep = bad & ~passed, keep & ~passed
+    rejects = structural + (rows.rejects(chunk.lines, bad, reasons) if bad.any() else [])
+    rejects.sort(key=lambda r: r.line or 0)
+    records = record.record_frame(
+        int(keep.sum()), **{k: v[keep] for k, v in columns.items()}, source_line=pd.Series(chunk.lines[keep])
+    )
+    return record.chunk_type(records, rejects, chunk.rows_read, rows.skipped, rows.unknown, rows.notes)
+
+
+def convert_chunks(
+    chunks: Iterable[Chunk],
+    reading: Reading,
+    notes: Iterable[str] = (),
+    convert: Callable[[Chunk, Reading], RecordChunk] = convert_rows,
+) -> Iterator[RecordChunk]:
+    """Each chunk converted (by ``convert``), the reading's notes said with the first one:
+    which column was taken where the report has two of a field's alternatives, then ``notes``."""
+    pending = list(reading.layout.notes) + list(notes)
+    for chunk in chunks:
+        out = convert(chunk, reading)
+        out.notes, pending = pending + list(out.notes), []
+        yield out
+
+
+def read_records(
+    mapping: TabularMapping, source: Source, timezone: str | None = None, options: dict | None = None
+) -> Iterator[RecordChunk]:
+    """Read a report as ``mapping`` describes it, in bounded chunks of its record.
+
+    Parameters
+    ----------
+    mapping : TabularMapping
+        Of a record (:attr:`TabularMapping.record`).
+    source : telephony.sources.Source
+        From :func:`telephony.sources.open_source` (CSV in any encoding, or XLSX).
+    timezone : str, optional
+        The report's wall clock, when given (:func:`report_zone`).
+    options : dict, optional
+        What the record's conversion is told (:attr:`Reading.options`).
+
+    Yields
+    ------
+    RecordChunk
+        Of the record's :attr:`RecordSpec.chunk_type`.
+
+    Raises
+    ------
+    BadInputError
+        A mapped column is missing from the report's header.
+    """
+    source, layout, chunks = open_report(source, mapping, mapping.record.what)
+    reading = Reading(mapping, layout, report_zone(mapping, timezone), source.kind == "xlsx", dict(options or {}))
+    yield from convert_chunks(chunks, reading)
+
+
+def format_fields(mapping: TabularMapping) -> dict:
+    """What a format listing says of a mapping: name, title, example, evidence and its note."""
+    return dict(
+        name=mapping.name,
+        title=format_title(mapping),
+        example=mapping.example or f"{mapping.record.listed_as} .csv/.xlsx (mapping {mapping.file_name})",
+        evidence=mapping.evidence,
+        evidence_note=mapping.evidence_note,
+    )
+
+
+
 __all__ = [
     "DURATION_FORMATS",
     "EVIDENCE_VALUES",
@@ -1503,45 +2199,72 @@ __all__ = [
     "IDENTITY_KEYS",
     "MAX_YEAR",
     "MIN_YEAR",
-    "check_kind",
-    "clipped",
-    "load_folder",
-    "mapping_kind",
-    "read_dates",
-    "read_datetimes",
-    "shown",
-    "shown_key",
-    "time_reasons",
-    "too_deep",
+    "WITHHELD",
     "HeaderLayout",
     "MappingBuilder",
     "Problem",
+    "Reading",
+    "RecordChunk",
     "RecordSpec",
+    "Rows",
     "TabularMapping",
+    "WordTable",
+    "bundled_mappings_of",
+    "check_kind",
+    "clipped",
     "column_readers",
     "column_text",
+    "convert_chunks",
+    "convert_rows",
+    "count_words",
     "date_time_text",
     "durations_seconds",
     "effective_timezone",
     "end_times",
     "find_layout",
     "flag",
+    "format_fields",
     "format_title",
+    "head_fits",
     "head_frame",
     "key_lines",
-    "load_document",
+    "known_words",
+    "load_by_kind",
+    "load_folder",
+    "load_record_mapping",
     "lookup_words",
+    "mapping_kind",
     "missing_message",
     "norm_word",
+    "norm_words",
     "open_report",
     "parse_toml",
-    "read_start",
     "raise_problems",
+    "read_dates",
+    "read_datetimes",
     "read_mapping_text",
+    "read_records",
+    "read_start",
     "reason_series",
+    "report_zone",
     "resolve_columns",
+    "same_clock",
     "sheet_source",
+    "shown",
+    "shown_key",
+    "sniff_mapping",
     "sniff_score",
     "suggest",
+    "time_reasons",
+    "too_deep",
+    "typed_frame",
     "with_encoding",
+    "withhold",
 ]
+
+# The readers' shared contract (telephony.formats._base) is imported last, after every name
+# above exists: importing it runs the call-format registry (telephony/formats/__init__.py),
+# which loads the bundled call mappings through this module. Only functions that read a report
+# use these two names, never the loading. (With the contract in a module outside the registry's
+# package, this import could stand at the top.)
+from telephony.formats._base import rejects_from, resolve_header  # noqa: E402

@@ -99,35 +99,35 @@ import numpy as np
 import pandas as pd
 
 from telephony.errors import BadInputError
-from telephony.formats._base import Format, rejects_from
-from telephony.sources import Chunk, Reject, Source, norm_name, read_delimited
+from telephony.formats._base import Format
+from telephony.sources import Chunk, Reject, Source, norm_name
 from telephony.tabular_mapping import (
-    IDENTITY_KEYS,
     FILE_KEYS,
     HeaderLayout,
     MappingBuilder,
+    Reading,
+    RecordChunk,
     RecordSpec,
+    Rows,
     TabularMapping,
-    check_kind,
+    WordTable,
+    bundled_mappings_of,
     clipped,
-    column_readers,
     column_text,
-    durations_seconds,
-    find_layout,
-    flag,
-    format_title,
+    convert_chunks,
+    convert_rows,
+    format_fields,
     head_frame,
-    load_document,
-    load_folder,
-    lookup_words,
+    load_record_mapping,
     norm_word,
+    norm_words,
     open_report,
-    read_dates,
     read_datetimes,
     reason_series,
+    report_zone,
     shown,
-    sheet_source,
-    with_encoding,
+    sniff_mapping,
+    typed_frame,
 )
 
 from demand.appointments.schema import CATEGORIES
@@ -150,7 +150,7 @@ MINUTES: dict[str, str] = {
 
 #: Canonical column names a capacity count mapping can give, and what each means.
 COLUMNS: dict[str, str] = {
-    "date": "the day a row counts (without it, the period given with --from/--to)",
+    "date": "the day a row counts (without it, the period given to the ingest)",
     "weekday": "the day's name, checked against the date",
     "clinician": "the staff member (pseudonymised on ingest)",
     "site": "the practice's site or branch",
@@ -159,35 +159,35 @@ COLUMNS: dict[str, str] = {
     **MINUTES,
 }
 
-#: The record these mappings describe (see :class:`telephony.tabular_mapping.RecordSpec`).
-RECORD = RecordSpec(KIND, "summary count report", COLUMNS, when="date")
-
-#: Raw counts as :func:`read_counts` yields them (before the ingest's pseudonyms and keys).
-RAW_COUNT_COLUMNS: tuple[str, ...] = (
-    "period_start", "period_end", "clinician", "site", "slot_type", "category",
-    "total", "booked", "unused", "dna", "minutes_total", "minutes_unused", "source_line",
-)
-
-_TOP_KEYS = IDENTITY_KEYS + ("kind", "optional", "file", "columns", "grid", "totals", "datetime", "categories")
-_TABLE_KEYS = {
-    "file": FILE_KEYS,
-    "datetime": ("format", "dayfirst"),
-    "grid": ("cells", "not_clinicians"),
-    "totals": ("labels",),
+#: Raw counts as :func:`read_counts` yields them (before the ingest's pseudonyms and keys),
+#: with their types.
+RAW_COUNT_TYPES: dict[str, str] = {
+    "period_start": "datetime64[ns]", "period_end": "datetime64[ns]", "clinician": "string", "site": "string",
+    "slot_type": "string", "category": "string", "total": "Int64", "booked": "Int64", "unused": "Int64", "dna": "Int64",
+    **{m: "float64" for m in MINUTES}, "source_line": "Int64",
 }
+RAW_COUNT_COLUMNS: tuple[str, ...] = tuple(RAW_COUNT_TYPES)
+
+#: Slot types read through ``[categories]``: kept whatever the word (never a reject).
+CATEGORY_TABLE = WordTable(
+    "categories", "slot_type", CATEGORIES, "category",
+    required=False,
+    without_column='add slot_type = "<the report\'s slot type column>" under [columns], or remove the table',
+    counted_as="slot type",
+    fix_missing='list slot type words: "GP Same Day" = "same_day"',
+)
 #: Labels of total rows and columns when a mapping gives none.
 DEFAULT_TOTAL_LABELS: tuple[str, ...] = ("Total", "Totals", "Grand Total", "Sum")
 # Day names a weekday column may write, by ISO weekday (Monday = 0).
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAYS = {
-    **{d[:3].lower(): i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
-    **{d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    **{d[:3].lower(): i for i, d in enumerate(_DAY_NAMES)},
+    **{d.lower(): i for i, d in enumerate(_DAY_NAMES)},
     "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
 }
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# Shown instead of a clinician's name in reject texts.
-WITHHELD = "[withheld]"
 # A count as reports write it: 12, 12.0 (a workbook), 1,234.
 _COUNT = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.0+)?$|^\d+(?:\.0+)?$")
+RESERVED_NAMES = frozenset({"gpad", "auto"})
 
 
 @dataclass(frozen=True)
@@ -210,16 +210,14 @@ class CapacityMapping(TabularMapping):
         Labels of total rows and columns (skipped).
     categories : Mapping[str, str]
         Normalised slot type word → category; ``"*"`` for any other word.
+    optional : tuple of str
+        Mapped columns a download may lack (read as empty when absent).
     """
 
     grid: Grid | None = None
     total_labels: tuple[str, ...] = DEFAULT_TOTAL_LABELS
     categories: _AbcMapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     optional: tuple[str, ...] = ()
-
-    def required_columns(self) -> list[str]:
-        """Canonical columns a report must have for this mapping to read it at all."""
-        return [c for c in self.columns if c not in self.optional]
 
     def optional_columns(self) -> tuple[str, ...]:
         """Mapped columns a download may lack (``optional``): read as empty when absent."""
@@ -231,22 +229,330 @@ class CapacityMapping(TabularMapping):
         return "date" in self.columns
 
 
+#: One bounded batch of a summary report (:class:`telephony.tabular_mapping.RecordChunk`): its
+#: ``records`` are raw counts, columns :data:`RAW_COUNT_COLUMNS` (periods as naive midnights,
+#: ``period_end`` exclusive; ``clinician`` raw); ``rows_read`` counts records (a grid's cells,
+#: else rows, blank lines included); its rejects carry no names.
+CountChunk = RecordChunk
+#: A raw-counts frame with :data:`RAW_COUNT_COLUMNS`, nulls where a column is not given.
+raw_count_frame = functools.partial(typed_frame, RAW_COUNT_TYPES)
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def _check(b: MappingBuilder, columns: dict) -> dict:
+    """The capacity mapping's own keys: the grid, the count columns, totals and optional columns."""
+    grid = _grid(b, columns)
+    counted = [c for c in (*MEASURES, *MINUTES) if c in columns]
+    if "grid" not in b.data and "columns" in b.data and not any(c in columns for c in MEASURES):
+        b.problem(
+            "columns", "total", "no count column",
+            "map at least one of total, unused, booked or dna to the report's count column, "
+            "or describe a grid with a [grid] table",
+        )
+    if grid is not None and counted:
+        b.problem(
+            "grid", "", f"given, but [columns] maps counts too ({', '.join(counted)})",
+            "a grid's counts are its clinician columns: remove the count columns or the [grid] table",
+        )
+    if "weekday" in columns and "date" not in columns:
+        b.problem("columns", "weekday", "given without a date column", 'add date = "<the report\'s date column>"')
+    totals = DEFAULT_TOTAL_LABELS
+    if "totals" in b.data:
+        totals = _labels(b, "totals", "labels", b.table("totals").get("labels", list(DEFAULT_TOTAL_LABELS)))
+    optional = _labels(b, "", "optional", b.data.get("optional", []))
+    for c in optional:
+        if c not in columns:
+            b.problem(
+                "", "optional", f"{shown(c)} is not a column under [columns]",
+                f"list mapped columns only ({', '.join(columns) or 'none mapped'})",
+            )
+        elif c == "date" or (c in MEASURES and not [m for m in MEASURES if m in columns and m not in optional]):
+            b.problem("", "optional", f"{shown(c)} cannot be optional", "a report must give its dates and at least one count")
+    return {"grid": grid, "total_labels": totals, "optional": tuple(c for c in optional if c in columns)}
+
+
+def _grid(b: MappingBuilder, columns: dict) -> Grid | None:
+    if "grid" not in b.data:
+        return None
+    t = b.table("grid")
+    cells = t.get("cells")
+    choices = ", ".join(MEASURES)
+    if cells is None:
+        b.problem("grid", "cells", "required key missing", f'write cells = "booked" (what a cell counts: one of {choices})')
+        return None
+    if not isinstance(cells, str) or cells.strip().lower() not in MEASURES:
+        b.problem("grid", "cells", f"{shown(cells)} is not a count", f"use one of {choices}")
+        return None
+    others = _labels(b, "grid", "not_clinicians", t.get("not_clinicians", []))
+    if "date" not in columns and "columns" in b.data:
+        b.problem(
+            "columns", "date", "required key missing (a grid has one row per day)",
+            'add date = "<the grid\'s date column>"',
+        )
+    return Grid(cells.strip().lower(), others)
+
+
+def _labels(b: MappingBuilder, section: str, key: str, value: object) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values) or len(values) > 50:
+        b.problem(section, key, f"expected a list of labels in quotes, got {shown(value)}", f'write {key} = ["Total"]')
+        return ()
+    return tuple(values)
+
+
+# ----------------------------------------------------------------------------- sniff
+
+
+def _clinician_columns(mapping: CapacityMapping, layout: HeaderLayout) -> list[int]:
+    """Positions of a grid's clinician columns: every named column not mapped, not a total."""
+    assert mapping.grid is not None
+    mapped = set(layout.index.values())
+    skip = {norm_name(x) for x in (*mapping.grid.not_clinicians, *mapping.total_labels)}
+    return [
+        i for i, name in enumerate(layout.names)
+        if i not in mapped and norm_name(name) and norm_name(name) not in skip
+    ]
+
+
+def _layout_fits(mapping: CapacityMapping, layout: HeaderLayout) -> bool:
+    """A grid needs a clinician column beside its mapped ones; a summary two mapped columns
+    (one alone, "Date", proves nothing)."""
+    if mapping.grid is not None:
+        return bool(_clinician_columns(mapping, layout))
+    return len(layout.index) >= 2
+
+
+def _values_fit(mapping: CapacityMapping, layout: HeaderLayout, rows: list[list[str]]) -> bool:
+    """Whether most head rows (total rows aside) hold counts, and dates where the report has them."""
+    if mapping.grid is not None:
+        counts = _clinician_columns(mapping, layout)
+    else:
+        counts = [layout.index[c] for c in MEASURES if c in layout.index]
+    frame = head_frame(layout, rows)
+    label = "date" if mapping.grid is not None else "clinician"
+    if label in layout.index:
+        totals = {norm_word(x) for x in mapping.total_labels}
+        frame = frame[~norm_words(column_text(frame, layout.index, label)).isin(totals)]
+    if frame.empty:
+        return True
+    fits = pd.Series(True, index=frame.index)
+    for pos in counts:
+        s = frame.iloc[:, pos].fillna("").str.strip()
+        fits &= s.str.match(_COUNT) | (s == "")
+    if "date" in layout.index:
+        fits &= read_datetimes(column_text(frame, layout.index, "date"), mapping.datetime_format, mapping.dayfirst)[0].notna()
+    return bool(fits.mean() >= 0.5)
+
+
+# ----------------------------------------------------------------------------- read
+
+
+def _counts(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Whole counts (``Int64``; empty → NA) and which non-empty values are not counts."""
+    s = text.fillna("").str.strip()
+    ok = s.str.match(_COUNT).to_numpy(dtype=bool)
+    values = pd.to_numeric(s.str.replace(",", "", regex=False).where(ok), errors="coerce")
+    bad = ~ok & (s != "").to_numpy(dtype=bool)
+    return values.round().astype("Int64"), bad
+
+
+def _days(rows: Rows) -> pd.Series:
+    """The days of the date column, checked against the weekday column where there is one (a
+    date read the wrong way round names another day)."""
+    days = rows.dates()
+    if not rows.has("weekday"):
+        return days
+    text = rows.col("weekday")
+    said = text.str.lower().str.rstrip(".").map(_WEEKDAYS)
+    where = rows.label("weekday")
+    rows.flag(((text != "") & said.isna()).to_numpy(), "unreadable day name '" + clipped(text) + f"' in column {where!r}")
+    wrong = (said.notna() & days.notna() & (said != days.dt.day_of_week)).to_numpy(dtype=bool)
+    if wrong.any():
+        actual = days.dt.day_of_week.map(lambda d: _DAY_NAMES[int(d)] if pd.notna(d) else "")
+        rows.flag(
+            wrong,
+            "the date is a " + actual + f" but column {where!r} says '" + clipped(text)
+            + "' (check [datetime] format and dayfirst)",
+        )
+    return days
+
+
+def _category_note(mapping: CapacityMapping) -> str:
+    """How to give the listed slot types a category (said once per file)."""
+    default = mapping.categories.get("*")
+    kept = f"read as {default}" if default else "kept with no category"
+    return (
+        f"slot types not under [categories] are {kept} and listed among the unknown words: add each "
+        f'as "<slot type>" = "<{"|".join(CATEGORIES)}>" {mapping.edit_hint("categories")} and ingest again'
+    )
+
+
+def _summary_counts(rows: Rows) -> tuple[dict, np.ndarray]:
+    """How a summary's rows (clinician × slot type, per period or per day) become raw counts;
+    total rows are skipped."""
+    mapping: CapacityMapping = rows.mapping
+    index = rows.frame.index
+    n = len(index)
+    totals = {norm_word(x) for x in mapping.total_labels}
+    clinician = rows.optional("clinician")
+    total_row = norm_words(clinician).isin(totals).to_numpy(dtype=bool) if rows.has("clinician") else np.zeros(n, bool)
+
+    if mapping.dated:
+        start = _days(rows)
+        end = start + pd.Timedelta(days=1)
+    else:
+        lo, hi = rows.reading.options["period"]
+        start = pd.Series(lo, index=index, dtype="datetime64[ns]")
+        end = pd.Series(hi, index=index, dtype="datetime64[ns]")
+
+    values: dict[str, pd.Series] = {}
+    for m in MEASURES:
+        if rows.has(m):
+            v, bad = _counts(rows.col(m))
+            rows.flag(bad, "unreadable count '" + clipped(rows.col(m)) + f"' in column {rows.label(m)!r}")
+            values[m] = v
+        else:
+            values[m] = pd.Series(pd.NA, index=index, dtype="Int64")
+    given = [m for m in MEASURES if rows.has(m)]
+    none = np.ones(n, dtype=bool)
+    for m in given:
+        none &= values[m].isna().to_numpy(dtype=bool)
+    rows.flag(none & ~total_row, "no count: " + " and ".join(repr(rows.label(m)) for m in given) + " empty")
+    if not rows.has("booked") and rows.has("total") and rows.has("unused"):
+        values["booked"] = (values["total"] - values["unused"]).astype("Int64")
+    for m in ("unused", "booked"):
+        above = (values[m] > values["total"]).fillna(False).to_numpy(dtype=bool)
+        if rows.has(m) and rows.has("total"):
+            rows.flag(above, f"{rows.label(m)!r} is more than {rows.label('total')!r}")
+    minutes = {
+        m: rows.duration(m, "minutes", bare_unit_s=60.0, show_format=False) / 60.0 for m in MINUTES if rows.has(m)
+    }
+    # Runs of spaces collapsed ("Minor  Surgery"): one slot type however the report spaces it.
+    slot_type = rows.optional("slot_type").str.replace(r"\s+", " ", regex=True)
+    category = rows.words(CATEGORY_TABLE, slot_type, reject=False)
+    state = rows.reading.state
+    if rows.unknown and not state.get("noted categories"):
+        state["noted categories"] = True
+        rows.notes.append(_category_note(mapping))
+    if total_row.any():
+        rows.skipped["total row"] += int(total_row.sum())
+    return {
+        "period_start": start,
+        "period_end": end,
+        "clinician": clinician,
+        "site": rows.optional("site"),
+        "slot_type": slot_type,
+        "category": category,
+        **values,
+        **minutes,
+    }, total_row
+
+
+def _grid_counts(chunk: Chunk, reading: Reading) -> CountChunk:
+    """One chunk of a grid: each day × clinician cell a record (see the module Notes)."""
+    mapping: CapacityMapping = reading.mapping
+    clinicians: list[int] = reading.options["clinicians"]
+    f = chunk.frame.reset_index(drop=True)
+    n, k = len(f), len(clinicians)
+    rows = Rows(f, reading, chunk.skipped())
+    # A line that could not be split: which field is which cannot be told, so no text.
+    structural = [Reject(r.line, r.reason, "", r.rows) for r in chunk.rejects]
+    # A record is a cell; a line that could not be split, or a blank one, is one record.
+    rows_read = n * k + sum(r.rows for r in chunk.rejects) + chunk.blank
+    if n == 0:
+        return CountChunk(raw_count_frame(0), structural, rows_read, rows.skipped)
+    days = _days(rows)
+    label = rows.col("date")
+    total_row = norm_words(label).isin({norm_word(x) for x in mapping.total_labels}).to_numpy(dtype=bool)
+    reasons = reason_series(rows.problems, f.index)
+    row_bad = (reasons.notna().to_numpy() if len(reasons) else np.zeros(n, dtype=bool)) & ~total_row
+    if total_row.any():
+        rows.skipped["total row cell"] += int(total_row.sum()) * k
+
+    # Cells, clinician by clinician (column-major): counts, and which cannot be read.
+    cells = pd.concat([f.iloc[:, p].fillna("").str.strip() for p in clinicians], ignore_index=True) if k else pd.Series([], dtype="string")
+    values, unreadable = _counts(cells)
+    row_of = np.tile(np.arange(n), k)
+    col_of = np.repeat(np.array(clinicians, dtype=np.int64), n)
+    live = ~total_row[row_of]
+    nothing = (values.fillna(0) == 0).to_numpy(dtype=bool) & ~unreadable
+    skip = live & nothing & ~row_bad[row_of]
+    if skip.any():
+        rows.skipped["zero or empty cell"] += int(skip.sum())
+    bad_cell = live & ~nothing & (row_bad[row_of] | unreadable)
+    keep = live & ~nothing & ~bad_cell
+
+    rejects = list(structural)
+    if bad_cell.any():
+        texts = f.astype(str).agg(reading.layout.delimiter.join, axis=1)
+        for i in np.flatnonzero(bad_cell):
+            r, p = int(row_of[i]), int(col_of[i])
+            why = []
+            if row_bad[r]:
+                why.append(str(reasons.iloc[r]))
+            if unreadable[i]:
+                why.append(f"unreadable count '{clipped(cells.iloc[i:i + 1]).iloc[0]}'")
+            rejects.append(Reject(int(chunk.lines[r]), f"grid column {p + 1}: " + "; ".join(why), texts.iloc[r]))
+    names = pd.Series([reading.layout.names[p] for p in col_of[keep]], dtype="string")
+    start = days.to_numpy()[row_of[keep]]
+    counts = raw_count_frame(
+        int(keep.sum()),
+        period_start=pd.Series(start),
+        period_end=pd.Series(start) + pd.Timedelta(days=1),
+        clinician=names,
+        **{mapping.grid.cells: values[keep].reset_index(drop=True)},
+        source_line=pd.Series(np.asarray(chunk.lines)[row_of[keep]]),
+    )
+    rejects.sort(key=lambda r: r.line or 0)
+    return CountChunk(counts, rejects, rows_read, rows.skipped, Counter())
+
+
+#: The record these mappings describe (see :class:`telephony.tabular_mapping.RecordSpec`).
+RECORD = RecordSpec(
+    KIND,
+    "summary count report",
+    COLUMNS,
+    when="date",
+    mapping_type=CapacityMapping,
+    tables=("optional", "file", "columns", "grid", "totals", "datetime", "categories"),
+    table_keys={
+        "file": FILE_KEYS,
+        "datetime": ("format", "dayfirst"),
+        "grid": ("cells", "not_clinicians"),
+        "totals": ("labels",),
+    },
+    kind_required=True,
+    word_tables=(CATEGORY_TABLE,),
+    check=_check,
+    syntax_example='"GP Same Day" = "same_day"',
+    title_fix='add title = "<system> summary report (CSV/XLSX)" (shown by frontdoor formats)',
+    title_text_fix='write title = "<system> summary report"',
+    name_example="my_counts",
+    taken_names=lambda: RESERVED_NAMES,
+    reserved_names=RESERVED_NAMES,
+    folder=Path(__file__).resolve().parent / "mappings",
+    listed_as="summary report",
+    record_frame=raw_count_frame,
+    chunk_type=CountChunk,
+    records=_summary_counts,
+    withheld=("clinician",),
+    values_fit=_values_fit,
+    layout_fits=_layout_fits,
+    sniff_partial=False,
+)
+
+
+# ----------------------------------------------------------------------------- the public face
+
+
 def load_capacity_mapping(path_or_text: str | Path | bytes) -> CapacityMapping:
-    """Read and check a capacity count mapping file.
+    """Read and check a capacity count mapping file
+    (:func:`telephony.tabular_mapping.load_record_mapping` with :data:`RECORD`): a path to a
+    ``.toml`` file, or the TOML text itself.
 
-    Parameters
-    ----------
-    path_or_text : str, Path or bytes
-        A path to a ``.toml`` file, or the TOML text itself.
-
-    Returns
-    -------
-    CapacityMapping
-
-    Raises
-    ------
-    MappingError
-        Listing every problem found, each with the file, line, key and fix.
+    Raises :class:`~telephony.errors.MappingError` listing every problem found.
 
     Examples
     --------
@@ -262,141 +568,12 @@ def load_capacity_mapping(path_or_text: str | Path | bytes) -> CapacityMapping:
     >>> m.grid.cells, m.dated
     ('booked', True)
     """
-    return _load(path_or_text, bundled=False)
-
-
-def _load(path_or_text: str | Path | bytes, bundled: bool) -> CapacityMapping:
-    return load_document(path_or_text, _Builder, bundled, '"GP Same Day" = "same_day"')
-
-
-class _Builder(MappingBuilder):
-    """Checks a capacity count mapping: the shared keys, then the grid, totals and categories."""
-
-    top_keys = _TOP_KEYS
-    table_keys = _TABLE_KEYS
-    record = RECORD
-    title_fix = 'add title = "<system> summary report (CSV/XLSX)" (shown by frontdoor formats)'
-    title_text_fix = 'write title = "<system> summary report"'
-    sheet_example = "Report"
-
-    def taken_names(self) -> set[str]:
-        return {"gpad", "auto"}
-
-    def build(self) -> CapacityMapping:
-        self.unknown_top_keys()
-        check_kind(self, KIND, required=True)
-        ident = self.identity()
-        if ident["name"] in ("gpad", "auto"):
-            self.problem("", "name", f"{shown(ident['name'])} is reserved", 'choose another name, e.g. name = "my_counts"')
-        f = self.file_options()
-        columns = self.record_columns('add a [columns] table: canonical name = "the report\'s column header"')
-        dt = self.datetime_options()
-        grid = self.grid(columns)
-        counted = [c for c in (*MEASURES, *MINUTES) if c in columns]
-        if "grid" not in self.data and "columns" in self.data and not any(c in columns for c in MEASURES):
-            self.problem(
-                "columns", "total", "no count column",
-                "map at least one of total, unused, booked or dna to the report's count column, "
-                "or describe a grid with a [grid] table",
-            )
-        if grid is not None and counted:
-            self.problem(
-                "grid", "", f"given, but [columns] maps counts too ({', '.join(counted)})",
-                "a grid's counts are its clinician columns: remove the count columns or the [grid] table",
-            )
-        if "weekday" in columns and "date" not in columns:
-            self.problem("columns", "weekday", "given without a date column", 'add date = "<the report\'s date column>"')
-        totals = self.totals()
-        optional = self.labels("", "optional", self.data.get("optional", []))
-        for c in optional:
-            if c not in columns:
-                self.problem(
-                    "", "optional", f"{shown(c)} is not a column under [columns]",
-                    f"list mapped columns only ({', '.join(columns) or 'none mapped'})",
-                )
-            elif c == "date" or (c in MEASURES and not [m for m in MEASURES if m in columns and m not in optional]):
-                self.problem("", "optional", f"{shown(c)} cannot be optional", "a report must give its dates and at least one count")
-        categories = {}
-        if "categories" in self.data:
-            categories = self.words(
-                "categories", CATEGORIES, "a category", required=False,
-                fix_missing='list slot type words: "GP Same Day" = "same_day"', wildcard=True,
-            )
-            if "slot_type" not in columns and isinstance(self.data.get("columns"), dict) and "slot_type" not in self.data["columns"]:
-                self.problem(
-                    "categories", "", "given, but [columns] has no slot_type column",
-                    'add slot_type = "<the report\'s slot type column>" under [columns], or remove the table',
-                )
-        self.raise_if_problems()
-        return CapacityMapping(
-            **self.common_fields(ident, f, columns, dt, "auto"),
-            grid=grid,
-            total_labels=totals,
-            categories=MappingProxyType(categories),
-            optional=tuple(c for c in optional if c in columns),
-        )
-
-    def grid(self, columns: dict) -> Grid | None:
-        if "grid" not in self.data:
-            return None
-        t = self.table("grid")
-        cells = t.get("cells")
-        choices = ", ".join(MEASURES)
-        if cells is None:
-            self.problem("grid", "cells", "required key missing", f'write cells = "booked" (what a cell counts: one of {choices})')
-            return None
-        if not isinstance(cells, str) or cells.strip().lower() not in MEASURES:
-            self.problem("grid", "cells", f"{shown(cells)} is not a count", f"use one of {choices}")
-            return None
-        others = self.labels("grid", "not_clinicians", t.get("not_clinicians", []))
-        if "date" not in columns and "columns" in self.data:
-            self.problem(
-                "columns", "date", "required key missing (a grid has one row per day)",
-                'add date = "<the grid\'s date column>"',
-            )
-        return Grid(cells.strip().lower(), others)
-
-    def totals(self) -> tuple[str, ...]:
-        if "totals" not in self.data:
-            return DEFAULT_TOTAL_LABELS
-        t = self.table("totals")
-        return self.labels("totals", "labels", t.get("labels", list(DEFAULT_TOTAL_LABELS)))
-
-    def labels(self, section: str, key: str, value: object) -> tuple[str, ...]:
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values) or len(values) > 50:
-            self.problem(section, key, f"expected a list of labels in quotes, got {shown(value)}", f'write {key} = ["Total"]')
-            return ()
-        return tuple(values)
-
-
-@functools.lru_cache(maxsize=1)
-def _bundled() -> tuple[CapacityMapping, ...]:
-    return load_folder(Path(__file__).resolve().parent / "mappings", _load, kind=KIND, default_kind="slots")
+    return load_record_mapping(RECORD, path_or_text)
 
 
 def bundled_capacity_mappings() -> dict[str, CapacityMapping]:
     """Every capacity count mapping shipped in ``demand/appointments/mappings/``, by name."""
-    return {m.name: m for m in _bundled()}
-
-
-# ----------------------------------------------------------------------------- layout
-
-
-def _clinician_columns(mapping: CapacityMapping, layout: HeaderLayout) -> list[int]:
-    """Positions of a grid's clinician columns: every named column not mapped, not a total."""
-    assert mapping.grid is not None
-    mapped = set(layout.index.values())
-    skip = {norm_name(x) for x in (*mapping.grid.not_clinicians, *mapping.total_labels)}
-    return [
-        i for i, name in enumerate(layout.names)
-        if i not in mapped and norm_name(name) and norm_name(name) not in skip
-    ]
-
-
-def _is_count(values: pd.Series) -> pd.Series:
-    s = values.fillna("").str.strip()
-    return s.str.match(_COUNT) | (s == "")
+    return bundled_mappings_of(RECORD)
 
 
 def sniff_counts(mapping: CapacityMapping, source: Source) -> float:
@@ -406,300 +583,7 @@ def sniff_counts(mapping: CapacityMapping, source: Source) -> float:
     clinician column) and most of the first rows' counts (and dates) read; 0.6 when the
     columns are there but the values do not fit; else 0.
     """
-    try:
-        source = sheet_source(with_encoding(source, mapping.encoding), mapping)
-        layout = find_layout(source, mapping)
-    except BadInputError:
-        return 0.0
-    if set(layout.missing) - set(mapping.optional) or layout.header_line is None:
-        return 0.0
-    rows = [r for r in layout.data if len(r) == len(layout.names)]
-    if mapping.grid is not None:
-        counts = _clinician_columns(mapping, layout)
-        if not counts:
-            return 0.0
-    else:
-        counts = [layout.index[c] for c in MEASURES if c in layout.index]
-        # Two columns or more named as the mapping says: one alone ("Date") proves nothing.
-        if len(layout.index) < 2:
-            return 0.0
-    if not rows:
-        return 1.0
-    frame = head_frame(layout, rows)
-    skip = {norm_word(x) for x in mapping.total_labels}
-    label = "date" if mapping.grid is not None else "clinician"
-    if label in layout.index:
-        frame = frame[~column_text(frame, layout.index, label).map(norm_word).isin(skip)]
-    if frame.empty:
-        return 1.0
-    fits = pd.Series(True, index=frame.index)
-    for pos in counts:
-        fits &= _is_count(frame.iloc[:, pos])
-    if "date" in layout.index:
-        fits &= read_datetimes(column_text(frame, layout.index, "date"), mapping.datetime_format, mapping.dayfirst)[0].notna()
-    return 1.0 if fits.mean() >= 0.5 else 0.6
-
-
-# ----------------------------------------------------------------------------- read
-
-
-@dataclass
-class CountChunk:
-    """One bounded batch of a summary report.
-
-    Attributes
-    ----------
-    counts : pandas.DataFrame
-        Raw counts, columns :data:`RAW_COUNT_COLUMNS`: periods as naive midnights
-        (``period_end`` exclusive), ``clinician`` raw.
-    rejects : list of Reject
-        Records that could not be read, with line and reason (no names in them).
-    rows_read : int
-        Records read: a grid's cells, else rows (blank lines included).
-    skipped, unknown : collections.Counter
-        Records skipped by reason; slot type words not known, with counts.
-    notes : list of str
-        What the reader decided that a person should know.
-    """
-
-    counts: pd.DataFrame
-    rejects: list[Reject] = field(default_factory=list)
-    rows_read: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    unknown: Counter = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
-
-
-def raw_count_frame(n: int = 0, **cols) -> pd.DataFrame:
-    """A raw-counts frame with :data:`RAW_COUNT_COLUMNS`, nulls where a column is not given."""
-    out = {}
-    for c in RAW_COUNT_COLUMNS:
-        v = cols.get(c)
-        if v is None:
-            v = np.full(n, np.datetime64("NaT", "ns")) if c.startswith("period") else [None] * n
-        elif isinstance(v, (pd.Series, pd.Index)):
-            v = v.array
-        out[c] = v
-    df = pd.DataFrame(out, index=pd.RangeIndex(n))
-    for c in ("clinician", "site", "slot_type", "category"):
-        df[c] = df[c].astype("string")
-    for c in MEASURES:
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
-    for c in MINUTES:
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    for c in ("period_start", "period_end"):
-        df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
-    df["source_line"] = df["source_line"].astype("Int64")
-    return df
-
-
-def _counts(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Whole counts (``Int64``; empty → NA) and which non-empty values are not counts."""
-    s = text.fillna("").str.strip()
-    ok = s.str.match(_COUNT).to_numpy(dtype=bool)
-    values = pd.to_numeric(s.str.replace(",", "", regex=False).where(ok), errors="coerce")
-    bad = ~ok & (s != "").to_numpy(dtype=bool)
-    return values.round().astype("Int64"), bad
-
-
-def _weekday_check(frame: pd.DataFrame, layout: HeaderLayout, days: pd.Series, problems: list[pd.Series]) -> None:
-    """Flag rows whose weekday column disagrees with their date (a date read the wrong way)."""
-    text = column_text(frame, layout.index, "weekday")
-    said = text.str.lower().str.rstrip(".").map(_WEEKDAYS)
-    where = layout.names[layout.index["weekday"]]
-    flag(problems, ((text != "") & said.isna()).to_numpy(), "unreadable day name '" + clipped(text) + f"' in column {where!r}")
-    wrong = (said.notna() & days.notna() & (said != days.dt.day_of_week)).to_numpy(dtype=bool)
-    if wrong.any():
-        actual = days.dt.day_of_week.map(lambda d: _DAY_NAMES[int(d)] if pd.notna(d) else "")
-        flag(
-            problems, wrong,
-            "the date is a " + actual + f" but column {where!r} says '" + clipped(text)
-            + "' (check [datetime] format and dayfirst)",
-        )
-
-
-class _State:
-    """What reading one file carries from chunk to chunk."""
-
-    def __init__(self) -> None:
-        self.spelled: dict[str, str] = {}
-        self.noted_categories = False
-
-
-def _categories(
-    mapping: CapacityMapping, slot_type: pd.Series, unknown: Counter, state: _State
-) -> pd.Series:
-    """Slot types' categories (NA where unknown); unknown and defaulted words counted."""
-    if not mapping.categories:
-        return pd.Series(pd.NA, index=slot_type.index, dtype="string")
-    mapped, by_default = lookup_words(slot_type, mapping.categories)
-    default = mapping.categories.get("*", "")
-    todo = (mapped.isna() & (slot_type.fillna("") != "")) | by_default
-    for word, cnt in clipped(slot_type.fillna(""))[todo.to_numpy()].value_counts(sort=False).items():
-        first = state.spelled.setdefault(norm_word(word), str(word))
-        unknown[f"slot type {first}" + (f" (read as {default})" if default else "")] += int(cnt)
-    return mapped
-
-
-def _category_note(mapping: CapacityMapping) -> str:
-    """How to give the listed slot types a category (said once per file)."""
-    default = mapping.categories.get("*")
-    kept = f"read as {default}" if default else "kept with no category"
-    return (
-        f"slot types not under [categories] are {kept} and listed among the unknown words: add each "
-        f'as "<slot type>" = "<{"|".join(CATEGORIES)}>" {mapping.edit_hint("categories")} and ingest again'
-    )
-
-
-def _convert_rows(
-    chunk: Chunk, layout: HeaderLayout, mapping: CapacityMapping, period: tuple[pd.Timestamp, pd.Timestamp] | None,
-    xlsx: bool, state: _State,
-) -> CountChunk:
-    """One chunk of a summary by rows (clinician × slot type, per period or per day)."""
-    f = chunk.frame.reset_index(drop=True)
-    n = len(f)
-    skipped = chunk.skipped()
-    structural = [Reject(r.line, r.reason, "", r.rows) for r in chunk.rejects]
-    if n == 0:
-        return CountChunk(raw_count_frame(0), structural, chunk.rows_read, skipped)
-    idx = layout.index
-    col, label, optional = column_readers(f, layout)
-    problems: list[pd.Series] = []
-    unknown: Counter = Counter()
-
-    clinician = optional("clinician")
-    totals = {norm_word(x) for x in mapping.total_labels}
-    total_row = clinician.fillna("").map(norm_word).isin(totals).to_numpy(dtype=bool) if "clinician" in idx else np.zeros(n, bool)
-
-    if mapping.dated:
-        start = read_dates(f, layout, mapping, problems)
-        if "weekday" in idx:
-            _weekday_check(f, layout, start, problems)
-        end = start + pd.Timedelta(days=1)
-    else:
-        assert period is not None
-        start = pd.Series(period[0], index=f.index, dtype="datetime64[ns]")
-        end = pd.Series(period[1], index=f.index, dtype="datetime64[ns]")
-
-    values: dict[str, pd.Series] = {}
-    for m in MEASURES:
-        if m in idx:
-            v, bad = _counts(col(m))
-            flag(problems, bad, "unreadable count '" + clipped(col(m)) + f"' in column {label(m)!r}")
-            values[m] = v
-        else:
-            values[m] = pd.Series(pd.NA, index=f.index, dtype="Int64")
-    given = [m for m in MEASURES if m in idx]
-    none = np.ones(n, dtype=bool)
-    for m in given:
-        none &= values[m].isna().to_numpy(dtype=bool)
-    flag(problems, none & ~total_row, "no count: " + " and ".join(repr(label(m)) for m in given) + " empty")
-    if "booked" not in idx and "total" in idx and "unused" in idx:
-        values["booked"] = (values["total"] - values["unused"]).astype("Int64")
-    for m in ("unused", "booked"):
-        above = (values[m] > values["total"]).fillna(False).to_numpy(dtype=bool)
-        if m in idx and "total" in idx:
-            flag(problems, above, f"{label(m)!r} is more than {label('total')!r}")
-    minutes: dict[str, pd.Series] = {}
-    for m in MINUTES:
-        if m in idx:
-            secs, bad = durations_seconds(col(m), "auto", xlsx, bare_unit_s=60.0)
-            flag(problems, bad.to_numpy(), "unreadable minutes '" + clipped(col(m)) + f"' in column {label(m)!r}")
-            minutes[m] = secs / 60.0
-    # Runs of spaces collapsed ("Minor  Surgery"): one slot type however the report spaces it.
-    slot_type = optional("slot_type").str.replace(r"\s+", " ", regex=True)
-    category = _categories(mapping, slot_type, unknown, state)
-    notes = []
-    if unknown and not state.noted_categories:
-        state.noted_categories = True
-        notes.append(_category_note(mapping))
-
-    reasons = reason_series(problems, f.index)
-    bad = (reasons.notna().to_numpy() if len(reasons) else np.zeros(n, dtype=bool)) & ~total_row
-    if total_row.any():
-        skipped["total row"] += int(total_row.sum())
-    rejects = structural
-    if bad.any():
-        shown_frame = f.copy()
-        if "clinician" in idx:
-            c = shown_frame.columns[idx["clinician"]]
-            shown_frame[c] = shown_frame[c].where(shown_frame[c].fillna("").str.strip() == "", WITHHELD)
-        rejects = rejects + rejects_from(shown_frame, chunk.lines, bad, reasons.fillna(""), sep=layout.delimiter)
-    ok = ~bad & ~total_row
-    counts = raw_count_frame(
-        int(ok.sum()),
-        period_start=start[ok],
-        period_end=end[ok],
-        clinician=clinician[ok],
-        site=optional("site")[ok],
-        slot_type=slot_type[ok],
-        category=category[ok],
-        **{m: values[m][ok] for m in MEASURES},
-        **{m: minutes[m][ok] for m in minutes},
-        source_line=pd.Series(chunk.lines[ok]),
-    )
-    return CountChunk(counts, sorted(rejects, key=lambda r: r.line or 0), chunk.rows_read, skipped, unknown, notes)
-
-
-def _convert_grid(chunk: Chunk, layout: HeaderLayout, mapping: CapacityMapping, clinicians: list[int]) -> CountChunk:
-    """One chunk of a grid: each day × clinician cell a record (see the module Notes)."""
-    assert mapping.grid is not None
-    f = chunk.frame.reset_index(drop=True)
-    n, k = len(f), len(clinicians)
-    skipped = chunk.skipped()
-    structural = [Reject(r.line, r.reason, "", r.rows) for r in chunk.rejects]
-    # A record is a cell; a line that could not be split, or a blank one, is one record.
-    rows_read = n * k + sum(r.rows for r in chunk.rejects) + chunk.blank
-    if n == 0:
-        return CountChunk(raw_count_frame(0), structural, rows_read, skipped)
-    problems: list[pd.Series] = []
-    days = read_dates(f, layout, mapping, problems)
-    if "weekday" in layout.index:
-        _weekday_check(f, layout, days, problems)
-    label = column_text(f, layout.index, "date")
-    total_row = label.map(norm_word).isin({norm_word(x) for x in mapping.total_labels}).to_numpy(dtype=bool)
-    reasons = reason_series(problems, f.index)
-    row_bad = (reasons.notna().to_numpy() if len(reasons) else np.zeros(n, dtype=bool)) & ~total_row
-    if total_row.any():
-        skipped["total row cell"] += int(total_row.sum()) * k
-
-    # Cells, clinician by clinician (column-major): counts, and which cannot be read.
-    cells = pd.concat([f.iloc[:, p].fillna("").str.strip() for p in clinicians], ignore_index=True) if k else pd.Series([], dtype="string")
-    values, unreadable = _counts(cells)
-    row_of = np.tile(np.arange(n), k)
-    col_of = np.repeat(np.array(clinicians, dtype=np.int64), n)
-    live = ~total_row[row_of]
-    nothing = (values.fillna(0) == 0).to_numpy(dtype=bool) & ~unreadable
-    skip = live & nothing & ~row_bad[row_of]
-    if skip.any():
-        skipped["zero or empty cell"] += int(skip.sum())
-    bad_cell = live & ~nothing & (row_bad[row_of] | unreadable)
-    keep = live & ~nothing & ~bad_cell
-
-    rejects = list(structural)
-    if bad_cell.any():
-        texts = f.astype(str).agg(layout.delimiter.join, axis=1)
-        for i in np.flatnonzero(bad_cell):
-            r, p = int(row_of[i]), int(col_of[i])
-            why = []
-            if row_bad[r]:
-                why.append(str(reasons.iloc[r]))
-            if unreadable[i]:
-                why.append(f"unreadable count '{clipped(cells.iloc[i:i + 1]).iloc[0]}'")
-            rejects.append(Reject(int(chunk.lines[r]), f"grid column {p + 1}: " + "; ".join(why), texts.iloc[r]))
-    names = pd.Series([layout.names[p] for p in col_of[keep]], dtype="string")
-    start = days.to_numpy()[row_of[keep]]
-    measure = {mapping.grid.cells: values[keep].reset_index(drop=True)}
-    counts = raw_count_frame(
-        int(keep.sum()),
-        period_start=pd.Series(start),
-        period_end=pd.Series(start) + pd.Timedelta(days=1),
-        clinician=names,
-        **measure,
-        source_line=pd.Series(np.asarray(chunk.lines)[row_of[keep]]),
-    )
-    rejects.sort(key=lambda r: r.line or 0)
-    return CountChunk(counts, rejects, rows_read, skipped, Counter())
+    return sniff_mapping(mapping, source)
 
 
 def read_counts(
@@ -728,26 +612,24 @@ def read_counts(
     if not mapping.dated and period is None:
         raise BadInputError(
             f"{source.name}: a {mapping.name} report counts a period it does not state: give its first and "
-            "last day with --from YYYY-MM-DD --to YYYY-MM-DD (the dates the report was run for)"
+            "last day as period=(first, last) (the dates the report was run for)"
         )
-    bounds = None
+    options: dict = {}
     if period is not None:
         lo, hi = (pd.Timestamp(d) for d in period)
         if hi < lo:
             raise BadInputError(f"{source.name}: the period ends ({hi:%Y-%m-%d}) before it starts ({lo:%Y-%m-%d})")
         if lo.year < 1678 or hi.year > 2261:
             raise BadInputError(f"{source.name}: the period {lo:%Y-%m-%d} to {hi:%Y-%m-%d} is out of range")
-        bounds = (lo.normalize(), hi.normalize() + pd.Timedelta(days=1))
-    source, layout, chunks = open_report(
-        source, mapping, RECORD.what, reader=read_delimited, show_header=mapping.grid is None,
-    )
-    state = _State()
+        options["period"] = (lo.normalize(), hi.normalize() + pd.Timedelta(days=1))
+    source, layout, chunks = open_report(source, mapping, RECORD.what, show_header=mapping.grid is None)
     notes: list[str] = []
     if mapping.dated and period is not None:
         notes.append(f"the report dates its own rows (column {layout.names[layout.index['date']]!r}): the period given was not used")
+    convert = convert_rows
     if mapping.grid is not None:
-        clinicians = _clinician_columns(mapping, layout)
-        if not clinicians:
+        options["clinicians"] = _clinician_columns(mapping, layout)
+        if not options["clinicians"]:
             raise BadInputError(
                 f"{source.name}: not a {mapping.name} grid: the header on line {layout.header_line} has no "
                 "clinician columns beside the mapped ones. Check the export, or [grid] not_clinicians in "
@@ -757,13 +639,9 @@ def read_counts(
             "the grid is counted cell by cell (one record per day and clinician); "
             "zero and empty cells are no appointments and are not stored"
         )
-    for chunk in chunks:
-        if mapping.grid is not None:
-            out = _convert_grid(chunk, layout, mapping, clinicians)
-        else:
-            out = _convert_rows(chunk, layout, mapping, bounds, source.kind == "xlsx", state)
-        out.notes, notes = notes + out.notes, []
-        yield out
+        convert = _grid_counts
+    reading = Reading(mapping, layout, report_zone(mapping, None), source.kind == "xlsx", options)
+    yield from convert_chunks(chunks, reading, notes, convert)
 
 
 def capacity_format(mapping: CapacityMapping) -> Format:
@@ -772,13 +650,9 @@ def capacity_format(mapping: CapacityMapping) -> Format:
     Only ``sniff`` is meant to be used from it; ``read`` yields :class:`CountChunk` objects.
     """
     return Format(
-        name=mapping.name,
-        title=format_title(mapping),
-        example=mapping.example or f"summary report .csv/.xlsx (mapping {mapping.file_name})",
-        sniff=functools.partial(sniff_counts, mapping),
+        **format_fields(mapping),
+        sniff=functools.partial(sniff_mapping, mapping),
         read=lambda source, ctx=None: read_counts(mapping, source),
-        evidence=mapping.evidence,
-        evidence_note=mapping.evidence_note,
     )
 
 

@@ -55,6 +55,7 @@ from telephony.store import validate_practice_id
 from telephony.tabular_mapping import (
     HeaderLayout,
     TabularMapping,
+    column_readers,
     column_text,
     flag,
     head_frame,
@@ -171,14 +172,7 @@ def _convert(chunk: Chunk, layout: HeaderLayout, practices: frozenset[str] | Non
     skipped, rows_read = chunk.skipped(), chunk.rows_read
     if n == 0:
         return CanonicalBatch(GPAD_SCHEMA.empty_table(), list(chunk.rejects), rows_read, 0, skipped, Counter())
-    idx = layout.index
-
-    def col(k: str) -> pd.Series:
-        return column_text(f, idx, k)
-
-    def label(k: str) -> str:
-        return layout.names[idx[k]]
-
+    col, label, _optional = column_readers(f, layout)
     problems: list[pd.Series] = []
     unknown: Counter = Counter()
 

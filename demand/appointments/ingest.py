@@ -77,13 +77,13 @@ from telephony.ingest import (
 from telephony.privacy import Pseudonymiser
 from telephony.sources import Reject, Source, open_source
 from telephony.store import ALL_PRACTICES, Store, validate_practice_id
-from telephony.tabular_mapping import effective_timezone, mapping_kind, read_mapping_text
+from telephony.tabular_mapping import load_by_kind, report_zone
 from telephony.timeutil import DEFAULT_TZ, localize
 
 from demand.appointments.mapping import (
+    RECORD as SLOTS,
     AppointmentMapping,
     bundled_appointment_mappings,
-    load_appointment_mapping,
     read_slots,
     slot_format,
 )
@@ -95,11 +95,10 @@ from demand.appointments.schema import (
     validate_capacity_counts,
 )
 from demand.appointments.counts import (
-    KIND as CAPACITY_KIND,
+    RECORD as SUMMARY_COUNTS,
     CapacityMapping,
     bundled_capacity_mappings,
     capacity_format,
-    load_capacity_mapping,
     read_counts,
 )
 from demand.appointments.gpad import GPAD_FORMAT, read_gpad
@@ -109,8 +108,8 @@ CAPACITY = TableSpec("capacity_counts", CAPACITY_SCHEMA, "row_key", "period_star
 GPAD = TableSpec("gpad", GPAD_SCHEMA, "row_key", "month_start", "GPAD rows")
 
 _HINT = (
-    " Force one with --format gpad|NAME, or describe the report in a mapping file "
-    "(--mapping FILE; bundled: {names})."
+    " Force one with fmt=gpad or fmt=NAME, or describe the report in a mapping file "
+    "(mapping=FILE; bundled: {names})."
 )
 
 
@@ -131,11 +130,7 @@ def load_any_appointment_mapping(path_or_text: str | Path | bytes) -> Appointmen
     MappingError
         The file is not a valid mapping of its kind.
     """
-    text, _label, path = read_mapping_text(path_or_text)
-    source = path if path is not None else text
-    if mapping_kind(text, "slots") == CAPACITY_KIND:
-        return load_capacity_mapping(source)
-    return load_appointment_mapping(source)
+    return load_by_kind((SLOTS, SUMMARY_COUNTS), path_or_text)
 
 
 Readable = AppointmentMapping | CapacityMapping
@@ -156,7 +151,7 @@ def _resolve(source: Source, fmt: str, mapping: Readable | str | Path | None) ->
     else:
         raise UnknownFormatError(
             f"unknown appointment format {fmt!r}. Known formats: {', '.join(sorted(formats))}, "
-            "or pass --mapping FILE"
+            "or pass mapping=FILE"
         )
     if name == "gpad":
         return "gpad"
@@ -263,10 +258,12 @@ def _slot_batches(
 ) -> Iterator[CanonicalBatch]:
     clock: dict = {}
     seen: dict[str, int] = {}
-    for chunk in read_slots(mapping, source):
-        table, bad = canonical_slots(chunk.slots, practice_id, mapping.name, pseudo, timezone, clock, seen)
+    for chunk in read_slots(mapping, source, timezone):
+        table, bad = canonical_slots(chunk.records, practice_id, mapping.name, pseudo, timezone, clock, seen)
         rejects = sorted(chunk.rejects + bad, key=lambda r: r.line or 0)
-        yield CanonicalBatch(table, rejects, chunk.rows_read, 0, chunk.skipped, chunk.unknown, practice_id)
+        yield CanonicalBatch(
+            table, rejects, chunk.rows_read, 0, chunk.skipped, chunk.unknown, practice_id, chunk.notes
+        )
 
 
 def _utc_days(days: pd.Series) -> pd.Series:
@@ -346,7 +343,7 @@ def _count_batches(
 ) -> Iterator[CanonicalBatch]:
     seen: dict[str, int] = {}
     for chunk in read_counts(mapping, source, period):
-        table, bad = canonical_counts(chunk.counts, practice_id, mapping.name, pseudo, seen)
+        table, bad = canonical_counts(chunk.records, practice_id, mapping.name, pseudo, seen)
         rejects = sorted(chunk.rejects + bad, key=lambda r: r.line or 0)
         yield CanonicalBatch(table, rejects, chunk.rows_read, 0, chunk.skipped, chunk.unknown, practice_id, chunk.notes)
 
@@ -413,14 +410,14 @@ def ingest_appointment_file(
     if pid is None:
         raise InvalidPracticeError(
             f"{path.name}: a {what} holds one practice's appointments: give its ODS code "
-            "with --practice (only GPAD files name their practices)"
+            "as practice_id (only GPAD files name their practices)"
         )
     if isinstance(how, CapacityMapping):
         pseudo = Pseudonymiser(store.key())
         batches = _count_batches(source, how, pid, pseudo, period)
         # Days, not instants: stored as UTC midnights of their dates, like GPAD's months.
         return ingest_batches(store, path, CAPACITY, batches, pid, how.name, "UTC", progress, **safety)
-    tz = effective_timezone(how, timezone) or timezone or DEFAULT_TZ
+    tz = report_zone(how, timezone)
     pseudo = Pseudonymiser(store.key())
     batches = _slot_batches(source, how, pid, pseudo, tz)
     return ingest_batches(store, path, APPOINTMENTS, batches, pid, how.name, tz, progress, **safety)

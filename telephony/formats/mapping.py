@@ -93,7 +93,9 @@ Notes
 - ``[datetime] timezone`` applies when ``--timezone`` is not given (instead of Europe/London);
   a ``--timezone`` given explicitly wins, Europe/London too. The manifest records the zone used.
 - Times are wall-clock unless they carry an offset or are epoch seconds; the autumn clock-change
-  hour is resolved in file order (:func:`telephony.timeutil.localize`).
+  hour is resolved in file order (:func:`telephony.timeutil.localize`). A report may mix the
+  two: an end time with an offset beside a wall-clock start (or the reverse) is brought to the
+  start's clock through the report's zone before talk time is taken from it.
 - Outcome and direction words are matched case-insensitively with runs of spaces collapsed.
   A word the mapping does not know never costs its call: the call is kept with outcome (or
   direction) ``unknown``, the word counted (under its first spelling in the file), and a note
@@ -108,48 +110,39 @@ Notes
 from __future__ import annotations
 
 import functools
-from collections import Counter
-from collections.abc import Mapping as _AbcMapping
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Iterator
+from collections.abc import Mapping as _AbcMapping
 
 import numpy as np
 import pandas as pd
 
+from telephony.formats._base import Format, ParsedChunk, ReadContext, raw_frame
 from telephony.schema import DIRECTIONS, OUTCOMES
-from telephony.sources import Chunk, Source, read_delimited
+from telephony.sources import Source
 from telephony.tabular_mapping import (
-    IDENTITY_KEYS,
-    MAX_YEAR,
-    MIN_YEAR,
-    clipped,
-    head_fits,
-    shown,
-    load_folder,
-    DURATION_FORMATS,
     FILE_KEYS,
-    HeaderLayout,
+    DURATION_FORMATS,
     MappingBuilder,
     RecordSpec,
+    Rows,
     TabularMapping,
-    column_readers,
-    durations_seconds,
+    bundled_mappings_of,
+    clipped,
     effective_timezone,
-    end_times,
-    flag,
-    format_title,
-    load_document,
+    format_fields,
+    load_record_mapping,
     norm_word,
-    open_report,
-    read_start,
-    reason_series,
-    sniff_score,
+    norm_words,
+    read_records,
+    shown,
+    sniff_mapping,
     suggest,
 )
-from telephony.timeutil import DEFAULT_TZ, localize, years_out_of_range
-from telephony.formats._base import Format, ParsedChunk, ReadContext, raw_frame, rejects_from
+from telephony.timeutil import localize
 
 # ----------------------------------------------------------------------------- the vocabulary
 
@@ -171,9 +164,6 @@ COLUMNS: dict[str, str] = {
     "agent": "who answered",
 }
 
-#: The record these mappings describe (see :class:`telephony.tabular_mapping.RecordSpec`).
-RECORD = RecordSpec("calls", "call report", COLUMNS)
-
 # Direction words understood without a [directions] table (a mapping's own words are added).
 BUILTIN_DIRECTIONS: dict[str, str] = {
     "inbound": "inbound", "in": "inbound", "incoming": "inbound", "i": "inbound",
@@ -181,16 +171,11 @@ BUILTIN_DIRECTIONS: dict[str, str] = {
     "internal": "internal", "int": "internal", "extension": "internal",
 }
 
-_TOP_KEYS = IDENTITY_KEYS + (
-    "file", "columns", "datetime", "durations", "outcomes", "directions", "short_missed",
-)
-_TABLE_KEYS = {
-    "file": FILE_KEYS,
-    "datetime": ("format", "dayfirst", "timezone"),
-    "durations": ("format",),
-    "short_missed": ("under_seconds", "outcome"),
-}
 _RULE_KEYS = ("outcome", "direction", "if_no_talk")
+# Where the talk time comes from, in order of preference.
+_TALK_FROM = ("talk", "duration", "end")
+# Distinct unknown words a file's notes explain one by one; beyond, one note points to the list.
+NOTED_WORDS = 10
 
 
 # ----------------------------------------------------------------------------- the mapping
@@ -247,15 +232,298 @@ class Mapping(TabularMapping):
     directions: _AbcMapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     short_missed: ShortMissed | None = None
 
-    def required_columns(self) -> list[str]:
-        """Canonical columns a report must have for this mapping to read it at all."""
-        req = ["start"] if "start" in self.columns else ["date", "time"]
-        req.append("outcome")
-        req.append(next(c for c in ("talk", "duration", "end") if c in self.columns))
-        return req
+
+# ----------------------------------------------------------------------------- checking
 
 
-# ----------------------------------------------------------------------------- loading
+def _outcome_word(b: MappingBuilder, section: str, key: str, value: object, what: str = "an outcome") -> str | None:
+    if not isinstance(value, str) or value.strip().lower() not in OUTCOMES:
+        b.problem(section, key, f"{shown(value)} is not {what}", f"use one of {', '.join(OUTCOMES)}{suggest(str(value), OUTCOMES)}")
+        return None
+    return value.strip().lower()
+
+
+def _direction_word(b: MappingBuilder, section: str, key: str, value: object) -> str | None:
+    if not isinstance(value, str) or value.strip().lower() not in DIRECTIONS:
+        b.problem(
+            section, key, f"{shown(value)} is not a direction",
+            f"use one of {', '.join(DIRECTIONS)}{suggest(str(value), DIRECTIONS)}",
+        )
+        return None
+    return value.strip().lower()
+
+
+def _outcome_rule(b: MappingBuilder, word: str, v: object) -> OutcomeRule | None:
+    """One ``[outcomes]`` line: a word's outcome, or a table setting direction and if_no_talk too."""
+    if not isinstance(v, dict):
+        outcome = _outcome_word(b, "outcomes", word, v)
+        return None if outcome is None else OutcomeRule(word, outcome)
+    for k in v:
+        if k not in _RULE_KEYS:
+            b.problem(
+                "outcomes", word, f"unknown key {shown(k)} in the rule",
+                f"use outcome, direction and if_no_talk{suggest(k, _RULE_KEYS)}",
+            )
+    if "outcome" not in v:
+        b.problem("outcomes", word, "the rule has no outcome", f'write "{word}" = {{ outcome = "answered", ... }}')
+        return None
+    outcome = _outcome_word(b, "outcomes", word, v["outcome"])
+    direction = no_talk = None
+    if "direction" in v:
+        direction = _direction_word(b, "outcomes", word, v["direction"])
+    if "if_no_talk" in v:
+        no_talk = _outcome_word(b, "outcomes", word, v["if_no_talk"], "an outcome (if_no_talk)")
+    if outcome is None or ("direction" in v and direction is None) or ("if_no_talk" in v and no_talk is None):
+        return None
+    return OutcomeRule(word, outcome, direction, no_talk)
+
+
+def _outcomes(b: MappingBuilder) -> dict[str, OutcomeRule]:
+    t = b.table(
+        "outcomes", required=True,
+        fix='add an [outcomes] table: "vendor word" = "outcome", one line per word the report uses',
+    )
+    if "outcomes" in b.data and isinstance(b.data["outcomes"], dict) and not t:
+        b.problem(
+            "outcomes", "", "the table is empty",
+            'list each word of the report\'s result column: "Answered" = "answered"',
+        )
+    out: dict[str, OutcomeRule] = {}
+    for word, v in t.items():
+        rule = _outcome_rule(b, word, v)
+        if rule is None:
+            continue
+        key = norm_word(word)
+        prev = out.get(key)
+        if prev is not None and replace(prev, word=rule.word) != rule:
+            b.problem(
+                "outcomes", word,
+                f"the same word as {prev.word!r} (case and spaces are ignored) with a different meaning",
+                "keep one of the two lines",
+            )
+            continue
+        out[key] = rule
+    return out
+
+
+def _directions(b: MappingBuilder) -> dict[str, str]:
+    out = dict(BUILTIN_DIRECTIONS)
+    fix = (
+        'add direction = "<the report\'s direction column>" under [columns], or set a direction per '
+        'outcome word: "Outbound" = { outcome = "answered", direction = "outbound" }'
+    )
+    b.table_needs_column("directions", "direction", fix)
+    # Added to the built-in words, a later line winning: a [directions] table is lenient.
+    for word, v in b.table("directions").items():
+        d = _direction_word(b, "directions", word, v)
+        if d is not None:
+            out[norm_word(word)] = d
+    return out
+
+
+def _short_missed(b: MappingBuilder) -> ShortMissed | None:
+    if "short_missed" not in b.data:
+        return None
+    t = b.table("short_missed")
+    under = t.get("under_seconds")
+    if under is None:
+        b.problem(
+            "short_missed", "under_seconds", "required key missing",
+            "add under_seconds = 10 (or remove the [short_missed] table)",
+        )
+        return None
+    if isinstance(under, bool) or not isinstance(under, (int, float)) or not under > 0:
+        b.problem(
+            "short_missed", "under_seconds", f"expected a number of seconds above 0, got {shown(under)}",
+            "write under_seconds = 10, without quotes",
+        )
+        return None
+    outcome = _outcome_word(b, "short_missed", "outcome", t.get("outcome", "abandoned"))
+    return None if outcome is None else ShortMissed(float(under), outcome)
+
+
+def _check(b: MappingBuilder, columns: dict) -> dict:
+    """The call mapping's own tables: outcomes, directions and the short-missed rule."""
+    return {
+        "outcomes": MappingProxyType(_outcomes(b)),
+        "directions": MappingProxyType(_directions(b)),
+        "short_missed": _short_missed(b),
+    }
+
+
+def _module_format_names() -> set[str]:
+    """Names of the parser modules' formats (a copy of a bundled mapping may keep its name)."""
+    # Read from sys.modules, not imported: the registry imports this module while it is built.
+    registry = getattr(sys.modules.get("telephony.formats"), "FORMATS", None) or {}
+    return set(registry) - set(bundled_mappings())
+
+
+# ----------------------------------------------------------------------------- read
+
+
+def _calls(rows: Rows) -> tuple[dict, None]:
+    """How a call report's rows become raw calls (see the module Notes)."""
+    mapping: Mapping = rows.mapping
+    index = rows.frame.index
+    noted = rows.reading.state.setdefault("noted", {})
+
+    # When the call arrived.
+    start = rows.start()
+
+    # The outcome word, and what it says about direction and no-talk calls.
+    words = rows.col("outcome")
+    key = norm_words(words)
+    rules = mapping.outcomes
+    base = key.map({k: r.outcome for k, r in rules.items()}).astype("string")
+    dir_over = key.map({k: r.direction for k, r in rules.items() if r.direction}).astype("string")
+    no_talk = key.map({k: r.if_no_talk for k, r in rules.items() if r.if_no_talk}).astype("string")
+    # A word the mapping does not know keeps its call: outcome unknown, the word counted, and
+    # a note saying how to map it (the call is demand whatever its outcome).
+    unk = base.isna().to_numpy()
+    if unk.any():
+        _unknown_words(rows, noted, "outcome", clipped(words)[unk])
+        base = base.mask(unk, "unknown").astype("string")
+
+    # Direction: the outcome word's rule, else the direction column, else inbound.
+    direction = pd.Series("inbound", index=index, dtype="string")
+    if rows.has("direction"):
+        dwords = rows.col("direction")
+        dmapped = norm_words(dwords).map(dict(mapping.directions)).astype("string")
+        dunk = (dmapped.isna() & dir_over.isna()).to_numpy()
+        if dunk.any():
+            _unknown_words(rows, noted, "direction", clipped(dwords)[dunk])
+        direction = dmapped.fillna("unknown").astype("string")
+    direction = dir_over.fillna(direction).astype("string")
+
+    # Durations: talk time given, or derived from the total or the end time.
+    wait = rows.duration("wait")
+    if rows.has("talk"):
+        talk_raw = rows.duration("talk")
+    elif rows.has("duration"):
+        talk_raw = (rows.duration("duration") - wait.fillna(0.0)).clip(lower=0.0)
+    else:
+        end = rows.end(start)
+        talk_raw = ((end - start).dt.total_seconds() - wait.fillna(0.0)).clip(lower=0.0)
+
+    # Final outcome: the no-talk variant, then the short-missed rule.
+    has_talk = (talk_raw.fillna(0.0) > 0).to_numpy()
+    outcome = base.copy()
+    use_no_talk = no_talk.notna().to_numpy() & ~has_talk
+    outcome[use_no_talk] = no_talk[use_no_talk]
+    sm = mapping.short_missed
+    if sm is not None:
+        short = (outcome == "missed").fillna(False).to_numpy() & (direction == "inbound").to_numpy() & (
+            wait < sm.under_seconds
+        ).fillna(False).to_numpy()
+        outcome[short] = sm.outcome
+    answered = (outcome == "answered").fillna(False).to_numpy()
+    tcol = next(c for c in _TALK_FROM if rows.has(c))
+    rows.flag(
+        answered & talk_raw.isna().to_numpy() & (rows.col(tcol) == "").to_numpy(),
+        f"talk time empty in column {rows.label(tcol)!r} for an answered call",
+    )
+    # An unknown outcome may hide an answer: its talk time and agent are kept as reported, so
+    # nothing is lost before the word is mapped.
+    keep_talk = answered | unk
+    talk = pd.Series(np.where(keep_talk, talk_raw.fillna(0.0).to_numpy(), 0.0), index=index)
+
+    # Who: pseudonymised later by the ingest, so raw here.
+    caller = rows.optional("caller")
+    if rows.has("dialled"):
+        out = (direction == "outbound").to_numpy()
+        caller = caller.copy()
+        caller[out] = rows.optional("dialled")[out]
+    agent = rows.optional("agent").where(keep_talk, pd.NA)
+
+    tz = rows.reading.options.get("tz")
+    if tz is not None and getattr(start.dt, "tz", None) is None:
+        start = localize(start, tz, rows.reading.state.setdefault("clock", {}))
+    return {
+        "call_id": rows.optional("call_id"),
+        "start": start,
+        "direction": direction,
+        "line": rows.optional("line"),
+        "caller": caller,
+        "outcome": outcome,
+        "wait_s": wait,
+        "talk_s": talk,
+        "agent": agent,
+    }, None
+
+
+def _unknown_words(rows: Rows, noted: dict, what: str, words: pd.Series) -> None:
+    """Count a chunk's unknown ``what`` words (outcome words bare, others after ``what``) and
+    note how to map each (see :func:`_note_word`)."""
+    for first in rows.count(what, words, bare=what == "outcome"):
+        _note_word(rows.notes, noted, what, first, rows.label(what), rows.mapping)
+
+
+def _note_word(notes: list[str], noted: dict, what: str, word: str, column: str, mapping: Mapping) -> None:
+    """Say once per file how to map an unknown ``what`` ("outcome", "direction") word.
+
+    At most :data:`NOTED_WORDS` words get their own note; the rest share one.
+    """
+    said = noted.setdefault("said", set())
+    if (what, word) in said:
+        return
+    said.add((what, word))
+    if len(said) > NOTED_WORDS:
+        if not noted.get("more"):
+            noted["more"] = True
+            notes.append(
+                "more unknown words than are noted here: every one is in the list of unknown "
+                "vendor words, each mapped the same way"
+            )
+        return
+    section = "outcomes" if what == "outcome" else "directions"
+    values = [o for o in (OUTCOMES if what == "outcome" else DIRECTIONS) if o != "unknown"]
+    if word:
+        head = f"{what} '{word}' in column {column!r} is not in the mapping: calls kept as {what} unknown"
+        add = f'add "{word}" = "<{what}>"'
+    else:
+        head = f"empty {what} in column {column!r}: calls kept as {what} unknown"
+        add = f'to give empty cells a meaning, add "" = "<{what}>"'
+    notes.append(f"{head}; {add} {mapping.edit_hint(section)} (one of {', '.join(values)}) and ingest again")
+
+
+#: The record these mappings describe (see :class:`telephony.tabular_mapping.RecordSpec`).
+RECORD = RecordSpec(
+    "calls",
+    # Messages say "not a xon_surgery_connect report": the format's name says it holds calls.
+    "report",
+    COLUMNS,
+    mapping_type=Mapping,
+    tables=("file", "columns", "datetime", "durations", "outcomes", "directions", "short_missed"),
+    table_keys={
+        "file": FILE_KEYS,
+        "datetime": ("format", "dayfirst", "timezone"),
+        "durations": ("format",),
+        "short_missed": ("under_seconds", "outcome"),
+    },
+    required=(
+        (("outcome",), 'add outcome = "<the report\'s result/status column>"'),
+        (
+            _TALK_FROM,
+            'add talk = "<talk time column>", or duration = "<total duration column>" '
+            'or end = "<end time column>" to derive it',
+        ),
+    ),
+    check=_check,
+    syntax_example='"Callback Requested" = "callback"',
+    title_fix='add title = "<supplier> call report (CSV/XLSX)" (shown by frontdoor formats)',
+    title_text_fix='write title = "<supplier> call report"',
+    sheet_example="Calls",
+    taken_names=_module_format_names,
+    folder=Path(__file__).resolve().parent.parent / "mappings",
+    listed_as="call report",
+    record_frame=raw_frame,
+    chunk_type=ParsedChunk,
+    records=_calls,
+    sniff_words=("outcome", "outcomes"),
+)
+
+
+# ----------------------------------------------------------------------------- the public face
 
 
 def load_mapping(path_or_text: str | Path | bytes) -> Mapping:
@@ -291,190 +559,7 @@ def load_mapping(path_or_text: str | Path | bytes) -> Mapping:
     >>> m.outcomes["answered"].outcome
     'answered'
     """
-    return _load(path_or_text, bundled=False)
-
-
-def _load(path_or_text: str | Path | bytes, bundled: bool) -> Mapping:
-    return load_document(path_or_text, _Builder, bundled, '"Callback Requested" = "callback"')
-
-
-def _module_format_names() -> set[str]:
-    """Names of the parser modules' formats (a copy of a bundled mapping may keep its name)."""
-    import sys
-
-    # Read from sys.modules, not imported: the registry imports this module while it is built.
-    registry = getattr(sys.modules.get("telephony.formats"), "FORMATS", None) or {}
-    return set(registry) - {m.name for m in _bundled()}
-
-
-class _Builder(MappingBuilder):
-    """Checks a call mapping document: the shared keys, then outcomes, directions, short_missed."""
-
-    top_keys = _TOP_KEYS
-    table_keys = _TABLE_KEYS
-    record = RECORD
-    title_fix = 'add title = "<supplier> call report (CSV/XLSX)" (shown by frontdoor formats)'
-    title_text_fix = 'write title = "<supplier> call report"'
-    sheet_example = "Calls"
-
-    def taken_names(self) -> set[str]:
-        return _module_format_names()
-
-    def outcome_word(self, section: str, key: str, value: object, what: str = "an outcome") -> str | None:
-        valid = ", ".join(OUTCOMES)
-        if not isinstance(value, str) or value.strip().lower() not in OUTCOMES:
-            self.problem(
-                section, key, f"{shown(value)} is not {what}",
-                f"use one of {valid}{suggest(str(value), OUTCOMES)}",
-            )
-            return None
-        return value.strip().lower()
-
-    def direction_word(self, section: str, key: str, value: object) -> str | None:
-        if not isinstance(value, str) or value.strip().lower() not in DIRECTIONS:
-            self.problem(
-                section, key, f"{shown(value)} is not a direction",
-                f"use one of {', '.join(DIRECTIONS)}{suggest(str(value), DIRECTIONS)}",
-            )
-            return None
-        return value.strip().lower()
-
-    # -- the document
-    def build(self) -> Mapping:
-        self.unknown_top_keys()
-        ident = self.identity()
-        f = self.file_options()
-        columns = self.record_columns('add a [columns] table: canonical name = "the report\'s column header"')
-        self.require_columns(
-            [
-                (("outcome",), 'add outcome = "<the report\'s result/status column>"'),
-                (
-                    ("talk", "duration", "end"),
-                    'add talk = "<talk time column>", or duration = "<total duration column>" '
-                    'or end = "<end time column>" to derive it',
-                ),
-            ]
-        )
-        dt = self.datetime_options()
-        durations = self.durations()
-        outcomes = self.outcomes()
-        directions = self.directions(columns)
-        short = self.short_missed()
-
-        self.raise_if_problems()
-        return Mapping(
-            **self.common_fields(ident, f, columns, dt, durations),
-            outcomes=MappingProxyType(outcomes),
-            directions=MappingProxyType(directions),
-            short_missed=short,
-        )
-
-    def outcomes(self) -> dict[str, OutcomeRule]:
-        t = self.table(
-            "outcomes",
-            required=True,
-            fix='add an [outcomes] table: "vendor word" = "outcome", one line per word the report uses',
-        )
-        if "outcomes" in self.data and isinstance(self.data["outcomes"], dict) and not t:
-            self.problem(
-                "outcomes",
-                "",
-                "the table is empty",
-                'list each word of the report\'s result column: "Answered" = "answered"',
-            )
-        out: dict[str, OutcomeRule] = {}
-        for word, v in t.items():
-            if isinstance(v, dict):
-                for k in v:
-                    if k not in _RULE_KEYS:
-                        self.problem(
-                            "outcomes",
-                            word,
-                            f"unknown key {shown(k)} in the rule",
-                            f"use outcome, direction and if_no_talk{suggest(k, _RULE_KEYS)}",
-                        )
-                if "outcome" not in v:
-                    self.problem(
-                        "outcomes",
-                        word,
-                        "the rule has no outcome",
-                        f'write "{word}" = {{ outcome = "answered", ... }}',
-                    )
-                    continue
-                outcome = self.outcome_word("outcomes", word, v["outcome"])
-                direction = no_talk = None
-                if "direction" in v:
-                    direction = self.direction_word("outcomes", word, v["direction"])
-                if "if_no_talk" in v:
-                    no_talk = self.outcome_word("outcomes", word, v["if_no_talk"], "an outcome (if_no_talk)")
-                if outcome is None or ("direction" in v and direction is None):
-                    continue
-                if "if_no_talk" in v and no_talk is None:
-                    continue
-                rule = OutcomeRule(word, outcome, direction, no_talk)
-            else:
-                outcome = self.outcome_word("outcomes", word, v)
-                if outcome is None:
-                    continue
-                rule = OutcomeRule(word, outcome)
-            key = norm_word(word)
-            prev = out.get(key)
-            if prev is not None and replace(prev, word=rule.word) != rule:
-                self.problem(
-                    "outcomes",
-                    word,
-                    f"the same word as {prev.word!r} (case and spaces are ignored) with a different meaning",
-                    "keep one of the two lines",
-                )
-                continue
-            out[key] = rule
-        return out
-
-    def directions(self, columns: dict) -> dict[str, str]:
-        t = self.table("directions")
-        if t and "direction" not in columns and "direction" not in self.data.get("columns", {}):
-            self.problem(
-                "directions", "", "given, but [columns] has no direction column",
-                'add direction = "<the report\'s direction column>" under [columns], or set a '
-                'direction per outcome word: "Outbound" = { outcome = "answered", direction = "outbound" }',
-            )
-        out = dict(BUILTIN_DIRECTIONS)
-        for word, v in t.items():
-            d = self.direction_word("directions", word, v)
-            if d is not None:
-                out[norm_word(word)] = d
-        return out
-
-    def short_missed(self) -> ShortMissed | None:
-        if "short_missed" not in self.data:
-            return None
-        t = self.table("short_missed")
-        under = t.get("under_seconds")
-        if under is None:
-            self.problem(
-                "short_missed",
-                "under_seconds",
-                "required key missing",
-                "add under_seconds = 10 (or remove the [short_missed] table)",
-            )
-            return None
-        if isinstance(under, bool) or not isinstance(under, (int, float)) or not under > 0:
-            self.problem(
-                "short_missed",
-                "under_seconds",
-                f"expected a number of seconds above 0, got {shown(under)}",
-                "write under_seconds = 10, without quotes",
-            )
-            return None
-        outcome = self.outcome_word("short_missed", "outcome", t.get("outcome", "abandoned"))
-        if outcome is None:
-            return None
-        return ShortMissed(float(under), outcome)
-
-
-@functools.lru_cache(maxsize=1)
-def _bundled() -> tuple[Mapping, ...]:
-    return load_folder(Path(__file__).resolve().parent.parent / "mappings", _load)
+    return load_record_mapping(RECORD, path_or_text)
 
 
 def bundled_mappings() -> dict[str, Mapping]:
@@ -485,232 +570,13 @@ def bundled_mappings() -> dict[str, Mapping]:
     MappingError
         If a bundled file is invalid (a packaging error; the tests load them all).
     """
-    return {m.name: m for m in _bundled()}
-
-
-# ----------------------------------------------------------------------------- sniff
-
-
-def _values_fit(mapping: Mapping, layout: HeaderLayout, rows: list[list[str]]) -> bool:
-    """Whether most head rows carry this report's outcome words and readable times."""
-    pos = layout.index["outcome"]
-    return head_fits(mapping, layout, rows, sum(norm_word(r[pos]) in mapping.outcomes for r in rows))
-
-
-def _sniff(mapping: Mapping, source: Source) -> float:
-    return sniff_score(mapping, source, functools.partial(_values_fit, mapping))
-
-
-# ----------------------------------------------------------------------------- read
-
-
-def _convert(
-    chunk: Chunk, layout: HeaderLayout, mapping: Mapping, tz: str | None, xlsx: bool, clock: dict, noted: dict | None = None
-) -> ParsedChunk:
-    """One chunk of report rows → raw calls and rejects (one call or one reject per row).
-
-    ``clock`` carries the autumn clock change from chunk to chunk when the mapping's own
-    timezone is applied here (see :func:`telephony.timeutil.localize`); ``noted`` the
-    unknown words already explained in a note, from chunk to chunk.
-    """
-    f = chunk.frame.reset_index(drop=True)
-    n = len(f)
-    skipped, rows_read = chunk.skipped(), chunk.rows_read
-    if n == 0:
-        return ParsedChunk(raw_frame(0), list(chunk.rejects), rows_read, skipped, Counter())
-    idx = layout.index
-    col, label, optional = column_readers(f, layout)
-
-    problems: list[pd.Series] = []
-    unknown: Counter = Counter()
-    notes: list[str] = []
-    noted = {} if noted is None else noted
-
-    # When the call arrived.
-    start = read_start(f, layout, mapping, problems)
-
-    # The outcome word, and what it says about direction and no-talk calls.
-    words = col("outcome")
-    key = words.str.lower().str.replace(r"\s+", " ", regex=True)
-    rules = mapping.outcomes
-    base = key.map({k: r.outcome for k, r in rules.items()}).astype("string")
-    dir_over = key.map({k: r.direction for k, r in rules.items() if r.direction}).astype("string")
-    no_talk = key.map({k: r.if_no_talk for k, r in rules.items() if r.if_no_talk}).astype("string")
-    # A word the mapping does not know keeps its call: outcome unknown, the word counted, and
-    # a note saying how to map it (the call is demand whatever its outcome).
-    unk = base.isna().to_numpy()
-    if unk.any():
-        _count_words(unknown, notes, noted, "outcome", clipped(words)[unk], label("outcome"), mapping)
-        base = base.mask(unk, "unknown").astype("string")
-
-    # Direction: the outcome word's rule, else the direction column, else inbound.
-    direction = pd.Series("inbound", index=f.index, dtype="string")
-    if "direction" in idx:
-        dwords = col("direction")
-        dkey = dwords.str.lower().str.replace(r"\s+", " ", regex=True)
-        dmapped = dkey.map(dict(mapping.directions)).astype("string")
-        dunk = (dmapped.isna() & dir_over.isna()).to_numpy()
-        if dunk.any():
-            _count_words(unknown, notes, noted, "direction", clipped(dwords)[dunk], label("direction"), mapping)
-        direction = dmapped.fillna("unknown").astype("string")
-    direction = dir_over.fillna(direction).astype("string")
-
-    # Durations.
-    def duration(k: str) -> pd.Series:
-        if k not in idx:
-            return pd.Series(np.nan, index=f.index, dtype="float64")
-        raw = col(k)
-        secs, badv = durations_seconds(raw, mapping.durations, xlsx)
-        if badv.any():
-            flag(
-                problems,
-                badv,
-                f"unreadable {k} '" + clipped(raw) + f"' in column {label(k)!r} (durations format {mapping.durations})",
-            )
-        return secs
-
-    wait = duration("wait")
-    if "talk" in idx:
-        talk_raw = duration("talk")
-    elif "duration" in idx:
-        talk_raw = (duration("duration") - wait.fillna(0.0)).clip(lower=0.0)
-    else:
-        etext = col("end")
-        end = end_times(etext, start, mapping.datetime_format, mapping.dayfirst)
-        if getattr(end.dt, "tz", None) is not None and getattr(start.dt, "tz", None) is None:
-            end = end.dt.tz_convert("UTC").dt.tz_localize(None)
-        elif getattr(start.dt, "tz", None) is not None and getattr(end.dt, "tz", None) is None:
-            end = localize(end, tz or DEFAULT_TZ)
-        bad_end = (end.isna() & (etext != "")).to_numpy()
-        end_oob = years_out_of_range(etext)
-        flag(
-            problems, bad_end & end_oob,
-            "end time '" + clipped(etext) + f"' in column {label('end')!r} is out of range "
-            f"(years {MIN_YEAR} to {MAX_YEAR} can be stored)",
-        )
-        flag(problems, bad_end & ~end_oob, "unreadable end time '" + clipped(etext) + f"' in column {label('end')!r}")
-        talk_raw = ((end - start).dt.total_seconds() - wait.fillna(0.0)).clip(lower=0.0)
-
-    # Final outcome: the no-talk variant, then the short-missed rule.
-    has_talk = (talk_raw.fillna(0.0) > 0).to_numpy()
-    outcome = base.copy()
-    use_no_talk = (no_talk.notna().to_numpy()) & ~has_talk
-    outcome[use_no_talk] = no_talk[use_no_talk]
-    sm = mapping.short_missed
-    if sm is not None:
-        short = (outcome == "missed").fillna(False).to_numpy() & (direction == "inbound").to_numpy() & (
-            wait < sm.under_seconds
-        ).fillna(False).to_numpy()
-        outcome[short] = sm.outcome
-    answered = (outcome == "answered").fillna(False).to_numpy()
-    no_talk_time = answered & talk_raw.isna().to_numpy()
-    tcol = next(c for c in ("talk", "duration", "end") if c in idx)
-    flag(
-        problems,
-        no_talk_time & ~(col(tcol) != "").to_numpy(),
-        f"talk time empty in column {label(tcol)!r} for an answered call",
-    )
-    # An unknown outcome may hide an answer: its talk time and agent are kept as reported, so
-    # nothing is lost before the word is mapped.
-    keep_talk = answered | unk
-    talk = pd.Series(np.where(keep_talk, talk_raw.fillna(0.0).to_numpy(), 0.0), index=f.index)
-
-    # Who: pseudonymised later by the ingest, so raw here.
-    caller = optional("caller")
-    if "dialled" in idx:
-        out = (direction == "outbound").to_numpy()
-        caller = caller.copy()
-        caller[out] = optional("dialled")[out]
-    agent = optional("agent").where(keep_talk, pd.NA)
-
-    if tz is not None and getattr(start.dt, "tz", None) is None:
-        start = localize(start, tz, clock)
-
-    reasons = reason_series(problems, f.index)
-    badrow = reasons.notna().to_numpy() if len(reasons) else np.zeros(n, dtype=bool)
-    rejects = list(chunk.rejects)
-    if badrow.any():
-        rejects += rejects_from(f, chunk.lines, badrow, reasons.fillna(""), sep=layout.delimiter)
-    ok = ~badrow
-    calls = raw_frame(
-        int(ok.sum()),
-        call_id=optional("call_id")[ok],
-        start=start[ok],
-        direction=direction[ok],
-        line=optional("line")[ok],
-        caller=caller[ok],
-        outcome=outcome[ok],
-        wait_s=wait[ok],
-        talk_s=talk[ok],
-        agent=agent[ok],
-        source_line=pd.Series(chunk.lines[ok]),
-    )
-    return ParsedChunk(calls, rejects, rows_read, skipped, unknown, notes)
-
-
-# Distinct unknown words a file's notes explain one by one; beyond, one note points to the list.
-NOTED_WORDS = 10
-
-
-def _count_words(
-    unknown: Counter, notes: list[str], noted: dict, what: str, words: pd.Series, column: str, mapping: Mapping
-) -> None:
-    """Count a chunk's unknown ``what`` words and note how to map each (see :func:`_note_word`).
-
-    A word is one word whatever its case and spacing (as the mapping looks it up), counted
-    under the spelling first seen in the file: outcome words bare, others after ``what``.
-    """
-    spelled = noted.setdefault("spelling", {})
-    for word, cnt in words.value_counts(sort=False).items():
-        first = spelled.setdefault((what, norm_word(word)), str(word))
-        label = first or f"{what} (empty)"
-        if first and what != "outcome":
-            label = f"{what} {first}"
-        unknown[label] += int(cnt)
-        _note_word(notes, noted, what, first, column, mapping)
-
-
-def _note_word(notes: list[str], noted: dict, what: str, word: str, column: str, mapping: Mapping) -> None:
-    """Say once per file how to map an unknown ``what`` ("outcome", "direction") word.
-
-    At most :data:`NOTED_WORDS` words get their own note; the rest share one.
-    """
-    said = noted.setdefault("said", set())
-    if (what, word) in said:
-        return
-    said.add((what, word))
-    if len(said) > NOTED_WORDS:
-        if not noted.get("more"):
-            noted["more"] = True
-            notes.append(
-                "more unknown words than are noted here: every one is in the list of unknown "
-                "vendor words, each mapped the same way"
-            )
-        return
-    section = "outcomes" if what == "outcome" else "directions"
-    values = [o for o in (OUTCOMES if what == "outcome" else DIRECTIONS) if o != "unknown"]
-    if word:
-        head = f"{what} '{word}' in column {column!r} is not in the mapping: calls kept as {what} unknown"
-        add = f'add "{word}" = "<{what}>"'
-    else:
-        head = f"empty {what} in column {column!r}: calls kept as {what} unknown"
-        add = f'to give empty cells a meaning, add "" = "<{what}>"'
-    notes.append(f"{head}; {add} {mapping.edit_hint(section)} (one of {', '.join(values)}) and ingest again")
+    return bundled_mappings_of(RECORD)
 
 
 def _read(mapping: Mapping, source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
-    # read_delimited is looked up here, at call time, so a test can swap in small blocks.
-    source, layout, chunks = open_report(source, mapping, reader=read_delimited)
-    tz = effective_timezone(mapping, ctx.timezone)
-    xlsx = source.kind == "xlsx"
-    clock: dict = {}
-    noted: dict = {}
-    header_notes = list(layout.notes)  # said once, with the first chunk
-    for chunk in chunks:
-        parsed = _convert(chunk, layout, mapping, tz, xlsx, clock, noted)
-        parsed.notes = header_notes + parsed.notes
-        header_notes = []
-        yield parsed
+    # The mapping's own zone is applied here (the ingest applies a zone given to it).
+    options = {"tz": effective_timezone(mapping, ctx.timezone)}
+    return read_records(mapping, source, ctx.timezone, options)
 
 
 def mapping_format(mapping: Mapping) -> Format:
@@ -729,23 +595,18 @@ def mapping_format(mapping: Mapping) -> Format:
         are all there but the values do not fit or when most (60 %) of the columns are there,
         else 0. Its reader streams CSV (any delimiter) or XLSX in bounded chunks.
     """
-    title = format_title(mapping)
-    example = mapping.example or f"call report .csv/.xlsx (mapping {mapping.file_name})"
     return Format(
-        name=mapping.name,
-        title=title,
-        example=example,
-        sniff=functools.partial(_sniff, mapping),
+        **format_fields(mapping),
+        sniff=functools.partial(sniff_mapping, mapping),
         read=functools.partial(_read, mapping),
         timezone=mapping.timezone,
-        evidence=mapping.evidence,
-        evidence_note=mapping.evidence_note,
     )
 
 
 __all__ = [
     "COLUMNS",
     "DURATION_FORMATS",
+    "RECORD",
     "Mapping",
     "OutcomeRule",
     "ShortMissed",

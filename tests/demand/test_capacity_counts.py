@@ -53,7 +53,7 @@ def read_all(name: str, path: Path, period=None):
     """Every chunk of a read joined: counts, rejects, records read, skipped, unknown, notes."""
     counts, rejects, rows, skipped, unknown, notes = [], [], 0, Counter(), Counter(), []
     for ch in read_counts(bundled_capacity_mappings()[name], open_source(path), period):
-        counts.append(ch.counts)
+        counts.append(ch.records)
         rejects.extend(ch.rejects)
         rows += ch.rows_read
         skipped.update(ch.skipped)
@@ -233,9 +233,15 @@ def test_systmone_slot_summary_by_staff_and_slot_type_for_a_period():
         "slot type GP Same Day": 1, "slot type Nurse Clinic": 1, "slot type Blood Test": 1, "slot type Childrens Flu": 1,
     })
     assert notes == [
+        # "Unused Slots %" is "Unused Slots" written another way (punctuation is ignored): the
+        # choice between the two is said, as for every report read through a mapping.
+        "two columns could be `unused`: took `Unused Slots` (the same name written another way: the first as "
+        "written), not `Unused Slots %`",
+        "two columns could be `minutes_unused`: took `Unused Duration` (the same name written another way: the "
+        "first as written), not `Unused Duration %`",
         'slot types not under [categories] are kept with no category and listed among the unknown words: add each '
         'as "<slot type>" = "<same_day|pre_bookable|other>" under [categories] in a copy of the bundled '
-        "systmone_slot_summary.toml, passed with --mapping and ingest again"
+        "systmone_slot_summary.toml, passed as mapping=<copy>.toml and ingest again"
     ]
 
 
@@ -305,7 +311,7 @@ def test_summary_without_dates_needs_the_period(store):
         ingest_appointment_file(store, S1 / "slot_summary.csv", PRACTICE)
     assert str(exc.value) == (
         "slot_summary.csv: a systmone_slot_summary report counts a period it does not state: give its first and "
-        "last day with --from YYYY-MM-DD --to YYYY-MM-DD (the dates the report was run for)"
+        "last day as period=(first, last) (the dates the report was run for)"
     )
     with pytest.raises(BadInputError, match=r"the period ends \(2026-01-04\) before it starts \(2026-01-05\)"):
         ingest_appointment_file(store, S1 / "slot_summary.csv", PRACTICE, period=(dt.date(2026, 1, 5), dt.date(2026, 1, 4)))
@@ -458,7 +464,7 @@ def test_cli_ingest_summaries_with_and_without_the_period(runner, tmp_path):
     assert res.exit_code == 1
     assert res.output == (
         "Error: slot_summary.csv: a systmone_slot_summary report counts a period it does not state: give its first "
-        "and last day with --from YYYY-MM-DD --to YYYY-MM-DD (the dates the report was run for)\n"
+        "and last day as period=(first, last) (the dates the report was run for)\n"
     )
     res = runner.invoke(main, ["ingest", "appointments", str(S1 / "slot_summary.csv"), "--practice", PRACTICE,
                                "--from", "2026-01-05", "--store", str(store)])

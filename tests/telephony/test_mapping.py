@@ -8,6 +8,7 @@ preamble and problems) and from reports built in ``tmp_path`` (a made-up supplie
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from telephony.errors import BadInputError, MappingError
 from telephony.formats import FORMATS, ReadContext
+from telephony import tabular_mapping as tm
 from telephony.formats import mapping as mp
 from telephony.formats.mapping import bundled_mappings, load_mapping, mapping_format
 from telephony.ingest import detect_format, ingest_file
@@ -133,7 +135,7 @@ def test_windows_1252_columns_in_another_order():
     assert_conserved(calls, rejects, rows, skipped)
 
 
-BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, passed with --mapping"
+BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, passed as mapping=<copy>.toml"
 OUTCOME_LIST = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed, unknown"
 
 
@@ -586,13 +588,13 @@ def test_every_problem_reported_at_once(tmp_path):
             "Mapping file acme.toml has 12 problems:",
             "  acme.toml: title: required key missing. Fix: add title = \"<supplier> call report (CSV/XLSX)\" (shown by frontdoor formats)",
             "  acme.toml:1: name: 'Acme Voice' is not a format name. Fix: use lower case letters, digits and _ starting with a letter, e.g. name = \"acme_voice\"",
-            "  acme.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, evidence, evidence_note, file, columns, datetime, durations, outcomes, directions, short_missed (did you mean columns?)",
+            "  acme.toml:3: colour: unknown key or table. Fix: use one of name, title, supplier, example, notes, evidence, evidence_note, kind, file, columns, datetime, durations, outcomes, directions, short_missed (did you mean columns?)",
             "  acme.toml:6: file.skip_lines: expected a whole number 0 or more, got '2'. Fix: give the number of lines above the header, e.g. skip_lines = 2",
             "  acme.toml:7: file.delimeter: unknown key. Fix: use one of delimiter, skip_lines, header_row, encoding, sheet (did you mean delimiter?)",
             "  acme.toml:9: columns.talk: required key missing. Fix: add talk = \"<talk time column>\", or duration = \"<total duration column>\" or end = \"<end time column>\" to derive it",
             "  acme.toml:11: columns.caller_number: not a canonical column. Fix: use one of start, date, time, call_id, caller, dialled, direction, line, outcome, wait, talk, duration, end, agent (did you mean caller?)",
             "  acme.toml:15: datetime.format: '%d/%m/%Y %H:%Q' is not a strptime date format. Fix: use strptime codes, e.g. format = \"%d/%m/%Y %H:%M\" for 05/01/2026 08:30",
-            "  acme.toml:16: datetime.timezone: 'Europe/Londn' is not an IANA timezone. Fix: use a name like \"Europe/London\", or leave it out to use --timezone",
+            "  acme.toml:16: datetime.timezone: 'Europe/Londn' is not an IANA timezone. Fix: use a name like \"Europe/London\", or leave it out to use the timezone the ingest is given",
             "  acme.toml:19: durations.format: 'mm:ss' is not a duration format. Fix: use one of \"auto\", \"seconds\", \"minutes\", \"hh:mm:ss\"",
             f"  acme.toml:23: outcomes.Missed: 'mised' is not an outcome. Fix: use one of {OUTCOME_LIST} (did you mean missed?)",
             "  acme.toml:24: outcomes.Outbound: 'outgoing' is not a direction. Fix: use one of inbound, outbound, internal, unknown (did you mean outbound?)",
@@ -769,9 +771,8 @@ def test_mapping_timezone_clock_change_across_chunks(tmp_path, monkeypatch):
     whole = read_all(mapping_format(m), path)[0]
     assert whole["start"].tolist() == expected
     # Blocks of ~60 bytes: two or three rows per chunk, the clock state carried between them.
-    import functools
-
-    monkeypatch.setattr(mp, "read_delimited", functools.partial(mp.read_delimited, block_bytes=60))
+    monkeypatch.setattr(tm, "read_delimited", functools.partial(tm.read_delimited, block_bytes=60))
+    assert len(list(mapping_format(m).read(open_source(path), ReadContext()))) >= 3
     calls, rejects, rows_read, skipped, _ = read_all(mapping_format(m), path)
     assert calls["start"].tolist() == expected
     assert calls["source_line"].tolist() == list(range(2, 10))
@@ -930,7 +931,7 @@ def test_a_report_given_as_the_mapping_file_is_refused(tmp_path):
         load_mapping(path)
     assert _one_problem(exc).endswith(
         "(file): 1,440,000 bytes is not a mapping file (a mapping is a page of text). "
-        "Fix: check that --mapping names the .toml mapping, not the report"
+        "Fix: check that mapping= names the .toml mapping file, not the report"
     )
 
 

@@ -8,6 +8,7 @@ here holds analysis logic.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +37,43 @@ from reports import read_last_complete_week, report_week, write_weekly_report
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
+# Library messages name the library's arguments in backquotes (`fmt`, `practice`); a person at
+# the command line reads the options they type. One table, used for every error and warning.
+ARGUMENT_FLAGS: dict[str, str] = {
+    "fmt": "--format",
+    "mapping": "--mapping",
+    "timezone": "--timezone",
+    "practice": "--practice",
+    "practice_id": "--practice",
+    "practices": "--practice",
+    "store": "--store",
+    "input_file": "--input",
+    "out_dir": "--out",
+    "out": "--out",
+    "weeks": "--weeks",
+    "week": "--week",
+    "freq": "--freq",
+    "first_date": "--from",
+    "last_date": "--to",
+    "period": "--from/--to",
+    "horizon": "--horizon",
+    "model": "--model",
+    "models": "--models",
+    "windows": "--windows",
+    "slots_per_session": "--slots-per-session",
+    "service_level": "--service-level",
+    "max_abandon": "--max-abandon",
+    "shrinkage": "--shrinkage",
+    "aht_s": "--aht",
+    "remove_ingest": "frontdoor store remove --ingest",
+}
+_ARGUMENT = re.compile(r"`([a-z_]+)`")
+
+
+def for_people(message: object) -> str:
+    """A library message as the command line says it: `argument` names become its options."""
+    return _ARGUMENT.sub(lambda m: ARGUMENT_FLAGS.get(m.group(1), m.group(1)), str(message))
+
 
 class FrontdoorGroup(click.Group):
     """A group whose commands turn library errors into one-line messages.
@@ -49,7 +87,7 @@ class FrontdoorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FrontdoorError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(for_people(exc)) from None
         except PermissionError as exc:
             raise click.ClickException(f"permission denied: {exc.filename}") from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -211,9 +249,9 @@ def _ingest_each(paths, ingest_one, unknown_label: str) -> None:
             if len(paths) == 1:
                 raise
             failed += 1
-            click.echo(f"error: {mask_digits(exc)}", err=True)
+            click.echo(f"error: {for_people(mask_digits(exc))}", err=True)
             continue
-        click.echo(res.summary())
+        click.echo(for_people(res.summary()))
         if res.unknown:
             words = ", ".join(f"{w} ({n})" for w, n in res.unknown.most_common(10))
             click.echo(f"  {unknown_label}: {words}")

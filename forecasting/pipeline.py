@@ -90,7 +90,7 @@ def read_practice_series(
         Neither or both of a practice and a file.
     """
     if (practice is None) == (input_file is None):
-        raise PlanError("Give either --practice ODS (a practice in the store) or --input FILE (a ds,y series), not both.")
+        raise PlanError("Give either `practice` ODS (a practice in the store) or `input_file` FILE (a ds,y series), not both.")
     if input_file is not None:
         df = read_series(input_file, freq=freq)
         return df, None

@@ -127,7 +127,7 @@ def count_of(n: int, noun: str) -> str:
 
 
 _FORMAT_HINT = (
-    " Force one with --format NAME, or describe the export in a mapping file (--mapping FILE; see 'frontdoor formats')."
+    " Force one with `fmt` NAME, or describe the export in a mapping file (`mapping` FILE; see 'frontdoor formats')."
 )
 
 
@@ -877,8 +877,8 @@ def practice_check(
                 shown = ", ".join(sorted(g["label"])[:3])
                 out.append(
                     f"warning: this file's dialled numbers ({shown}) belong to {other} in this store and have "
-                    f"never been seen for {practice_id}: is --practice right? If not, take the ingest back "
-                    "with 'frontdoor store remove --ingest ID' and ingest the file for the right practice"
+                    f"never been seen for {practice_id}: is `practice` right? If not, take the ingest back "
+                    "(`remove_ingest` ID) and ingest the file for the right practice"
                 )
     ing = store.ingests()
     ing = ing[(ing["status"] == "active") & (ing["table"] == "calls")]
@@ -888,7 +888,7 @@ def practice_check(
         if systems and format_name not in systems and users:
             out.append(
                 f"warning: {practice_id}'s calls so far come from {', '.join(sorted(systems))}, never {format_name}, "
-                f"which is {', '.join(users[:3])}'s phone system: is --practice right?"
+                f"which is {', '.join(users[:3])}'s phone system: is `practice` right?"
             )
     return out
 
@@ -1074,7 +1074,7 @@ def _resolve_format(source: Source, fmt: str | Format, mapping: object | None) -
         return detect_format(source)
     if fmt not in FORMATS:
         raise UnknownFormatError(
-            f"unknown format {fmt!r}. Known formats: {', '.join(sorted(FORMATS))}, or pass --mapping FILE"
+            f"unknown format {fmt!r}. Known formats: {', '.join(sorted(FORMATS))}, or give `mapping` FILE"
         )
     return FORMATS[fmt]
 

@@ -172,7 +172,7 @@ class Store:
         if not self.root.exists():
             if not create:
                 raise StoreError(
-                    f"no store at {self.root}: ingest some exports first, or pass --store DIR"
+                    f"no store at {self.root}: ingest some exports first, or give `store` DIR"
                 )
             self.root.mkdir(parents=True, exist_ok=True)  # another process may create it too
         elif not self.root.is_dir():

@@ -181,7 +181,7 @@ class TabularMapping:
     def edit_hint(self, section: str) -> str:
         """Where a user adds a word: the file itself, or a copy of a bundled mapping."""
         if self.bundled:
-            return f"under [{section}] in a copy of the bundled {self.file_name}, passed as mapping=<copy>.toml"
+            return f"under [{section}] in a copy of the bundled {self.file_name}, given as `mapping`"
         return f"under [{section}] in {self.file_name}"
 
 
@@ -412,7 +412,7 @@ def read_mapping_text(path_or_text: str | Path | bytes) -> tuple[str, str, Path 
                     Problem(
                         "(file)",
                         f"{path.stat().st_size:,} bytes is not a mapping file (a mapping is a page of text)",
-                        "check that mapping= names the .toml mapping file, not the report",
+                        "check that `mapping` names the .toml mapping file, not the report",
                     )
                 ],
             )
@@ -776,7 +776,7 @@ class MappingBuilder:
                 "",
                 "name",
                 "required key missing",
-                'add name = "my_supplier" (lower case letters, digits and _; the format\'s name, fmt=my_supplier)',
+                'add name = "my_supplier" (lower case letters, digits and _; the format\'s name, given as `fmt`)',
             )
         elif not isinstance(name, str) or not NAME_PATTERN.match(name):
             example = re.sub(r"[^a-z0-9]+", "_", str(name)[:40].lower()).strip("_") or "my_supplier"

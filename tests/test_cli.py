@@ -166,7 +166,7 @@ def test_demo_refuses_a_folder_with_other_data(runner, tmp_path):
     res = runner.invoke(main, ["demo", "--out", str(tmp_path), "--weeks", "1"])
     assert res.exit_code == 1
     assert res.output == (
-        f"Error: {tmp_path} already has store not written by 'frontdoor demo'; choose another --out folder\n"
+        f"Error: {tmp_path} already has store not written by 'frontdoor demo'; choose another folder for --out\n"
     )
 
 

@@ -612,7 +612,7 @@ def read_counts(
     if not mapping.dated and period is None:
         raise BadInputError(
             f"{source.name}: a {mapping.name} report counts a period it does not state: give its first and "
-            "last day as period=(first, last) (the dates the report was run for)"
+            "last day as `period` (the dates the report was run for)"
         )
     options: dict = {}
     if period is not None:

@@ -108,8 +108,8 @@ CAPACITY = TableSpec("capacity_counts", CAPACITY_SCHEMA, "row_key", "period_star
 GPAD = TableSpec("gpad", GPAD_SCHEMA, "row_key", "month_start", "GPAD rows")
 
 _HINT = (
-    " Force one with fmt=gpad or fmt=NAME, or describe the report in a mapping file "
-    "(mapping=FILE; bundled: {names})."
+    " Force one with `fmt` gpad or `fmt` NAME, or describe the report in a mapping file "
+    "(`mapping` FILE; bundled: {names})."
 )
 
 
@@ -151,7 +151,7 @@ def _resolve(source: Source, fmt: str, mapping: Readable | str | Path | None) ->
     else:
         raise UnknownFormatError(
             f"unknown appointment format {fmt!r}. Known formats: {', '.join(sorted(formats))}, "
-            "or pass mapping=FILE"
+            "or give `mapping` FILE"
         )
     if name == "gpad":
         return "gpad"
@@ -410,7 +410,7 @@ def ingest_appointment_file(
     if pid is None:
         raise InvalidPracticeError(
             f"{path.name}: a {what} holds one practice's appointments: give its ODS code "
-            "as practice_id (only GPAD files name their practices)"
+            "as `practice_id` (only GPAD files name their practices)"
         )
     if isinstance(how, CapacityMapping):
         pseudo = Pseudonymiser(store.key())

@@ -669,13 +669,13 @@ def _prepare(out_dir: Path) -> None:
     """Make ``out_dir`` ready: an earlier demo's exports and store are replaced, nothing else."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise DemoError(f"{out_dir} is a file; give --out a folder")
+        raise DemoError(f"{out_dir} is a file; give `out_dir` a folder")
     marker = out_dir / MARKER
     busy = [p for p in (out_dir / "exports", out_dir / "store") if p.exists()]
     if busy and not marker.exists():
         raise DemoError(
             f"{out_dir} already has {', '.join(p.name for p in busy)} not written by 'frontdoor demo'; "
-            "choose another --out folder"
+            "choose another folder for `out_dir`"
         )
     for p in busy:
         shutil.rmtree(p)
@@ -720,7 +720,7 @@ def write_demo(
     DemoError
     """
     if weeks < 1:
-        raise DemoError("--weeks must be at least 1")
+        raise DemoError("`weeks` must be at least 1")
     out_dir = Path(out_dir)
     _prepare(out_dir)
     practices = tuple(practices) if practices is not None else default_federation()

@@ -99,7 +99,7 @@ def session_roles(slots: pd.DataFrame, session_split_hour: float = 13.0) -> tupl
     s = slots[(slots["category"].astype(str) == "same_day") & (slots["status"].astype(str) != "cancelled")]
     booked = s[s["status"].astype(str).isin(["booked", "attended", "dna"])]
     if len(booked) == 0:
-        raise PlanError("No booked same-day appointments in the history; ingest slot exports or give --slots-per-session.")
+        raise PlanError("No booked same-day appointments in the history; ingest slot exports or give `slots_per_session`.")
     mix = booked["role"].astype(str).value_counts(normalize=True).to_dict()
     local = s["start_utc"].dt.tz_convert("Europe/London").dt.tz_localize(None)
     pm = local.dt.hour + local.dt.minute / 60 >= session_split_hour

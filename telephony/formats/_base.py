@@ -687,7 +687,7 @@ def require_columns(frame: pd.DataFrame, required: list[str], source: Source, fm
         found = mask_digits(", ".join(str(c) for c in frame.columns[:30]))
         raise BadInputError(
             f"{source.name}: not a {fmt} export: missing column(s) {', '.join(missing)} "
-            f"(found: {found}). Check the export settings or pass --format/--mapping."
+            f"(found: {found}). Check the export settings or give `fmt` or `mapping`."
         )
 
 

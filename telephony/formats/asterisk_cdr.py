@@ -410,14 +410,14 @@ def _csv_layout(source: Source) -> list[str]:
         n = found[0][0] if found else 0
         raise BadInputError(
             f"{source.name}: not an Asterisk cdr_csv file: its lines have {n} fields, cdr_csv "
-            f"writes 16 to 21 (check the file, or pass --format/--mapping)"
+            f"writes 16 to 21 (check the file, or give `fmt` or `mapping`)"
         )
     width = widths.most_common(1)[0][0]
     fits = [r for r in rows if len(r) == width and _row_fits(r, *_CSV_POS)]
     if not fits:
         hint = ""
         if sum(len(r) == len(CUSTOM_FIELDS) and _row_fits(r, *_CUSTOM_POS) for r in rows):
-            hint = " The columns are in cdr_custom's order: use --format asterisk_cdr_custom."
+            hint = " The columns are in cdr_custom's order: give `fmt` asterisk_cdr_custom."
         raise BadInputError(
             f"{source.name}: not an Asterisk cdr_csv file: no line has the start time in field 10 "
             f"and a disposition (ANSWERED, NO ANSWER, ...) in field 15.{hint}"
@@ -436,11 +436,11 @@ def _custom_layout(source: Source) -> list[str]:
     if not any(len(r) == len(CUSTOM_FIELDS) and _row_fits(r, *_CUSTOM_POS) for r in rows):
         hint = ""
         if any(len(r) in CSV_OPTIONAL and _row_fits(r, *_CSV_POS) for r in rows):
-            hint = " The columns are in cdr_csv's order: use --format asterisk_cdr_csv."
+            hint = " The columns are in cdr_csv's order: give `fmt` asterisk_cdr_csv."
         raise BadInputError(
             f"{source.name}: not a cdr_custom Master.csv with the sample template (19 fields, "
             f"start time in field 9, disposition in field 14).{hint} Other templates need a "
-            f"mapping file (--mapping)."
+            f"mapping file (`mapping`)."
         )
     return list(CUSTOM_FIELDS)
 
@@ -1006,13 +1006,13 @@ class ClockCheck:
         if implied == 0:
             return (
                 f"{self.label} is UTC by the uniqueid epochs, but {applied} was applied: if the "
-                f"PBX writes UTC (usegmtime), re-ingest with --timezone UTC"
+                f"PBX writes UTC (usegmtime), re-ingest with `timezone` UTC"
             )
         way = "ahead of" if implied > 0 else "behind"
         eg = f", e.g. {example}" if example else f" (a zone at {_utc_label(implied)} then)"
         return (
             f"{self.label} runs {_hours(implied)} {way} UTC by the uniqueid epochs, but {applied} "
-            f"was applied: if the PBX is in another zone, re-ingest with --timezone ZONE{eg}"
+            f"was applied: if the PBX is in another zone, re-ingest with `timezone` ZONE{eg}"
         )
 
 

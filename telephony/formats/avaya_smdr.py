@@ -342,8 +342,8 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
         raise BadInputError(
             f"{source.name}: not an Avaya IP Office SMDR file: expected comma-separated records "
             "starting Call Start (YYYY/MM/DD HH:MM:SS), Connected Time (HH:MM:SS), Ring Time, "
-            "Caller, Direction (I/O), ... Call ID, Continuation. Check the export, or pass "
-            "--format/--mapping."
+            "Caller, Direction (I/O), ... Call ID, Continuation. Check the export, or give "
+            "`fmt` or `mapping`."
         )
     # Released when its Continuation-0 record is read; a call still open after CARRY_HORIZON
     # of newer calls (its last record lost) is released as it is, which bounds memory.

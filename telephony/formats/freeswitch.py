@@ -429,7 +429,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
             f"{source.name}: not a FreeSWITCH cdr_csv export: expected lines of 13 (default "
             "template) or 15 (example template) fields: caller_id_name, caller_id_number, "
             "destination_number, context, start_stamp, answer_stamp, end_stamp, duration, "
-            "billsec, hangup_cause, uuid... Check the export, or pass --format/--mapping."
+            "billsec, hangup_cause, uuid... Check the export, or give `fmt` or `mapping`."
         )
     # A B-leg and its A-leg are written when each ends, next to each other; a call is held
     # until no leg of it can still come.

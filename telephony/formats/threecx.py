@@ -526,7 +526,7 @@ def read_report(source: Source, ctx: ReadContext) -> Iterator[ParsedChunk]:
     if _looks_inbound_report(fields):
         raise BadInputError(
             f"{source.name}: this is 3CX's Inbound Calls report (Caller ID, Destination, Trunk, Did; "
-            f"no Direction), not a {REPORT_NAME} export: read it with --format {INBOUND_NAME}"
+            f"no Direction), not a {REPORT_NAME} export: read it with `fmt` {INBOUND_NAME}"
         )
     carry = GroupCarry("key", "t")
     noted = False

@@ -180,7 +180,7 @@ def test_emis_with_problems_exact_rejects(store):
     assert reconciled(res)
     assert res.skipped == Counter({"blank line": 1})
     assert res.unknown == Counter({"role Receptionist": 2, "status Rescheduled": 1})
-    bundled = "in a copy of the bundled emis_appointments.toml, passed as mapping=<copy>.toml"
+    bundled = "in a copy of the bundled emis_appointments.toml, given as `mapping`"
     rejects = pd.read_csv(res.rejects_path)
     assert list(zip(rejects["line"], rejects["reason"])) == [
         (5, f'unknown role \'Receptionist\' in column \'Holder Role\'; add "Receptionist" = "<role>" under [roles] {bundled} '
@@ -256,7 +256,7 @@ def test_systmone_with_problems_exact_rejects(store):
     assert (res.rows_read, res.written, res.duplicates, res.rejected, res.rows_skipped) == (10, 1, 0, 9, 0)
     assert reconciled(res)
     assert res.unknown == Counter({"role Receptionist": 1, "status DNA": 1, "mode Carrier Pigeon": 1})
-    bundled = "in a copy of the bundled systmone_appointments.toml, passed as mapping=<copy>.toml"
+    bundled = "in a copy of the bundled systmone_appointments.toml, given as `mapping`"
     rejects = pd.read_csv(res.rejects_path)
     assert list(zip(rejects["line"], rejects["reason"])) == [
         (3, "duration not between 0 and 12 hours"),  # ends before it starts: the next day
@@ -435,13 +435,13 @@ def test_missing_columns_unknown_format_and_missing_practice(store, tmp_path):
         ingest_appointment_file(store, EMIS / "appointment_slots.csv", PRACTICE, fmt="emis")
     assert str(exc.value) == (
         "unknown appointment format 'emis'. Known formats: emis_appointments, gpad, systmone_appointments, "
-        "systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or pass mapping=FILE"
+        "systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or give `mapping` FILE"
     )
     with pytest.raises(InvalidPracticeError) as exc:
         ingest_appointment_file(store, EMIS / "appointment_slots.csv")
     assert str(exc.value) == (
         "appointment_slots.csv: a slot report holds one practice's appointments: give its ODS code as "
-        "practice_id (only GPAD files name their practices)"
+        "`practice_id` (only GPAD files name their practices)"
     )
     with pytest.raises(FrontdoorError) as exc:
         ingest_appointment_file(store, S1 / "appointments.csv", PRACTICE, fmt="emis_appointments")
@@ -588,7 +588,7 @@ def test_cli_one_line_errors(runner, tmp_path):
     assert res.exit_code == 1
     assert res.output == (
         "Error: appointment_slots.csv: a slot report holds one practice's appointments: give its ODS code "
-        "as practice_id (only GPAD files name their practices)\n"
+        "as --practice (only GPAD files name their practices)\n"
     )
     res = runner.invoke(
         main, ["ingest", "appointments", str(S1 / "appointments.csv"), "--practice", "A81001", "--format", "systmone",
@@ -597,7 +597,7 @@ def test_cli_one_line_errors(runner, tmp_path):
     assert res.exit_code == 1
     assert res.output == (
         "Error: unknown appointment format 'systmone'. Known formats: emis_appointments, gpad, "
-        "systmone_appointments, systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or pass mapping=FILE\n"
+        "systmone_appointments, systmone_booked_grid, systmone_dna_summary, systmone_slot_summary, or give --mapping FILE\n"
     )
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\ntitle = "Bad"\n')

@@ -241,7 +241,7 @@ def test_systmone_slot_summary_by_staff_and_slot_type_for_a_period():
         "first as written), not `Unused Duration %`",
         'slot types not under [categories] are kept with no category and listed among the unknown words: add each '
         'as "<slot type>" = "<same_day|pre_bookable|other>" under [categories] in a copy of the bundled '
-        "systmone_slot_summary.toml, passed as mapping=<copy>.toml and ingest again"
+        "systmone_slot_summary.toml, given as `mapping` and ingest again"
     ]
 
 
@@ -311,7 +311,7 @@ def test_summary_without_dates_needs_the_period(store):
         ingest_appointment_file(store, S1 / "slot_summary.csv", PRACTICE)
     assert str(exc.value) == (
         "slot_summary.csv: a systmone_slot_summary report counts a period it does not state: give its first and "
-        "last day as period=(first, last) (the dates the report was run for)"
+        "last day as `period` (the dates the report was run for)"
     )
     with pytest.raises(BadInputError, match=r"the period ends \(2026-01-04\) before it starts \(2026-01-05\)"):
         ingest_appointment_file(store, S1 / "slot_summary.csv", PRACTICE, period=(dt.date(2026, 1, 5), dt.date(2026, 1, 4)))
@@ -464,7 +464,7 @@ def test_cli_ingest_summaries_with_and_without_the_period(runner, tmp_path):
     assert res.exit_code == 1
     assert res.output == (
         "Error: slot_summary.csv: a systmone_slot_summary report counts a period it does not state: give its first "
-        "and last day as period=(first, last) (the dates the report was run for)\n"
+        "and last day as --from/--to (the dates the report was run for)\n"
     )
     res = runner.invoke(main, ["ingest", "appointments", str(S1 / "slot_summary.csv"), "--practice", PRACTICE,
                                "--from", "2026-01-05", "--store", str(store)])

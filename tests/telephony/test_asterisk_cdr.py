@@ -386,9 +386,9 @@ def test_wrong_layout_raises_bad_input():
     csv_file = MINE["asterisk_cdr_csv"] / "Master.csv"
     custom_file = MINE["asterisk_cdr_custom"] / "Master.csv"
     pbx_file = MINE["freepbx_cdr"] / "cdr.csv"
-    with pytest.raises(BadInputError, match="cdr_csv's order: use --format asterisk_cdr_csv"):
+    with pytest.raises(BadInputError, match="cdr_csv's order: give `fmt` asterisk_cdr_csv"):
         list(FORMATS["asterisk_cdr_custom"].read(open_source(csv_file), ReadContext()))
-    with pytest.raises(BadInputError, match="cdr_custom's order: use --format asterisk_cdr_custom"):
+    with pytest.raises(BadInputError, match="cdr_custom's order: give `fmt` asterisk_cdr_custom"):
         list(FORMATS["asterisk_cdr_csv"].read(open_source(custom_file), ReadContext()))
     with pytest.raises(BadInputError, match="not a freepbx_cdr export: missing column"):
         list(FORMATS["freepbx_cdr"].read(open_source(csv_file), ReadContext()))

@@ -171,7 +171,7 @@ def test_calldate_behind_utc_by_the_uniqueid_epochs_is_noted_not_shifted():
     calls, _, chunks = parse("freepbx_cdr", path)
     assert notes(chunks) == [
         "calldate runs 5 h behind UTC by the uniqueid epochs, but Europe/London (UTC+0) was applied: "
-        "if the PBX is in another zone, re-ingest with --timezone ZONE, e.g. America/New_York"
+        "if the PBX is in another zone, re-ingest with `timezone` ZONE, e.g. America/New_York"
     ]
     # Nothing shifted: the wall clock is as written.
     assert calls.loc[2, "start"] == pd.Timestamp("2026-01-15 08:00:00")
@@ -200,7 +200,7 @@ def test_server_writing_utc_in_summer_is_noted():
     calls, _, chunks = parse("asterisk_cdr_csv", CSV / "Master_utc_clock.csv")
     assert notes(chunks) == [
         "the start column is UTC by the uniqueid epochs, but Europe/London (UTC+1) was applied: "
-        "if the PBX writes UTC (usegmtime), re-ingest with --timezone UTC"
+        "if the PBX writes UTC (usegmtime), re-ingest with `timezone` UTC"
     ]
     _, _, chunks = parse("asterisk_cdr_csv", CSV / "Master_utc_clock.csv", timezone="UTC")
     assert notes(chunks) == []
@@ -237,7 +237,7 @@ def test_cdr_custom_clock_three_hours_ahead_is_noted(tmp_path):
     _, _, chunks = parse("asterisk_cdr_custom", path)
     assert notes(chunks) == [
         "the start column runs 3 h ahead of UTC by the uniqueid epochs, but Europe/London (UTC+1) was "
-        "applied: if the PBX is in another zone, re-ingest with --timezone ZONE, e.g. Europe/Athens"
+        "applied: if the PBX is in another zone, re-ingest with `timezone` ZONE, e.g. Europe/Athens"
     ]
 
 

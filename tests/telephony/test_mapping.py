@@ -135,7 +135,7 @@ def test_windows_1252_columns_in_another_order():
     assert_conserved(calls, rejects, rows, skipped)
 
 
-BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, passed as mapping=<copy>.toml"
+BUNDLED_HINT = "under [outcomes] in a copy of the bundled xon_surgery_connect.toml, given as `mapping`"
 OUTCOME_LIST = "answered, callback, abandoned, ivr_abandoned, missed, voicemail, closed, busy, failed, unknown"
 
 
@@ -931,7 +931,7 @@ def test_a_report_given_as_the_mapping_file_is_refused(tmp_path):
         load_mapping(path)
     assert _one_problem(exc).endswith(
         "(file): 1,440,000 bytes is not a mapping file (a mapping is a page of text). "
-        "Fix: check that mapping= names the .toml mapping file, not the report"
+        "Fix: check that `mapping` names the .toml mapping file, not the report"
     )
 
 

@@ -212,7 +212,7 @@ def test_report_live_statuses_are_rejected_to_export_again(tmp_path):
 
 
 def test_inbound_calls_report_forced_as_threecx_report_names_the_right_format():
-    with pytest.raises(BadInputError, match="Inbound Calls report.*--format threecx_inbound"):
+    with pytest.raises(BadInputError, match="Inbound Calls report.*`fmt` threecx_inbound"):
         list(REPORT.read(open_source(INBOUND_DIR / "InboundCalls.csv"), ReadContext()))
 
 

@@ -22,6 +22,7 @@ from telephony.firewall import guard_frame, neutralise_csv
 from telephony.formats import FORMATS, format_table
 from telephony.formats.mapping import load_mapping
 from telephony.ingest import ingest_file
+from telephony.practices import import_registry_file, read_registry, registry_history
 from telephony.store import open_store, validate_practice_id
 
 from demand.appointments.ingest import appointment_formats, ingest_appointment_file, load_any_appointment_mapping
@@ -66,6 +67,8 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "shrinkage": "--shrinkage",
     "aht_s": "--aht",
     "remove_ingest": "frontdoor store remove --ingest",
+    # issue 12: the practices registry and national data
+    "as_of": "--as-of",
 }
 _ARGUMENT = re.compile(r"`([a-z_]+)`")
 
@@ -457,6 +460,59 @@ def store_lines_cmd(practice, naming, store_dir, out_format) -> None:
         click.echo(f"{label} of {practice.upper()} is now shown as {name!r}")
         return
     emit(store.lines([practice] if practice else None), out_format)
+
+
+# ----------------------------------------------------------------------------- practices (issue 12)
+@main.group("practices", cls=FrontdoorGroup)
+def practices_group() -> None:
+    """The practices registry: names, list sizes, PCN to region, peer features, dated."""
+
+
+@practices_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The day the file's facts hold from (rows without a valid_from column); default: always.")
+@store_option
+def practices_import_cmd(path, as_of, store_dir) -> None:
+    """Import practices from a CSV or XLSX file into the registry.
+
+    Any subset of the registry's columns (see 'frontdoor practices list --format csv'), headers
+    matched leniently (ODS code, Practice name, List size, Age 0-4 %, IMD decile...). A row
+    updates the practice's facts from its day: empty cells keep what the registry holds. A
+    file with a wrong row imports nothing and lists each problem with its line.
+
+    \b
+    Example:
+      frontdoor practices import federation.csv
+      frontdoor practices import peer_features.xlsx --as-of 2026-01-01
+    """
+    store = open_store(store_dir, create=True)
+    res = import_registry_file(store, path, as_of=None if as_of is None else as_of.date())
+    click.echo(for_people(res.summary()))
+
+
+@practices_group.command("list")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The registry as it was on this day (default: the latest facts).")
+@click.option("--history", is_flag=True, help="Every dated row instead of one row per practice.")
+@store_option
+@format_option
+def practices_list_cmd(as_of, history, store_dir, out_format) -> None:
+    """List the practices in the registry, one row each (the latest facts, or as of a day).
+
+    The table leaves out columns that no practice has; csv and json give every column.
+
+    \b
+    Example:
+      frontdoor practices list
+      frontdoor practices list --as-of 2025-12-31 --format csv
+    """
+    store = open_store(store_dir)
+    reg = registry_history(store) if history else read_registry(store, as_of=None if as_of is None else as_of.date())
+    reg = reg.assign(valid_from=reg["valid_from"].dt.strftime("%Y-%m-%d"))
+    if out_format == "table":
+        reg = reg.loc[:, reg.notna().any(axis=0) | (reg.columns == "practice_id")]
+    emit(reg, out_format)
 
 
 DEMO_REPORT_PRACTICE = "A81001"  # the demo ends with this practice's weekly report

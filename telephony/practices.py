@@ -46,7 +46,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from telephony.errors import FrontdoorError, InvalidPracticeError
+from telephony.sources import norm_name, open_source, read_delimited
 from telephony.store import Store, validate_practice_id
 
 PRACTICE_SCHEMA = pa.schema(
@@ -127,6 +129,9 @@ class RegistryUpdate:
         Distinct practices the update touched.
     path : str
         The registry file.
+    ignored_columns : tuple of str
+        Columns of an imported file that are not registry columns (left out, named so that a
+        misspelt header is noticed).
     """
 
     source: str
@@ -135,6 +140,17 @@ class RegistryUpdate:
     unchanged: int
     practices: int
     path: str
+    ignored_columns: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for people."""
+        text = (
+            f"{self.source}: {self.practices:,} practice(s); registry rows added {self.added:,}, "
+            f"changed {self.changed:,}, unchanged {self.unchanged:,}"
+        )
+        if self.ignored_columns:
+            text += f" (columns not used: {', '.join(self.ignored_columns)})"
+        return text
 
 
 # ----------------------------------------------------------------------------- shaping
@@ -300,7 +316,7 @@ def check_registry_rows(frame: pd.DataFrame) -> list[tuple[int, str]]:
     checks = [
         ("list_size", lambda s: s < 0, "list_size {v} is negative"),
         ("deprivation_decile", lambda s: (s < 1) | (s > 10), "deprivation_decile {v} is not 1-10 (1 = most deprived)"),
-    ] + [(c, lambda s: (s < 0) | (s > 1), c + " {v} is not a share between 0 and 1") for c in SHARE_COLUMNS]
+    ] + [(c, lambda s: (s < 0) | (s > 1), c + " {v} is not a share between 0 and 1 (write a percentage with a % sign)") for c in SHARE_COLUMNS]
     for col, bad, text in checks:
         values = frame[col]
         hit = bad(values).fillna(False).to_numpy(dtype=bool)
@@ -462,3 +478,183 @@ def month_start(day) -> dt.date:
     """The first day of ``day``'s month (a ``valid_from`` for monthly figures)."""
     ts = pd.Timestamp(day)
     return dt.date(ts.year, ts.month, 1)
+
+
+# ----------------------------------------------------------------------------- importing files
+# Header spellings met in practice and federation spreadsheets, beyond the registry's own names
+# (matched after norm_name: lower case, letters and digits only).
+HEADER_ALIASES: dict[str, str] = {
+    "practiceid": "practice_id", "practicecode": "practice_id", "odscode": "practice_id", "ods": "practice_id",
+    "code": "practice_id", "gpcode": "practice_id", "gppracticecode": "practice_id", "orgcode": "practice_id",
+    "practice": "practice_id", "gppracticeodscode": "practice_id", "odspracticecode": "practice_id",
+    "practicename": "name", "gpname": "name", "gppracticename": "name", "surgery": "name", "orgname": "name",
+    "listsize": "list_size", "registeredpatients": "list_size", "registeredlist": "list_size",
+    "numberofpatients": "list_size", "patients": "list_size", "registeredlistsize": "list_size",
+    "pcn": "pcn_code", "pcncode": "pcn_code", "pcnname": "pcn_name",
+    "federation": "federation", "federationname": "federation", "gpfederation": "federation",
+    "openinghours": "opening_hours", "phonehours": "opening_hours", "hours": "opening_hours",
+    "phonesystem": "phone_system", "telephonysystem": "phone_system", "telephony": "phone_system",
+    "clinicalsystem": "clinical_system", "gpsystem": "clinical_system", "supplier": "clinical_system",
+    "validfrom": "valid_from", "asof": "valid_from", "from": "valid_from", "date": "valid_from",
+    "subicb": "sub_icb_code", "subicbcode": "sub_icb_code", "subicblocationcode": "sub_icb_code",
+    "ccgcode": "sub_icb_code", "subicbname": "sub_icb_name", "subicblocationname": "sub_icb_name",
+    "ccgname": "sub_icb_name", "icb": "icb_code", "icbcode": "icb_code", "icbname": "icb_name",
+    "region": "region_code", "regioncode": "region_code", "commissioningregioncode": "region_code",
+    "regionname": "region_name", "country": "nation",
+    "age0to4": "age_0_4", "age5to14": "age_5_14", "age15to44": "age_15_44", "age45to64": "age_45_64",
+    "age65to74": "age_65_74", "age75": "age_75_plus", "age75over": "age_75_plus", "age75andover": "age_75_plus",
+    "age75plus": "age_75_plus", "imddecile": "deprivation_decile", "deprivation": "deprivation_decile",
+    "decile": "deprivation_decile", "rurality": "rural", "ruralshare": "rural", "sharerural": "rural",
+    "students": "share_students", "studentshare": "share_students", "carehome": "share_care_home",
+    "carehomes": "share_care_home", "carehomeshare": "share_care_home", "sharecarehomes": "share_care_home",
+}
+_NATION_WORDS = {"england": "ENG", "eng": "ENG", "scotland": "SCT", "sct": "SCT", "wales": "WLS", "wls": "WLS",
+                 "northernireland": "NIR", "nir": "NIR", "ni": "NIR"}
+
+
+def registry_column_for(header: str) -> str | None:
+    """The registry column a file's header names (case, spaces, punctuation and a ``%`` sign
+    ignored), or ``None``."""
+    names = {norm_name(c): c for c in REGISTRY_COLUMNS} | HEADER_ALIASES
+    key = norm_name(header)
+    # "Age 0-4 %", "Share aged 0-4", "% students": the same column as a share or a percentage
+    for candidate in (key, key.removesuffix("pct"), key.removesuffix("percent"), key.removeprefix("share"),
+                      key.removeprefix("shareof"), key.replace("aged", "age")):
+        if candidate in names:
+            return names[candidate]
+    return None
+
+
+def _parse_days(text: pd.Series) -> pd.Series:
+    """ISO days (``2026-01-01``, as a workbook's dates read) or UK ``DD/MM/YYYY``; NaT if neither."""
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    iso = iso.fillna(pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce"))
+    uk = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    return iso.fillna(uk)
+
+
+def read_registry_file(path, *, as_of=None) -> tuple[pd.DataFrame, list[str]]:
+    """Registry rows from a CSV or XLSX file with any subset of the registry's columns.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        CSV (any encoding Frontdoor reads, gzipped or not) or an ``.xlsx`` workbook's first
+        sheet with data. Header names are matched leniently (:func:`registry_column_for`):
+        ``ODS code``, ``Practice code``, ``List size``, ``Age 0-4 %``, ``IMD decile``...
+    as_of : date-like, optional
+        ``valid_from`` of the rows that do not give their own (default: always).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        The rows, conformed to the registry's columns (only those the file has, plus
+        ``practice_id`` and ``valid_from``), and the file's headers that are not registry
+        columns.
+
+    Raises
+    ------
+    PracticeRegistryError
+        When no column is the practice's ODS code, two columns name the same registry column,
+        or rows are wrong: every problem with its line in the file.
+    BadInputError
+        When the file cannot be read at all.
+
+    Notes
+    -----
+    Numbers may carry thousands separators (``6,100``); a share given with a ``%`` sign, or
+    under a header with one, is a percentage (``12.5%`` is 0.125). Nations may be written out
+    (``England``). Empty cells are null: they never overwrite what the registry holds.
+    """
+    source = open_source(path)
+    chunks = list(read_delimited(source))
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True) if chunks else pd.DataFrame()
+    lines = np.concatenate([c.lines for c in chunks]) if chunks else np.array([], dtype=np.int64)
+    problems: list[tuple[int, str]] = [(int(r.line or 0), r.reason) for c in chunks for r in c.rejects]
+    mapped: dict[str, str] = {}
+    ignored: list[str] = []
+    for header in frame.columns:
+        col = registry_column_for(header)
+        if col is None:
+            ignored.append(str(header))
+        elif col in mapped.values():
+            other = next(h for h, c in mapped.items() if c == col)
+            raise PracticeRegistryError(
+                f"{source.name}: columns {other!r} and {header!r} both give {col}; keep one of them"
+            )
+        else:
+            mapped[header] = col
+    if "practice_id" not in mapped.values():
+        raise PracticeRegistryError(
+            f"{source.name}: no column holds the practices' ODS codes (a header like 'practice_id', "
+            f"'ODS code' or 'Practice code'); the file's headers are {', '.join(map(str, frame.columns))}"
+        )
+    raw = pd.DataFrame({col: frame[h].astype("string").str.strip() for h, col in mapped.items()})
+    raw = raw.mask(raw == "")
+    out = pd.DataFrame(index=raw.index)
+    where = {col: h for h, col in mapped.items()}
+
+    def flag(mask, text) -> None:
+        problems.extend((int(lines[i]), text(i)) for i in np.flatnonzero(np.asarray(mask, dtype=bool)))
+
+    for col in raw.columns:
+        values = raw[col]
+        if col == "valid_from":
+            days = _parse_days(values)
+            flag(values.notna() & days.isna(), lambda i, v=values: f"{where[col]} {v.iloc[i]!r} is not a date (use 2026-01-01 or 01/01/2026)")
+            out[col] = days
+        elif col in _INTS or col in SHARE_COLUMNS:
+            text = values.str.replace(",", "", regex=False)
+            pct = text.str.endswith("%").fillna(False) | ("%" in where[col]) | norm_name(where[col]).endswith(("pct", "percent"))
+            num = pd.to_numeric(text.str.rstrip("%").str.strip(), errors="coerce").astype("float64")
+            if col in SHARE_COLUMNS:
+                num = num.where(~pct, num / 100)
+            flag(values.notna() & num.isna(), lambda i, v=values: f"{where[col]} {v.iloc[i]!r} is not a number")
+            if col in _INTS:
+                frac = (num.notna() & (num != num.round())).fillna(False)
+                flag(frac, lambda i, v=values: f"{where[col]} {v.iloc[i]!r} is not a whole number")
+            out[col] = num
+        elif col == "nation":
+            word = values.map(lambda v: v if pd.isna(v) else _NATION_WORDS.get(norm_name(v), str(v).upper()))
+            out[col] = word
+        elif col == "practice_id":
+            out[col] = values.str.upper()
+        else:
+            out[col] = values
+    if "valid_from" not in out.columns:
+        out["valid_from"] = pd.NaT
+    if as_of is not None:
+        out["valid_from"] = out["valid_from"].fillna(_as_of_day(as_of))
+    conformed = conform_registry(out)
+    keep = [c for c in REGISTRY_COLUMNS if c in out.columns]
+    for i, why in check_registry_rows(conformed):
+        problems.append((int(lines[i]), why))
+    first_line: dict[tuple[str, object], int] = {}
+    for i, key in enumerate(_keys(conformed)):
+        if pd.isna(key[0]):
+            continue
+        if key in first_line:
+            problems.append((int(lines[i]), f"practice {key[0]} again (first on line {first_line[key]}) for the same valid_from"))
+        else:
+            first_line[key] = int(lines[i])
+    if problems:
+        problems = sorted(set(problems))
+        shown = "; ".join(f"line {ln}: {why}" for ln, why in problems[:10])
+        more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise PracticeRegistryError(f"{source.name}: {len(problems)} problem(s), nothing imported: {shown}{more}")
+    return conformed[keep].assign(practice_id=[validate_practice_id(p) for p in conformed["practice_id"]]), ignored
+
+
+def import_registry_file(store: Store, path, *, as_of=None) -> RegistryUpdate:
+    """Import a CSV or XLSX of practices into the registry (:func:`read_registry_file`, then
+    :func:`update_registry`); nothing is written when any row is wrong.
+
+    Returns
+    -------
+    RegistryUpdate
+        With the file's name as ``source`` and the headers left out as ``ignored_columns``.
+    """
+    rows, ignored = read_registry_file(path, as_of=as_of)
+    name = Path(path).name
+    res = update_registry(store, rows, source=name)
+    return replace(res, ignored_columns=tuple(ignored))

@@ -27,6 +27,7 @@ from telephony.store import open_store, validate_practice_id
 
 from demand.appointments.ingest import appointment_formats, ingest_appointment_file, load_any_appointment_mapping
 from demand.metrics import format_metrics, read_metrics
+from demand.national.registered import ingest_registered
 from demand.simulation.demo import run_demo
 
 from forecasting.backtest import plot_backtest, summarise
@@ -369,6 +370,27 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
         ),
         unknown_label="unknown words",
     )
+
+
+@ingest_group.command("registered")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@store_option
+def ingest_registered_cmd(paths, store_dir) -> None:
+    """Read NHS Digital's "Patients Registered at a GP Practice" files into the practices registry.
+
+    Each practice's list size and age profile (0-4, 5-14, 15-44, 45-64, 65-74, 75+), dated
+    from the extract's month, for every practice in the files; the mapping file adds names,
+    PCN, sub-ICB, ICB and region. Give the male and female single-year files together.
+    Reading a month again changes nothing.
+
+    \b
+    Example:
+      frontdoor ingest registered gp-reg-pat-prac-quin-age.csv
+      frontdoor ingest registered gp-reg-pat-prac-sing-age-male.csv gp-reg-pat-prac-sing-age-female.csv
+      frontdoor ingest registered gp-reg-pat-prac-all.csv gp-reg-pat-prac-map.csv
+    """
+    store = open_store(store_dir, create=True)
+    click.echo(for_people(ingest_registered(store, list(paths)).summary()))
 
 
 @main.group("store", cls=FrontdoorGroup)

@@ -27,6 +27,7 @@ from telephony.store import open_store, validate_practice_id
 
 from demand.appointments.ingest import appointment_formats, ingest_appointment_file, load_any_appointment_mapping
 from demand.metrics import format_metrics, read_metrics
+from demand.national.cbt import ingest_cbt
 from demand.national.registered import ingest_registered
 from demand.simulation.demo import run_demo
 
@@ -370,6 +371,29 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
         ),
         unknown_label="unknown words",
     )
+
+
+@ingest_group.command("cbt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--no-registry", is_flag=True, help="Leave the practices registry as it is (by default its empty PCN, sub-ICB, ICB and region are filled).")
+@store_option
+def ingest_cbt_cmd(paths, no_registry, store_dir) -> None:
+    """Read NHS England's monthly "Cloud Based Telephony data in General Practice" workbook.
+
+    Its per-practice tables (call outcomes, time to answer, call length, missed calls by time
+    waited) become the store's national CBT table, one row per practice and month; the
+    publication's Unassigned rows are kept for national totals and never compared. A month
+    read again replaces that month. The registry's empty name, PCN, sub-ICB, ICB and region
+    are filled from the publication. Several monthly files make a trend.
+
+    \b
+    Example:
+      frontdoor ingest cbt "Cloud Based Telephony Publication Summary January 2026.xlsx"
+      frontdoor ingest cbt cbt-*.xlsx --no-registry
+    """
+    store = open_store(store_dir, create=True)
+    for path in paths:
+        click.echo(for_people(ingest_cbt(store, path, fill_registry=not no_registry).summary()))
 
 
 @ingest_group.command("registered")

@@ -50,15 +50,22 @@ In pandas, ``month`` is ``datetime64[ns]`` (midnight of the first), counts are n
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
+import re
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from telephony.errors import FrontdoorError
+from telephony.practices import RegistryUpdate, read_registry, update_registry
 from telephony.store import Store
 
 OUTCOME_COUNTS: tuple[str, ...] = (
@@ -238,9 +245,430 @@ def _month_start(m) -> pd.Timestamp:
     return pd.Timestamp(ts.year, ts.month, 1)
 
 
-def read_cbt_workbook(path) -> pd.DataFrame:
-    """The per-practice tables (3, 4, 5) of one CBT publication workbook as CBT rows.
+# ----------------------------------------------------------------------------- the workbook
+# Key columns of the per-practice tables, by their header once footnote markers, punctuation and
+# spacing are gone (``GP Practice (ODS_CODE)`` → ``gp practice ods code``); first match wins.
+KEY_HEADERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("month", ("month",)),
+    ("practice_id", ("gp practice ods code", "gp practice code", "practice code", "ods code", "gp practice", "gp code")),
+    ("practice_name", ("gp name", "practice name", "gp practice name")),
+    ("pcn_code", ("pcn code",)),
+    ("pcn_name", ("pcn name",)),
+    ("sub_icb_code", ("sub icb code", "sub icb location code")),
+    ("sub_icb_name", ("sub icb name", "sub icb location name")),
+    ("icb_code", ("icb code",)),
+    ("icb_name", ("icb name",)),
+    ("region_code", ("region code", "commissioning region code")),
+    ("region_name", ("region name", "commissioning region name")),
+)
+# Outcome counts by words in their header (checked in this order: "call back requested" before
+# "answered", "missed" last so that a band of missed calls is never the missed total).
+OUTCOME_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("inbound_calls", ("inbound",)),
+    ("ended_ivr", ("ivr",)),
+    ("callback_requested", ("call back requested", "callback requested", "call backs requested")),
+    ("callback_made", ("call back made", "callback made", "call backs made")),
+    ("answered", ("answered",)),
+    ("missed", ("missed",)),
+)
+BAND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("lt_1m", ("less than 1 minute", "under 1 minute", "1 minute or less", "within 1 minute", "0 1 minute")),
+    ("1_2m", ("1 2 minutes", "1 to 2 minutes")),
+    ("2_5m", ("2 5 minutes", "2 to 5 minutes")),
+    ("gt_5m", ("longer than 5 minutes", "over 5 minutes", "more than 5 minutes", "5 minutes or more")),
+)
+# What a band counts, by words in its group label or else the sheet's title; "missed" first
+# ("missed calls by time waited" has "wait" in it too).
+BAND_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("missed", ("missed",)),
+    ("length", ("length", "duration")),
+    ("answer", ("time to answer", "answer", "wait")),
+)
+SUB_LABELS = {"count", "total", "%", "percent", "percentage", "number"}
+# Cells the publication leaves without a count (suppressed, not applicable, not available).
+NO_COUNT = {"", "-", "*", "x", "z", "c", "[c]", "[x]", "[z]", "..", ":", "n/a", "na"}
+_MARKERS = re.compile(r"\[[^\]]*\]")
+_ODS = re.compile(r"^[A-Z0-9]{3,10}$")
+_MONTH_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%b-%y", "%b-%Y", "%B %Y", "%b %Y", "%Y-%m", "%d/%m/%Y", "%m/%Y", "%B-%y")
+_MONTH_NAMES = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+(\d{4})\b", re.I)
 
-    Not written yet: the contract's place holder, so that callers can import it.
+
+def _words(text: object) -> str:
+    """A header as plain words: footnote markers, punctuation and extra spaces gone, lower case."""
+    t = _MARKERS.sub(" ", str(text or "")).replace("%", " % ")
+    t = re.sub(r"[^0-9a-z%]+", " ", t.lower())
+    return " ".join(t.split())
+
+
+def _find(words: str, table: tuple[tuple[str, tuple[str, ...]], ...], exact: bool = False) -> str | None:
+    """The first name of ``table`` one of whose phrases is ``words`` (or is in it, as whole words)."""
+    for name, phrases in table:
+        if any(p == words or (not exact and f" {p} " in f" {words} ") for p in phrases):
+            return name
+    return None
+
+
+def _month_of(value) -> pd.Timestamp | None:
+    """The first of the month a cell names (a date, ``Jan-26``, ``January 2026``...), or None."""
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return pd.Timestamp(value.year, value.month, 1)
+    text = str(value or "").strip()
+    text = _MARKERS.sub("", text).strip()
+    for fmt in _MONTH_FORMATS:
+        try:
+            ts = _dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return pd.Timestamp(ts.year, ts.month, 1)
+    return None
+
+
+def _title_month(title: str) -> pd.Timestamp | None:
+    m = _MONTH_NAMES.search(title)
+    return None if m is None else _month_of(f"{m.group(1)[:3].title()} {m.group(2)}")
+
+
+@dataclass
+class _Column:
+    index: int
+    field: str  # a CBT column, or "" to leave out
+    label: str  # the header as written, for messages
+
+
+def _header(rows: list[list], key_row: int) -> tuple[list[int], int]:
+    """The header rows around the row naming the practice code, and the first data row.
+
+    Above it: rows whose first cell is empty (group labels over merged cells; a title is in the
+    first column). Below it: rows of sub-labels (``Total``, ``Count``, ``%``) or band names.
     """
-    raise NotImplementedError("read_cbt_workbook is being written (issue 12)")
+    top = key_row
+    while top - 1 >= 0 and rows[top - 1] and not _cell(rows[top - 1], 0) and any(_cell(rows[top - 1], j) for j in range(len(rows[top - 1]))):
+        top -= 1
+    bottom = key_row
+    while bottom + 1 < len(rows):
+        nxt = [_words(v) for v in rows[bottom + 1]]
+        labels = [w for w in nxt if w]
+        if labels and all(w in SUB_LABELS or _find(w, BAND_WORDS) for w in labels):
+            bottom += 1
+        else:
+            break
+    return list(range(top, bottom + 1)), bottom + 1
+
+
+def _cell(row: list, j: int) -> str:
+    return "" if j >= len(row) or row[j] is None else str(row[j]).strip()
+
+
+def _columns(rows: list[list], header_rows: list[int], title: str) -> list[_Column]:
+    width = max(len(rows[i]) for i in header_rows)
+    grid = [[_cell(rows[i], j) for j in range(width)] for i in header_rows]
+    # a merged group label holds its text in its first cell only: carry it right, into columns
+    # that have a label lower down (a sub-label of the group), never into a plain key column
+    for r in range(len(grid)):
+        carry = ""
+        for j in range(width):
+            below = any(grid[k][j] for k in range(r + 1, len(grid)))
+            if grid[r][j]:
+                carry = grid[r][j]
+            elif carry and below:
+                grid[r][j] = carry
+            else:
+                carry = ""
+    cols = []
+    title_kind = _find(_words(title), BAND_KINDS)
+    for j in range(width):
+        path = [grid[r][j] for r in range(len(grid)) if grid[r][j]]
+        if not path:
+            continue
+        words = [_words(p) for p in path]
+        label = " / ".join(path)
+        if words[-1] in {"%", "percent", "percentage"} or words[-1].startswith("%"):
+            cols.append(_Column(j, "", label))
+            continue
+        named = [w for w in words if w not in SUB_LABELS]
+        field = ""
+        key = _find(named[-1], KEY_HEADERS, exact=True) if named else None
+        band = next((b for b in (_find(w, BAND_WORDS) for w in named) if b), None)
+        if key and len(named) == 1:
+            field = key
+        elif band:
+            context = " ".join(w for w in named if not _find(w, BAND_WORDS))
+            kind = _find(context, BAND_KINDS) or title_kind
+            field = f"{kind}_{band}" if kind else ""
+        elif named:
+            field = _find(" ".join(named), OUTCOME_WORDS) or ""
+        cols.append(_Column(j, field, label))
+    return cols
+
+
+def _count(value, where: str) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        v = float(value)
+    else:
+        text = str(value).strip().replace(",", "")
+        if text.lower() in NO_COUNT:
+            return np.nan
+        try:
+            v = float(text)
+        except ValueError:
+            raise NationalDataError(f"{where}: {str(value)[:40]!r} is not a count") from None
+    if v < 0 or v != round(v):
+        raise NationalDataError(f"{where}: {value!r} is not a count (a whole number, 0 or more)")
+    return v
+
+
+def _read_sheet(name: str, rows: list[list], file_name: str) -> pd.DataFrame | None:
+    """One per-practice table as CBT columns (those it has), or None if the sheet has none."""
+    key_row = None
+    for i, row in enumerate(rows[:60]):
+        if any(_find(_words(v), KEY_HEADERS[1:2], exact=True) == "practice_id" for v in row if v is not None):
+            key_row = i
+            break
+    if key_row is None:
+        return None
+    header_rows, first = _header(rows, key_row)
+    title = " ".join(_cell(r, 0) for r in rows[: header_rows[0]])
+    cols = _columns(rows, header_rows, title)
+    used: dict[str, _Column] = {}
+    for c in cols:
+        if c.field and c.field not in used:  # a repeated total (answered calls again in Table 4) is the same figure
+            used[c.field] = c
+    if "practice_id" not in used:
+        raise NationalDataError(f"{file_name}, sheet {name!r}: no practice code column in the header")
+    counts = [f for f in used if f in COUNT_COLUMNS]
+    if not counts:
+        return None
+    month_from_title = _title_month(title)
+    pid_col = used["practice_id"].index
+    out = []
+    started = False
+    for i in range(first, len(rows)):
+        row = rows[i]
+        where = f"{file_name}, sheet {name!r}, row {i + 1}"
+        cells = [_cell(row, j) for j in range(len(row))]
+        if not any(cells):
+            if started:
+                break  # the notes and the copyright line follow a blank row
+            continue
+        pid = cells[pid_col] if pid_col < len(cells) else ""
+        keys = {f: (cells[c.index] if c.index < len(cells) else "") for f, c in used.items() if f not in COUNT_COLUMNS}
+        lowered = {v.lower() for v in keys.values()}
+        if lowered & {"total", "england", "national", "national total"}:
+            started = True
+            continue  # the national total: the table's own sum, not a practice
+        if not pid:
+            if started:
+                break  # a note under the table ("Source: ...", "Copyright ...")
+            continue
+        unassigned = pid.strip().lower() in {"unassigned", "unmapped"}
+        if not unassigned and not _ODS.match(pid.strip().upper()):
+            if started and not any(cells[c.index] for c in used.values() if c.field in COUNT_COLUMNS and c.index < len(cells)):
+                break  # a note that happens to sit in the code's column
+            raise NationalDataError(
+                f"{where}: {pid[:30]!r} in column {used['practice_id'].label!r} is not a practice ODS code "
+                "(nor Total or Unassigned)"
+            )
+        started = True
+        rec = {f: (" ".join(v.split()) or None) for f, v in keys.items()}  # "Invented  Surgery" as one name
+        rec["practice_id"] = UNASSIGNED if unassigned else pid.strip().upper()
+        rec["unassigned"] = unassigned
+        if "month" in used:
+            m = _month_of(row[used["month"].index] if used["month"].index < len(row) else None)
+            if m is None:
+                raise NationalDataError(f"{where}: {keys['month']!r} in column {used['month'].label!r} is not a month")
+            rec["month"] = m
+        elif month_from_title is not None:
+            rec["month"] = month_from_title
+        else:
+            raise NationalDataError(f"{file_name}, sheet {name!r}: no Month column and no month in the sheet's title")
+        for f in counts:
+            c = used[f]
+            rec[f] = _count(row[c.index] if c.index < len(row) else None, f"{where}, column {c.label!r}")
+        out.append(rec)
+    if not out:
+        raise NationalDataError(f"{file_name}, sheet {name!r}: the per-practice table has no practice rows")
+    return pd.DataFrame(out)
+
+
+def read_cbt_workbook(path) -> pd.DataFrame:
+    """The per-practice tables of one CBT publication workbook as rows of the national table.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The monthly ``.xlsx`` (sheets ``Title sheet, Data Quality, Table 1 … Table 5``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CBT_COLUMNS` (:func:`conform_cbt`), one row per practice and month,
+        plus the ``Unassigned`` rows (``unassigned`` true; rows with the same geography
+        summed); ``source`` is the file's name. A count a table does not give is null.
+
+    Raises
+    ------
+    NationalDataError
+        Naming the file, the sheet and the row: no per-practice table, a code that is not an
+        ODS code, a month or a count that cannot be read, a practice twice in a table.
+
+    Notes
+    -----
+    The layout (``shared/FORMATS.md``): each per-practice sheet (Table 3 outcomes, Table 4
+    time to answer and call length, possibly split as 4a/4b, Table 5 missed calls by time
+    waited) has title rows in its first column, then a header of two or three rows: the key
+    columns (``Month [1]``, ``GP Practice (ODS_CODE)``, ``GP Name``, ``PCN Code``, ``PCN Name
+    [2,3]``, ``Sub ICB Code [2]`` … ``Region Name``), group labels merged over their
+    ``Total``/``Count``/``%`` columns, and band names (``Less than 1 minute``, ``1 - 2
+    minutes``, ``2 - 5 minutes``, ``Longer than 5 minutes``). Headers are matched without
+    footnote markers, punctuation, case or doubled spaces; ``%`` columns are left out; a
+    band's kind comes from its group label, else the sheet's title. The first data row is the
+    national ``Total`` (left out: it is the sum), notes and a copyright line follow the last
+    practice. Suppressed cells (``*``, ``-``, ``[c]``...) are null. The four outcomes need not
+    add up to the inbound calls for every practice; nothing here makes them.
+    """
+    path = Path(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise NationalDataError(f"{path}: no such file") from None
+    except Exception as exc:  # openpyxl raises many types for what is not a workbook
+        raise NationalDataError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
+    tables = []
+    try:
+        for ws in wb.worksheets:
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            got = _read_sheet(ws.title, rows, path.name)
+            if got is not None:
+                tables.append((ws.title, got))
+    finally:
+        wb.close()
+    if not tables:
+        raise NationalDataError(
+            f"{path.name}: no per-practice table (a sheet with a 'GP Practice (ODS_CODE)' column and counts); "
+            f"is it the 'Cloud Based Telephony data in General Practice' publication workbook?"
+        )
+    key = ["month", "practice_id", "pcn_code", "sub_icb_code", "icb_code", "region_code"]
+    merged = None
+    for name, t in tables:
+        for c in HIERARCHY + ("practice_name",):
+            if c not in t.columns:
+                t[c] = None
+        t = t.copy()
+        t[key[2:]] = t[key[2:]].fillna("")
+        practice_dup = t[~t["unassigned"]].duplicated(["month", "practice_id"], keep=False)
+        if practice_dup.any():
+            p = t[~t["unassigned"]].loc[practice_dup, "practice_id"].iloc[0]
+            raise NationalDataError(f"{path.name}, sheet {name!r}: practice {p} appears twice in the same month")
+        counts = [c for c in COUNT_COLUMNS if c in t.columns]
+        # Unassigned rows of the same geography are one pool of calls: summed
+        agg = {c: (lambda s: s.sum(min_count=1)) for c in counts}
+        agg.update({c: "first" for c in ("practice_name", "pcn_name", "sub_icb_name", "icb_name", "region_name", "unassigned")})
+        t = t.groupby(key, as_index=False, sort=False, dropna=False).agg(agg)
+        if merged is None:
+            merged = t
+        else:
+            new = [c for c in counts if c not in merged.columns]
+            names = [c for c in ("practice_name", "pcn_name", "sub_icb_name", "icb_name", "region_name", "unassigned")]
+            merged = merged.merge(t[key + new + names], on=key, how="outer", suffixes=("", "_other"))
+            for c in names:
+                merged[c] = merged[c].where(merged[c].notna(), merged[f"{c}_other"])
+                merged = merged.drop(columns=f"{c}_other")
+    merged[key[2:]] = merged[key[2:]].replace("", None)
+    for c in COUNT_COLUMNS:
+        if c not in merged.columns:
+            merged[c] = np.nan
+    merged["unassigned"] = merged["unassigned"].fillna(False).astype(bool)
+    merged["source"] = path.name
+    return _sort(conform_cbt(merged))
+
+
+# ----------------------------------------------------------------------------- ingest
+@dataclass(frozen=True)
+class CbtIngest:
+    """What :func:`ingest_cbt` did with one workbook."""
+
+    source: str
+    months: tuple[str, ...]  # YYYY-MM
+    practices: int
+    unassigned_rows: int
+    rows_written: int
+    registry: RegistryUpdate | None
+
+    def summary(self) -> str:
+        """One line for people."""
+        text = (
+            f"{self.source}: {', '.join(self.months)}: {self.practices:,} practice(s) and "
+            f"{self.unassigned_rows:,} unassigned row(s) into the national CBT table (the month replaced)"
+        )
+        if self.registry is not None and (self.registry.added or self.registry.changed):
+            text += (
+                f"; registry: hierarchy filled where empty for {self.registry.added + self.registry.changed:,} practice(s)"
+            )
+        return text
+
+
+# Registry columns the publication fills where the registry has nothing (never overwriting).
+_REGISTRY_FILL = {"practice_name": "name", **{c: c for c in HIERARCHY}}
+
+
+def hierarchy_fill(cbt: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Registry rows giving each practice's name, PCN, sub-ICB, ICB and region from CBT rows,
+    only where the registry (:func:`telephony.practices.read_registry`) has none.
+
+    Parameters
+    ----------
+    cbt : pandas.DataFrame
+        National CBT rows (the latest month of each practice is used).
+    registry : pandas.DataFrame
+        The registry as it is.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``practice_id``, ``valid_from`` (null: the facts hold always, as the registry's
+        undated rows do) and the registry columns to fill; practices with nothing to fill are
+        left out.
+    """
+    rows = cbt[~cbt["unassigned"]].sort_values("month").drop_duplicates("practice_id", keep="last")
+    rows = rows[["practice_id", *_REGISTRY_FILL]].rename(columns=_REGISTRY_FILL).set_index("practice_id")
+    have = registry.set_index("practice_id").reindex(rows.index)
+    fill = rows.where(have[rows.columns].isna())
+    fill = fill[fill.notna().any(axis=1)].reset_index()
+    fill.insert(1, "valid_from", pd.NaT)
+    return fill
+
+
+def ingest_cbt(store: Store, path, *, fill_registry: bool = True) -> CbtIngest:
+    """Read a CBT publication workbook into the national table (its months replaced) and fill
+    the registry's hierarchy where it is empty.
+
+    Parameters
+    ----------
+    store : Store
+    path : str or pathlib.Path
+        The monthly workbook (:func:`read_cbt_workbook`).
+    fill_registry : bool
+        Whether to fill the practices registry's name, PCN, sub-ICB, ICB and region where
+        it has none (:func:`hierarchy_fill`).
+
+    Returns
+    -------
+    CbtIngest
+    """
+    rows = read_cbt_workbook(path)
+    written = write_national_cbt(store, rows)
+    update = None
+    if fill_registry:
+        fill = hierarchy_fill(rows, read_registry(store))
+        if len(fill):
+            update = update_registry(store, fill, source=Path(path).name)
+    return CbtIngest(
+        source=Path(path).name,
+        months=tuple(sorted(f"{m:%Y-%m}" for m in set(rows["month"]))),
+        practices=int(rows.loc[~rows["unassigned"], "practice_id"].nunique()),
+        unassigned_rows=int(rows["unassigned"].sum()),
+        rows_written=written,
+        registry=update,
+    )

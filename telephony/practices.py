@@ -387,30 +387,24 @@ def update_registry(store: Store, frame: pd.DataFrame, *, source: str) -> Regist
     if dup.any():
         pairs = sorted({f"{p} ({'always' if pd.isna(v) else v.date()})" for p, v in new.loc[dup, list(_KEY)].itertuples(index=False)})
         raise PracticeRegistryError(f"practice(s) {', '.join(pairs)} given twice in {source}: give one row per practice and valid_from")
-    added = changed = unchanged = 0
     with store.lock():
         old = registry_history(store)
-        key_old = _keys(old)
-        where = {k: i for i, k in enumerate(key_old)}
-        fresh = []
-        for j, k in enumerate(_keys(new)):
-            i = where.get(k)
-            if i is None:
-                fresh.append(j)
-                added += 1
+        pos = pd.Index(_key_text(old)).get_indexer(_key_text(new))
+        there = pos >= 0
+        before = old.iloc[pos[there]].reset_index(drop=True)
+        after = new[there].reset_index(drop=True)
+        touched = np.zeros(len(after), dtype=bool)
+        for c in REGISTRY_COLUMNS:
+            if c in _KEY:
                 continue
-            before = old.iloc[i]
-            after = new.iloc[j]
-            diff = False
-            for c in REGISTRY_COLUMNS:
-                if c in _KEY or pd.isna(after[c]):
-                    continue
-                if pd.isna(before[c]) or before[c] != after[c]:
-                    old.at[old.index[i], c] = after[c]
-                    diff = True
-            changed += diff
-            unchanged += not diff
-        allrows = pd.concat([old, new.iloc[fresh]], ignore_index=True) if fresh else old
+            same = (before[c] == after[c]).fillna(False).to_numpy(dtype=bool)
+            update = after[c].notna().to_numpy(dtype=bool) & ~same  # only non-null values overwrite
+            if update.any():
+                old.loc[old.index[pos[there][update]], c] = after.loc[update, c].to_numpy()
+                touched |= update
+        added, changed = int((~there).sum()), int(touched.sum())
+        unchanged = int(there.sum()) - changed
+        allrows = pd.concat([old, new[~there]], ignore_index=True) if added else old
         _write(store, conform_registry(allrows))
     return RegistryUpdate(
         source=source,
@@ -420,6 +414,12 @@ def update_registry(store: Store, frame: pd.DataFrame, *, source: str) -> Regist
         practices=int(new["practice_id"].nunique()),
         path=str(store.root / FILE_NAME),
     )
+
+
+def _key_text(frame: pd.DataFrame) -> pd.Series:
+    """``practice_id|YYYY-MM-DD`` (``always`` for an undated row): the registry's row key."""
+    day = frame["valid_from"].dt.strftime("%Y-%m-%d").fillna("always")
+    return (frame["practice_id"].astype("string") + "|" + day).astype(object)
 
 
 def _keys(frame: pd.DataFrame) -> list[tuple[str, object]]:

@@ -562,15 +562,15 @@ def read_cbt_workbook(path) -> pd.DataFrame:
             p = t[~t["unassigned"]].loc[practice_dup, "practice_id"].iloc[0]
             raise NationalDataError(f"{path.name}, sheet {name!r}: practice {p} appears twice in the same month")
         counts = [c for c in COUNT_COLUMNS if c in t.columns]
+        names = ["practice_name", "pcn_name", "sub_icb_name", "icb_name", "region_name", "unassigned"]
         # Unassigned rows of the same geography are one pool of calls: summed
-        agg = {c: (lambda s: s.sum(min_count=1)) for c in counts}
-        agg.update({c: "first" for c in ("practice_name", "pcn_name", "sub_icb_name", "icb_name", "region_name", "unassigned")})
-        t = t.groupby(key, as_index=False, sort=False, dropna=False).agg(agg)
+        pool = t[t["unassigned"]].groupby(key, sort=False, dropna=False)
+        pooled = pool[counts].sum(min_count=1).join(pool[names].first()).reset_index()
+        t = pd.concat([t[~t["unassigned"]][key + counts + names], pooled], ignore_index=True)
         if merged is None:
             merged = t
         else:
             new = [c for c in counts if c not in merged.columns]
-            names = [c for c in ("practice_name", "pcn_name", "sub_icb_name", "icb_name", "region_name", "unassigned")]
             merged = merged.merge(t[key + new + names], on=key, how="outer", suffixes=("", "_other"))
             for c in names:
                 merged[c] = merged[c].where(merged[c].notna(), merged[f"{c}_other"])

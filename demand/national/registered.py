@@ -97,6 +97,14 @@ def _roles(columns: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def _per_value(values: pd.Series, fn) -> pd.Series:
+    """``fn`` applied to each distinct value once (a file of 400,000 rows has a few dozen ages,
+    one extract date and some thousands of practices), spread back over the rows."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    done = fn(pd.Series(uniques, dtype=values.dtype))
+    return pd.Series(done.to_numpy()[codes], index=values.index, dtype=done.dtype)
+
+
 def _months(text: pd.Series) -> pd.Series:
     """The first of the month of each extract date (NaT where none of the spellings fits)."""
     clean = text.str.strip().str.upper()
@@ -197,10 +205,11 @@ def _read_one(path: Path) -> tuple[list[pd.DataFrame], list[pd.DataFrame], set[s
         col = {role: frame[name].astype("string").fillna("").str.strip() for role, name in roles.items()}
         keep = np.ones(len(frame), dtype=bool)
         if "org_type" in col:
-            keep &= (col["org_type"].str.upper() == "GP").to_numpy()
-        pid = col["practice_id"].str.upper()
-        month = _months(col["extract_date"])
-        bad_pid = keep & ~pid.str.fullmatch(r"[A-Z0-9]{3,10}").fillna(False).to_numpy()
+            keep &= _per_value(col["org_type"], lambda v: v.str.upper() == "GP").to_numpy(dtype=bool)
+        pid = _per_value(col["practice_id"], lambda v: v.str.upper())
+        month = _per_value(col["extract_date"], _months)
+        ods = _per_value(pid, lambda v: v.str.fullmatch(r"[A-Z0-9]{3,10}").fillna(False).astype(bool))
+        bad_pid = keep & ~ods.to_numpy(dtype=bool)
         bad_month = keep & month.isna().to_numpy()
         problems += [(int(lines[i]), f"practice code {pid.iloc[i]!r} is not an ODS code") for i in np.flatnonzero(bad_pid)]
         problems += [
@@ -209,12 +218,14 @@ def _read_one(path: Path) -> tuple[list[pd.DataFrame], list[pd.DataFrame], set[s
         ]
         ok = keep & ~bad_pid & ~bad_month
         if "patients" in col:
-            n = pd.to_numeric(col["patients"].str.replace(",", "", regex=False), errors="coerce")
+            n = pd.to_numeric(col["patients"], errors="coerce")
+            if n.isna().any():  # "6,100": thousands separators, read only where needed
+                n = n.fillna(pd.to_numeric(col["patients"].str.replace(",", "", regex=False), errors="coerce"))
             bad_n = ok & (n.isna() | (n < 0)).to_numpy()
             problems += [(int(lines[i]), f"NUMBER_OF_PATIENTS {col['patients'].iloc[i]!r} is not a count") for i in np.flatnonzero(bad_n)]
             ok &= ~bad_n
-            sex = col["sex"].str.upper() if "sex" in col else pd.Series(_ALL, index=frame.index)
-            band = _bands(col["age"]) if "age" in col else pd.Series(_ALL, index=frame.index, dtype=object)
+            sex = _per_value(col["sex"], lambda v: v.str.upper()) if "sex" in col else pd.Series(_ALL, index=frame.index)
+            band = _per_value(col["age"], _bands) if "age" in col else pd.Series(_ALL, index=frame.index, dtype=object)
             bad_age = ok & band.isna().to_numpy()
             problems += [(int(lines[i]), f"age {col['age'].iloc[i]!r} is not an age or age band") for i in np.flatnonzero(bad_age)]
             ok &= ~bad_age

@@ -63,6 +63,8 @@ def test_a_second_file_updates_some_columns_and_keeps_the_others(runner, tmp_pat
     reg = read_registry(Store(store_dir)).set_index("practice_id")
     assert reg.loc["A99001", "rural"] == 0.8 and reg.loc["A99001", "share_care_home"] == pytest.approx(0.02)
     assert reg.loc["A99001", "name"] == "Harbour View Surgery"
+    history = json.loads(_run(runner, "practices", "list", "--history", "--store", store_dir, "--format", "json").output)
+    assert [(r["practice_id"], r["valid_from"]) for r in history] == [("A99001", None), ("A99002", None)]
 
 
 def test_an_xlsx_file_with_dates_in_cells_gives_each_row_its_own_valid_from(tmp_path, store):

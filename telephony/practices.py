@@ -170,19 +170,21 @@ def conform_registry(frame: pd.DataFrame) -> pd.DataFrame:
     ``deprivation_decile`` nullable ``Int64``, shares ``float64``, the rest ``string``.
     Values are not checked here (:func:`update_registry` does).
     """
-    out = pd.DataFrame(index=frame.index)
+    n = len(frame)
+    cols = {}
     for f in PRACTICE_SCHEMA:
-        col = frame[f.name] if f.name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        col = frame[f.name].reset_index(drop=True) if f.name in frame.columns else pd.Series([None] * n, dtype=object)
         if f.name == "valid_from":
-            out[f.name] = _as_dates(col)
+            cols[f.name] = col if col.dtype == "datetime64[ns]" else _as_dates(col)
         elif f.name in _INTS:
-            out[f.name] = pd.to_numeric(col, errors="coerce").round().astype("Int64")
+            cols[f.name] = col if col.dtype == "Int64" else pd.to_numeric(col, errors="coerce").round().astype("Int64")
         elif pa.types.is_floating(f.type):
-            out[f.name] = pd.to_numeric(col, errors="coerce").astype("float64")
+            cols[f.name] = col if col.dtype == "float64" else pd.to_numeric(col, errors="coerce").astype("float64")
         else:
-            text = col.astype("string").str.strip()
-            out[f.name] = text.mask(text == "")
-    return out.reset_index(drop=True)
+            text = (col if isinstance(col.dtype, pd.StringDtype) else col.astype("string")).str.strip()
+            blank = text == ""
+            cols[f.name] = text.mask(blank) if blank.any() else text
+    return pd.DataFrame(cols)
 
 
 def _to_table(frame: pd.DataFrame) -> pa.Table:

@@ -112,3 +112,50 @@ def test_write_practices_replaces_a_practice_whole_and_known_practices_still_wor
     assert list(hist["practice_id"]) == ["A81001", "A81002"]
     assert pd.isna(hist.loc[0, "list_size"]) and pd.isna(hist.loc[0, "valid_from"])
     assert known_practices(store) == {"A81001", "A81002"}
+
+
+# ----------------------------------------------------------------------------- property
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_DAYS = [None, "2025-12-01", "2026-01-01", "2026-02-01"]
+_update = st.lists(
+    st.fixed_dictionaries(
+        {
+            "practice_id": st.sampled_from(["A99001", "A99002"]),
+            "valid_from": st.sampled_from(_DAYS),
+            "list_size": st.one_of(st.none(), st.integers(1000, 20000)),
+            "icb_code": st.one_of(st.none(), st.sampled_from(["Q98", "Q99"])),
+        }
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda r: (r["practice_id"], r["valid_from"]),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(updates=st.lists(_update, min_size=1, max_size=4), as_of=st.sampled_from(_DAYS))
+def test_the_registry_as_of_a_day_is_the_latest_non_null_value_of_each_column(tmp_path_factory, key, updates, as_of):
+    from telephony.store import Store
+
+    store = Store(tmp_path_factory.mktemp("reg") / "store", create=True)
+    rows: dict[tuple, dict] = {}  # the model: upserts where only non-null values overwrite
+    for batch in updates:
+        update_registry(store, pd.DataFrame(batch), source="property")
+        for r in batch:
+            held = rows.setdefault((r["practice_id"], r["valid_from"]), {})
+            held.update({k: v for k, v in r.items() if v is not None and k not in ("practice_id", "valid_from")})
+    assert len(registry_history(store)) == len(rows)
+    got = read_registry(store, as_of=as_of).set_index("practice_id")
+    for pid in ("A99001", "A99002"):
+        days = sorted((d for p, d in rows if p == pid and (as_of is None or d is None or d <= as_of)),
+                      key=lambda d: "" if d is None else d)
+        if not days:
+            assert pid not in got.index
+            continue
+        for col in ("list_size", "icb_code"):
+            values = [rows[(pid, d)][col] for d in days if col in rows[(pid, d)]]
+            want = values[-1] if values else None
+            have = got.loc[pid, col]
+            assert (pd.isna(have) and want is None) or have == want, (pid, col, days)

@@ -394,7 +394,7 @@ def _columns(rows: list[list], header_rows: list[int], title: str) -> list[_Colu
         elif band:
             context = " ".join(w for w in named if not _find(w, BAND_WORDS))
             kind = _find(context, BAND_KINDS) or title_kind
-            field = f"{kind}_{band}" if kind else ""
+            field = f"{kind}_{band}" if kind else "?"  # a band of what: refused by the caller
         elif named:
             field = _find(" ".join(named), OUTCOME_WORDS) or ""
         cols.append(_Column(j, field, label))
@@ -431,6 +431,12 @@ def _read_sheet(name: str, rows: list[list], file_name: str) -> pd.DataFrame | N
     header_rows, first = _header(rows, key_row)
     title = " ".join(_cell(r, 0) for r in rows[: header_rows[0]])
     cols = _columns(rows, header_rows, title)
+    unclear = [c.label for c in cols if c.field == "?"]
+    if unclear:
+        raise NationalDataError(
+            f"{file_name}, sheet {name!r}: column {unclear[0]!r} is a band of neither time to answer, call length "
+            "nor missed calls (its group label and the sheet's title say none of them)"
+        )
     used: dict[str, _Column] = {}
     for c in cols:
         if c.field and c.field not in used:  # a repeated total (answered calls again in Table 4) is the same figure

@@ -132,3 +132,17 @@ def test_the_command_ingests_each_file_and_says_what_it_did(tmp_path, key):
     )
     res = CliRunner().invoke(main, ["ingest", "cbt", str(tmp_path / "missing.xlsx"), "--store", str(tmp_path / "s")])
     assert res.exit_code == 1 and "missing.xlsx: no such file" in res.output
+
+
+def test_a_band_whose_kind_neither_its_group_nor_the_title_names_is_refused(tmp_path):
+    write_cbt_workbook(tmp_path / "cbt.xlsx", practice_rows(JAN, n=2, seed=9, unassigned=0))
+    wb = openpyxl.load_workbook(tmp_path / "cbt.xlsx")
+    ws = wb["Table 5"]
+    ws["A1"] = "Table 5: by GP practice, January 2026"  # the title no longer says "missed"
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == "Missed calls":
+                cell.value = "Calls"
+    wb.save(tmp_path / "cbt.xlsx")
+    with pytest.raises(NationalDataError, match="sheet 'Table 5': column 'Calls / Less than 1 minute / Count' is a band of neither"):
+        read_cbt_workbook(tmp_path / "cbt.xlsx")

@@ -393,7 +393,8 @@ def ingest_cbt_cmd(paths, no_registry, store_dir) -> None:
     """
     store = open_store(store_dir, create=True)
     for path in paths:
-        click.echo(for_people(ingest_cbt(store, path, fill_registry=not no_registry).summary()))
+        res = ingest_cbt(store, path, fill_registry=not no_registry, progress=lambda line: click.echo(line, err=True))
+        click.echo(for_people(res.summary()))
 
 
 @ingest_group.command("registered")

@@ -56,7 +56,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import openpyxl
@@ -498,13 +498,16 @@ def _read_sheet(name: str, rows: list[list], file_name: str) -> pd.DataFrame | N
     return pd.DataFrame(out)
 
 
-def read_cbt_workbook(path) -> pd.DataFrame:
+def read_cbt_workbook(path, *, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """The per-practice tables of one CBT publication workbook as rows of the national table.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The monthly ``.xlsx`` (sheets ``Title sheet, Data Quality, Table 1 … Table 5``).
+    progress : callable, optional
+        Called with a line for people after each sheet (an England workbook takes tens of
+        seconds to read).
 
     Returns
     -------
@@ -548,6 +551,9 @@ def read_cbt_workbook(path) -> pd.DataFrame:
             got = _read_sheet(ws.title, rows, path.name)
             if got is not None:
                 tables.append((ws.title, got))
+            if progress is not None:
+                what = "no practices" if got is None else f"{len(got):,} practice rows"
+                progress(f"{path.name}, sheet {ws.title!r}: {what}")
     finally:
         wb.close()
     if not tables:
@@ -646,7 +652,9 @@ def hierarchy_fill(cbt: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     return fill
 
 
-def ingest_cbt(store: Store, path, *, fill_registry: bool = True) -> CbtIngest:
+def ingest_cbt(
+    store: Store, path, *, fill_registry: bool = True, progress: Callable[[str], None] | None = None
+) -> CbtIngest:
     """Read a CBT publication workbook into the national table (its months replaced) and fill
     the registry's hierarchy where it is empty.
 
@@ -658,12 +666,14 @@ def ingest_cbt(store: Store, path, *, fill_registry: bool = True) -> CbtIngest:
     fill_registry : bool
         Whether to fill the practices registry's name, PCN, sub-ICB, ICB and region where
         it has none (:func:`hierarchy_fill`).
+    progress : callable, optional
+        As :func:`read_cbt_workbook` takes it.
 
     Returns
     -------
     CbtIngest
     """
-    rows = read_cbt_workbook(path)
+    rows = read_cbt_workbook(path, progress=progress)
     written = write_national_cbt(store, rows)
     update = None
     if fill_registry:

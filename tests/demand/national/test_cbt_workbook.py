@@ -126,10 +126,12 @@ def test_the_command_ingests_each_file_and_says_what_it_did(tmp_path, key):
     write_cbt_workbook(tmp_path / "jan.xlsx", practice_rows(JAN, n=3, seed=8, unassigned=1))
     res = CliRunner().invoke(main, ["ingest", "cbt", str(tmp_path / "jan.xlsx"), "--store", str(tmp_path / "s")])
     assert res.exit_code == 0, res.output
-    assert res.output.strip() == (
+    assert res.stdout.strip() == (
         "jan.xlsx: 2026-01: 3 practice(s) and 1 unassigned row(s) into the national CBT table (the month replaced); "
         "registry: hierarchy filled where empty for 3 practice(s)"
     )
+    # progress, sheet by sheet, on stderr
+    assert "jan.xlsx, sheet 'Table 1': no practices" in res.stderr and "jan.xlsx, sheet 'Table 3': 4 practice rows" in res.stderr
     res = CliRunner().invoke(main, ["ingest", "cbt", str(tmp_path / "missing.xlsx"), "--store", str(tmp_path / "s")])
     assert res.exit_code == 1 and "missing.xlsx: no such file" in res.output
 

@@ -272,7 +272,7 @@ def read_practices(store: Store) -> pd.DataFrame:
     return read_registry(store)
 
 
-def known_practices(store: Store, registry: pd.DataFrame | None = None) -> set[str]:
+def known_practices(store: Store, registry: pd.DataFrame | None = None, *, registered: bool = True) -> set[str]:
     """The practices a store knows: those in its registry, or with calls or appointments.
 
     A practice is known once any of its data is in the store, registered or not: an ingest
@@ -283,15 +283,21 @@ def known_practices(store: Store, registry: pd.DataFrame | None = None) -> set[s
     store : Store
     registry : pandas.DataFrame, optional
         The registry already read (:func:`read_practices`), to save reading it again.
+    registered : bool
+        Whether the registry's practices count. Once national data is in the registry
+        (``frontdoor ingest registered``: every practice in England) "all practices" of a
+        command that measures calls should be those with data: ``registered=False``.
 
     Returns
     -------
     set of str
         ODS codes.
     """
-    if registry is None:
-        registry = read_practices(store)
-    known = set(registry["practice_id"].astype(str))
+    known: set[str] = set()
+    if registered:
+        if registry is None:
+            registry = read_practices(store)
+        known = set(registry["practice_id"].astype(str))
     for table in ("calls", "appointments"):
         # only directory names are read: a partition's practice is in its path
         known |= {pid for pid, _month, _path in store.partitions(table)}

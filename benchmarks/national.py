@@ -24,11 +24,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from demand.national.cbt import read_cbt_workbook  # noqa: E402
-from demand.national.registered import ingest_registered, read_patients_registered  # noqa: E402
-from telephony.practices import read_registry  # noqa: E402
-from telephony.store import Store  # noqa: E402
-from tests.demand.national.cbt_workbook import practice_rows, write_cbt_workbook  # noqa: E402
+from demand.national.cbt import read_cbt_workbook
+from demand.national.registered import ingest_registered, read_patients_registered
+from telephony.practices import read_registry
+from telephony.store import Store
+from tests.demand.national.cbt_workbook import practice_rows, write_cbt_workbook
 
 QUIN = [f"{a}_{a + 4}" for a in range(0, 95, 5)] + ["95+", "ALL"]
 
@@ -46,8 +46,7 @@ def write_quin(path: Path, practices: int, extract: str, seed: int) -> None:
                 for a, band in enumerate(QUIN):
                     v = counts.sum() if band == "ALL" else counts[a]
                     fh.write(f"GP_PRAC_PAT_LIST,{extract},GP,{code},,ZZ99 9ZZ,{sex},{band},{v}\n")
-        for j in range(practices // 6):
-            fh.write(f"GP_PRAC_PAT_LIST,{extract},PCN,U{j:05d},,,ALL,ALL,50000\n")
+        fh.writelines(f"GP_PRAC_PAT_LIST,{extract},PCN,U{j:05d},,,ALL,ALL,50000\n" for j in range(practices // 6))
 
 
 def timed(label: str, fn):
@@ -68,14 +67,15 @@ def main() -> None:
         tmp = Path(tmp)
         quin = tmp / "gp-reg-pat-prac-quin-age.csv"
         write_quin(quin, args.practices, "01JAN2026", 1)
-        rows = sum(1 for _ in open(quin)) - 1
+        with open(quin) as fh:
+            rows = sum(1 for _ in fh) - 1
         print(f"Patients Registered at a GP Practice, five-year file: {args.practices:,} practices, {rows:,} rows, "
               f"{quin.stat().st_size / 1e6:.1f} MB")
         _, base = timed("baseline: pandas.read_csv", lambda: pd.read_csv(quin))
         prof, ours = timed("read_patients_registered", lambda: read_patients_registered(quin))
         print(f"  {'ratio to baseline':<52} {ours / base:8.2f}x   ({len(prof):,} practices)")
         store = Store(tmp / "store", create=True)
-        _, first = timed("ingest_registered (empty registry)", lambda: ingest_registered(store, quin))
+        timed("ingest_registered (empty registry)", lambda: ingest_registered(store, quin))
         feb = tmp / "feb.csv"
         write_quin(feb, args.practices, "01FEB2026", 2)
         timed("ingest_registered (a second month)", lambda: ingest_registered(store, feb))

@@ -602,14 +602,16 @@ def read_registry_file(path, *, as_of=None) -> tuple[pd.DataFrame, list[str]]:
     out = pd.DataFrame(index=raw.index)
     where = {col: h for h, col in mapped.items()}
 
-    def flag(mask, text) -> None:
-        problems.extend((int(lines[i]), text(i)) for i in np.flatnonzero(np.asarray(mask, dtype=bool)))
+    def flag(mask, values: pd.Series, header: str, what: str) -> None:
+        problems.extend(
+            (int(lines[i]), f"{header} {values.iloc[i]!r} {what}") for i in np.flatnonzero(np.asarray(mask, dtype=bool))
+        )
 
     for col in raw.columns:
         values = raw[col]
         if col == "valid_from":
             days = _parse_days(values)
-            flag(values.notna() & days.isna(), lambda i, v=values: f"{where[col]} {v.iloc[i]!r} is not a date (use 2026-01-01 or 01/01/2026)")
+            flag(values.notna() & days.isna(), values, where[col], "is not a date (use 2026-01-01 or 01/01/2026)")
             out[col] = days
         elif col in _INTS or col in SHARE_COLUMNS:
             text = values.str.replace(",", "", regex=False)
@@ -617,10 +619,10 @@ def read_registry_file(path, *, as_of=None) -> tuple[pd.DataFrame, list[str]]:
             num = pd.to_numeric(text.str.rstrip("%").str.strip(), errors="coerce").astype("float64")
             if col in SHARE_COLUMNS:
                 num = num.where(~pct, num / 100)
-            flag(values.notna() & num.isna(), lambda i, v=values: f"{where[col]} {v.iloc[i]!r} is not a number")
+            flag(values.notna() & num.isna(), values, where[col], "is not a number")
             if col in _INTS:
                 frac = (num.notna() & (num != num.round())).fillna(False)
-                flag(frac, lambda i, v=values: f"{where[col]} {v.iloc[i]!r} is not a whole number")
+                flag(frac, values, where[col], "is not a whole number")
             out[col] = num
         elif col == "nation":
             word = values.map(lambda v: v if pd.isna(v) else _NATION_WORDS.get(norm_name(v), str(v).upper()))

@@ -54,9 +54,9 @@ import datetime as _dt
 import os
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import openpyxl
@@ -290,7 +290,7 @@ NO_COUNT = {"", "-", "*", "x", "z", "c", "[c]", "[x]", "[z]", "..", ":", "n/a", 
 _MARKERS = re.compile(r"\[[^\]]*\]")
 _ODS = re.compile(r"^[A-Z0-9]{3,10}$")
 _MONTH_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%b-%y", "%b-%Y", "%B %Y", "%b %Y", "%Y-%m", "%d/%m/%Y", "%m/%Y", "%B-%y")
-_MONTH_NAMES = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+(\d{4})\b", re.I)
+_MONTH_NAMES = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+(\d{4})\b", re.IGNORECASE)
 
 
 def _words(text: object) -> str:
@@ -542,7 +542,7 @@ def read_cbt_workbook(path, *, progress: Callable[[str], None] | None = None) ->
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
         raise NationalDataError(f"{path}: no such file") from None
-    except Exception as exc:  # openpyxl raises many types for what is not a workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for what is not a workbook
         raise NationalDataError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     tables = []
     try:

@@ -9,7 +9,7 @@ booked, and which practices appear in one collection but not the other.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 

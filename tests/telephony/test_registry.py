@@ -115,8 +115,8 @@ def test_write_practices_replaces_a_practice_whole_and_known_practices_still_wor
 
 
 # ----------------------------------------------------------------------------- property
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 _DAYS = [None, "2025-12-01", "2026-01-01", "2026-02-01"]
 _update = st.lists(

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demand.national.cbt import CBT_COLUMNS, COUNT_COLUMNS, NationalDataError, read_national_cbt, write_national_cbt
+from demand.national.cbt import (
+    CBT_COLUMNS,
+    COUNT_COLUMNS,
+    NationalDataError,
+    read_national_cbt,
+    write_national_cbt,
+)
 
 
 def cbt_rows(month: str, practices: list[str], seed: int = 0, source: str = "test.xlsx") -> pd.DataFrame:

@@ -16,7 +16,12 @@ from click.testing import CliRunner
 from cli import main
 from demand.national.cbt import NationalDataError
 from demand.national.registered import ingest_registered, read_patients_registered
-from telephony.practices import AGE_SHARES, read_registry, registry_history, update_registry
+from telephony.practices import (
+    AGE_SHARES,
+    read_registry,
+    registry_history,
+    update_registry,
+)
 
 QUIN = [f"{a}_{a + 4}" for a in range(0, 95, 5)] + ["95+"]
 SINGLE = [str(a) for a in range(95)] + ["95+"]
@@ -143,10 +148,16 @@ def test_the_command_reads_the_files_and_says_what_changed(tmp_path, key):
     "text, words",
     [
         ("CODE,NUMBER\nA99001,5\n", "no column for extract_date, patients"),
-        ("EXTRACT_DATE,CODE,SEX,AGE,NUMBER_OF_PATIENTS\n01JAN2026,A99001,ALL,ALL,lots\n01XYZ2026,A99002,ALL,ALL,5\n"
-         "01JAN2026,A99003,ALL,old,5\n",
-         "3 row(s) cannot be read, nothing taken: line 2: NUMBER_OF_PATIENTS 'lots' is not a count; "
-         "line 3: extract date '01XYZ2026' is not a date (like 01JAN2026); line 4: age 'old' is not an age or age band"),
+        (
+            (
+                "EXTRACT_DATE,CODE,SEX,AGE,NUMBER_OF_PATIENTS\n01JAN2026,A99001,ALL,ALL,lots\n01XYZ2026,A99002,ALL,ALL,5\n"
+                "01JAN2026,A99003,ALL,old,5\n"
+            ),
+            (
+                "3 row(s) cannot be read, nothing taken: line 2: NUMBER_OF_PATIENTS 'lots' is not a count; "
+                "line 3: extract date '01XYZ2026' is not a date (like 01JAN2026); line 4: age 'old' is not an age or age band"
+            ),
+        ),
     ],
 )
 def test_files_that_are_not_the_publication_or_have_bad_rows_are_refused_with_lines(tmp_path, text, words):

@@ -22,10 +22,13 @@ from telephony.firewall import guard_frame, neutralise_csv
 from telephony.formats import FORMATS, format_table
 from telephony.formats.mapping import load_mapping
 from telephony.ingest import ingest_file
+from telephony.practices import import_registry_file, read_registry, registry_history
 from telephony.store import open_store, validate_practice_id
 
 from demand.appointments.ingest import appointment_formats, ingest_appointment_file, load_any_appointment_mapping
 from demand.metrics import format_metrics, read_metrics
+from demand.national.cbt import ingest_cbt
+from demand.national.registered import ingest_registered
 from demand.simulation.demo import run_demo
 
 from forecasting.backtest import plot_backtest, summarise
@@ -66,6 +69,8 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "shrinkage": "--shrinkage",
     "aht_s": "--aht",
     "remove_ingest": "frontdoor store remove --ingest",
+    # issue 12: the practices registry and national data
+    "as_of": "--as-of",
 }
 _ARGUMENT = re.compile(r"`([a-z_]+)`")
 
@@ -368,6 +373,51 @@ def ingest_appointments_cmd(paths, practice, fmt, mapping, timezone, period_from
     )
 
 
+@ingest_group.command("cbt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--no-registry", is_flag=True, help="Leave the practices registry as it is (by default its empty PCN, sub-ICB, ICB and region are filled).")
+@store_option
+def ingest_cbt_cmd(paths, no_registry, store_dir) -> None:
+    """Read NHS England's monthly "Cloud Based Telephony data in General Practice" workbook.
+
+    Its per-practice tables (call outcomes, time to answer, call length, missed calls by time
+    waited) become the store's national CBT table, one row per practice and month; the
+    publication's Unassigned rows are kept for national totals and never compared. A month
+    read again replaces that month. The registry's empty name, PCN, sub-ICB, ICB and region
+    are filled from the publication. Several monthly files make a trend.
+
+    \b
+    Example:
+      frontdoor ingest cbt "Cloud Based Telephony Publication Summary January 2026.xlsx"
+      frontdoor ingest cbt cbt-*.xlsx --no-registry
+    """
+    store = open_store(store_dir, create=True)
+    for path in paths:
+        res = ingest_cbt(store, path, fill_registry=not no_registry, progress=lambda line: click.echo(line, err=True))
+        click.echo(for_people(res.summary()))
+
+
+@ingest_group.command("registered")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@store_option
+def ingest_registered_cmd(paths, store_dir) -> None:
+    """Read NHS Digital's "Patients Registered at a GP Practice" files into the practices registry.
+
+    Each practice's list size and age profile (0-4, 5-14, 15-44, 45-64, 65-74, 75+), dated
+    from the extract's month, for every practice in the files; the mapping file adds names,
+    PCN, sub-ICB, ICB and region. Give the male and female single-year files together.
+    Reading a month again changes nothing.
+
+    \b
+    Example:
+      frontdoor ingest registered gp-reg-pat-prac-quin-age.csv
+      frontdoor ingest registered gp-reg-pat-prac-sing-age-male.csv gp-reg-pat-prac-sing-age-female.csv
+      frontdoor ingest registered gp-reg-pat-prac-all.csv gp-reg-pat-prac-map.csv
+    """
+    store = open_store(store_dir, create=True)
+    click.echo(for_people(ingest_registered(store, list(paths)).summary()))
+
+
 @main.group("store", cls=FrontdoorGroup)
 def store_group() -> None:
     """Look into a store."""
@@ -457,6 +507,59 @@ def store_lines_cmd(practice, naming, store_dir, out_format) -> None:
         click.echo(f"{label} of {practice.upper()} is now shown as {name!r}")
         return
     emit(store.lines([practice] if practice else None), out_format)
+
+
+# ----------------------------------------------------------------------------- practices (issue 12)
+@main.group("practices", cls=FrontdoorGroup)
+def practices_group() -> None:
+    """The practices registry: names, list sizes, PCN to region, peer features, dated."""
+
+
+@practices_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The day the file's facts hold from (rows without a valid_from column); default: always.")
+@store_option
+def practices_import_cmd(path, as_of, store_dir) -> None:
+    """Import practices from a CSV or XLSX file into the registry.
+
+    Any subset of the registry's columns (see 'frontdoor practices list --format csv'), headers
+    matched leniently (ODS code, Practice name, List size, Age 0-4 %, IMD decile...). A row
+    updates the practice's facts from its day: empty cells keep what the registry holds. A
+    file with a wrong row imports nothing and lists each problem with its line.
+
+    \b
+    Example:
+      frontdoor practices import federation.csv
+      frontdoor practices import peer_features.xlsx --as-of 2026-01-01
+    """
+    store = open_store(store_dir, create=True)
+    res = import_registry_file(store, path, as_of=None if as_of is None else as_of.date())
+    click.echo(for_people(res.summary()))
+
+
+@practices_group.command("list")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The registry as it was on this day (default: the latest facts).")
+@click.option("--history", is_flag=True, help="Every dated row instead of one row per practice.")
+@store_option
+@format_option
+def practices_list_cmd(as_of, history, store_dir, out_format) -> None:
+    """List the practices in the registry, one row each (the latest facts, or as of a day).
+
+    The table leaves out columns that no practice has; csv and json give every column.
+
+    \b
+    Example:
+      frontdoor practices list
+      frontdoor practices list --as-of 2025-12-31 --format csv
+    """
+    store = open_store(store_dir)
+    reg = registry_history(store) if history else read_registry(store, as_of=None if as_of is None else as_of.date())
+    reg = reg.assign(valid_from=reg["valid_from"].dt.strftime("%Y-%m-%d"))
+    if out_format == "table":
+        reg = reg.loc[:, reg.notna().any(axis=0) | (reg.columns == "practice_id")]
+    emit(reg, out_format)
 
 
 DEMO_REPORT_PRACTICE = "A81001"  # the demo ends with this practice's weekly report

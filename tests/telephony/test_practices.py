@@ -24,3 +24,10 @@ def test_known_practices_take_a_registry_already_read(store):
     ingest_file(store, DATA / "asterisk_queue_log" / "queue_log", practice_id="A81002")
     given = pd.DataFrame({"practice_id": ["B82005"]})  # not in the store's registry: proves it is used
     assert known_practices(store, given) == {"A81002", "B82005"}
+
+
+def test_known_practices_without_the_registry_are_those_with_data(store):
+    write_practices(store, pd.DataFrame({"practice_id": ["A81001", "B99001"]}))
+    ingest_file(store, DATA / "asterisk_queue_log" / "queue_log", practice_id="A81002")
+    assert known_practices(store, registered=False) == {"A81002"}
+    assert known_practices(store) == {"A81001", "A81002", "B99001"}

@@ -50,7 +50,7 @@ from telephony.calendar import bank_holidays
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
-from telephony.practices import FILE_NAME, known_practices, read_practices
+from telephony.practices import FILE_NAME, codes_for_message, known_practices, read_practices
 
 from demand.definitions import DEFAULT_TZ, MetricsInputError, check_grid, check_period_date, normalise_freq, to_utc_bound
 from demand.appointments.schema import read_appointments
@@ -165,15 +165,18 @@ def _resolve_practices(store: Store, practices) -> list[str]:
     """Validated practice ids, all known to the store (all of them when ``practices`` is None)."""
     known = known_practices(store)
     if practices is None or (not isinstance(practices, str) and len(list(practices)) == 0):
-        if not known:
+        # "all practices" are those with data: once national files are in the registry it holds
+        # every practice in England, and a metric of a practice without calls is an error
+        with_data = known_practices(store, registered=False)
+        if not with_data:
             raise NoMetricsDataError(f"The store at {store.root} holds no practices yet: ingest some exports first.")
-        return sorted(known)
+        return sorted(with_data)
     if isinstance(practices, str):
         practices = [practices]
     wanted = list(dict.fromkeys(validate_practice_id(p) for p in practices))
     unknown = [p for p in wanted if p not in known]
     if unknown:
-        held = ", ".join(sorted(known)) if known else "none"
+        held = codes_for_message(known_practices(store, registered=False)) or "no practice with data"
         raise NoMetricsDataError(
             f"Unknown practice {', '.join(unknown)}: the store at {store.root} holds {held}."
         )

@@ -22,7 +22,7 @@ from demand.definitions import to_utc_bound
 from forecasting.calendar import Calendar
 from forecasting.series import calendars_from_registry
 from telephony.errors import FrontdoorError
-from telephony.practices import known_practices, read_practices
+from telephony.practices import codes_for_message, known_practices, read_practices
 from telephony.store import Store, validate_practice_id
 from telephony.timeutil import DEFAULT_TZ
 
@@ -179,7 +179,7 @@ def read_report_inputs(
     known = known_practices(store, registry)
     unknown = [p for p in wanted if p not in known]
     if unknown:
-        held = ", ".join(sorted(known)) or "none"
+        held = codes_for_message(known_practices(store, registry, registered=False)) or "no practice with data"
         raise ReportDataError(f"Unknown practice {', '.join(unknown)}: the store at {store.root} holds {held}.")
     history_start = week.start - _dt.timedelta(weeks=int(history_weeks))
     lo, hi = local_midnight_utc(history_start, tz), local_midnight_utc(week.end, tz)

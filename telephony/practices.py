@@ -272,6 +272,17 @@ def read_practices(store: Store) -> pd.DataFrame:
     return read_registry(store)
 
 
+def codes_for_message(codes, most: int = 12) -> str:
+    """Practice codes for a message: sorted, at most ``most`` of them and how many more.
+
+    A registry filled from national files holds every practice in England: a message that
+    listed them all would be 6,300 codes long.
+    """
+    codes = sorted(codes)
+    shown = ", ".join(codes[:most])
+    return f"{shown} and {len(codes) - most} more" if len(codes) > most else shown
+
+
 def known_practices(store: Store, registry: pd.DataFrame | None = None, *, registered: bool = True) -> set[str]:
     """The practices a store knows: those in its registry, or with calls or appointments.
 

@@ -346,3 +346,22 @@ def test_metrics_long_period_in_days_still_measures(demo):
     got = csv_frame(run(demo, "queue", "--practice", "A81002", "--from", "1970-01-01", "--to", "2199-12-31", "--freq", "day"))
     assert len(got) == (pd.Timestamp("2200-01-01") - pd.Timestamp("1970-01-01")).days
     assert got["offered"].sum() > 1000 and got.loc[got["interval_start"] < "2025-03-17", "offered"].sum() == 0
+
+
+
+def test_a_registered_practice_without_calls_is_not_in_all_practices(demo, tmp_path):
+    """National files put every practice in England in the registry: "all practices" of a
+    metric are those with calls, and an error lists a dozen codes at most."""
+    from telephony.practices import codes_for_message, update_registry
+    from telephony.store import open_store
+
+    copy = tmp_path / "store"
+    shutil.copytree(demo, copy)
+    extra = pd.DataFrame({"practice_id": [f"B{i:05d}" for i in range(20)], "list_size": [4000] * 20})
+    update_registry(open_store(copy), extra, source="test")
+    res = run(copy, "queue", "--from", "2025-03-17", "--to", "2025-03-23", "--freq", "day")
+    assert res.exit_code == 0, res.output
+    assert set(csv_frame(res)["practice_id"]) == set(PRACTICES)
+    bad = run(copy, "queue", "--practice", "Z99999", "--from", "2025-03-17", "--to", "2025-03-23")
+    assert bad.output == f"Error: Unknown practice Z99999: the store at {copy} holds A81001, A81002, A81003.\n"
+    assert codes_for_message([f"Z{i:05d}" for i in range(30)]).endswith("Z00011 and 18 more")

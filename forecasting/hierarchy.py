@@ -77,6 +77,8 @@ __all__ = [
     "forecast_hierarchy",
     "same_day_pressure",
     "shareable_capacity",
+    "outlook_forecasts",
+    "outlook_pressure",
 ]
 
 #: The levels of the hierarchy, top first.
@@ -530,6 +532,50 @@ def forecast_hierarchy(
 def _level_of(hierarchy: pd.DataFrame) -> dict[str, str]:
     sm = summing_matrix(hierarchy)
     return dict(zip(sm.index, sm["level"]))
+
+
+# ============================================================================ from the outlooks
+
+
+def outlook_forecasts(outlooks: Mapping[str, object], freq: str = "D") -> pd.DataFrame:
+    """The practices' next-week call forecasts (:func:`forecasting.outlook.outlook_week`) as one frame.
+
+    Parameters
+    ----------
+    outlooks : mapping of practice_id to forecasting.outlook.WeekOutlook
+    freq : {"D", "h"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unique_id, ds, mean, lo<L>, hi<L>``: :func:`reconcile`'s input for ``bottom_up``
+        (MinT also needs the PCNs' and the federation's own forecasts:
+        :func:`forecast_hierarchy`).
+
+    Raises
+    ------
+    HierarchyError
+        A practice whose outlook has no forecast (its error is quoted).
+    """
+    parts = []
+    for pid, o in sorted(outlooks.items()):
+        cf = o.calls.get(freq)
+        if cf is None or cf.forecast is None:
+            why = getattr(cf, "error", None) if cf is not None else f"no {freq!r} forecast"
+            raise HierarchyError(f"{pid}: no call forecast to reconcile ({why}); leave the practice out or fix its history.")
+        parts.append(cf.forecast.drop(columns=["closed"], errors="ignore").assign(unique_id=str(pid)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def outlook_pressure(outlooks: Mapping[str, object]) -> dict[str, pd.DataFrame]:
+    """Each practice's next-week session pressure frame, for :func:`same_day_pressure` and
+    :func:`shareable_capacity`; practices without one (no slots, or its error) are left out."""
+    out = {}
+    for pid, o in outlooks.items():
+        sp = getattr(o, "pressure", None)
+        if sp is not None and sp.pressure is not None:
+            out[str(pid)] = sp.pressure
+    return out
 
 
 # ============================================================================ same-day capacity

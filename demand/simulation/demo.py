@@ -20,6 +20,11 @@ all    GPAD practice-level monthly CSV (one file a whole month, every practice i
 (:func:`telephony.ingest.ingest_file`, the appointment ingest) into ``OUT/store`` and writes the
 practices registry.
 
+The simulation is calibrated to England's cloud telephony (CBT) figures for January 2026
+(:data:`demand.simulation.population.ENGLAND_QUEUE`). ``run_demo(n_practices=N)`` simulates a
+larger federation in PCNs (:mod:`demand.simulation.federation`), and ``national_practices``
+adds a national CBT-style table of invented practices (:mod:`demand.simulation.national`).
+
 What each system can say
 ------------------------
 The exports say only what the real systems say, so the store holds what a practice would see,
@@ -27,12 +32,12 @@ not the simulation's truth (:data:`EXPORTED_OUTCOMES`):
 
 - Asterisk's queue_log logs queues only: callers who hang up during the IVR message or ring
   when closed never reach a queue and are not in it.
-- The 3CX practice has no IVR message and offers no call-backs (as configured in
+- The 3CX practice offers no call-backs (as configured in
   :func:`demand.simulation.population.default_federation`). Its Call Reports CSV says "Out of Office
-  Hours" for a call that heard the closed message (``closed``), and would say "Callback
-  Requested" and "Abandoned in IVR" for the others, with the call-backs made as Outbound
-  rows: words Frontdoor's 3CX parser knows but that are unverified against a real 3CX
-  download (see :mod:`telephony.formats.threecx`).
+  Hours" for a call that heard the closed message (``closed``) and "Abandoned in IVR" for a
+  caller who hung up during the message, and would say "Callback Requested" for the others,
+  with the call-backs made as Outbound rows: words Frontdoor's 3CX parser knows but that are
+  unverified against a real 3CX download (see :mod:`telephony.formats.threecx`).
 - X-on calls a queued caller who hung up "Missed" (as it calls a timeout): both are ``missed``
   in the store. X-on's "Abandoned" is a hang-up before any queue (``ivr_abandoned``).
 

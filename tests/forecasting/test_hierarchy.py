@@ -195,3 +195,25 @@ def test_shareable_capacity_offers_spare_slots_within_the_pcn_only():
     assert summary.loc["B10001", "sessions_under_pressure"] == 1
     assert summary.loc["B10001", "worst_session"] == "am"
     assert summary.loc["B10003", "expected_spare"] == pytest.approx(18.0)
+
+
+def test_outlook_results_feed_the_reconciliation_and_the_sharing():
+    from forecasting.outlook import CallsForecast, SessionPressure, WeekOutlook
+    from forecasting.hierarchy import outlook_forecasts, outlook_pressure
+
+    rng = np.random.default_rng(8)
+    ids = summing_matrix(hier()).index.tolist()
+    fc, _ = base_forecasts(rng, ids)
+    day = pd.Timestamp("2026-02-02")
+    outlooks = {}
+    for pid in REGISTRY["practice_id"]:
+        f = fc[fc["unique_id"] == pid].drop(columns="unique_id").assign(closed=False)
+        pp = _pressure([(day, "am", 8.0, 10.0, 0.2 if pid == "B10001" else 0.01, 0.5, 0)])
+        outlooks[pid] = WeekOutlook({"D": CallsForecast("D", f)}, {}, None, None, SessionPressure(pp))
+    outlooks["B10005"].pressure = None  # no slots: left out of the sharing
+    got = reconcile(outlook_forecasts(outlooks), hier(), method="bottom_up")
+    assert set(got["unique_id"]) == set(ids)
+    assert sorted(outlook_pressure(outlooks)) == ["B10001", "B10002", "B10003", "B10004"]
+    outlooks["B10002"].calls["D"] = CallsForecast("D", None, error=ValueError("too short"))
+    with pytest.raises(HierarchyError, match="B10002.*too short"):
+        outlook_forecasts(outlooks)

@@ -60,7 +60,10 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from forecasting.backtest import cross_validation
 from forecasting.base import ForecastInputError
+from forecasting.models import make_model
+from forecasting.pipeline import forecast_series
 
 __all__ = [
     "LEVEL_ORDER",
@@ -158,11 +161,11 @@ def summing_matrix(hierarchy: pd.DataFrame) -> pd.DataFrame:
     """
     practices = hierarchy["practice_id"].tolist()
     rows, ids, levels = [], [], []
-    for fed, g in hierarchy.groupby("federation", sort=True):
-        rows.append(np.ones(len(practices), dtype=np.int64) * hierarchy["federation"].eq(fed).to_numpy())
+    for fed in sorted(hierarchy["federation"].unique()):
+        rows.append(hierarchy["federation"].eq(fed).to_numpy().astype(np.int64))
         ids.append(fed)
         levels.append("federation")
-    for pcn, g in hierarchy.groupby("pcn_code", sort=True):
+    for pcn in sorted(hierarchy["pcn_code"].unique()):
         rows.append(hierarchy["pcn_code"].eq(pcn).to_numpy().astype(np.int64))
         ids.append(pcn)
         levels.append("pcn")
@@ -483,10 +486,6 @@ def forecast_hierarchy(
     -------
     HierarchyForecast
     """
-    # Imported here: the pipeline pulls in every model; the pure reconciliation above does not need them.
-    from forecasting.backtest import cross_validation
-    from forecasting.pipeline import forecast_series
-
     methods = list(methods)
     bad = [x for x in methods if x not in METHODS]
     if bad:
@@ -495,8 +494,6 @@ def forecast_hierarchy(
     allser = aggregate_series(series, hierarchy)
     fc, m = forecast_series(allser, model, horizon=h, calendar=calendar, level=level)
     base = tidy_forecast(fc, m.alias)
-    from forecasting.models import make_model
-
     mm = make_model(model)
     if calendar is not None:
         mm.calendar = calendar

@@ -217,3 +217,19 @@ def test_outlook_results_feed_the_reconciliation_and_the_sharing():
     outlooks["B10002"].calls["D"] = CallsForecast("D", None, error=ValueError("too short"))
     with pytest.raises(HierarchyError, match="B10002.*too short"):
         outlook_forecasts(outlooks)
+
+
+def test_backtest_residuals_leave_closed_periods_out_and_keep_common_periods():
+    ds = pd.date_range("2026-02-02", periods=7, freq="D")
+    rows = []
+    for uid, bias in (("B10001", 1.0), ("U10001", -2.0)):
+        for i, t in enumerate(ds):
+            closed = t.day_of_week >= 5
+            rows.append({"unique_id": uid, "cutoff": ds[0] - pd.Timedelta(days=1), "ds": t, "y": 0.0 if closed else 10.0 + i,
+                         "yhat": 0.0 if closed else 10.0 + i - bias, "closed": closed, "model": "m"})
+    cv = pd.DataFrame(rows)
+    r = backtest_residuals(cv.drop(index=0))  # B10001's Monday missing: not a common period
+    assert len(r) == 4 and list(r.columns) == ["B10001", "U10001"]
+    assert (r["B10001"] == 1.0).all() and (r["U10001"] == -2.0).all()
+    with pytest.raises(HierarchyError, match="several models"):
+        backtest_residuals(pd.concat([cv, cv.assign(model="other")]))

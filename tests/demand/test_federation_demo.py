@@ -211,3 +211,21 @@ def test_simulated_england_is_stored_with_the_contract_and_registry_rows(england
     assert len(r) == 2500 and r["deprivation_decile"].between(1, 10).all()
     assert r["icb_code"].notna().all() and (r["nation"] == "ENG").all()
     assert not set(r["practice_id"]) & {f"A81{k:03d}" for k in range(1, 61)}
+
+
+def test_demo_command_refuses_a_federation_smaller_than_a_pcn(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--practices", "2"])
+    assert res.exit_code == 2
+    assert "--practices" in res.output and "3<=x<=60" in res.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_run_demo_takes_a_federation_size_or_practices_not_both(tmp_path):
+    from demand.simulation.demo import DemoError
+
+    with pytest.raises(DemoError, match="`practices` or `n_practices`"):
+        run_demo(tmp_path, weeks=1, practices=default_federation(), n_practices=4)

@@ -71,6 +71,9 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "remove_ingest": "frontdoor store remove --ingest",
     # issue 12: the practices registry and national data
     "as_of": "--as-of",
+    # frontdoor demo --practices (issue 12)
+    "n_practices": "--practices",
+    "national_practices": "--national-practices",
 }
 _ARGUMENT = re.compile(r"`([a-z_]+)`")
 
@@ -575,8 +578,22 @@ DEMO_REPORT_PRACTICE = "A81001"  # the demo ends with this practice's weekly rep
 )
 @click.option("--weeks", type=click.IntRange(1, 520), default=56, show_default=True, help="Weeks to simulate from Monday 6 January 2025.")
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed writes the same files, byte for byte.")
-def demo_cmd(out: Path, weeks: int, seed: int) -> None:
-    """Simulate a federation of three practices, write their exports and ingest them.
+@click.option(
+    "--practices",
+    "n_practices",
+    type=click.IntRange(3, 60),
+    default=3,
+    show_default=True,
+    help="Practices in the federation, in PCNs of 3-10 (a student, a care-home, a deprived urban and a rural practice among them).",
+)
+@click.option(
+    "--national-practices",
+    type=click.IntRange(0, 8000),
+    default=None,
+    help="Simulated practices in the national CBT-style table (default 3000 with --practices above 3, else none).",
+)
+def demo_cmd(out: Path, weeks: int, seed: int, n_practices: int, national_practices: int | None) -> None:
+    """Simulate a federation of practices, write their exports and ingest them.
 
     Three practices (about 6,000, 9,000 and 12,000 patients) on three phone systems (Asterisk
     queue_log, 3CX call reports, X-on call reports) and two clinical systems (EMIS-style and
@@ -584,15 +601,25 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
     OUT/exports and ingested the normal way into OUT/store. The simulation has the 8am rush,
     Monday peaks, winter pressure, bank holidays, a queue with redials and call-backs, and
     same-day appointments that run out. Every phone number is from Ofcom's drama ranges.
+    Calls are calibrated to England's cloud telephony figures (January 2026: 590 calls per
+    1,000 patients a month, 55% answered, 26.5% ended in the IVR, 7.6% call-back requested,
+    10.9% missed). With --practices N, a federation of N practices in PCNs, with their peer
+    features in the registry, and a national CBT-style table of simulated practices (aggregates
+    only) to compare them with.
     Ends by writing the weekly report of A81001 for the demo's last complete week in OUT.
 
     \b
     Example:
       frontdoor demo --out /tmp/demo
       frontdoor demo --out /tmp/demo --weeks 8 --seed 2
+      frontdoor demo --out /tmp/fed --practices 12 --weeks 20
     """
-
-    res = run_demo(out, weeks, seed, progress=lambda msg: click.echo(msg, err=True))
+    if national_practices is None:
+        national_practices = 3000 if n_practices > 3 else 0
+    res = run_demo(
+        out, weeks, seed, progress=lambda msg: click.echo(msg, err=True),
+        n_practices=n_practices if n_practices != 3 else None, national_practices=national_practices,
+    )
     files = res.demo.files
     click.echo(f"Exports: {out / 'exports'} ({len(files)} files)")
     for r in res.call_results + res.appointment_results:

@@ -175,16 +175,23 @@ def test_staff_erlang_staffs_first_attempts_and_the_simulation_checks_it(store, 
 
     # Erlang A sees callers' first attempts, not calls offered (redials are a symptom of the
     # history's staffing): exactly the first-attempt figure, and below the calls-offered one at 8am,
-    # where the history's redials concentrate.
+    # where the history's redials concentrate. Since the demo was calibrated to England (issue 12:
+    # about 11% of calls missed, not 35-40%) the redials are fewer, and both figures are
+    # forecasts (seasonal averages of two series), so on a quiet 8am the two can meet: below
+    # over the week and on most days, never above in handlers.
     np.testing.assert_array_equal(rota["erlang_agents"], erlang("first_attempts"))
-    assert (rota["first_attempts"][at8] < rota["calls"][at8]).all()
-    assert (rota["erlang_agents"][at8] < erlang("calls")[at8]).all()
+    assert rota["first_attempts"][at8].sum() < rota["calls"][at8].sum()
+    assert (rota["first_attempts"][at8] < rota["calls"][at8]).sum() >= 4
+    assert (rota["erlang_agents"][at8] <= erlang("calls")[at8]).all()
+    assert rota["erlang_agents"][at8].sum() < erlang("calls")[at8].sum()
     # The simulation with redials only adds to Erlang's figure.
     assert (rota["agents"] >= rota["erlang_agents"]).all()
     assert (rota["added"] == rota["agents"] - rota["erlang_agents"]).all()
-    # A GP practice's 8am, not a call centre's: at most 20 on the phones for a 6,000 to
-    # 12,000-patient demo practice (80% within 60 s of the demo's opening rush needs 9 to 18).
-    assert rota.loc[at8, "agents"].max() <= 20
+    # A GP practice's 8am, not a call centre's: at most 24 on the phones for a 6,000 to
+    # 12,000-patient demo practice (80% within 60 s of the demo's opening rush needed 9 to 18
+    # before issue 12; calibrated to England's 590 calls per 1,000 a month the demo's patients
+    # have about 30% more needs, and the 12,000-patient practice's Monday needs 22).
+    assert rota.loc[at8, "agents"].max() <= 24
     assert (rota["rostered"] == [math.ceil(a / 0.7 - 1e-9) for a in rota["agents"]]).all()
     # What the final rota achieves, per interval, in the simulation with redials.
     assert rota["service_level"].notna().all() and rota["abandon_rate"].notna().all()

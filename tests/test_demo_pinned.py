@@ -17,8 +17,11 @@ import pytest
 
 # Pinned when the house was put in order (issue 9), before any module moved. Re-pinned with the
 # reason each time they change on purpose:
-EXPORTS_SHA256 = "513af9e873cfe9fc745c41794125c40e63a3fd1f450128dfea57d3ec411dd34b"
-STORE_SHA256 = "dca9863f1cb72c58f70af82f856c69d768196dac3fc533aeb5a26ae87bd93170"
+# Issue 12 (calibration to England's CBT figures for January 2026: the IVR message deals with a
+# quarter of first calls, callers wait longer and balk less, more handlers for more needs; the
+# 3CX practice has an IVR message now): every demo file and row changed on purpose.
+EXPORTS_SHA256 = "0c3aec8f57993e5c8aea53a068ac6c4daaf3350c735111a34e06d1197f282599"
+STORE_SHA256 = "a9d70a0ad1734c411f038d1cdc8505bc86156e051386abde95df14bfb4510fcf"
 
 
 def _digest_exports(root) -> str:
@@ -62,7 +65,8 @@ def test_the_demo_store_rows_are_pinned(demo):
 
 
 # The report of the demo's last complete week, its pictures and generation time left out.
-REPORT_SHA256 = "79d85573f7539d71ce2add449aa1413066ad536a0bafdfe88c58614879d3f5ff"
+# Re-pinned for issue 12's calibration (the report's figures are of the new calls).
+REPORT_SHA256 = "616208d6fa1a8e5cb3b16f4da8339b97146850591abef27987d9cfd9e0cc265c"
 
 
 def test_the_demo_report_is_pinned(demo, tmp_path):

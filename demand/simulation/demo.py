@@ -20,6 +20,11 @@ all    GPAD practice-level monthly CSV (one file a whole month, every practice i
 (:func:`telephony.ingest.ingest_file`, the appointment ingest) into ``OUT/store`` and writes the
 practices registry.
 
+The simulation is calibrated to England's cloud telephony (CBT) figures for January 2026
+(:data:`demand.simulation.population.ENGLAND_QUEUE`). ``run_demo(n_practices=N)`` simulates a
+larger federation in PCNs (:mod:`demand.simulation.federation`), and ``national_practices``
+adds a national CBT-style table of invented practices (:mod:`demand.simulation.national`).
+
 What each system can say
 ------------------------
 The exports say only what the real systems say, so the store holds what a practice would see,
@@ -27,12 +32,12 @@ not the simulation's truth (:data:`EXPORTED_OUTCOMES`):
 
 - Asterisk's queue_log logs queues only: callers who hang up during the IVR message or ring
   when closed never reach a queue and are not in it.
-- The 3CX practice has no IVR message and offers no call-backs (as configured in
+- The 3CX practice offers no call-backs (as configured in
   :func:`demand.simulation.population.default_federation`). Its Call Reports CSV says "Out of Office
-  Hours" for a call that heard the closed message (``closed``), and would say "Callback
-  Requested" and "Abandoned in IVR" for the others, with the call-backs made as Outbound
-  rows: words Frontdoor's 3CX parser knows but that are unverified against a real 3CX
-  download (see :mod:`telephony.formats.threecx`).
+  Hours" for a call that heard the closed message (``closed``) and "Abandoned in IVR" for a
+  caller who hung up during the message, and would say "Callback Requested" for the others,
+  with the call-backs made as Outbound rows: words Frontdoor's 3CX parser knows but that are
+  unverified against a real 3CX download (see :mod:`telephony.formats.threecx`).
 - X-on calls a queued caller who hung up "Missed" (as it calls a timeout): both are ``missed``
   in the store. X-on's "Abandoned" is a hang-up before any queue (``ivr_abandoned``).
 
@@ -56,18 +61,21 @@ import shutil
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from telephony.errors import FrontdoorError
 from telephony.ingest import ingest_file
-from telephony.practices import write_practices
+from telephony.practices import update_registry, write_practices
 from telephony.store import open_store
 
 from demand.appointments.ingest import ingest_appointment_file
+from demand.national.cbt import write_national_cbt
 from demand.simulation.engine import SimulationError
+from demand.simulation.federation import federation_practices, federation_registry
+from demand.simulation.national import cbt_from_simulation, simulate_national_cbt
 from demand.simulation.population import (
     DEFAULT_START,
     PracticeParams,
@@ -91,6 +99,8 @@ __all__ = [
     "practices_frame",
     "write_demo",
     "run_demo",
+    "demo_months",
+    "write_demo_national",
 ]
 
 TZ = "Europe/London"
@@ -144,15 +154,29 @@ def drama_numbers() -> list[str]:
     )
 
 
+#: Numbers in a practice's caller pool when the federation is larger than three practices.
+POOL_SIZE = 996
+
+
 def _pools(n_practices: int) -> tuple[list[str], list[list[str]]]:
-    """The practices' own numbers and disjoint caller pools mixing the three ranges."""
+    """The practices' own numbers and caller pools mixing the three ranges.
+
+    Up to three practices get disjoint pools (2,990 numbers dealt in turn). A larger federation
+    cannot: each practice gets :data:`POOL_SIZE` consecutive numbers of the shuffled list, the
+    windows evenly spaced round it, so neighbouring practices share some numbers (as if a few
+    people rang two practices; caller metrics are per practice, so nothing is double-counted).
+    """
     nums = drama_numbers()
     own = nums[1000:1010]
     rest = nums[:1000] + nums[1010:]
     # Dealt in a fixed shuffled order, so each pool mixes mobiles and landlines.
     order = np.random.default_rng(20250106).permutation(len(rest))
     mixed = [rest[i] for i in order]
-    return own, [mixed[k::n_practices] for k in range(n_practices)]
+    if n_practices <= 3:
+        return own, [mixed[k::n_practices] for k in range(n_practices)]
+    step = len(mixed) / n_practices
+    ring = mixed + mixed
+    return own, [ring[int(k * step): int(k * step) + POOL_SIZE] for k in range(n_practices)]
 
 
 def caller_numbers(calls: pd.DataFrame, pool: list[str], seed: int, keep_days: int = 4) -> np.ndarray:
@@ -567,7 +591,8 @@ GPAD_HEADER = (
 )
 
 
-def _write_gpad(folder: Path, appts: list[pd.DataFrame], practices: list[PracticeParams], first: _dt.date, last: _dt.date) -> list[Path]:
+def _write_gpad(folder: Path, appts: list[pd.DataFrame], practices: list[PracticeParams], first: _dt.date, last: _dt.date,
+                systems: Mapping[str, Mapping[str, str]] | None = None) -> list[Path]:
     """GPAD practice-level monthly CSVs: one file a whole month simulated, all practices in it."""
     counts = pd.concat([gpad_monthly(a) for a in appts], ignore_index=True)
     meta = {p.practice_id: p for p in practices}
@@ -580,7 +605,7 @@ def _write_gpad(folder: Path, appts: list[pd.DataFrame], practices: list[Practic
         lines = [GPAD_HEADER]
         for r in sub.itertuples(index=False):
             p = meta[r.practice_id]
-            supplier = "TPP" if SYSTEMS.get(p.practice_id, {}).get("clinical") == "TPP" else "EMIS"
+            supplier = "TPP" if _systems_of(p.practice_id, systems).get("clinical") == "TPP" else "EMIS"
             lines.append(
                 ",".join(
                     [
@@ -639,11 +664,33 @@ class DemoResult:
     skipped: list[str] = field(default_factory=list)  # why some files were not ingested
 
 
-def practices_frame(practices: tuple[PracticeParams, ...] | list[PracticeParams]) -> pd.DataFrame:
-    """The practices registry rows of the demo federation (:func:`telephony.practices.write_practices`)."""
+def _systems_of(practice_id: str, systems: Mapping[str, Mapping[str, str]] | None = None) -> Mapping[str, str]:
+    """A practice's call and appointment formats and clinical system (X-on and SystmOne if unknown)."""
+    if systems is not None and practice_id in systems:
+        return systems[practice_id]
+    return SYSTEMS.get(practice_id, {"calls": "xon_surgery_connect", "appointments": "systmone_appointments", "clinical": "TPP"})
+
+
+def practices_frame(
+    practices: tuple[PracticeParams, ...] | list[PracticeParams],
+    systems: Mapping[str, Mapping[str, str]] | None = None,
+    features: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The practices registry rows of the demo federation (:func:`telephony.practices.write_practices`).
+
+    Parameters
+    ----------
+    practices : sequence of PracticeParams
+    systems : mapping, optional
+        Per practice ``calls``/``appointments`` formats and ``clinical`` system (default
+        :data:`SYSTEMS`).
+    features : pandas.DataFrame, optional
+        Registry columns to add per ``practice_id`` (peer features, hierarchy:
+        :func:`demand.simulation.federation.federation_registry`).
+    """
     rows = []
     for p in practices:
-        sysinfo = SYSTEMS.get(p.practice_id, {})
+        sysinfo = (systems or {}).get(p.practice_id) or SYSTEMS.get(p.practice_id, {})
         q = p.queue
         rows.append(
             {
@@ -658,7 +705,10 @@ def practices_frame(practices: tuple[PracticeParams, ...] | list[PracticeParams]
                 "clinical_system": sysinfo.get("clinical", ""),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if features is not None and len(features):
+        out = out.merge(features, on="practice_id", how="left")
+    return out
 
 
 def _clock(s: float) -> str:
@@ -689,6 +739,7 @@ def write_demo(
     start_date: _dt.date = DEFAULT_START,
     practices: tuple[PracticeParams, ...] | None = None,
     progress: ProgressFn | None = None,
+    systems: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Demo:
     """Simulate the demo federation and write its exports under ``out_dir/exports``.
 
@@ -708,6 +759,9 @@ def write_demo(
         :data:`SYSTEMS` get the X-on and SystmOne layouts.
     progress : callable, optional
         Called with a short message as each practice is done.
+    systems : mapping, optional
+        Per practice id, ``calls`` and ``appointments`` (format names) and ``clinical``: which
+        exports to write (default :data:`SYSTEMS`; others X-on and SystmOne).
 
     Returns
     -------
@@ -730,7 +784,7 @@ def write_demo(
     last = start_date + _dt.timedelta(7 * weeks - 1)
     appts_all = []
     for k, p in enumerate(practices):
-        sysinfo = SYSTEMS.get(p.practice_id, {"calls": "xon_surgery_connect", "appointments": "systmone_appointments"})
+        sysinfo = _systems_of(p.practice_id, systems)
         try:
             book = build_book(p, start_date, weeks, seed)
             calls = simulate_calls(p, start_date, weeks, seed, book=book)
@@ -761,7 +815,7 @@ def write_demo(
         appts_all.append(appts)
         if progress is not None:
             progress(f"simulated {p.practice_id} {p.name}: {len(calls):,} calls, {len(appts):,} slots")
-    gpaths = _write_gpad(exports / "gpad", appts_all, list(practices), start_date, last)
+    gpaths = _write_gpad(exports / "gpad", appts_all, list(practices), start_date, last, systems)
     demo.files += [DemoFile(x, None, "gpad", "gpad") for x in gpaths]
     (out_dir / MARKER).write_text(
         json.dumps({"weeks": weeks, "seed": seed, "start_date": start_date.isoformat(),
@@ -777,6 +831,8 @@ def run_demo(
     progress: ProgressFn | None = None,
     start_date: _dt.date = DEFAULT_START,
     practices: tuple[PracticeParams, ...] | None = None,
+    n_practices: int | None = None,
+    national_practices: int = 0,
 ) -> DemoResult:
     """Write the demo's exports and ingest them into ``out_dir/store`` the normal way.
 
@@ -785,12 +841,38 @@ def run_demo(
     (``emis_appointments``, ``systmone_appointments``) and format ``gpad``. The practices
     registry is written to ``store/practices.parquet``.
 
+    Parameters
+    ----------
+    out_dir, weeks, seed, progress, start_date, practices
+        As for :func:`write_demo`.
+    n_practices : int, optional
+        A federation of this many practices in PCNs
+        (:func:`demand.simulation.federation.federation_practices`; 3 is the default demo),
+        with their peer features in the registry. Not with ``practices``.
+    national_practices : int
+        Also write a national CBT-style table (:func:`demand.simulation.national.simulate_national_cbt`)
+        of this many invented practices, plus the demo's own, for the demo's last complete
+        months (at most three), and add the invented practices to the registry
+        (``update_registry(..., source="simulated")``). 0: none.
+
     Returns
     -------
     DemoResult
         Ingest results per file (the same objects ``frontdoor ingest`` reports).
     """
-    demo = write_demo(out_dir, weeks, seed, start_date, practices, progress)
+    systems = features = None
+    if n_practices is not None:
+        if practices is not None:
+            raise DemoError("give `practices` or `n_practices`, not both")
+        try:
+            fed = federation_practices(n_practices, seed)
+        except SimulationError as exc:
+            raise DemoError(str(exc)) from None
+        practices = tuple(fp.params for fp in fed)
+        systems = {fp.params.practice_id: {"calls": fp.calls_format, "appointments": fp.appointments_format,
+                                           "clinical": fp.clinical_system} for fp in fed}
+        features = federation_registry(fed)
+    demo = write_demo(out_dir, weeks, seed, start_date, practices, progress, systems)
     store_dir = Path(out_dir) / "store"
     store = open_store(store_dir, create=True)
     result = DemoResult(demo, store_dir)
@@ -809,5 +891,54 @@ def run_demo(
         result.appointment_results.append(res)
     if progress is not None:
         progress(f"ingested {len(appt_files)} appointment exports")
-    write_practices(store, practices_frame(demo.practices))
+    registry = practices_frame(demo.practices, systems, features)
+    write_practices(store, registry)
+    if national_practices:
+        rows = write_demo_national(store, demo, registry, national_practices)
+        if progress is not None:
+            progress(f"wrote the national CBT-style table: {rows:,} rows ({national_practices:,} simulated practices)")
     return result
+
+
+def demo_months(demo: Demo, most: int = 3) -> list[_dt.date]:
+    """The demo's last complete calendar months (at most ``most``); else the month it covers most of."""
+    last = demo.start_date + _dt.timedelta(7 * demo.weeks - 1)
+    first = pd.Period(demo.start_date, "M") + (0 if demo.start_date.day == 1 else 1)
+    end = pd.Period(last, "M") - (0 if (last + _dt.timedelta(1)).day == 1 else 1)
+    months = [p.start_time.date() for p in pd.period_range(first, end, freq="M")] if first <= end else []
+    if months:
+        return months[-most:]
+    days = pd.Series(pd.date_range(demo.start_date, last, freq="D")).dt.to_period("M").value_counts()
+    return [days.index[days.argmax()].start_time.date()]
+
+
+def write_demo_national(store, demo: Demo, registry: pd.DataFrame, n_practices: int) -> int:
+    """Write the national CBT-style table: invented England plus the demo's own practices.
+
+    The demo practices' rows come from their simulated calls, every outcome counted
+    (:func:`demand.simulation.national.cbt_from_simulation`: what their supplier would submit,
+    not what their export shows), with their registry hierarchy. The invented practices are
+    added to the registry with ``source="simulated"`` (no federation: they are England).
+
+    Returns
+    -------
+    int
+        Rows written to the national table.
+    """
+    months = demo_months(demo)
+    own = [p.practice_id for p in demo.practices]
+    table, invented = simulate_national_cbt(months, n_practices, seed=demo.seed, exclude=own)
+    parts = [cbt_from_simulation(c) for c in demo.calls.values()]
+    mine = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["month", "practice_id"])
+    mine = mine[mine["month"].isin([pd.Timestamp(m) for m in months])]
+    reg = registry.set_index("practice_id")
+    mine = mine.assign(
+        practice_name=mine["practice_id"].map(reg["name"]),
+        unassigned=False,
+        source="simulated",
+        **{c: mine["practice_id"].map(reg[c]) if c in reg.columns else None for c in
+           ("pcn_code", "pcn_name", "sub_icb_code", "sub_icb_name", "icb_code", "icb_name", "region_code", "region_name")},
+    )
+    allrows = pd.concat([table, mine[list(table.columns)]], ignore_index=True)
+    update_registry(store, invented, source="simulated")
+    return write_national_cbt(store, allrows)

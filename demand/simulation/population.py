@@ -84,6 +84,9 @@ __all__ = [
     "same_day_bookings",
     "gpad_monthly",
     "DEFAULT_START",
+    "ENGLAND_DEMAND",
+    "ENGLAND_QUEUE",
+    "ENGLAND_PATIENTS_PER_HANDLER",
 ]
 
 DEFAULT_START = _dt.date(2025, 1, 6)  # a Monday: 56 weeks from it take in two Januaries
@@ -127,6 +130,14 @@ class DemandParams:
         Chance that someone who rang on a closed day rings again on the next open day.
     need_mix_rush, need_mix_later : tuple of 4 floats
         Chances of each of :data:`NEEDS` for first calls before 09:00, and after.
+    message_resolves : tuple of 4 floats
+        Chance, by need (:data:`NEEDS`), that the practice's IVR message deals with a need's
+        first call of the day ("order repeat prescriptions on the NHS App", "test results
+        after 2pm", "for urgent problems out of hours ring 111"): the caller hangs up during
+        the message (``ivr_abandoned``) and does not ring again about it. England's CBT data
+        has about a quarter of all calls ending during the IVR stage (January 2026: 26.5%);
+        most such calls are answered by the message, not given up on. Only practices with a
+        message (``QueueParams.ivr_s > 0``) resolve calls this way.
     """
 
     weekly_rate: float = 0.07
@@ -145,6 +156,7 @@ class DemandParams:
     closed_carry_prob: float = 0.6
     need_mix_rush: tuple[float, ...] = (0.75, 0.10, 0.08, 0.07)
     need_mix_later: tuple[float, ...] = (0.42, 0.22, 0.20, 0.16)
+    message_resolves: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -256,43 +268,56 @@ class PracticeParams:
         return tuple(rota[weekday])
 
 
-def default_rota(list_size: int) -> tuple[tuple[int, ...], ...]:
+def default_rota(list_size: int, patients_per_handler: float = 3500.0) -> tuple[tuple[int, ...], ...]:
     """Call handlers per half-hour (08:00-18:30), Monday..Friday, for a list size.
 
-    About one handler per 3,500 patients at 8am, fewer through the day, at least one; the
-    same every weekday (as in many practices, Monday gets no more staff for its extra demand).
+    One handler per ``patients_per_handler`` patients at 8am (rounded, at least one), fewer
+    through the day, at least one; the same every weekday (as in many practices, Monday gets no
+    more staff for its extra demand).
     """
-    peak = max(1, round(list_size / 3500))
+    peak = max(1, round(list_size / patients_per_handler))
     shape = (1, 1, 1, 0.8, 0.8, 0.7, 0.6, 0.6, 0.5, 0.5, 0.5, 0.6, 0.6, 0.6, 0.6, 0.5, 0.5, 0.5, 0.4, 0.4, 0.3)
     base = tuple(max(1, round(peak * s)) for s in shape)
     return (base,) * 5
 
 
+#: Demand calibrated to England (see :data:`ENGLAND_QUEUE`): more needs per patient than the
+#: plain defaults (the calls come less from redials), a quarter of first calls dealt with by
+#: the IVR message, most for prescriptions and enquiries.
+ENGLAND_DEMAND = DemandParams(weekly_rate=0.09, message_resolves=(0.12, 0.25, 0.6, 0.5))
+#: The queue calibrated to England's CBT figures for January 2026 (590 calls per 1,000 patients
+#: a month; 55% answered, 26.5% ended in the IVR, 7.6% call-back requested, 10.9% missed):
+#: callers wait longer before hanging up and fewer balk at a long queue than the plain
+#: defaults (which gave 35-40% of calls hung up in the queue), call-backs are offered from
+#: fifth in the queue.
+ENGLAND_QUEUE = QueueParams(patience_median_s=720.0, balk_prob=0.1, callback_from_position=5, callback_accept_prob=0.35)
+#: Patients per call handler at 8am with :data:`ENGLAND_DEMAND` (the plain default is 3,500).
+ENGLAND_PATIENTS_PER_HANDLER = 2200.0
+
+
 def default_federation() -> tuple[PracticeParams, ...]:
     """The demo federation: three practices of about 6k, 9k and 12k patients.
 
-    Their phone systems (for :mod:`demand.simulation.demo`) differ, and so do a few behaviours the
-    systems decide: the 3CX practice (A81002) has no IVR message and offers no call-backs.
+    Calibrated to England (:data:`ENGLAND_DEMAND`, :data:`ENGLAND_QUEUE`, a call handler per
+    :data:`ENGLAND_PATIENTS_PER_HANDLER` patients at 8am). Their phone systems (for
+    :mod:`demand.simulation.demo`) differ, and so do a few behaviours the systems decide: the
+    3CX practice (A81002) offers no call-backs (so more of its callers end up missed), the X-on
+    one (A81003) offers them from tenth in the queue.
     """
     book10 = BookParams()
     book15 = BookParams(slot_min={**BookParams().slot_min, "GP": 15},
                         sessions_per_1000={**BookParams().sessions_per_1000, "GP": 3.6})
+
+    def practice(pid: str, name: str, size: int, book: BookParams, queue: QueueParams) -> PracticeParams:
+        rota = default_rota(size, ENGLAND_PATIENTS_PER_HANDLER)
+        return PracticeParams(pid, name, size, rota=rota, demand=ENGLAND_DEMAND, queue=queue, book=book)
+
     return (
-        PracticeParams("A81001", "Example Street Surgery", 6000, book=book10),
-        PracticeParams(
-            "A81002",
-            "Sample Road Medical Centre",
-            9000,
-            book=book15,
-            queue=QueueParams(ivr_hangup_prob=0.0, ivr_s=0.0, callback_from_position=None),
-        ),
-        PracticeParams(
-            "A81003",
-            "Specimen Lane Health Centre",
-            12000,
-            book=replace(book10, home_visits_per_day=2),
-            queue=QueueParams(callback_from_position=10),
-        ),
+        practice("A81001", "Example Street Surgery", 6000, book10, ENGLAND_QUEUE),
+        practice("A81002", "Sample Road Medical Centre", 9000, book15,
+                 replace(ENGLAND_QUEUE, ivr_s=20.0, callback_from_position=None)),
+        practice("A81003", "Specimen Lane Health Centre", 12000, replace(book10, home_visits_per_day=2),
+                 replace(ENGLAND_QUEUE, callback_from_position=10)),
     )
 
 
@@ -476,6 +501,19 @@ def simulate_calls(
             continue
         t_new = _first_call_times(d, n, rng)
         needs_new = _needs_for(d, t_new, rng)
+        if q.ivr_s > 0 and any(d.message_resolves):
+            # The message deals with some first calls: they end in the IVR and never queue.
+            chance = np.array([d.message_resolves[NEEDS.index(x)] for x in needs_new], dtype=float)
+            done = (rng.random(n) < chance) & (t_new >= q.open_s) & (t_new < q.close_s)
+            for j in np.flatnonzero(done):
+                c = callers[j]
+                _append(out, day, need_ids[j], c, needs_new[j], bool(withheld[c]), False, float(t_new[j]),
+                        outcome="ivr_abandoned", length=q.ivr_s * (0.3 + 0.7 * rng.random()))
+            keep = ~done
+            t_new, needs_new = t_new[keep], needs_new[keep]
+            callers = [c for c, k in zip(callers, keep) if k]
+            need_ids = [x for x, k in zip(need_ids, keep) if k]
+            n = len(callers)
         t_old = _rush_times(d, len(carried), rng)
         arrivals = {
             "t_s": t_new.tolist() + t_old.tolist(),
@@ -500,12 +538,12 @@ def simulate_calls(
     return _calls_frame(out, params)
 
 
-def _append(out: dict, day, need_id, caller, need, withheld, repeat, t) -> None:
-    """One closed-day call (no queue)."""
+def _append(out: dict, day, need_id, caller, need, withheld, repeat, t, outcome: str = "closed", length: float = 10.0) -> None:
+    """One call that never queues: a closed-day call, or one the IVR message dealt with."""
     row = {
         "need_id": need_id, "caller": caller, "need": need, "line": LINES[need], "withheld": withheld,
-        "repeat": repeat, "direction": "inbound", "t_s": t, "enter_s": math.nan, "end_s": t + 10.0,
-        "outcome": "closed", "wait_s": math.nan, "talk_s": 0.0, "agent": -1, "position": -1, "attempt": 1,
+        "repeat": repeat, "direction": "inbound", "t_s": t, "enter_s": math.nan, "end_s": t + length,
+        "outcome": outcome, "wait_s": math.nan, "talk_s": 0.0, "agent": -1, "position": -1, "attempt": 1,
         "is_redial": repeat, "callback_offer": False, "resolution": "", "slot": -1, "booked_s": math.nan,
         "rings_tomorrow": False,
     }

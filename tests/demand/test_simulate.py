@@ -20,6 +20,7 @@ from demand.simulation.population import (
     default_federation,
     gpad_monthly,
     same_day_bookings,
+    seasonal_factor,
     simulate_appointments,
     simulate_calls,
 )
@@ -183,8 +184,11 @@ def test_redials_at_8am_make_attempts_far_exceed_callers(winter):
         rush = c[c["start_local"].dt.hour == 8]
         g = rush.groupby("date")
         ratio = g.size() / g["caller"].nunique()
-        assert ratio.median() > 1.5, (pid, ratio.median())
-        assert len(rush) > 1.5 * g["caller"].nunique().sum()
+        # Calibrated to England (issue 12: about 11% of calls missed, not 35-40% hung up in
+        # the queue), the 8am redials are fewer than before (1.5 or more attempts per caller)
+        # but still clearly there, and only at the rush.
+        assert ratio.median() > 1.12, (pid, ratio.median())
+        assert len(rush) > 1.12 * g["caller"].nunique().sum()
         # Later in the day people rarely redial.
         late = c[c["start_local"].dt.hour >= 14].groupby("date")
         assert (late.size() / late["caller"].nunique()).median() < 1.2
@@ -209,6 +213,11 @@ def test_weekly_demand_is_5_to_10_percent_of_the_list(winter):
         p = FED[pid]
         first = calls[(calls["direction"] == "inbound") & ~calls["repeat"]]
         weeks = first.groupby([(d - WINTER).days // 7 for d in first["date"]])["need_id"].nunique() / p.list_size
+        # The guidance is a year's average; January to March run above it (the annual cycle),
+        # so the weeks are compared once the cycle is taken out (issue 12 calibrated the demo
+        # to England's 590 calls per 1,000 a month: 9% of the list a week, 10% in winter).
+        days = [WINTER + dt.timedelta(7 * k + 2) for k in weeks.index]
+        weeks = weeks / seasonal_factor(days, p.demand.seasonal_amplitude, p.demand.peak_day)
         assert 0.05 <= weeks.mean() <= 0.10, (pid, weeks.mean())
         assert weeks.between(0.04, 0.11).all()
 
@@ -219,11 +228,12 @@ def test_daily_demand_expectation_follows_the_stated_formula():
     dem = p.demand
     w = np.array(dem.weekday_weights)
     season = 1 + dem.seasonal_amplitude * np.cos(2 * np.pi * (104 - dem.peak_day) / 365.25)  # 14 April: day 104
-    assert d["expected"].iloc[0] == pytest.approx(6000 * 0.07 * season * w[0] / w.sum())
+    rate = dem.weekly_rate
+    assert d["expected"].iloc[0] == pytest.approx(6000 * rate * season * w[0] / w.sum())
     assert d["closed"].tolist() == [False] * 4 + [True] * 4 + [False]  # Good Friday, weekend, Easter Monday
     # Tuesday 22 April carries 35% of Good Friday's and Easter Monday's expected demand.
     seas = lambda doy: 1 + dem.seasonal_amplitude * np.cos(2 * np.pi * (doy - dem.peak_day) / 365.25)
-    base = lambda wd, doy: 6000 * 0.07 * seas(doy) * w[wd] / w.sum()
+    base = lambda wd, doy: 6000 * rate * seas(doy) * w[wd] / w.sum()
     want = base(1, 112) + 0.35 * (base(4, 108) + base(0, 111))
     assert d["expected"].iloc[8] == pytest.approx(want)
 

@@ -1,32 +1,59 @@
-"""The practices registry: ``STORE/practices.parquet``, one row per practice.
+"""The practices registry: ``STORE/practices.parquet``, dated rows of facts about each practice.
+
+A practice's facts change (its list size every month, its PCN now and then), so each row
+holds from a date: ``valid_from``. A row without one holds "always" (the registry of earlier
+versions, or facts imported without a date). The registry *as of* a day is, per practice, the
+latest known value of each column among the rows valid by then (:func:`read_registry`), so a
+monthly list-size update does not blank the practice's name or opening hours.
 
 Glossary
 --------
-=============== ======= ==========================================================================
-column          type    meaning
-=============== ======= ==========================================================================
-practice_id     string  ODS code
-name            string  practice name
-list_size       int64   registered patients (for rates per 1,000 patients and demand as a share)
-pcn_code        string  Primary Care Network code
-pcn_name        string  Primary Care Network name
-federation      string  GP federation the practice belongs to (null if none)
-opening_hours   string  when the phones are open, e.g. ``Mon-Fri 08:00-18:30``
-phone_system    string  e.g. ``3CX`` (null if unknown)
-clinical_system string  ``EMIS``, ``TPP``... (null if unknown)
-=============== ======= ==========================================================================
+================== ======= =======================================================================
+column             type    meaning
+================== ======= =======================================================================
+practice_id        string  ODS code
+name               string  practice name
+list_size          int64   registered patients (for rates per 1,000 patients and demand as a share)
+pcn_code           string  Primary Care Network code
+pcn_name           string  Primary Care Network name
+federation         string  GP federation the practice belongs to (null if none)
+opening_hours      string  when the phones are open, e.g. ``Mon-Fri 08:00-18:30``
+phone_system       string  e.g. ``3CX`` (null if unknown)
+clinical_system    string  ``EMIS``, ``TPP``... (null if unknown)
+valid_from         date32  first day the row holds (null: always)
+sub_icb_code       string  sub-ICB location code (e.g. ``00L``; a former CCG)
+sub_icb_name       string  sub-ICB location name
+icb_code           string  Integrated Care Board code (e.g. ``QHM``)
+icb_name           string  Integrated Care Board name
+region_code        string  NHS England region code (e.g. ``Y63``)
+region_name        string  NHS England region name
+nation             string  ``ENG``, ``SCT``, ``WLS`` or ``NIR`` (bank holidays, national data)
+age_0_4            float64 share of the list aged 0-4 (0-1)
+age_5_14           float64 share aged 5-14
+age_15_44          float64 share aged 15-44
+age_45_64          float64 share aged 45-64
+age_65_74          float64 share aged 65-74
+age_75_plus        float64 share aged 75 and over
+deprivation_decile int64   IMD decile of the practice's population, 1 = most deprived, 10 = least
+rural              float64 share of patients living in rural areas (0-1)
+share_students     float64 share of the list who are students (0-1)
+share_care_home    float64 share of the list living in care homes (0-1)
+================== ======= =======================================================================
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from telephony.errors import FrontdoorError
+from telephony.errors import FrontdoorError, InvalidPracticeError
 from telephony.store import Store, validate_practice_id
 
 PRACTICE_SCHEMA = pa.schema(
@@ -40,21 +67,191 @@ PRACTICE_SCHEMA = pa.schema(
         pa.field("opening_hours", pa.string()),
         pa.field("phone_system", pa.string()),
         pa.field("clinical_system", pa.string()),
+        pa.field("valid_from", pa.date32()),
+        pa.field("sub_icb_code", pa.string()),
+        pa.field("sub_icb_name", pa.string()),
+        pa.field("icb_code", pa.string()),
+        pa.field("icb_name", pa.string()),
+        pa.field("region_code", pa.string()),
+        pa.field("region_name", pa.string()),
+        pa.field("nation", pa.string()),
+        pa.field("age_0_4", pa.float64()),
+        pa.field("age_5_14", pa.float64()),
+        pa.field("age_15_44", pa.float64()),
+        pa.field("age_45_64", pa.float64()),
+        pa.field("age_65_74", pa.float64()),
+        pa.field("age_75_plus", pa.float64()),
+        pa.field("deprivation_decile", pa.int64()),
+        pa.field("rural", pa.float64()),
+        pa.field("share_students", pa.float64()),
+        pa.field("share_care_home", pa.float64()),
     ]
 )
+REGISTRY_COLUMNS: tuple[str, ...] = tuple(PRACTICE_SCHEMA.names)
 FILE_NAME = "practices.parquet"
+
+AGE_SHARES: tuple[str, ...] = ("age_0_4", "age_5_14", "age_15_44", "age_45_64", "age_65_74", "age_75_plus")
+SHARE_COLUMNS: tuple[str, ...] = AGE_SHARES + ("rural", "share_students", "share_care_home")
+# The columns the peer features are made of (what a "most alike" comparison standardises).
+PEER_FEATURES: tuple[str, ...] = ("list_size",) + AGE_SHARES + (
+    "deprivation_decile",
+    "rural",
+    "share_students",
+    "share_care_home",
+)
+NATIONS: tuple[str, ...] = ("ENG", "SCT", "WLS", "NIR")
+_STRINGS = tuple(f.name for f in PRACTICE_SCHEMA if pa.types.is_string(f.type))
+_INTS = ("list_size", "deprivation_decile")
+_KEY = ("practice_id", "valid_from")
 
 
 class PracticeRegistryError(FrontdoorError, ValueError):
     """Registry rows that cannot be stored."""
 
 
-def read_practices(store: Store) -> pd.DataFrame:
-    """The registry (an empty frame with the schema's columns when there is none)."""
+@dataclass(frozen=True)
+class RegistryUpdate:
+    """What :func:`update_registry` did.
+
+    Attributes
+    ----------
+    source : str
+        Where the rows came from (a file name, ``demo``...).
+    added : int
+        Rows (practice and ``valid_from``) new to the registry.
+    changed : int
+        Rows already there whose values the update changed.
+    unchanged : int
+        Rows already there that the update left as they were.
+    practices : int
+        Distinct practices the update touched.
+    path : str
+        The registry file.
+    """
+
+    source: str
+    added: int
+    changed: int
+    unchanged: int
+    practices: int
+    path: str
+
+
+# ----------------------------------------------------------------------------- shaping
+def _as_dates(values: pd.Series) -> pd.Series:
+    """Midnight timestamps (``datetime64[ns]``; NaT = always) from dates, timestamps or text."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    out = pd.to_datetime(values, errors="coerce")
+    return out.dt.normalize().astype("datetime64[ns]")
+
+
+def conform_registry(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every registry column, in schema order, with the registry's pandas dtypes.
+
+    Columns missing from ``frame`` (an older registry file, a partial update) are added as
+    null; ``valid_from`` becomes ``datetime64[ns]`` (NaT = always), ``list_size`` and
+    ``deprivation_decile`` nullable ``Int64``, shares ``float64``, the rest ``string``.
+    Values are not checked here (:func:`update_registry` does).
+    """
+    out = pd.DataFrame(index=frame.index)
+    for f in PRACTICE_SCHEMA:
+        col = frame[f.name] if f.name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        if f.name == "valid_from":
+            out[f.name] = _as_dates(col)
+        elif f.name in _INTS:
+            out[f.name] = pd.to_numeric(col, errors="coerce").round().astype("Int64")
+        elif pa.types.is_floating(f.type):
+            out[f.name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        else:
+            text = col.astype("string").str.strip()
+            out[f.name] = text.mask(text == "")
+    return out.reset_index(drop=True)
+
+
+def _to_table(frame: pd.DataFrame) -> pa.Table:
+    df = frame.copy()
+    # date32 in the file: a day, never a time (pandas has no date dtype, so go through objects)
+    df["valid_from"] = [None if pd.isna(v) else v.date() for v in df["valid_from"]]
+    df["list_size"] = df["list_size"].astype("Int64")
+    return pa.Table.from_pandas(df[list(REGISTRY_COLUMNS)], schema=PRACTICE_SCHEMA, preserve_index=False)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    # rows "always" (NaT) first within a practice: they are the oldest facts
+    return frame.sort_values(["practice_id", "valid_from"], kind="stable", na_position="first").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- reading
+def registry_history(store: Store) -> pd.DataFrame:
+    """Every dated row of the registry, sorted by practice and ``valid_from`` (undated first).
+
+    A registry written before rows were dated reads with the new columns null.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`REGISTRY_COLUMNS` (see the module's glossary); an empty frame with
+        them when the store has no registry.
+    """
     path = store.root / FILE_NAME
     if not path.exists():
-        return PRACTICE_SCHEMA.empty_table().to_pandas()
-    return pq.read_table(path).to_pandas()
+        return conform_registry(pd.DataFrame(columns=list(REGISTRY_COLUMNS)))
+    table = pq.read_table(path)
+    return _sorted(conform_registry(table.to_pandas()))
+
+
+def read_registry(store: Store, as_of=None) -> pd.DataFrame:
+    """The registry as of a day: one row per practice.
+
+    Parameters
+    ----------
+    store : Store
+    as_of : date-like, optional
+        The day (a date, a timestamp or ``YYYY-MM-DD``). Rows valid from a later day are
+        ignored, and a practice without any row valid by then is left out. Default: every row
+        (the latest facts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`REGISTRY_COLUMNS`, sorted by ``practice_id``. Each column holds the
+        value of the practice's latest row (by ``valid_from``; undated rows count as the
+        oldest) that has one, so that an update of some columns keeps the others;
+        ``valid_from`` is the latest ``valid_from`` among the rows used.
+
+    Raises
+    ------
+    PracticeRegistryError
+        For an ``as_of`` that is not a date.
+    """
+    hist = registry_history(store)
+    if as_of is not None:
+        day = _as_of_day(as_of)
+        hist = hist[hist["valid_from"].isna() | (hist["valid_from"] <= day)]
+    if hist.empty:
+        return hist.reset_index(drop=True)
+    # rows are sorted oldest first within a practice: the last non-null value is the latest
+    latest = hist.groupby("practice_id", sort=True).last()  # last() skips nulls column by column
+    latest = latest.reset_index()
+    return conform_registry(latest)
+
+
+def _as_of_day(as_of) -> pd.Timestamp:
+    try:
+        day = pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        raise PracticeRegistryError(f"`as_of` {as_of!r} is not a date: give it like 2026-01-31") from None
+    if pd.isna(day):
+        raise PracticeRegistryError(f"`as_of` {as_of!r} is not a date: give it like 2026-01-31")
+    if day.tzinfo is not None:
+        day = day.tz_localize(None)
+    return day.normalize()
+
+
+def read_practices(store: Store) -> pd.DataFrame:
+    """The registry with every practice's latest facts (:func:`read_registry` with no ``as_of``)."""
+    return read_registry(store)
 
 
 def known_practices(store: Store, registry: pd.DataFrame | None = None) -> set[str]:
@@ -83,48 +280,185 @@ def known_practices(store: Store, registry: pd.DataFrame | None = None) -> set[s
     return known
 
 
+# ----------------------------------------------------------------------------- checking
+def check_registry_rows(frame: pd.DataFrame) -> list[tuple[int, str]]:
+    """Every problem of registry rows, as ``(row position, reason)`` pairs.
+
+    ``frame`` is already :func:`conform_registry`-ed apart from ``practice_id`` (checked
+    here as an ODS code). Used by :func:`update_registry` and by file imports that report the
+    file's line of each problem.
+    """
+    problems: list[tuple[int, str]] = []
+    for i, pid in enumerate(frame["practice_id"]):
+        if pd.isna(pid) or str(pid).strip() == "":
+            problems.append((i, "practice_id is empty"))
+            continue
+        try:
+            validate_practice_id(pid)
+        except InvalidPracticeError as err:
+            problems.append((i, str(err)))
+    checks = [
+        ("list_size", lambda s: s < 0, "list_size {v} is negative"),
+        ("deprivation_decile", lambda s: (s < 1) | (s > 10), "deprivation_decile {v} is not 1-10 (1 = most deprived)"),
+    ] + [(c, lambda s: (s < 0) | (s > 1), c + " {v} is not a share between 0 and 1") for c in SHARE_COLUMNS]
+    for col, bad, text in checks:
+        values = frame[col]
+        hit = bad(values).fillna(False).to_numpy(dtype=bool)
+        problems += [(int(i), text.format(v=values.iloc[i])) for i in np.flatnonzero(hit)]
+    nation = frame["nation"]
+    wrong = (nation.notna() & ~nation.isin(NATIONS)).to_numpy(dtype=bool)
+    problems += [(int(i), f"nation {nation.iloc[i]!r} is not one of {', '.join(NATIONS)}") for i in np.flatnonzero(wrong)]
+    return sorted(problems)
+
+
+# ----------------------------------------------------------------------------- writing
+def _write(store: Store, frame: pd.DataFrame) -> None:
+    """Replace the registry file atomically (caller holds the store's lock)."""
+    path = store.root / FILE_NAME
+    tmp = path.with_name(f"{FILE_NAME}.tmp-{uuid.uuid4().hex}")  # cleared by Store.lock after a crash
+    pq.write_table(_to_table(_sorted(frame)), tmp)
+    os.replace(tmp, path)
+
+
+def update_registry(store: Store, frame: pd.DataFrame, *, source: str) -> RegistryUpdate:
+    """Add or update dated registry rows: upsert by ``practice_id`` and ``valid_from``.
+
+    Parameters
+    ----------
+    store : Store
+    frame : pandas.DataFrame
+        Rows with ``practice_id`` and any of the registry's other columns (missing ones are
+        null). ``valid_from`` may be absent or null (the row holds always).
+    source : str
+        Where the rows come from, for the summary (a file name, ``demo``...).
+
+    Returns
+    -------
+    RegistryUpdate
+        Counts of rows added, changed and unchanged.
+
+    Raises
+    ------
+    PracticeRegistryError
+        For unknown columns, a practice id that is not an ODS code, a practice given twice
+        for the same ``valid_from``, an unreadable ``valid_from``, or a value out of range
+        (negative list size, a share outside 0-1, a decile outside 1-10, an unknown nation),
+        all of them listed with their row.
+
+    Notes
+    -----
+    Only non-null values overwrite: a row for a practice and day already in the registry
+    keeps the values the update leaves null. Rows for other days are never touched.
+    """
+    unknown = [c for c in frame.columns if c not in REGISTRY_COLUMNS]
+    if unknown:
+        raise PracticeRegistryError(
+            f"unknown registry column(s) {', '.join(map(str, unknown))} from {source}; "
+            f"the registry has {', '.join(REGISTRY_COLUMNS)}"
+        )
+    if "practice_id" not in frame.columns:
+        raise PracticeRegistryError(f"rows from {source} need a practice_id column")
+    new = conform_registry(frame)
+    problems = check_registry_rows(new)
+    if "valid_from" in frame.columns:
+        given = frame["valid_from"].reset_index(drop=True)
+        unreadable = new["valid_from"].isna() & given.notna() & (given.astype(str).str.strip() != "")
+        problems += [(int(i), f"valid_from {given.iloc[i]!r} is not a date") for i in np.flatnonzero(unreadable.to_numpy())]
+    if problems:
+        raise PracticeRegistryError(_problem_text(source, sorted(problems)))
+    new["practice_id"] = [validate_practice_id(p) for p in new["practice_id"]]
+    dup = new.duplicated(list(_KEY), keep=False)
+    if dup.any():
+        pairs = sorted({f"{p} ({'always' if pd.isna(v) else v.date()})" for p, v in new.loc[dup, list(_KEY)].itertuples(index=False)})
+        raise PracticeRegistryError(f"practice(s) {', '.join(pairs)} given twice in {source}: give one row per practice and valid_from")
+    added = changed = unchanged = 0
+    with store.lock():
+        old = registry_history(store)
+        key_old = _keys(old)
+        where = {k: i for i, k in enumerate(key_old)}
+        fresh = []
+        for j, k in enumerate(_keys(new)):
+            i = where.get(k)
+            if i is None:
+                fresh.append(j)
+                added += 1
+                continue
+            before = old.iloc[i]
+            after = new.iloc[j]
+            diff = False
+            for c in REGISTRY_COLUMNS:
+                if c in _KEY or pd.isna(after[c]):
+                    continue
+                if pd.isna(before[c]) or before[c] != after[c]:
+                    old.at[old.index[i], c] = after[c]
+                    diff = True
+            changed += diff
+            unchanged += not diff
+        allrows = pd.concat([old, new.iloc[fresh]], ignore_index=True) if fresh else old
+        _write(store, conform_registry(allrows))
+    return RegistryUpdate(
+        source=source,
+        added=added,
+        changed=changed,
+        unchanged=unchanged,
+        practices=int(new["practice_id"].nunique()),
+        path=str(store.root / FILE_NAME),
+    )
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple[str, object]]:
+    return [(p, None if pd.isna(v) else pd.Timestamp(v)) for p, v in zip(frame["practice_id"], frame["valid_from"])]
+
+
+def _problem_text(source: str, problems: list[tuple[int, str]], limit: int = 10) -> str:
+    shown = "; ".join(f"row {i + 1}: {why}" for i, why in problems[:limit])
+    more = f"; and {len(problems) - limit} more" if len(problems) > limit else ""
+    return f"{len(problems)} problem(s) in the practices from {source}: {shown}{more}"
+
+
 def write_practices(store: Store, practices: pd.DataFrame) -> pd.DataFrame:
-    """Add or replace practices in the registry, atomically.
+    """Add or replace practices in the registry whole, atomically.
+
+    Unlike :func:`update_registry`, every dated row of a practice given is replaced by the
+    rows given (the demo writes its federation this way).
 
     Parameters
     ----------
     store : Store
     practices : pandas.DataFrame
         Rows with ``practice_id`` and any of the other columns of :data:`PRACTICE_SCHEMA`
-        (missing ones are null). A practice already in the registry is replaced whole.
+        (missing ones are null).
 
     Returns
     -------
     pandas.DataFrame
-        The registry as written, sorted by ``practice_id``.
+        Every row of the registry as written (:func:`registry_history`).
 
     Raises
     ------
     PracticeRegistryError
-        For a missing or repeated practice id, or a negative list size.
+        For a missing or repeated practice id (for the same ``valid_from``), or a value out
+        of range.
     """
     if "practice_id" not in practices.columns:
         raise PracticeRegistryError("practices need a practice_id column")
-    new = practices.copy()
+    new = conform_registry(practices)
+    problems = check_registry_rows(new)
+    if problems:
+        raise PracticeRegistryError(_problem_text("the rows given", problems))
     new["practice_id"] = [validate_practice_id(p) for p in new["practice_id"]]
-    if new["practice_id"].duplicated().any():
-        dup = sorted(set(new.loc[new["practice_id"].duplicated(), "practice_id"]))
+    if new.duplicated(list(_KEY)).any():
+        dup = sorted(set(new.loc[new.duplicated(list(_KEY)), "practice_id"]))
         raise PracticeRegistryError(f"practice(s) {', '.join(dup)} given twice")
-    for c in PRACTICE_SCHEMA.names:
-        if c not in new.columns:
-            new[c] = None
-    sizes = pd.to_numeric(new["list_size"], errors="coerce")
-    if (sizes < 0).any():
-        raise PracticeRegistryError("list_size cannot be negative")
-    new["list_size"] = sizes.astype("Int64")
     with store.lock():
-        old = read_practices(store)
+        old = registry_history(store)
         old = old[~old["practice_id"].isin(new["practice_id"])]
-        allp = pd.concat([old, new[list(PRACTICE_SCHEMA.names)]], ignore_index=True)
-        allp = allp.sort_values("practice_id", kind="stable").reset_index(drop=True)
-        table = pa.Table.from_pandas(allp[list(PRACTICE_SCHEMA.names)], schema=PRACTICE_SCHEMA, preserve_index=False)
-        path = store.root / FILE_NAME
-        tmp = path.with_name(f"{FILE_NAME}.tmp-{uuid.uuid4().hex}")
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    return allp
+        allp = conform_registry(pd.concat([old, new], ignore_index=True)) if len(old) else new
+        _write(store, allp)
+    return _sorted(allp)
+
+
+def month_start(day) -> dt.date:
+    """The first day of ``day``'s month (a ``valid_from`` for monthly figures)."""
+    ts = pd.Timestamp(day)
+    return dt.date(ts.year, ts.month, 1)

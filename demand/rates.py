@@ -141,8 +141,8 @@ def list_size_as_of(registry: pd.DataFrame, keys: pd.DataFrame, columns: Sequenc
 
     Notes
     -----
-    For each practice and day, the row with the latest ``valid_from`` on or before the day is
-    used; a row without ``valid_from`` holds always but gives way to any dated row that holds.
+    For each practice, column and day, the value of the row with the latest ``valid_from`` on
+    or before the day that has one is used (an update may fill only some columns); a row without ``valid_from`` holds always but gives way to any dated row that holds.
     A practice whose first dated row starts after the day has no list size then (not known,
     and a later one is not guessed back); its other columns (PCN, federation) are taken from
     its first row.
@@ -161,16 +161,19 @@ def list_size_as_of(registry: pd.DataFrame, keys: pd.DataFrame, columns: Sequenc
     reg = reg.sort_values(["_from", "practice_id"], kind="stable")
     left = pd.DataFrame({"practice_id": keys["practice_id"].astype(str).to_numpy(), "_on": pd.to_datetime(keys["period"]).astype("datetime64[us]").to_numpy(), "_row": np.arange(len(keys))})
     left = left.sort_values("_on", kind="stable")
-    merged = pd.merge_asof(left, reg.drop(columns=["valid_from"], errors="ignore"), left_on="_on", right_on="_from", by="practice_id", direction="backward")
-    merged = merged.sort_values("_row")
     out = keys.reset_index(drop=True).copy()
-    first = reg.drop_duplicates("practice_id", keep="first").set_index("practice_id")
+    pid = out["practice_id"].astype(str)
     for c in columns:
-        values = pd.Series(merged[c].to_numpy(), index=out.index)
+        # column by column: a registry update may fill some columns and leave others null, and
+        # each column's latest known value holds (as telephony.practices.read_registry reads it)
+        has = reg[reg[c].notna()]
+        merged = pd.merge_asof(left, has[["practice_id", "_from", c]], left_on="_on", right_on="_from", by="practice_id", direction="backward")
+        values = pd.Series(merged.sort_values("_row")[c].to_numpy(), index=out.index)
         if c != "list_size":
             # membership (PCN, federation) rarely changes: before a practice's first row, its
             # first row's group holds, so that its counts are not split off into a null group
-            values = values.where(values.notna(), out["practice_id"].astype(str).map(first[c]))
+            first = has.drop_duplicates("practice_id", keep="first").set_index("practice_id")[c]
+            values = values.where(values.notna(), pid.map(first))
         out[c] = values.to_numpy()
     if "list_size" in columns:
         out["list_size"] = pd.array(out["list_size"], dtype="Int64")

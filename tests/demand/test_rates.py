@@ -107,3 +107,12 @@ def test_to_periods_sums_days_into_months_and_quarters():
 def test_unknown_level_is_refused():
     with pytest.raises(MetricsInputError, match="Unknown level 'icb'"):
         roll_up(_counts(), _registry(), "icb")
+
+
+def test_a_registry_update_of_other_columns_keeps_the_list_size():
+    reg = pd.DataFrame({"practice_id": ["P1", "P1"], "valid_from": pd.to_datetime(["2026-01-01", "2026-02-01"]).date,
+                        "list_size": pd.array([6000, None], dtype="Int64"), "pcn_code": [None, "U9"]})
+    keys = pd.DataFrame({"practice_id": ["P1", "P1"], "period": pd.to_datetime(["2026-01-01", "2026-02-01"])})
+    got = list_size_as_of(reg, keys, ["list_size", "pcn_code"])
+    assert got["list_size"].tolist() == [6000, 6000]
+    assert got["pcn_code"].tolist() == ["U9", "U9"]  # before its first PCN row: that row's PCN

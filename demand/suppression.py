@@ -131,13 +131,13 @@ def _determined(a: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     sub = sub[sub.any(axis=1)]
     if len(sub) == 0:
         return hidden[:0]
-    rank = np.linalg.matrix_rank(sub)
-    fixed = []
-    for k in range(len(hidden)):
-        e = np.zeros((1, len(hidden)))
-        e[0, k] = 1.0
-        if np.linalg.matrix_rank(np.vstack([sub, e])) == rank:
-            fixed.append(hidden[k])
+    # e_k is in the row space exactly when it is orthogonal to the null space: the null
+    # space's basis vectors (one SVD) all have a zero k-th entry
+    _, sv, vt = np.linalg.svd(sub, full_matrices=True)
+    tol = max(sub.shape) * np.finfo(float).eps * (sv[0] if len(sv) else 1.0)
+    rank = int((sv > tol).sum())
+    null = vt[rank:]
+    fixed = [hidden[k] for k in range(len(hidden)) if not len(null) or np.abs(null[:, k]).max() < 1e-9]
     return np.asarray(fixed, dtype="int64")
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "CBT_FROM_NHS",
     "WAIT_BANDS",
     "SYSTEM_LIMITS",
+    "SYSTEM_NOTES",
     "cbt_outcomes",
     "cbt_category",
     "system_notes",
@@ -66,8 +67,9 @@ WAIT_BANDS: tuple[tuple[str, float, float], ...] = (
     ("gt_5m", 300.0, np.inf),
 )
 
-#: What each phone system cannot tell, as CBT category → why. Systems not listed record all
-#: four categories (as far as their exports have been checked).
+#: What each phone system cannot tell, as CBT category → why: such a category's count is not
+#: comparable with other systems' (it is zero, or hidden in another category). Systems not
+#: listed record all four categories (as far as their exports have been checked).
 SYSTEM_LIMITS: dict[str, dict[str, str]] = {
     "asterisk_queue_log": {
         "ended_ivr": "a queue_log only sees calls that reached a queue: calls ending in the menus are in no category and not in the inbound total",
@@ -82,6 +84,10 @@ SYSTEM_LIMITS: dict[str, dict[str, str]] = {
     "threecx_cdr": {
         "callback_requested": "3CX CDRs do not record call-back requests",
     },
+}
+#: Notes on systems whose words differ but whose CBT categories are the same (shown beside the
+#: figures, not withheld): category → note.
+SYSTEM_NOTES: dict[str, dict[str, str]] = {
     "xon_surgery_connect": {
         "missed": "X-on's downloads have no queue abandons: callers who hung up in the queue are 'Missed' (the CBT category is the same; abandonment rates are not comparable)",
     },
@@ -184,14 +190,15 @@ def system_notes(outcomes: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``practice_id, source_format, category, why``: a row per category a practice's system
-        cannot tell (from :data:`SYSTEM_LIMITS`) or never recorded in the data given.
+        cannot tell (:data:`SYSTEM_LIMITS`), records under other words (:data:`SYSTEM_NOTES`),
+        or never recorded in the data given.
     """
     rows = []
     for pid, grp in outcomes.groupby("practice_id", sort=True):
         formats = sorted({f for s in grp["source_format"] for f in str(s).split("+")})
         done = set()
         for f in formats:
-            for cat, why in SYSTEM_LIMITS.get(f, {}).items():
+            for cat, why in {**SYSTEM_NOTES.get(f, {}), **SYSTEM_LIMITS.get(f, {})}.items():
                 rows.append({"practice_id": pid, "source_format": f, "category": cat, "why": why})
                 done.add(cat)
         for cat in str(grp["none_recorded"].iloc[0]).split(", "):

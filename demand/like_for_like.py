@@ -76,7 +76,6 @@ SYSTEM_LIMITS: dict[str, dict[str, str]] = {
     },
     "threecx_report": {
         "callback_requested": "3CX call reports have no call-back request word in the exports checked: call-backs count as answered or missed",
-        "ended_ivr": "3CX reports name IVR hang-ups only in unverified words",
     },
     "threecx_inbound": {
         "callback_requested": "3CX reports have no call-back request word in the exports checked",
@@ -88,6 +87,7 @@ SYSTEM_LIMITS: dict[str, dict[str, str]] = {
 #: Notes on systems whose words differ but whose CBT categories are the same (shown beside the
 #: figures, not withheld): category → note.
 SYSTEM_NOTES: dict[str, dict[str, str]] = {
+    "threecx_report": {"ended_ivr": "3CX reports name IVR hang-ups in words not yet checked against real exports"},
     "xon_surgery_connect": {
         "missed": "X-on's downloads have no queue abandons: callers who hung up in the queue are 'Missed' (the CBT category is the same; abandonment rates are not comparable)",
     },

@@ -54,6 +54,7 @@ __all__ = [
     "federation_members",
     "compare_practices",
     "comparison_table",
+    "format_comparison",
     "read_federation_comparison",
     "PracticeSummary",
     "FederationPage",
@@ -265,6 +266,23 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
     out["_o"] = out["level"].map(order)
     out = out.sort_values(["period", "_o", "pcn", "practice_id"], kind="stable", na_position="last")
     return out[cols].reset_index(drop=True)
+
+
+def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`comparison_table` for a terminal: dates as days, rates to one decimal, shares and
+    percentiles as whole percentages; suppressed cells (``<5``, ``*``) as they are."""
+    out = table.drop(columns=["alike_on", "england_percentile"]).copy()
+    out["period"] = pd.to_datetime(out["period"]).dt.strftime("%Y-%m-%d")
+
+    def shown(fmt):
+        return lambda v: v if isinstance(v, str) else ("" if v is None or pd.isna(v) else fmt(v))
+
+    out["per_1000"] = out["per_1000"].map(shown(lambda v: f"{v:.1f}"))
+    for c in [c for c in out.columns if c.endswith("_share")]:
+        out[c] = out[c].map(shown(lambda v: f"{v:.1%}"))
+    out["peer_percentile"] = out["peer_percentile"].map(shown(lambda v: f"{v:.0f}th"))
+    out["list_size"] = out["list_size"].map(shown(lambda v: f"{int(v)}"))
+    return out.rename(columns={c: c.replace("_share", "_%") for c in out.columns if c.endswith("_share")}).fillna("")
 
 
 def _period_bounds(first_date, last_date) -> tuple[str, str]:

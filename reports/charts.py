@@ -452,6 +452,10 @@ def funnel_figure(points: pd.DataFrame, curve: pd.DataFrame, value_label: str = 
     for _, r in points.iterrows():
         ax.annotate(str(r["practice_id"]), (r[den], r["value"] * scale), xytext=(3, 3), textcoords="offset points", fontsize=7)
     ax.set_xscale("log")
+    # plain numbers (600, 1,000), not powers of ten: a practice manager reads calls, not exponents
+    fmt = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_minor_formatter(fmt)
     ax.set_xlabel(denominator_label + " (log scale)")
     ax.set_ylabel(value_label + (" (%)" if share else ""))
     ax.legend(loc="best")

@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 
 from demand.like_for_like import CBT_CATEGORIES, cbt_outcomes, system_notes
+from demand.metrics import period_bounds
 from demand.national.cbt import read_national_cbt
 from demand.peers import PeerError, cbt_measures, explain_peers, national_position, nearest_peers, percentile_among
 from demand.rates import rates_per_1000, roll_up
 from demand.suppression import Lines, suppress
-from demand.variation import funnel, funnel_curve
+from demand.variation import VariationError, funnel, funnel_curve
 from telephony.practices import read_registry, registry_history
 from telephony.store import Store
 from telephony.timeutil import DEFAULT_TZ
@@ -285,12 +286,6 @@ def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: c.replace("_share", "_%") for c in out.columns if c.endswith("_share")}).fillna("")
 
 
-def _period_bounds(first_date, last_date) -> tuple[str, str]:
-    from demand.metrics import period_bounds  # the one reading of "from ... to ... inclusive"
-
-    return period_bounds(first_date, last_date)
-
-
 def read_federation_comparison(
     store: Store,
     federation: str,
@@ -309,7 +304,7 @@ def read_federation_comparison(
     """
     history = registry_history(store)
     members = federation_members(read_registry(store), federation)
-    start, end = _period_bounds(first_date, last_date)
+    start, end = period_bounds(first_date, last_date)  # the one reading of "from ... to ..., inclusive"
     calls = store.read_calls(members, start, end, columns=["practice_id", "start_utc", "source_format", "direction", "outcome", "wait_s"])
     if calls.empty:
         raise ReportDataError(f"No calls from {first_date} to {last_date} for the practices of {federation} ({', '.join(members)}).")
@@ -417,7 +412,7 @@ def build_federation_page(federation: str, week: ReportWeek, comparison: Compari
         if len(outside) > len(fun) / 2:
             notes.append("Most practices fall outside the funnel's limits: they differ by more than chance, so the limits "
                          "understate real variation (over-dispersion); read outliers as questions, not verdicts.")
-    except Exception as exc:  # noqa: BLE001 - a page without a funnel is still a page
+    except (VariationError, IndexError) as exc:  # a page without a funnel is still a page
         notes.append(f"No funnel plot: {exc}")
     return FederationPage(federation, week, prac.reset_index(drop=True), table[table["level"] != "practice"].reset_index(drop=True),
                           fun, curve, comparison.systems, notes, generated)

@@ -39,10 +39,11 @@ from demand.rates import rates_per_1000, roll_up
 from demand.suppression import Lines, suppress
 from demand.variation import VariationError, funnel, funnel_curve
 from telephony.practices import read_registry, registry_history
-from telephony.store import Store
+from telephony.store import Store, open_store
 from telephony.timeutil import DEFAULT_TZ
 
 from reports import text as T
+from reports.charts import federation_charts
 from reports.errors import ReportDataError
 from reports.html import CSS, _table, e, render_weekly_html
 from reports.inputs import HISTORY_WEEKS, read_report_inputs
@@ -352,8 +353,6 @@ def _summary(report: WeeklyReport, file_name: str) -> PracticeSummary:
 def _one_report(store_root: str, practice: str, week_iso: str, out_dir: str, model: str, history_weeks: int, tz: str,
                 generated: str) -> PracticeSummary:
     """Build and write one practice's weekly report (module level: runs in a worker process)."""
-    from telephony.store import open_store
-
     store = open_store(store_root)
     week = report_week(week_iso)
     inputs = read_report_inputs(store, [practice], week, history_weeks, tz)
@@ -438,8 +437,6 @@ def _cell(v, kind: str) -> str:
 
 def render_federation_html(page: FederationPage, charts: dict | None = None) -> str:
     """The federation page: one self-contained HTML document linking each practice's report."""
-    from reports.charts import federation_charts
-
     if charts is None:
         charts = federation_charts(page)
     head = [("Practice", "text"), ("PCN", "text"), ("Calls", ""), ("Calls per 1,000", ""), ("People per 1,000", ""),

@@ -37,6 +37,9 @@ from forecasting.pipeline import PlanError, backtest_series, forecast_series, re
 from forecasting.planning.plan import parse_service_level, staff_week
 
 from reports import read_last_complete_week, report_week, write_weekly_report
+from reports.federation import (comparison_table, federation_members, format_comparison, read_federation_comparison,
+                                write_federation_report)
+from telephony.practices import read_registry
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -74,6 +77,10 @@ ARGUMENT_FLAGS: dict[str, str] = {
     # frontdoor demo --practices (issue 12)
     "n_practices": "--practices",
     "national_practices": "--national-practices",
+    # issue 12, comparison (helper G)
+    "federation": "--federation",
+    "peers": "--peers",
+    "workers": "--workers",
 }
 _ARGUMENT = re.compile(r"`([a-z_]+)`")
 
@@ -849,7 +856,10 @@ def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_fo
 
 
 @main.command("report")
-@click.option("--practice", required=True, metavar="ODS", help="ODS code of the practice, e.g. A81001.")
+@click.option("--practice", "practices", multiple=True, metavar="ODS",
+              help="ODS code of the practice, e.g. A81001 (repeat for several: each gets its own page).")
+@click.option("--federation", metavar="NAME",
+              help="Write the federation page and each of its practices' reports (the name as in 'frontdoor practices list').")
 @click.option(
     "--week",
     metavar="YYYY-Www",
@@ -861,11 +871,14 @@ def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_fo
     type=click.Path(path_type=Path),
     default=None,
     help="HTML file to write. Default: frontdoor-report-ODS-YYYY-Www.html in the current folder "
-    "(a folder gets that name inside it).",
+    "(a folder gets that name inside it). With several practices or --federation: a folder.",
 )
 @click.option("--pdf", is_flag=True, help="Also print it to a PDF beside the HTML (needs Chromium: apt-get install chromium).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="With --federation: reports built at once (default: the machine's cores).")
 @store_option
-def report_cmd(practice: str, week: str | None, out: Path | None, pdf: bool, store_dir: Path) -> None:
+def report_cmd(practices: tuple[str, ...], federation: str | None, week: str | None, out: Path | None, pdf: bool,
+               workers: int | None, store_dir: Path) -> None:
     """Write a practice's weekly demand report: one self-contained HTML page.
 
     The week's calls, callers and same-day capacity against the week before and the four
@@ -873,19 +886,87 @@ def report_cmd(practice: str, week: str | None, out: Path | None, pdf: bool, sto
     rota and clinician sessions; how last week's forecast did; data quality. Charts are inside
     the file: it opens offline and prints on A4. No phone number, name or staff identity is in it.
 
+    With --federation, one federation page (a row per practice: demand per 1,000, answered
+    share, time to get through, same-day pressure next week, peer position; a funnel plot)
+    linking each practice's report, all written to the --out folder; small counts suppressed.
+
     \b
     Example:
       frontdoor report --practice A81001 --week 2026-W47
       frontdoor report --practice A81001 --week 2026-W47 --out week47.html --pdf
+      frontdoor report --practice A81001 --practice A81002 --out reports/
+      frontdoor report --federation "Example Valley GP Federation" --out federation/
     """
-
+    if federation and practices:
+        raise click.ClickException("Give --practice or --federation, not both (a federation's report covers its practices).")
+    if not federation and not practices:
+        raise click.ClickException("Give --practice ODS (repeat for several) or --federation NAME.")
     store = open_store(store_dir)
-    wk = report_week(week) if week is not None else read_last_complete_week(store, practice)
-    click.echo(f"Writing the weekly report of {practice.upper()} for {wk.iso}...", err=True)
-    files = write_weekly_report(store, practice, wk, out, pdf=pdf)
-    click.echo(f"Report: {files.html}")
-    if files.pdf is not None:
-        click.echo(f"PDF: {files.pdf}")
+    if federation:
+        _report_federation(store, federation, week, out, workers)
+        return
+    wanted = list(dict.fromkeys(p.strip().upper() for p in practices))
+    if len(wanted) > 1 and out is not None and out.suffix.lower() in (".html", ".htm") and not out.is_dir():
+        raise click.ClickException(f"{len(wanted)} practices make {len(wanted)} pages: give --out a folder, not the file {out.name}.")
+    for p in wanted:
+        wk = report_week(week) if week is not None else read_last_complete_week(store, p)
+        click.echo(f"Writing the weekly report of {p} for {wk.iso}...", err=True)
+        files = write_weekly_report(store, p, wk, out if len(wanted) == 1 else (out or Path(".")), pdf=pdf)
+        click.echo(f"Report: {files.html}")
+        if files.pdf is not None:
+            click.echo(f"PDF: {files.pdf}")
+
+
+def _report_federation(store, federation: str, week: str | None, out: Path | None, workers: int | None) -> None:
+    members = federation_members(read_registry(store), federation)
+    wk = report_week(week) if week is not None else read_last_complete_week(store, members[0])
+    click.echo(f"Writing the reports of {len(members)} practices of {federation} for {wk.iso}...", err=True)
+
+    def progress(done: int, total: int, practice: str) -> None:
+        click.echo(f"  [{done}/{total}] {practice} written", err=True)
+
+    files = write_federation_report(store, federation, wk, out, workers=workers, progress=progress)
+    click.echo(f"Federation page: {files.page}")
+    for p, path in files.reports.items():
+        click.echo(f"Report {p}: {path}")
+
+
+# ----------------------------------------------------------------------------- benchmark (issue 12)
+
+
+@main.command("benchmark")
+@click.option("--federation", required=True, metavar="NAME", help="The federation to compare (as in 'frontdoor practices list').")
+@click.option("--peers", type=click.IntRange(1, 50), default=5, show_default=True, help="Most alike practices per practice.")
+@click.option("--period", type=click.Choice(("week", "month", "quarter")), default="week", show_default=True,
+              help="Periods to compare.")
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", default=None, help="First day (default: the latest complete week).")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", default=None, help="Last day, included.")
+@store_option
+@format_option
+def benchmark_cmd(federation: str, peers: int, period: str, date_from: str | None, date_to: str | None, store_dir: Path,
+                  out_format: str) -> None:
+    """Compare a federation's practices like for like, with PCN and federation totals and peers.
+
+    NHS England's cloud-telephony (CBT) outcomes derived from each practice's own calls, per
+    1,000 registered patients, the phone system each practice's figures come from (and what
+    it cannot tell), each practice's most alike peers and its percentile among them (and
+    among England's practices once the national CBT table is ingested). Counts under 5 show
+    as <5; * marks a figure withheld so that a small count cannot be worked out.
+
+    \b
+    Example:
+      frontdoor benchmark --federation "Example Valley GP Federation" --peers 5
+      frontdoor benchmark --federation "Example Valley GP Federation" --period month --from 2025-01-01 --to 2025-06-30 --format csv
+    """
+    store = open_store(store_dir)
+    if date_from is None or date_to is None:
+        members = federation_members(read_registry(store), federation)
+        wk = read_last_complete_week(store, members[0])
+        date_from = date_from or wk.start.isoformat()
+        date_to = date_to or wk.last.isoformat()
+    comparison = read_federation_comparison(store, federation, date_from, date_to, period=period, peers=peers)
+    table = comparison_table(comparison)
+    emit(format_comparison(table) if out_format == "table" else table, out_format)
 
 
 # ----------------------------------------------------------------------------- forecasting

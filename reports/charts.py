@@ -416,3 +416,58 @@ def weekly_charts(report) -> dict[str, Chart]:
             uri, w, h = to_data_uri(fig)
             out[name] = Chart(name, uri, alt, w, h)
     return out
+
+
+# ----------------------------------------------------------------------------- federation (issue 12)
+
+
+def funnel_figure(points: pd.DataFrame, curve: pd.DataFrame, value_label: str = "answered share",
+                  denominator_label: str = "inbound calls", share: bool = True) -> Figure | None:
+    """A funnel plot: each practice's figure against its size, with the 95% and 99.8% limits.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        :func:`demand.variation.funnel` rows (``practice_id``, the denominator column named in
+        ``curve``'s terms as the third column, ``value``, ``target``, ``flag``).
+    curve : pandas.DataFrame
+        :func:`demand.variation.funnel_curve` of the same target.
+    """
+    if points is None or curve is None or not len(points):
+        return None
+    den = points.columns[2]
+    fig, ax = _figure(3.2)
+    scale = 100.0 if share else 1.0
+    for level, style in (("95", "--"), ("99.8", ":")):
+        for side in ("lower", "upper"):
+            col = f"{side}_{level}"
+            if col in curve.columns:
+                ax.plot(curve["denominator"], curve[col] * scale, style, color=COLOURS["other"], lw=0.9,
+                        label=f"{level}% limits" if side == "lower" else None)
+    ax.axhline(points["target"].iloc[0] * scale, color=COLOURS["actual"], lw=0.8, label="federation")
+    out = points["flag"] != ""
+    ax.scatter(points.loc[~out, den], points.loc[~out, "value"] * scale, color=COLOURS["calls"], s=22, zorder=3, label="practice")
+    ax.scatter(points.loc[out, den], points.loc[out, "value"] * scale, color=COLOURS["turned_away"], s=26, zorder=3,
+               label="outside a limit" if out.any() else None)
+    for _, r in points.iterrows():
+        ax.annotate(str(r["practice_id"]), (r[den], r["value"] * scale), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    ax.set_xscale("log")
+    # plain numbers (600, 1,000), not powers of ten: a practice manager reads calls, not exponents
+    fmt = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_minor_formatter(fmt)
+    ax.set_xlabel(denominator_label + " (log scale)")
+    ax.set_ylabel(value_label + (" (%)" if share else ""))
+    ax.legend(loc="best")
+    return fig
+
+
+def federation_charts(page) -> dict[str, Chart]:
+    """Draw and encode the charts of a :class:`reports.federation.FederationPage` (``funnel``)."""
+    out = {}
+    with matplotlib.rc_context(_STYLE):
+        fig = funnel_figure(page.funnel, page.curve)
+        if fig is not None:
+            uri, w, h = to_data_uri(fig)
+            out["funnel"] = Chart("funnel", uri, "Funnel plot of each practice's answered share against its inbound calls", w, h)
+    return out

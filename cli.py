@@ -72,12 +72,12 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "shrinkage": "--shrinkage",
     "aht_s": "--aht",
     "remove_ingest": "frontdoor store remove --ingest",
-    # issue 12: the practices registry and national data
+    # the practices registry and national data
     "as_of": "--as-of",
-    # frontdoor demo --practices (issue 12)
+    # the federation demo
     "n_practices": "--practices",
     "national_practices": "--national-practices",
-    # issue 12, comparison (helper G)
+    # federations (issue 12)
     "federation": "--federation",
     "peers": "--peers",
     "workers": "--workers",

@@ -55,11 +55,11 @@ import pandas as pd
 
 from demand.definitions import DEFAULT_TZ
 from demand.national.cbt import ANSWER_BANDS, CBT_COLUMNS, LENGTH_BANDS, MISSED_BANDS, UNASSIGNED
+from demand.like_for_like import cbt_outcomes
 from demand.queue import nhs_metrics
 
 __all__ = [
     "ENGLAND_JAN_2026",
-    "CBT_OUTCOMES",
     "cbt_from_calls",
     "cbt_from_simulation",
     "cbt_shares",
@@ -73,17 +73,6 @@ ENGLAND_JAN_2026: dict[str, float] = {
     "ended_ivr": 0.265,
     "callback_requested": 0.076,
     "missed": 0.109,
-}
-#: Frontdoor outcome of an inbound call → CBT column (outcomes not here count in the total only).
-CBT_OUTCOMES: dict[str, str] = {
-    "answered": "answered",
-    "callback": "callback_requested",
-    "ivr_abandoned": "ended_ivr",
-    "closed": "ended_ivr",
-    "abandoned": "missed",
-    "missed": "missed",
-    "voicemail": "missed",
-    "busy": "missed",
 }
 _BAND_EDGES_S = (60.0, 120.0, 300.0)
 _OUTCOMES4 = ("answered", "ended_ivr", "callback_requested", "missed")
@@ -114,42 +103,39 @@ def cbt_from_calls(calls: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame:
     pandas.DataFrame
         ``month`` (naive first of the month), ``practice_id`` and the count columns of
         :data:`demand.national.cbt.CBT_COLUMNS` (int64), one row per practice and month with
-        calls. The definitions are in the module's docstring; ``inbound_calls`` also counts
-        ``failed`` and ``unknown`` calls, which are in none of the four outcomes.
+        calls. The four outcomes and the wait bands are :func:`demand.like_for_like.cbt_outcomes`'s
+        (``inbound_calls`` also counts calls in none of the four, e.g. ``failed`` or ``unknown``;
+        a call without a recorded wait or length is in no band).
     """
+    # the four outcomes and the wait bands are like_for_like's (one derivation of the CBT
+    # categories); the publication also counts call-backs made and answered calls by length
+    counts = cbt_outcomes(calls.assign(source_format=calls.get("source_format", "simulation")), "month", tz)
+    out = counts.rename(columns={"period": "month"})
+    out["month"] = pd.DatetimeIndex(out["month"]).astype("datetime64[ns]")
     nhs = nhs_metrics(calls, by="month", tz=tz)
-    out = pd.DataFrame(
+    made = pd.DataFrame(
         {
-            "month": pd.DatetimeIndex(nhs["month"]).tz_localize(None),
+            "month": pd.DatetimeIndex(nhs["month"]).tz_localize(None).astype("datetime64[ns]"),
             "practice_id": nhs["practice_id"].astype(str).to_numpy(),
-            "inbound_calls": nhs["inbound_calls"].to_numpy(),
-            "answered": nhs["answered"].to_numpy(),
-            "ended_ivr": nhs["ended_before_queue"].to_numpy(),
-            "callback_requested": nhs["callbacks_requested"].to_numpy(),
-            "missed": (nhs["missed"] + nhs["abandoned"]).to_numpy(),
             "callback_made": nhs["callbacks_made"].to_numpy(),
         }
     )
+    out = out.merge(made, on=["month", "practice_id"], how="left")
     inb = calls[calls["direction"].to_numpy() == "inbound"]
     local = pd.DatetimeIndex(inb["start_utc"]).tz_convert(tz)
-    month = pd.DatetimeIndex(local.tz_localize(None).to_period("M").start_time)
-    key = pd.MultiIndex.from_arrays([month, inb["practice_id"].astype(str).to_numpy()])
-    outcome = inb["outcome"].to_numpy()
-    band_cols = {}
-    for names, mask, values in (
-        (ANSWER_BANDS, outcome == "answered", inb["wait_s"].to_numpy(float)),
-        (LENGTH_BANDS, outcome == "answered", inb["talk_s"].to_numpy(float)),
-        (MISSED_BANDS, np.isin(outcome, [o for o, c in CBT_OUTCOMES.items() if c == "missed"]), inb["wait_s"].to_numpy(float)),
-    ):
-        b = _bands(values)
-        for i, name in enumerate(names):
-            band_cols[name] = pd.Series((mask & (b == i)).astype(np.int64), index=key).groupby(level=[0, 1]).sum()
-    bands = pd.DataFrame(band_cols)
-    bands.index.names = ["month", "practice_id"]
-    out = out.merge(bands.reset_index(), on=["month", "practice_id"], how="left")
-    counts = [c for c in CBT_COLUMNS if c in out.columns and c not in ("month", "practice_id")]
-    out[counts] = out[counts].fillna(0).astype(np.int64)
-    out = out[out["inbound_calls"] > 0]
+    month = pd.DatetimeIndex(local.tz_localize(None).to_period("M").start_time).astype("datetime64[ns]")
+    key = pd.MultiIndex.from_arrays([month, inb["practice_id"].astype(str).to_numpy()], names=["month", "practice_id"])
+    answered = inb["outcome"].to_numpy() == "answered"
+    talk = pd.to_numeric(inb["talk_s"], errors="coerce").to_numpy(float)
+    b = _bands(talk)
+    lengths = pd.DataFrame(
+        {name: pd.Series((answered & ~np.isnan(talk) & (b == i)).astype(np.int64), index=key).groupby(level=[0, 1]).sum()
+         for i, name in enumerate(LENGTH_BANDS)}
+    )
+    out = out.merge(lengths.reset_index(), on=["month", "practice_id"], how="left")
+    counts_cols = [c for c in CBT_COLUMNS if c in out.columns and c not in ("month", "practice_id")]
+    out[counts_cols] = out[counts_cols].fillna(0).astype(np.int64)
+    out = out[["month", "practice_id", *counts_cols]]
     return out.sort_values(["practice_id", "month"]).reset_index(drop=True)
 
 

@@ -113,7 +113,7 @@ def _minute(idx: pd.DatetimeIndex) -> np.ndarray:
     return (idx.hour * 60 + idx.minute).to_numpy()
 
 
-def always_open_night_trough(seed: int = 0, weeks: int = 20, start: str = "2025-09-01") -> Shape:
+def always_open_night_trough(seed: int = 0, weeks: int = 20, start: str = "2025-09-01", freq: str = "h") -> Shape:
     """An hourly 24/7 service, like an emergency department: a night trough, no closures.
 
     Parameters
@@ -124,6 +124,8 @@ def always_open_night_trough(seed: int = 0, weeks: int = 20, start: str = "2025-
         Whole weeks of history (from ``start``, a Monday by default).
     start : str
         First date.
+    freq : {"h", "30min"}
+        Period length; half-hourly counts are half the hourly ones.
 
     Returns
     -------
@@ -135,21 +137,24 @@ def always_open_night_trough(seed: int = 0, weeks: int = 20, start: str = "2025-
     The mean runs from about 2.5 arrivals an hour at 04:00 to about 11 at 11:00–19:00, Mondays
     about 10% busier and weekend nights busier than weekday nights (ED-like).
     """
+    if freq not in ("h", "30min"):
+        raise ValueError(f"freq {freq!r}: the 24/7 shape is hourly ('h') or half-hourly ('30min').")
     rng = np.random.default_rng(seed)
-    idx = _grid(start, weeks, "h")
-    hour = idx.hour.to_numpy()
+    idx = _grid(start, weeks, freq)
+    step = 60 if freq == "h" else 30
+    hour = idx.hour.to_numpy() + idx.minute.to_numpy() / 60.0
     wd = idx.day_of_week.to_numpy()
     # Smooth daily cycle with its trough at 04:00 and its peak mid-afternoon.
     daily = 6.5 - 4.2 * np.cos(2 * np.pi * (hour - 4) / 24) + 0.6 * np.sin(4 * np.pi * (hour - 4) / 24)
     weekly = np.where(wd == 0, 1.10, 1.0) * np.where((wd >= 5) & ((hour < 6) | (hour >= 22)), 1.25, 1.0)
     days = idx.normalize().asi8
-    y = _counts(rng, daily * weekly, days, dispersion=0.01)
+    y = _counts(rng, daily * weekly * step / 60, days, dispersion=0.01)
     frame = pd.DataFrame({"ds": idx.as_unit("ns"), "y": y})
     return Shape(
         name="24/7",
         frame=frame,
-        freq="h",
-        open_slots=_slots({d: (0, _DAY_MIN) for d in range(7)}, 60),
+        freq=freq,
+        open_slots=_slots({d: (0, _DAY_MIN) for d in range(7)}, step),
         hours="always",
     )
 

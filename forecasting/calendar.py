@@ -572,6 +572,12 @@ def learn_hours(ds, y, freq: str, calendar: "Calendar | None" = None, weeks: int
     ``weeks`` weeks that have data. A day without rows or without any demand is a data gap,
     not evidence of closure (:func:`data_gaps`), so a lost Tuesday does not shut Tuesdays.
     """
+    slots, step = _seen_slots(ds, y, freq, calendar, weeks)
+    return OpeningHours.from_slots(slots, step)
+
+
+def _seen_slots(ds, y, freq: str, calendar: "Calendar | None", weeks: int) -> tuple[set, int]:
+    """The ``(weekday, minute)`` periods :func:`learn_hours` opens, and the period length."""
     y = np.asarray(y, dtype=float)
     days, wd, minute, step = _grid_parts(ds, freq)
     cal = calendar if calendar is not None else Calendar(nation=None, hours=None)
@@ -587,7 +593,7 @@ def learn_hours(ds, y, freq: str, calendar: "Calendar | None" = None, weeks: int
             continue
         rows = np.isin(days, recent) & has
         slots.update((d, int(m)) for m in np.unique(minute[rows]))
-    return OpeningHours.from_slots(slots, step)
+    return slots, step
 
 
 def data_gaps(ds, y, freq: str, calendar: "Calendar") -> tuple[pd.Timestamp, ...]:
@@ -626,6 +632,7 @@ def series_calendar(
     holidays: str | None = "none",
     closures: "Closures | None" = None,
     hours_source: str = "stated",
+    keep_demand_open: bool = True,
 ) -> "Calendar":
     """The calendar of one series: stated or learned hours, holidays, closures and data gaps.
 
@@ -643,6 +650,11 @@ def series_calendar(
         Stated closed days and spans (:func:`read_closures`).
     hours_source : str
         Who stated ``hours``, for the notes (``"the registry"``, ``"open_hours"``).
+    keep_demand_open : bool
+        Whether periods with demand in the recent weeks stay open whatever ``hours`` say
+        (default). ``False`` for a count that includes calls made while closed (unique
+        callers count the callers who heard the closed message), whose demand outside the
+        hours is not open-hours demand.
 
     Returns
     -------
@@ -658,7 +670,8 @@ def series_calendar(
     nation = holiday_nation(holidays)
     closures = closures or Closures()
     base = Calendar(nation=nation, hours=None, close_on_bank_holidays=nation is not None, extra_closures=closures.days)
-    seen = learn_hours(ds, y, freq, base)
+    seen_slots, step = _seen_slots(ds, y, freq, base, RECENT_WEEKS)
+    seen = OpeningHours.from_slots(seen_slots, step)
     notes = []
     if hours is None:
         effective = seen
@@ -668,7 +681,13 @@ def series_calendar(
         )
     else:
         stated = hours if isinstance(hours, OpeningHours) else OpeningHours.parse(hours)
-        effective = stated.union(seen)
+        # Only periods the stated hours leave wholly closed: an hourly 18:00 period is open
+        # under 08:00-18:30 already, and must not stretch the hours to 19:00.
+        outside = {
+            (d, m) for d, m in seen_slots
+            if not stated.open_minutes(np.array([d]), np.array([m]), float(step))[0]
+        }
+        effective = stated.union(OpeningHours.from_slots(outside, step)) if keep_demand_open else stated
         notes.append(f"opening hours from {hours_source}: {stated.describe()}")
         if effective != stated:
             extra = _difference(effective, stated)

@@ -149,7 +149,10 @@ def read_practice_series(
         if isinstance(text, str) and text.strip():
             stated, source = text, "the registry"
     default_holidays = "none" if what == "closed" else "england"
-    return df, series_calendars(df, stated, holidays or default_holidays, closures, source)
+    # Unique callers and all calls include the callers who heard the closed message: their
+    # demand outside the hours is not open-hours demand, so stated hours stand for them.
+    keep = what in ("offered", "closed", "same_day_demand") or open_hours is None and stated is None
+    return df, series_calendars(df, stated, holidays or default_holidays, closures, source, keep)
 
 
 def series_calendars(
@@ -158,6 +161,7 @@ def series_calendars(
     holidays: str | None = "none",
     closures: Closures | None = None,
     hours_source: str = "`open_hours`",
+    keep_demand_open: bool = True,
 ) -> dict[str, Calendar]:
     """One calendar per series of ``df`` (:func:`forecasting.calendar.series_calendar`).
 
@@ -173,10 +177,13 @@ def series_calendars(
         Stated closures.
     hours_source : str
         Who stated ``open_hours`` (for the calendars' notes).
+    keep_demand_open : bool
+        See :func:`forecasting.calendar.series_calendar`.
     """
     freq = infer_freq(df[DS], df[ID])
     return {
-        str(uid): series_calendar(g[DS], g[Y].to_numpy(), freq, open_hours, holidays, closures, hours_source)
+        str(uid): series_calendar(g[DS], g[Y].to_numpy(), freq, open_hours, holidays, closures, hours_source,
+                                  keep_demand_open)
         for uid, g in df.groupby(ID, sort=True)
     }
 

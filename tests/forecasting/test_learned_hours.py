@@ -193,3 +193,23 @@ def test_backtest_glue_shows_frontdoors_warnings():
     with pytest.warns(ClosedDemandWarning):
         res = backtest_series(df, ["seasonal_naive"], horizon=24, windows=2, calendar=Calendar())
     assert "warnings" in res.attrs
+
+
+def test_the_demo_practices_keep_their_registry_calendars(tmp_path_factory):
+    # The weekly report's forecasts stay as they were: each demo practice's calendar, from its
+    # registry hours, widened by nothing and with no gaps, is the one the report uses.
+    from demand.simulation.demo import run_demo
+    from forecasting.series import read_calendars
+    from telephony.store import open_store
+
+    out = tmp_path_factory.mktemp("hours_demo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FRONTDOOR_KEY", "test-key-not-secret")
+        store = open_store(run_demo(out, weeks=5, seed=3, start_date=dt.date(2025, 1, 6)).store)
+        registry = read_calendars(store, ["A81001", "A81002", "A81003"])
+        for practice, want in registry.items():
+            for what, freq in (("offered", "30min"), ("offered", "h"), ("unique_callers", "h"), ("same_day_demand", "D")):
+                _, cals = read_practice_series(store, practice, what, freq)
+                assert cals[practice] == want, (practice, what, freq, cals[practice].notes)
+        _, sct = read_practice_series(store, "A81001", "offered", "h", holidays="scotland", open_hours="always")
+        assert sct["A81001"].nation == "SCT" and sct["A81001"].hours == OpeningHours.always_open()

@@ -23,7 +23,7 @@ from telephony.store import validate_practice_id
 
 from forecasting.backtest import backtest
 from forecasting.base import DS, ID, Y, ForecastInputError, Model, freq_minutes, infer_freq
-from forecasting.calendar import Calendar, Closures, read_closures, series_calendar
+from forecasting.calendar import Calendar, CalendarError, Closures, read_closures, series_calendar
 from forecasting.models import make_model
 from forecasting.series import _freq, read_series, series_from_store
 
@@ -152,7 +152,13 @@ def read_practice_series(
     # Unique callers and all calls include the callers who heard the closed message: their
     # demand outside the hours is not open-hours demand, so stated hours stand for them.
     keep = what in ("offered", "closed", "same_day_demand") or open_hours is None and stated is None
-    return df, series_calendars(df, stated, holidays or default_holidays, closures, source, keep)
+    try:
+        cals = series_calendars(df, stated, holidays or default_holidays, closures, source, keep)
+    except CalendarError as err:
+        if source != "the registry":
+            raise
+        raise CalendarError(f"Practice {practice}'s opening hours in the registry: {err} (or give `open_hours`)") from None
+    return df, cals
 
 
 def series_calendars(

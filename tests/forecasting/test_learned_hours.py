@@ -174,6 +174,11 @@ def test_a_practice_uses_its_registry_hours_and_the_closed_series_is_its_own(sto
     assert df.loc[df["ds"].dt.hour == 19, "y"].sum() == 0  # never mixed into open-hours demand
     _, ccals = read_practice_series(store, "A81001", "closed", "h")
     assert ccals["A81001"].nation is None and ccals["A81001"].hours.spans[1] == ((1140, 1200),)
+    write_practices(store, pd.DataFrame({"practice_id": ["A81001"], "opening_hours": ["weekdays"]}))
+    with pytest.raises(CalendarError, match="Practice A81001's opening hours in the registry: Cannot read"):
+        read_practice_series(store, "A81001", "offered", "h")
+    _, stated = read_practice_series(store, "A81001", "offered", "h", open_hours="Mon-Fri 08:00-18:30")
+    assert stated["A81001"].hours == OpeningHours.parse("Mon-Fri 08:00-18:30")
 
 
 def test_third_party_warnings_are_counted_frontdoors_shown():

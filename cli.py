@@ -32,6 +32,7 @@ from demand.national.registered import ingest_registered
 from demand.simulation.demo import run_demo
 
 from forecasting.backtest import plot_backtest, summarise
+from forecasting.calendar import HOLIDAY_CHOICES
 from forecasting.models import MODELS, make_model
 from forecasting.pipeline import PlanError, backtest_series, forecast_series, read_practice_series
 from forecasting.planning.plan import parse_service_level, staff_week
@@ -71,6 +72,10 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "max_abandon": "--max-abandon",
     "shrinkage": "--shrinkage",
     "aht_s": "--aht",
+    "open_hours": "--open-hours",
+    "holidays": "--holidays",
+    "closures": "--closures",
+    "what": "--what",
     "remove_ingest": "frontdoor store remove --ingest",
     # the practices registry and national data
     "as_of": "--as-of",
@@ -1000,13 +1005,31 @@ series_options = [
     click.option("--practice", metavar="ODS", help="Practice in the store, e.g. A81001."),
     click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path),
                  help="Or a CSV/Parquet series with columns ds, y (and optionally unique_id)."),
-    click.option("--what", type=click.Choice(("offered", "unique_callers", "same_day_demand")), default="offered",
-                 show_default=True, help="What to forecast (from the store)."),
+    click.option("--what", type=click.Choice(("offered", "unique_callers", "same_day_demand", "closed")), default="offered",
+                 show_default=True, help="What to forecast (from the store); closed: calls that arrived while closed."),
     click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
                  help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
     click.option("--horizon", default="1w", show_default=True,
                  help="How far ahead: weeks (1w, 13w), days (3d) or a number of periods."),
 ]
+
+
+# Opening hours, holidays and closures are facts about the series: learned or stated.
+calendar_options = [
+    click.option("--open-hours", "open_hours", metavar="HOURS",
+                 help='Opening hours, e.g. "Mon-Fri 08:00-18:30" or always (default: the registry\'s for a '
+                      "practice, else learned from the data: closed where the last 4 weeks with data show no demand)."),
+    click.option("--holidays", type=click.Choice(HOLIDAY_CHOICES), default=None,
+                 help="Whose bank holidays are closed (default: the practice's nation, England; none for --input)."),
+    click.option("--closures", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                 help="Closed dates or date-and-time spans, one a line: 2026-03-11 or 2026-03-11 13:00-18:30."),
+]
+
+
+def _say_calendars(cals) -> None:
+    for uid, cal in cals.items():
+        for note in cal.notes:
+            _stderr(for_people(f"{uid}: {note}"))
 
 
 def _with(options):
@@ -1019,15 +1042,18 @@ def _with(options):
 
 @main.command("forecast")
 @_with(series_options)
+@_with(calendar_options)
 @click.option("--model", default="auto", show_default=True,
               help="Model: auto, seasonal_naive, seasonal_average, ets, mstl, prophet.")
 @format_option
 @store_option
-def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, store_dir) -> None:
+def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays, closures, model, out_format,
+                 store_dir) -> None:
     """Forecast demand with intervals: calls offered, unique callers or same-day appointment demand.
 
     Prints the point forecast and its 80% and 95% intervals per period (closed hours and bank
-    holidays are 0). The auto model picks, per series, the best of the seasonal average,
+    holidays are 0; hours are the registry's or --open-hours, else learned from the data, and
+    where the last 4 weeks show demand a period is never closed). The auto model picks, per series, the best of the seasonal average,
     seasonal naive and ETS by a short backtest.
 
     \b
@@ -1040,14 +1066,19 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
     make_model(model)  # an unknown name fails here, listing the known ones
     store = _open_for_series(store_dir, practice, input_file)
     _stderr(f"reading the series ({what}, per {freq})")
-    df, cal = read_practice_series(store, practice, what, freq, input_file)
+    df, cal = read_practice_series(store, practice, what, freq, input_file,
+                                   open_hours=open_hours, holidays=holidays, closures=closures)
+    _say_calendars(cal)
     _stderr(f"fitting {model} on {df['unique_id'].nunique()} series of {len(df)} periods")
     fc, _m = forecast_series(df, model, horizon, cal)
+    for line in fc.attrs.get("warnings", []):
+        _stderr(line)
     emit(fc, out_format)
 
 
 @main.command("backtest")
 @_with(series_options)
+@_with(calendar_options)
 @click.option("--models", default="seasonal_naive,seasonal_average,ets,auto", show_default=True,
               help="Comma-separated models to compare.")
 @click.option("--windows", type=click.IntRange(1, 104), default=8, show_default=True,
@@ -1056,16 +1087,19 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
               help="Also save a figure (accuracy by horizon, interval coverage) here, e.g. backtest.png.")
 @format_option
 @store_option
-def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plot_file, out_format, store_dir) -> None:
+def backtest_cmd(practice, input_file, what, freq, horizon, open_hours, holidays, closures, models, windows, plot_file,
+                 out_format, store_dir) -> None:
     """Compare models by rolling-origin backtest: MASE, WAPE, RMSE, 80% interval coverage, time.
 
     One row per model, best (lowest MASE) first and marked with best = True. MASE below 1
-    beats copying last week.
+    beats copying last week. windows and n say how many windows and periods were scored;
+    closed periods and data gaps left out, and any window skipped, are said on stderr.
 
     \b
     Examples:
       frontdoor backtest --practice A81001 --freq hour --horizon 1w --windows 8
       frontdoor backtest --input calls.csv --freq day --horizon 2w --models seasonal_average,ets --plot bt.png
+      frontdoor backtest --input arrivals.csv --freq 30min --horizon 48 --windows 28 --holidays none
     """
 
     names = [m.strip() for m in models.split(",") if m.strip()]
@@ -1074,9 +1108,13 @@ def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plo
         raise PlanError(f"Unknown model(s) {', '.join(unknown) or '(none given)'}; known models: {', '.join(sorted(MODELS))}.")
     store = _open_for_series(store_dir, practice, input_file)
     _stderr(f"reading the series ({what}, per {freq})")
-    df, cal = read_practice_series(store, practice, what, freq, input_file)
+    df, cal = read_practice_series(store, practice, what, freq, input_file,
+                                   open_hours=open_hours, holidays=holidays, closures=closures)
+    _say_calendars(cal)
     res = backtest_series(df, names, horizon, windows, cal, progress=_stderr)
     table = summarise(res)
+    for note in table.attrs.get("notes", []):
+        _stderr(note)
     if plot_file is not None:
         plot_backtest(res).savefig(plot_file, dpi=100)
         _stderr(f"plot: {plot_file}")

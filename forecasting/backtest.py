@@ -2,8 +2,10 @@
 
 Each window cuts every series at a forecast origin, fits the model on what came before and
 forecasts the next ``h`` periods; the origins move forward by ``step`` periods, the last window
-ending at each series' last period. Closed periods are structurally zero and are left out of
-every metric (a model gets no credit for forecasting a bank holiday as 0).
+ending at each series' last period. Every window asked for is forecast and every period in it
+scored, except periods the calendar closes (structurally zero: a model gets no credit for
+forecasting a bank holiday as 0) and data gaps (nothing to score against); the results' notes
+(:func:`window_notes`) count both and name any window left with nothing to score.
 
 Metrics (over the open periods of a cell: one series, model, window and horizon bucket)
 --------------------------------------------------------------------------------------
@@ -44,6 +46,7 @@ __all__ = [
     "seasonal_scale",
     "rolling_scores",
     "METRICS",
+    "window_notes",
 ]
 
 METRICS: tuple[str, ...] = ("mase", "wape", "rmse")
@@ -104,7 +107,7 @@ def cross_validation(
     -------
     pandas.DataFrame
         ``unique_id, model, window (1 = earliest), cutoff (last training ds), ds, step
-        (1..h), y, closed, yhat`` and ``lo_<L>, hi_<L>`` per level; plus ``time_s`` (the
+        (1..h), y, closed`` (closed or a data gap: not scored), ``gap`` (a data gap), ``yhat`` and ``lo_<L>, hi_<L>`` per level; plus ``time_s`` (the
         model's fit + predict time for the window divided by the number of series).
 
     Raises
@@ -127,6 +130,7 @@ def cross_validation(
             f"h={h} every {step} periods need more than {need}. Use fewer windows or a shorter h."
         )
     truth = list(split_series(data, freq, calendar))  # closed mask of the metrics
+    gaps = {s.uid: _gap_mask(s) for s in truth}
     by_calendar: dict[int, list[SeriesData]] = {}
     parts = []
     for w in range(1, n_windows + 1):
@@ -137,6 +141,7 @@ def cross_validation(
                 DS: np.concatenate([s.ds[len(s.y) - back : len(s.y) - back + h] for s in truth]),
                 Y: np.concatenate([s.y[len(s.y) - back : len(s.y) - back + h] for s in truth]),
                 "closed": np.concatenate([s.closed[len(s.y) - back : len(s.y) - back + h] for s in truth]),
+                "gap": np.concatenate([gaps[s.uid][len(s.y) - back : len(s.y) - back + h] for s in truth]),
                 "step": np.tile(np.arange(1, h + 1), len(truth)),
                 "cutoff": np.repeat([s.ds[len(s.y) - back - 1] for s in truth], h),
             }
@@ -158,12 +163,18 @@ def cross_validation(
             got["time_s"] = elapsed / len(train)
             parts.append(got)
     out = pd.concat(parts, ignore_index=True)
-    order = [ID, "model", "window", "cutoff", DS, "step", Y, "closed", "yhat"]
+    order = [ID, "model", "window", "cutoff", DS, "step", Y, "closed", "gap", "yhat"]
     order += [c for lv in levels for c in (f"lo_{lv:g}", f"hi_{lv:g}")] + ["time_s"]
     out = out[order]
     out.attrs["freq"] = freq
     out.attrs["levels"] = levels
     return out
+
+
+def _gap_mask(s: SeriesData) -> np.ndarray:
+    """Periods of ``s`` on its calendar's data gaps (masked as closed, but not closures)."""
+    is_gap = getattr(s.calendar, "is_gap", None)
+    return np.zeros(len(s.ds), dtype=bool) if is_gap is None or not s.calendar.gaps else is_gap(s.ds)
 
 
 def _bound_name(col: str, alias: str) -> str:
@@ -291,6 +302,7 @@ def score(cv: pd.DataFrame, df: pd.DataFrame, horizon: str | None = None, calend
         sub = SeriesData(uid, s.ds[:n_train], s.y[:n_train], s.closed[:n_train], s.freq, s.calendar)
         scales[(uid, cutoff)] = seasonal_scale(sub)
 
+    windows = _window_accounts(cv)
     ev = cv.loc[~cv["closed"].to_numpy(dtype=bool)].copy()
     ev["horizon"] = _bucket(ev["step"].to_numpy(), horizon, per_day)
     e = ev[Y].to_numpy() - ev["yhat"].to_numpy()
@@ -326,7 +338,76 @@ def score(cv: pd.DataFrame, df: pd.DataFrame, horizon: str | None = None, calend
     out = out[cols]
     out.attrs["levels"] = levels
     out.attrs["horizon"] = horizon
+    out.attrs["windows"] = windows
     return out
+
+
+def _window_accounts(cv: pd.DataFrame) -> list[dict]:
+    """Per series, model and window: periods forecast, closed, in data gaps, scored (records)."""
+    closed = cv["closed"].to_numpy(dtype=bool)
+    gap = cv["gap"].to_numpy(dtype=bool) if "gap" in cv.columns else np.zeros(len(cv), dtype=bool)
+    missing = ~closed & ~np.isfinite(cv["yhat"].to_numpy(dtype=float))
+    acc = pd.DataFrame(
+        {
+            ID: cv[ID].to_numpy(),
+            "model": cv["model"].to_numpy(),
+            "window": cv["window"].to_numpy(),
+            "cutoff": cv["cutoff"].to_numpy(),
+            "periods": 1,
+            "closed": (closed & ~gap).astype(int),
+            "gaps": gap.astype(int),
+            "no_forecast": missing.astype(int),
+        }
+    )
+    out = acc.groupby([ID, "model", "window"], sort=True).agg(
+        cutoff=("cutoff", "first"), periods=("periods", "sum"), closed=("closed", "sum"),
+        gaps=("gaps", "sum"), no_forecast=("no_forecast", "sum"),
+    ).reset_index()
+    out["scored"] = out["periods"] - out["closed"] - out["gaps"]
+    # records, not a frame: pandas compares attrs when concatenating, and a frame cannot be
+    return out.to_dict("records")
+
+
+def window_notes(results: pd.DataFrame) -> list[str]:
+    """What the scores leave out, in sentences: skipped windows (and why), closed and gap periods.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Output of :func:`backtest` / :func:`score` (its ``attrs["windows"]``).
+
+    Returns
+    -------
+    list of str
+        Empty when every period of every window was scored.
+    """
+    records = results.attrs.get("windows")
+    if not records:
+        return []
+    acc = pd.DataFrame(list(records))
+    notes = []
+    for (uid, model), g in acc.groupby([ID, "model"], sort=True):
+        skipped = g[g["scored"] == 0]
+        for _, w in skipped.iterrows():
+            why = []
+            if w["closed"]:
+                why.append(f"{int(w['closed'])} closed")
+            if w["gaps"]:
+                why.append(f"{int(w['gaps'])} in data gaps")
+            notes.append(
+                f"{model}, series {uid}: window {int(w['window'])} (after {pd.Timestamp(w['cutoff']):%Y-%m-%d %H:%M}) "
+                f"skipped: none of its {int(w['periods'])} periods could be scored ({' and '.join(why)})"
+            )
+        closed, gaps, nf = int(g["closed"].sum()), int(g["gaps"].sum()), int(g["no_forecast"].sum())
+        if closed or gaps:
+            parts = [f"{closed:,} closed" if closed else "", f"{gaps:,} in data gaps" if gaps else ""]
+            notes.append(
+                f"{model}, series {uid}: {int(g['scored'].sum()):,} of {int(g['periods'].sum()):,} periods scored over "
+                f"{int((g['scored'] > 0).sum())} of {len(g)} windows; left out: {' and '.join(p for p in parts if p)}"
+            )
+        if nf:
+            notes.append(f"{model}, series {uid}: {nf:,} open periods had no forecast (scored as missing values)")
+    return notes
 
 
 def _pinball(y: np.ndarray, x: np.ndarray, q: float) -> np.ndarray:
@@ -381,11 +462,13 @@ def summarise(results: pd.DataFrame, by_horizon: bool = False) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``model`` (and ``horizon``), ``series, windows, n``, ``mase`` (mean scaled error over
+        ``model`` (and ``horizon``), ``series, windows`` (windows scored), ``n`` (periods
+        scored), ``mase`` (mean scaled error over
         every open period: ``sum(|e| / scale) / n``), ``wape`` (pooled), ``rmse`` (pooled),
         ``coverage_<L>``, ``pinball_<L>`` (period-weighted means), ``time_s`` (mean fit +
         predict seconds per series and window) and ``best`` (lowest MASE of its group).
-        Sorted by MASE within each group.
+        Sorted by MASE within each group. ``attrs["notes"]``: skipped windows and why, and the
+        closed and data-gap periods left out (:func:`window_notes`).
     """
     levels = results.attrs.get("levels") or tuple(float(c[9:]) for c in results.columns if c.startswith("coverage_"))
     r = results.copy()
@@ -426,6 +509,7 @@ def summarise(results: pd.DataFrame, by_horizon: bool = False) -> pd.DataFrame:
     cols += [c for lv in levels for c in (f"coverage_{lv:g}", f"pinball_{lv:g}")] + ["time_s", "best"]
     out = out[cols].sort_values(group + ["mase"], kind="stable").reset_index(drop=True)
     out.attrs["levels"] = levels
+    out.attrs["notes"] = window_notes(results)
     return out
 
 

@@ -16,6 +16,9 @@ What can be forecast from the store
 ``unique_callers``  people: callers whose first attempt of the local day fell  h, D
                     in the period (``caller_metrics_hourly.new_callers``; per
                     day ``caller_metrics_daily.unique_callers``)
+``closed``          inbound calls that arrived while the practice was closed   15min, 30min,
+                    (outcome ``closed``): demand it did not serve, its own     h, D
+                    series, never part of ``offered``
 ``same_day_demand`` callers wanting a same-day appointment, met or not:        D
                     same-day slots booked plus callers turned away for lack of
                     capacity (``demand_capacity``: ``same_day_booked +
@@ -59,6 +62,7 @@ __all__ = [
 WHATS: dict[str, tuple[str, ...]] = {
     "offered": ("15min", "30min", "h", "D"),
     "calls": ("15min", "30min", "h", "D"),
+    "closed": ("15min", "30min", "h", "D"),
     "unique_callers": ("h", "D"),
     "same_day_demand": ("D",),
 }
@@ -278,7 +282,7 @@ def series_from_calls(
         Canonical calls (:mod:`telephony.schema`), one practice or several.
     freq : {"15min", "30min", "h", "D"}
         Period length (what each ``what`` allows is in the module's table).
-    what : {"offered", "calls", "unique_callers", "same_day_demand"}
+    what : {"offered", "calls", "closed", "unique_callers", "same_day_demand"}
         The count (see the module's table).
     tz : str
         Wall clock of the practices (default ``Europe/London``).
@@ -309,7 +313,7 @@ def series_from_calls(
     :func:`series_from_store`.
     """
     freq = _check_what(what, freq)
-    if what in ("offered", "calls"):
+    if what in ("offered", "calls", "closed"):
         m = queue_metrics(calls, freq, tz=tz, start=start, end=end)
     elif what == "unique_callers":
         m = (caller_metrics_daily if freq == "D" else caller_metrics_hourly)(calls, tz, start, end)
@@ -349,7 +353,7 @@ def series_from_store(
         export that stops mid-afternoon does not look like an empty evening).
     freq : {"15min", "30min", "h", "D"}
         Period length (what each ``what`` allows is in the module's table).
-    what : {"offered", "calls", "unique_callers", "same_day_demand"}
+    what : {"offered", "calls", "closed", "unique_callers", "same_day_demand"}
         The count (see the module's table).
     tz : str
         Wall clock of the practices (default ``Europe/London``).
@@ -388,7 +392,7 @@ def series_from_store(
     parts = []
     for pid, (first, last, last_call) in spans.items():
         which = practices if pid is None else [pid]
-        kind = {"offered": "queue", "calls": "queue", "unique_callers": "callers", "same_day_demand": "pressure"}[what]
+        kind = {"offered": "queue", "calls": "queue", "closed": "queue", "unique_callers": "callers", "same_day_demand": "pressure"}[what]
         m = read_metrics(store, kind, which, first.date(), last.date(), None if kind == "pressure" else freq, tz=tz)
         frame = _metric_series(m, what, freq, tz)
         if last_call is not None:
@@ -398,8 +402,8 @@ def series_from_store(
 
 
 def _metric_series(m: pd.DataFrame, what: str, freq: str, tz: str) -> pd.DataFrame:
-    if what in ("offered", "calls"):
-        col = "offered" if what == "offered" else "inbound_total"
+    if what in ("offered", "calls", "closed"):
+        col = {"offered": "offered", "calls": "inbound_total", "closed": "closed"}[what]
         frame = pd.DataFrame({ID: m["practice_id"].astype(str), DS: m["interval_start"], Y: m[col]})
     elif what == "unique_callers":
         if freq == "D":

@@ -65,6 +65,8 @@ __all__ = [
 
 #: Weeks with data that decide whether a weekday-and-period is open (see :func:`learn_hours`).
 RECENT_WEEKS = 4
+#: Dates (of the recent ones) with demand outside stated hours before those hours are widened.
+STATED_WIDEN_DAYS = 2
 _NATION_TITLES = {"ENG": "England", "SCT": "Scotland", "WLS": "Wales", "NIR": "Northern Ireland"}
 #: What ``holidays`` (the CLI's ``--holidays``) accepts: a nation or ``none``.
 HOLIDAY_CHOICES: tuple[str, ...] = ("england", "scotland", "wales", "northern-ireland", "none")
@@ -576,8 +578,11 @@ def learn_hours(ds, y, freq: str, calendar: "Calendar | None" = None, weeks: int
     return OpeningHours.from_slots(slots, step)
 
 
-def _seen_slots(ds, y, freq: str, calendar: "Calendar | None", weeks: int) -> tuple[set, int]:
-    """The ``(weekday, minute)`` periods :func:`learn_hours` opens, and the period length."""
+def _seen_slots(ds, y, freq: str, calendar: "Calendar | None", weeks: int, min_days: int = 1) -> tuple[set, int]:
+    """The ``(weekday, minute)`` periods :func:`learn_hours` opens, and the period length.
+
+    ``min_days``: on how many of the weekday's recent dates a period must have had demand.
+    """
     y = np.asarray(y, dtype=float)
     days, wd, minute, step = _grid_parts(ds, freq)
     cal = calendar if calendar is not None else Calendar(nation=None, hours=None)
@@ -592,7 +597,10 @@ def _seen_slots(ds, y, freq: str, calendar: "Calendar | None", weeks: int) -> tu
         if len(recent) == 0:
             continue
         rows = np.isin(days, recent) & has
-        slots.update((d, int(m)) for m in np.unique(minute[rows]))
+        # distinct (day, minute) pairs, then how many recent days each minute had demand on
+        pairs = np.unique(np.stack([days[rows].astype("int64"), minute[rows].astype("int64")]), axis=1)
+        mins, n_days = np.unique(pairs[1], return_counts=True)
+        slots.update((d, int(m)) for m, n in zip(mins, n_days) if n >= min_days)
     return slots, step
 
 
@@ -682,9 +690,13 @@ def series_calendar(
     else:
         stated = hours if isinstance(hours, OpeningHours) else OpeningHours.parse(hours)
         # Only periods the stated hours leave wholly closed: an hourly 18:00 period is open
-        # under 08:00-18:30 already, and must not stretch the hours to 19:00.
+        # under 08:00-18:30 already, and must not stretch the hours to 19:00. And only demand
+        # seen on at least two of the recent dates: one call queued at 18:30:23 after the
+        # closing message (a queue log stamps the queue entry, after the menus) is a straggler,
+        # not opening hours.
+        recurring, _ = _seen_slots(ds, y, freq, base, RECENT_WEEKS, min_days=STATED_WIDEN_DAYS)
         outside = {
-            (d, m) for d, m in seen_slots
+            (d, m) for d, m in recurring
             if not stated.open_minutes(np.array([d]), np.array([m]), float(step))[0]
         }
         effective = stated.union(OpeningHours.from_slots(outside, step)) if keep_demand_open else stated

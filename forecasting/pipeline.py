@@ -142,13 +142,15 @@ def read_practice_series(
     practice = validate_practice_id(practice)  # "a81001": the registry's calendar is under A81001
     df = series_from_store(store, practice, freq=freq, what=what)
     stated, source = open_hours, "`open_hours`"
+    reg = read_practices(store)
+    row = reg[reg["practice_id"].astype(str) == practice]
     if stated is None and what != "closed":
-        reg = read_practices(store)
-        row = reg[reg["practice_id"].astype(str) == practice] if "opening_hours" in reg.columns else reg.iloc[:0]
-        text = row["opening_hours"].iloc[0] if len(row) else None
+        text = row["opening_hours"].iloc[0] if len(row) and "opening_hours" in row.columns else None
         if isinstance(text, str) and text.strip():
             stated, source = text, "the registry"
-    default_holidays = "none" if what == "closed" else "england"
+    # the registry's nation decides whose bank holidays shut the practice (England when unstated)
+    nation = row["nation"].iloc[0] if len(row) and "nation" in row.columns else None
+    default_holidays = "none" if what == "closed" else (nation if isinstance(nation, str) and nation.strip() else "england")
     # Unique callers and all calls include the callers who heard the closed message: their
     # demand outside the hours is not open-hours demand, so stated hours stand for them.
     keep = what in ("offered", "closed", "same_day_demand") or open_hours is None and stated is None

@@ -47,6 +47,7 @@ from demand.queue import queue_metrics
 
 from forecasting.base import DS, FREQS, ID, Y, ForecastInputError, check_series, freq_minutes, infer_freq
 from forecasting.calendar import Calendar, CalendarError, OpeningHours
+from telephony.calendar import nation_code
 
 __all__ = [
     "WHATS",
@@ -458,7 +459,8 @@ def calendars_from_registry(
         Registry rows (``practice_id``, ``opening_hours``), e.g. from
         :func:`telephony.practices.read_practices`.
     nation : str
-        Bank holidays of ``ENG``, ``SCT``, ``WLS`` or ``NIR``.
+        Bank holidays of ``ENG``, ``SCT``, ``WLS`` or ``NIR`` for a practice whose registry row
+        states no ``nation``.
     default_hours : str or OpeningHours, optional
         Hours of a practice without any (default Mon–Fri 08:00–18:30).
 
@@ -468,10 +470,15 @@ def calendars_from_registry(
         For opening hours that cannot be read, naming the practice.
     """
     out = {}
-    for pid, hours in zip(practices["practice_id"].astype(str), practices.get("opening_hours", pd.Series(dtype=str))):
+    n = len(practices)
+    hours_of = practices["opening_hours"] if "opening_hours" in practices.columns else pd.Series([None] * n)
+    nation_of = practices["nation"] if "nation" in practices.columns else pd.Series([None] * n)
+    for pid, hours, own in zip(practices["practice_id"].astype(str), hours_of, nation_of):
         text = hours if isinstance(hours, str) and hours.strip() else default_hours
+        # a practice's own nation (registry) before the default one
+        its = nation_code(own) if isinstance(own, str) and own.strip() else nation
         try:
-            out[pid] = Calendar(nation=nation) if text is None else Calendar(nation=nation, hours=text)
+            out[pid] = Calendar(nation=its) if text is None else Calendar(nation=its, hours=text)
         except CalendarError as err:
             raise CalendarError(f"Practice {pid}: {err}") from None
     return out

@@ -218,3 +218,18 @@ def test_the_demo_practices_keep_their_registry_calendars(tmp_path_factory):
                 assert cals[practice] == want, (practice, what, freq, cals[practice].notes)
         _, sct = read_practice_series(store, "A81001", "offered", "h", holidays="scotland", open_hours="always")
         assert sct["A81001"].nation == "SCT" and sct["A81001"].hours == OpeningHours.always_open()
+
+
+def test_a_practice_in_scotland_gets_scotlands_bank_holidays_from_the_registry():
+    import datetime as dt
+
+    import pandas as pd
+
+    from forecasting.series import calendars_from_registry
+
+    reg = pd.DataFrame({"practice_id": ["S10001", "A81001"], "opening_hours": [None, None], "nation": ["SCT", None]})
+    cals = calendars_from_registry(reg)
+    # 2 January is a bank holiday in Scotland only; St Andrew's Day 2026 (a Monday) likewise
+    days = pd.DatetimeIndex([dt.datetime(2026, 1, 2, 10), dt.datetime(2026, 11, 30, 10)])
+    assert cals["S10001"].is_bank_holiday(days).all()
+    assert not cals["A81001"].is_bank_holiday(days).any()

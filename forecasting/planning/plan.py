@@ -323,7 +323,8 @@ def plan_rota(
     cover = built.cover.set_index(DS)
     for c in ("required_rostered", "rostered", "on_phones", "unmet", "headcount"):
         rota[c] = cover[c].reindex(rota[DS]).to_numpy()
-    rota["handlers"] = on_phones_whole(rota["rostered"].to_numpy(), shrinkage, pd.DatetimeIndex(rota[DS]).normalize().asi8)
+    rota["handlers"] = on_phones_whole(rota["rostered"].to_numpy(), shrinkage, pd.DatetimeIndex(rota[DS]).normalize().asi8,
+                                       rota["erlang_agents"].to_numpy())
     day = pd.DatetimeIndex(rota[DS]).normalize()
     days = pd.DataFrame({"date": pd.unique(day)})
     days["headcount"] = [int(built.headcount.get(pd.Timestamp(d), 0)) for d in days["date"]]

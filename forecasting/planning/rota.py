@@ -190,7 +190,10 @@ def parse_headcount(text: str | int | Mapping | None) -> dict[int, int] | None:
 def _weekday(name: str, text) -> int:
     key = name[:3].title()
     if key not in WEEKDAY_NAMES:
-        raise RotaError(f"Headcount {text!r}: {name!r} is not a weekday; use {', '.join(WEEKDAY_NAMES)} in `headcount`.")
+        raise RotaError(
+            f"Headcount {text!r}: {name!r} is not a weekday; write `headcount` per weekday as Mon=4,Tue=3 "
+            f"({', '.join(WEEKDAY_NAMES)})."
+        )
     return WEEKDAY_NAMES.index(key)
 
 
@@ -292,13 +295,18 @@ def candidate_shifts(open_starts_min: np.ndarray, rules: ShiftRules) -> np.ndarr
     return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
-def on_phones_whole(rostered: np.ndarray, shrinkage: float, day: np.ndarray | None = None) -> np.ndarray:
+def on_phones_whole(
+    rostered: np.ndarray, shrinkage: float, day: np.ndarray | None = None, required: np.ndarray | None = None
+) -> np.ndarray:
     """Whole people on the phones per half hour from the people rostered, shrinkage applied.
 
     ``rostered × (1 − shrinkage)`` is rarely whole (two people with 30% shrinkage are 1.4 on
-    the phones): breaks and admin are staggered, so the fractions are carried from one half
-    hour to the next within a day (two rostered give 1, 2, 1, 2, 1 ...: 1.4 on average), and
-    at least one person answers wherever anyone is rostered.
+    the phones). Per day, the whole person-half-hours on the phones are
+    ``round(Σ rostered × (1 − shrinkage))``: each half hour with anyone rostered gets one, and
+    the rest go where the requirement is least met (breaks and admin taken in the quiet half
+    hours, as a practice manager would place them), never above the people rostered. Without
+    ``required`` the fractions are carried from one half hour to the next (two rostered give
+    1, 2, 1, 2 ...: 1.4 on average).
 
     Parameters
     ----------
@@ -306,7 +314,9 @@ def on_phones_whole(rostered: np.ndarray, shrinkage: float, day: np.ndarray | No
         People rostered per half hour, in time order.
     shrinkage : float
     day : array, optional
-        A day label per half hour: the carry restarts each day.
+        A day label per half hour: each day's time off the phones is placed within it.
+    required : array of float, optional
+        People needed on the phones per half hour.
 
     Returns
     -------
@@ -315,18 +325,31 @@ def on_phones_whole(rostered: np.ndarray, shrinkage: float, day: np.ndarray | No
     r = np.asarray(rostered, dtype="float64")
     labels = np.zeros(len(r)) if day is None else np.asarray(day)
     out = np.zeros(len(r), dtype=np.int64)
-    carry = 0.0
-    for i, x in enumerate(r):
-        if i and labels[i] != labels[i - 1]:
+    eff = 1.0 - float(shrinkage)
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if len(r) else np.array([], dtype=int)
+    for lo, hi in zip(starts, np.r_[starts[1:], len(r)]):
+        rr = r[lo:hi]
+        on = (rr > 0).astype(np.int64)
+        if required is None:
             carry = 0.0
-        if x <= 0:
-            carry = 0.0
-            continue
-        v = x * (1.0 - shrinkage) + carry
-        n = max(1, int(math.floor(v + 0.5 + 1e-9)))
-        n = min(n, int(x))
-        carry = v - n
-        out[i] = n
+            for i, x in enumerate(rr):
+                if x <= 0:
+                    carry = 0.0
+                    continue
+                v = x * eff + carry
+                n = min(int(x), max(1, int(math.floor(v + 0.5 + 1e-9))))
+                carry = v - n
+                on[i] = n
+        else:
+            need = np.asarray(required, dtype="float64")[lo:hi]
+            budget = int(math.floor(rr.sum() * eff + 0.5 + 1e-9)) - int(on.sum())
+            for _ in range(max(0, budget)):
+                room = (on < rr)
+                if not room.any():
+                    break
+                gap = np.where(room, need - on, -np.inf)
+                on[int(np.argmax(gap))] += 1
+        out[lo:hi] = on
     return out
 
 

@@ -82,7 +82,7 @@ class Levers:
         for name in ("callback_accept", "tranche_share", "online_share"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
-                raise RotaError(f"{name} is a share between 0 and 1 (got {v!r})")
+                raise RotaError(f"`{name}` is a share between 0 and 1 (got {v!r})")
 
     def assumptions(self) -> dict[str, str]:
         """Option name to the assumption its effect rests on, in words."""
@@ -357,7 +357,8 @@ def rush_tradeoff(
     tz : str
     short_abandon_s : float
     max_tried : int
-        Most handlers tried when the target is beyond the headcount.
+        Most handlers tried when the target is beyond the headcount (one at a time up to three
+        beyond what the headcount allows, then in twos, until the target is met).
 
     Returns
     -------
@@ -429,9 +430,8 @@ def rush_tradeoff(
         if met(r):
             needed = h
             break
-        if h >= max(2 * most, most + 5):
-            break
-        h += 1
+        # one at a time up to a few beyond the headcount, then in twos to show what it would take
+        h += 1 if h < most + 3 else 2
     best = max(1, most)
 
     def tranche(arr: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -120,3 +120,14 @@ def test_headcount_from_history_is_the_most_seen_per_weekday():
     assert len(per) == 9 and per["handlers"].max() == 4
     with pytest.raises(RotaError, match="state `headcount`"):
         headcount_from_history(calls.assign(agent_key=None), "Europe/London")
+
+
+def test_on_phones_whole_places_breaks_where_the_need_is_least():
+    # two rostered all day with 30% shrinkage: 0.7 x 2 x 6 = 8.4 -> 8 person-half-hours on the
+    # phones; the rush (need 3) keeps both, the quiet half hours give up the breaks
+    need = np.array([3, 3, 1, 1, 1, 1], dtype=float)
+    on = on_phones_whole(np.full(6, 2), 0.3, required=need)
+    assert on.sum() == 8 and on[:2].tolist() == [2, 2] and (on >= 1).all() and (on <= 2).all()
+    # each day places its own
+    two_days = on_phones_whole(np.full(12, 2), 0.3, np.repeat([0, 1], 6), np.tile(need, 2))
+    assert two_days.tolist() == on.tolist() * 2

@@ -83,7 +83,8 @@ def test_rush_tradeoff_more_handlers_serve_more_and_levers_print_their_assumptio
     t = r.table
     assert list(t.columns) == list(TRADEOFF_COLUMNS)
     people = t[t["option"].str.startswith("handlers")]
-    assert people["handlers_at_opening"].tolist() == list(range(1, len(people) + 1))
+    h = people["handlers_at_opening"].tolist()
+    assert h[:5] == list(range(1, min(5, len(h)) + 1)) and all(b - a == 2 for a, b in zip(h[4:], h[5:]))
     # the same callers every row: more people on at opening answer more in time, fewer abandon
     assert people["answered_within_target"].iloc[-1] > people["answered_within_target"].iloc[0]
     assert people["abandoned"].iloc[-1] < people["abandoned"].iloc[0]

@@ -34,7 +34,6 @@ from forecasting.planning.staffing import (
     clinician_sessions,
     forecast_column,
     handlers_per_interval,
-    measure_handling,
     rostered_handlers,
 )
 
@@ -430,8 +429,7 @@ def staff_week(
     shrinkage : float
         Share of rostered time off the phones.
     aht_s : float, optional
-        Not used by the rota (handle time is measured from the calls, as in the report); kept
-        for callers of the former signature.
+        Average handle time, seconds; measured from the calls when omitted (as the report does).
     short_abandon_s : float
         Kept for the former signature (the rota uses the report's 60 s).
     check_redials : bool
@@ -518,7 +516,7 @@ def staff_week(
     if check_redials:
         _say(progress, f"playing the rota in the queue simulation with redials ({seeds} runs per day)")
     handlers = plan_handlers(history, model, headcount, shift_rules, targets, seeds, weeks_ahead, levers,
-                             check=check_redials)
+                             check=check_redials, aht_s=aht_s)
     if handlers.error is not None:
         raise PlanError(f"No rota for {practice}: {handlers.error}")
 

@@ -59,7 +59,7 @@ class NextWeek:
         Per day: headcount, people and hours rostered, half hours unmet, simulated service.
     rush : forecasting.planning.rush.RushTradeoff or None
         The busiest opening played for each number of handlers and each lever.
-    replay : forecasting.replay.Replay or None
+    replay : forecasting.outlook.Replay or None
         The last weeks' rotas, made from the data before each, played against what happened.
     sessions : pandas.DataFrame or None
         :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
@@ -131,7 +131,7 @@ def next_week(outlook: WeekOutlook, week: ReportWeek, holidays: dict) -> NextWee
             f"Next week has a bank holiday: {names}. The practice is closed, so the forecasts and plans leave it out; "
             "expect the day after to surge like a Monday."
         )
-    _rota(nxt, outlook.rota, getattr(outlook, "replay", None))
+    _rota(nxt, outlook.rota, outlook.replay)
     _same_day(nxt, outlook.same_day, outlook.pressure)
     return nxt
 

@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from forecasting.outlook import PracticeHistory, plan_handlers
+from forecasting.outlook import REPLAY_COLUMNS, PracticeHistory, plan_handlers, replay_weeks
 from forecasting.planning.rota import parse_shift_lengths
-from forecasting.replay import REPLAY_COLUMNS, replay_weeks
 from reports.inputs import practice_calendar, read_report_inputs
 
 PRACTICES = ("A81001", "A81002", "A81003")

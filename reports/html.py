@@ -309,7 +309,10 @@ def _cover_table(rota: pd.DataFrame) -> str:
 
 
 def _seconds(v) -> str:
-    return T.DASH if T.missing(v) else T.duration(float(v))
+    # Half the callers answered at once is a median of 0 s: say so rather than "0 s".
+    if T.missing(v):
+        return T.DASH
+    return "at once" if float(v) < 1 else T.duration(float(v))
 
 
 def _rush_block(rush, st) -> str:

@@ -36,6 +36,10 @@ from forecasting.calendar import HOLIDAY_CHOICES
 from forecasting.models import MODELS, make_model
 from forecasting.pipeline import PlanError, backtest_series, forecast_series, read_practice_series
 from forecasting.planning.plan import parse_service_level, staff_week
+from forecasting.planning.rota import headcount_words, parse_headcount, parse_shift_lengths
+from forecasting.planning.rush import Levers
+from forecasting.outlook import rota_tables
+from forecasting.replay import replay_store
 
 from reports import read_last_complete_week, report_week, write_weekly_report
 from reports.federation import (comparison_table, federation_members, format_comparison, read_federation_comparison,
@@ -76,6 +80,13 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "holidays": "--holidays",
     "closures": "--closures",
     "what": "--what",
+    # staff: shifts within headcount
+    "headcount": "--headcount",
+    "shift_lengths": "--shift-lengths",
+    "callback_accept": "--callback-accept",
+    "tranche_share": "--tranche-share",
+    "online_share": "--online-share",
+    "replay": "--replay",
     "remove_ingest": "frontdoor store remove --ingest",
     # the practices registry and national data
     "as_of": "--as-of",
@@ -1136,53 +1147,90 @@ def backtest_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
 @click.option("--short-abandon", "short_abandon_s", type=click.FloatRange(min=0), default=60, show_default=True,
               help="Abandons shorter than this (seconds) are balking, not impatience.")
 @click.option("--check-redials/--no-check-redials", default=True, show_default=True,
-              help="Check and raise the Erlang rota in the queue simulation with redials.")
+              help="Play the rota in the queue simulation with redials, and the opening rush's trade-off.")
+@click.option("--headcount", metavar="N|DAY=N,...",
+              help="People who can be rostered: 4, or per weekday Mon=4,Tue=3 (default: learned from who answered).")
+@click.option("--shift-lengths", default="3-8", show_default=True, metavar="HOURS",
+              help="Allowed shift lengths in hours: a range (3-8, every half hour) or a list (4,6,8).")
+@click.option("--callback-accept", type=click.FloatRange(0, 100), default=30, show_default=True,
+              help="Assumed percentage of callers accepting a call-back offer (rush trade-off).")
+@click.option("--tranche-share", type=click.FloatRange(0, 100), default=30, show_default=True,
+              help="Assumed percentage of the opening hour's same-day callers who ring at a second release instead.")
+@click.option("--online-share", type=click.FloatRange(0, 100), default=20, show_default=True,
+              help="Assumed percentage of first calls that become online requests.")
+@click.option("--replay", type=click.IntRange(1, 12), metavar="N",
+              help="Instead: for each of the last N weeks, the rota recommended from the data before it, "
+                   "played against that week's actual callers, beside what happened.")
 @click.option("--slots-per-session", metavar="ROLE=N,...",
               help="Same-day appointments per clinician session, e.g. GP=18,ANP=12 (default: measured).")
 @click.option("--model", default="auto", show_default=True, help="Forecasting model.")
-@click.option("--view", type=click.Choice(("rota", "sessions", "both")), default="both", show_default=True,
-              help="What to print (csv/json print one table: rota unless --view sessions).")
+@click.option("--view", type=click.Choice(("rota", "shifts", "rush", "sessions", "both")), default="both", show_default=True,
+              help="What to print: cover per half hour (rota), shifts, the rush trade-off, sessions, or all "
+                   "(csv/json print one table: rota unless another view is chosen).")
 @format_option
 @store_option
-def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, short_abandon_s, check_redials,
-              slots_per_session, model, view, out_format, store_dir) -> None:
-    """Call handlers per half hour and clinician sessions per day for a week.
+def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, short_abandon_s, check_redials, headcount,
+              shift_lengths, callback_accept, tranche_share, online_share, replay, slots_per_session, model, view,
+              out_format, store_dir) -> None:
+    """Call-handler shifts within headcount and clinician sessions per day for a week.
 
     Forecasts the week's callers' first attempts (not calls offered: redials are a symptom of
     under-staffing, not demand; staffing for the 80% interval's upper bound), turns them into
-    handlers with Erlang A (handle time and caller patience measured from the last 8 weeks),
-    checks that rota in the queue simulation with redials and adds handlers where it falls
-    short, reporting the service the simulation achieves; then same-day appointment demand
+    people needed on the phones with Erlang A, then chooses shifts (an integer program) within
+    the people the practice has, leaving the requirement that cannot be met shown, not
+    rostered. The rota is played in the queue simulation with redials, and the busiest
+    opening is played for each number of handlers and for call-backs, two releases of same-day
+    slots and an online form (each on a stated assumption). Then same-day appointment demand
     into clinician sessions per day and role.
 
     \b
     Examples:
-      frontdoor staff --practice A81001 --week 2027-W02
-      frontdoor staff --practice A81001 --week 2027-W02 --service-level 90/30 --max-abandon 3 --format csv
-      frontdoor staff --practice A81001 --week 2027-W02 --no-check-redials --view sessions
+      frontdoor staff --practice A81001 --week 2026-W06
+      frontdoor staff --practice A81001 --week 2026-W06 --headcount Mon=4,Tue=3 --shift-lengths 4-8
+      frontdoor staff --practice A81001 --week 2026-W06 --view shifts --format csv
+      frontdoor staff --practice A81001 --week 2026-W06 --replay 4
     """
 
     sl, t = parse_service_level(service_level)
+    store = open_store(store_dir)
+    heads = parse_headcount(headcount)
+    rules = parse_shift_lengths(shift_lengths)
+    levers = Levers(callback_accept=callback_accept / 100, tranche_share=tranche_share / 100,
+                    online_share=online_share / 100)
+    targets = {"target_sl": sl, "target_t_s": t, "max_abandon": max_abandon / 100, "shrinkage": shrinkage / 100}
+    if replay:
+        rep = replay_store(store, practice, replay, week, model, heads, rules, targets, progress=_stderr)
+        emit(rep.table if out_format != "table" else rep.table.round(3), out_format)
+        return
     plan = staff_week(
-        open_store(store_dir), practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
+        store, practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
         check_redials, model, slots_per_session=_roles(slots_per_session), progress=_stderr,
+        headcount=heads, shift_rules=rules, levers=levers,
     )
     s = plan.summary
-    _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}"
+    _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}; "
+            f"headcount {headcount_words(s['headcount'])} ({s['headcount_source']}); shifts of {s['shift_lengths']}"
             + ("" if s["met_in_simulation"] is None else f"; met in the simulation: {'yes' if s['met_in_simulation'] else 'no'}")
             + (f" ({s['not_met']['reason']})" if s.get("not_met") else ""))
+    tables = rota_tables(plan.handlers)
     if out_format != "table":
-        emit(plan.sessions if view == "sessions" else plan.rota, out_format)
+        if view == "sessions":
+            emit(plan.sessions, out_format)
+        elif view in ("shifts", "rush"):
+            emit(tables[view], out_format)
+        else:
+            emit(plan.rota, out_format)
         return
-    if view in ("rota", "both"):
-        cols = [c for c in ("ds", "calls", "first_attempts", "erlang_agents", "agents", "added", "rostered", "erlang_service_level",
-                            "service_level", "abandon_rate") if c in plan.rota.columns]
-        rota = plan.rota[cols]
-        numeric = rota.select_dtypes("number").columns
-        click.echo(rota.round({c: 3 for c in numeric}).to_string(index=False))
-    if view in ("sessions", "both"):
-        if view == "both":
+    for name in ("shifts", "rota", "rush"):
+        if view in (name, "both") and tables.get(name) is not None:
+            click.echo(tables[name].to_string(index=False))
             click.echo("")
+    if view in ("rush", "both") and plan.rush is not None:
+        click.echo(plan.rush.words)
+        for lever, words in plan.rush.assumptions.items():
+            click.echo(f"  assumed for {lever}: {words}")
+        click.echo("")
+    if view in ("sessions", "both"):
         click.echo(plan.sessions.round({"demand": 2, "slots_per_session": 2, "capacity": 2}).to_string(index=False))
 
 

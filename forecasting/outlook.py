@@ -21,9 +21,9 @@ part                           period    series (:data:`forecasting.series.WHATS
 calls by day and by hour       D, h      ``calls``: every inbound attempt
 (:func:`forecast_calls`)
 call-handler rota              30min, h  ``unique_callers`` (people's first calls) per hour,
-(:func:`plan_handlers`)                  spread over the half hours like ``offered``; Erlang A,
-                                         then raised where the queue simulation with redials
-                                         falls short (as ``frontdoor staff``)
+(:func:`plan_handlers`)                  spread over the half hours like ``offered``; Erlang A's
+                                         requirement, shifts within headcount, played in the
+                                         queue simulation with redials (as ``frontdoor staff``)
 clinician sessions             D         ``same_day_demand``: same-day slots booked plus callers
 (:func:`plan_same_day`)                  turned away for lack of capacity
 highest-pressure sessions      D         the same, split into am and pm
@@ -38,12 +38,15 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from demand.definitions import to_utc_bound
 from demand.demand_capacity import demand_capacity
+from demand.simulation.engine import NEEDS
+from demand.simulation.population import DemandParams
 from telephony.errors import FrontdoorError
 from telephony.timeutil import DEFAULT_TZ
 
@@ -51,9 +54,11 @@ from forecasting.backtest import cross_validation, score
 from forecasting.base import ForecastInputError, Model
 from forecasting.calendar import Calendar
 from forecasting.models import MODELS, make_model
-from forecasting.pipeline import forecast_series
+from forecasting.pipeline import Progress, _say, forecast_series
 from forecasting.planning.peak_pressure import capacity_from_slots, peak_pressure, session_demand, session_shares
-from forecasting.planning.plan import plan_rota, session_roles
+from forecasting.planning.plan import plan_rota, queue_params_for, session_roles
+from forecasting.planning.rota import RotaError, ShiftRules, headcount_from_history
+from forecasting.planning.rush import Levers, RushTradeoff, opening_profile, play_days, service_of
 from forecasting.planning.staffing import clinician_sessions, measure_handling
 from forecasting.series import series_from_calls
 
@@ -73,7 +78,14 @@ __all__ = [
     "check_model",
     "forecast_calls",
     "check_last_week",
+    "practice_headcount",
     "plan_handlers",
+    "rota_tables",
+    "REPLAY_COLUMNS",
+    "Replay",
+    "actual_first_calls",
+    "replay_rota",
+    "replay_weeks",
     "plan_same_day",
     "session_pressure",
     "outlook_week",
@@ -93,6 +105,12 @@ PLAN_QUANTILE = 0.9
 BALK_S = 60.0
 #: Simulated runs of each day when the rota is checked with redials.
 REDIAL_SEEDS = 5
+#: Weeks the report replays (the rota from the data before each, against what happened).
+REPLAY_WEEKS = 4
+#: Simulated runs of each replayed day.
+REPLAY_SEEDS = 2
+#: Weeks of calls the headcount (distinct handlers answering per day) is learned from.
+HEADCOUNT_WEEKS = 8
 #: Weeks of slots the mix of roles and the slots per session are learnt from.
 ROLE_WEEKS = 8
 #: Weeks the "usual" same-day capacity of a session is averaged over.
@@ -357,32 +375,51 @@ def check_last_week(history: PracticeHistory, model: str, freq: str) -> LastWeek
 
 @dataclass
 class HandlerRota:
-    """Next week's call handlers per half hour, as ``frontdoor staff`` makes them.
+    """Next week's call-handler rota: shifts within headcount, as ``frontdoor staff`` makes it.
 
     Attributes
     ----------
     rota : pandas.DataFrame or None
-        Per open half hour: ``ds, calls`` (forecast calls reaching the queue, redials
-        included), ``first_attempts`` (forecast people's first calls of the day, the demand
-        staffed for), ``erlang_agents``, ``agents`` (on the phones, after the redial check),
-        ``service_level`` (achieved in the simulation; NaN when not checked), ``rostered``
-        and ``seen_last_week`` (distinct handlers who answered calls in the same half hour
-        of the same weekday of the history's last week; NaN when the calls name no handler).
+        Per open half hour (:attr:`forecasting.planning.plan.RotaPlan.rota`): ``ds, calls,
+        first_attempts, erlang_agents`` (the requirement on the phones),
+        ``required_rostered, rostered, on_phones, unmet, headcount, handlers``,
+        ``service_level, abandon_rate`` (achieved in the simulation with redials; NaN when not
+        checked) and ``seen_last_week`` (distinct handlers who answered calls in the same half
+        hour of the same weekday of the history's last week; NaN when the calls name no handler).
+    shifts : pandas.DataFrame or None
+        ``date, start, end, hours, people``.
+    days : pandas.DataFrame or None
+        Per day: headcount, people rostered, person-hours, half hours with requirement unmet
+        and the simulated service (:attr:`forecasting.planning.plan.RotaPlan.days`).
+    rush : forecasting.planning.rush.RushTradeoff or None
+        The busiest opening's trade-off.
+    headcount : dict or None
+        Weekday (Monday = 0) to the people who can be rostered.
+    headcount_source : str
+        ``stated``, ``learned`` (from distinct handlers per day in history), ``stated and
+        learned``, or ``unknown`` (no handler in the calls and none stated: each day may roster
+        its requirement's peak).
     settings : dict or None
-        ``aht_s, patience_s, checked, quantile`` and :data:`ROTA_TARGETS`.
+        ``aht_s, patience_s`` (measured; ``inf`` when nobody abandoned), ``patience_used_s`` (what
+        Erlang A used), ``checked, quantile, shift_lengths, opening_profile`` and :data:`ROTA_TARGETS`.
     calls_model, callers_model : ModelUsed or None
         The models of calls reaching the queue per half hour and of first callers per hour.
     met : bool or None
-        Whether the simulation met the targets (``None`` when not checked).
+        Whether every day's simulated service meets the targets (``None`` when not checked).
     not_met : dict or None
-        When it did not: ``reason`` and ``failing`` (the half hours still short).
+        When it did not: ``reason`` and ``failing`` (the days short).
     unchecked : Exception or None
-        Why the redial check could not run (the rota is then Erlang A's alone).
+        Why the simulation could not run (the rota is then unchecked).
     error : Exception or None
         Why there is no rota.
     """
 
     rota: pd.DataFrame | None = None
+    shifts: pd.DataFrame | None = None
+    days: pd.DataFrame | None = None
+    rush: RushTradeoff | None = None
+    headcount: dict | None = None
+    headcount_source: str = "unknown"
     settings: dict | None = None
     calls_model: ModelUsed | None = None
     callers_model: ModelUsed | None = None
@@ -392,55 +429,114 @@ class HandlerRota:
     error: Exception | None = None
 
 
-def plan_handlers(history: PracticeHistory, model: str) -> HandlerRota:
-    """The call-handler rota per half hour of the week after the history.
+def practice_headcount(history: PracticeHistory, stated: Mapping[int, int] | None = None) -> tuple[dict | None, str]:
+    """People who can be rostered per weekday: stated, else learned from the history's calls.
+
+    Weekdays ``stated`` names are taken as stated; the others are learned
+    (:func:`forecasting.planning.rota.headcount_from_history` over :data:`HEADCOUNT_WEEKS`).
+
+    Returns
+    -------
+    (dict or None, str)
+        The headcount and its source (see :attr:`HandlerRota.headcount_source`); ``None``
+        when nothing is stated and the calls name no handler.
+    """
+    stated = dict(stated or {})
+    if len(stated) == 7:
+        return stated, "stated"
+    try:
+        learned, _ = headcount_from_history(history.calls, history.tz, HEADCOUNT_WEEKS)
+    except RotaError:
+        return (None, "unknown") if not stated else ({d: stated.get(d, 0) for d in range(7)}, "stated")
+    heads = {d: int(stated.get(d, learned.get(d, 0))) for d in range(7)}
+    return heads, "stated and learned" if stated else "learned"
+
+
+def plan_handlers(
+    history: PracticeHistory,
+    model: str,
+    headcount: Mapping[int, int] | None = None,
+    shift_rules: ShiftRules | None = None,
+    targets: Mapping[str, float | None] | None = None,
+    seeds: int = REDIAL_SEEDS,
+    weeks_ahead: int = 1,
+    levers: Levers | None = None,
+    check: bool = True,
+    tradeoff: bool = True,
+    aht_s: float | None = None,
+) -> HandlerRota:
+    """The call-handler rota of the week after the history: shifts within headcount.
 
     Demand is callers' *first attempts* (the redials of an under-staffed 8am are a symptom of
     past staffing, not demand to staff for): the hourly ``unique_callers`` forecast at
-    :data:`PLAN_QUANTILE`, spread over its half hours like the calls forecast. Erlang A staffs
-    them; the queue simulation with redials then raises the half hours that still fall short
-    (:func:`forecasting.planning.plan.plan_rota`). When the simulation itself fails, the
-    rota is Erlang A's alone and ``unchecked`` says why.
+    :data:`PLAN_QUANTILE`, spread over its half hours like the calls forecast. Erlang A gives
+    the people needed on the phones per half hour; shifts are chosen within each weekday's
+    headcount (:func:`practice_headcount`) by the integer program, and the rota is played in
+    the queue simulation with redials, arrivals in the opening half hour following the
+    practice's own minutes after opening (:func:`forecasting.planning.plan.plan_rota`). When
+    the simulation itself fails, the rota stands unchecked and ``unchecked`` says why.
+
+    Parameters
+    ----------
+    history : PracticeHistory
+    model : str
+    headcount : mapping of int to int, optional
+        Stated people per weekday (Monday = 0); weekdays left out are learned.
+    shift_rules : ShiftRules, optional
+        Allowed shifts (default 3–8 hours on the half hour).
+    targets : mapping, optional
+        Overrides of :data:`ROTA_TARGETS` (``target_sl, target_t_s, max_abandon, shrinkage``).
+    seeds : int
+        Simulated runs of each day.
+    weeks_ahead : int
+        Plan the ``weeks_ahead``-th week after the history (1: the week right after).
+    levers : Levers, optional
+        Assumptions of the rush trade-off's levers.
+    check, tradeoff : bool
+        Play the rota in the simulation; play the busiest opening's trade-off.
+    aht_s : float, optional
+        Average handle time, seconds; measured from the history's calls when omitted.
 
     Returns
     -------
     HandlerRota
     """
     out = HandlerRota()
+    tg = {**ROTA_TARGETS, **(targets or {})}
+    rules = shift_rules or ShiftRules()
+    weeks_ahead = max(1, int(weeks_ahead))
     try:
-        fc30, m30 = _forecast(history, history.series("30min", "offered"), model, 7 * 48)
-        fch, mh = _forecast(history, history.series("h", "unique_callers"), model, 7 * 24)
+        fc30, m30 = _forecast(history, history.series("30min", "offered"), model, 7 * 48 * weeks_ahead)
+        fch, mh = _forecast(history, history.series("h", "unique_callers"), model, 7 * 24 * weeks_ahead)
         out.calls_model, out.callers_model = _model_used(m30, model), _model_used(mh, model)
         handling = measure_handling(history.calls, short_abandon_s=BALK_S)
     except OUTLOOK_FAILURES as err:
         out.error = err
         return out
+    first = pd.Timestamp(history.week_end) + pd.Timedelta(weeks=weeks_ahead - 1)
+    fc30 = fc30[pd.DatetimeIndex(fc30["ds"]) >= first].reset_index(drop=True)
+    fch = fch[pd.DatetimeIndex(fch["ds"]) >= first].reset_index(drop=True)
     patience = handling.mean_patience_s if math.isfinite(handling.mean_patience_s) else UNBOUNDED_PATIENCE_S
+    aht = float(aht_s) if aht_s is not None else handling.aht_s
     closed = history.calendar.closed(pd.DatetimeIndex(fc30["ds"]), "30min")
+    heads, source = practice_headcount(history, headcount)
+    profile = opening_profile(history.calls, history.tz, history.calendar)
 
-    def plan(check: bool):
+    def plan(checked: bool):
         return plan_rota(
-            fc30,
-            fch,
-            handling.aht_s,
-            patience,
-            ROTA_TARGETS["target_sl"],
-            ROTA_TARGETS["target_t_s"],
-            ROTA_TARGETS["max_abandon"],
-            ROTA_TARGETS["shrinkage"],
-            short_abandon_s=BALK_S,
-            quantile=PLAN_QUANTILE,
-            check_redials=check,
-            seeds=REDIAL_SEEDS,
-            closed=closed,
-            tz=history.tz,
+            fc30, fch, aht, patience, tg["target_sl"], tg["target_t_s"], tg["max_abandon"], tg["shrinkage"],
+            short_abandon_s=BALK_S, quantile=PLAN_QUANTILE, check_redials=checked, seeds=seeds, closed=closed,
+            tz=history.tz, headcount=heads, rules=rules, profile=profile, levers=levers, tradeoff=tradeoff,
         )
 
     try:
-        planned = plan(True)
+        planned = plan(check)
     except OUTLOOK_FAILURES as err:
+        if not check:
+            out.error = err
+            return out
         try:
-            planned = plan(False)  # Erlang A's alone
+            planned = plan(False)
         except OUTLOOK_FAILURES as err2:
             out.error = err2
             return out
@@ -450,16 +546,80 @@ def plan_handlers(history: PracticeHistory, model: str) -> HandlerRota:
     rota = planned.rota
     if not planned.checked:
         rota["service_level"] = np.nan
-    rota = rota[["ds", "calls", "first_attempts", "erlang_agents", "agents", "service_level", "rostered"]].copy()
+        rota["abandon_rate"] = np.nan
+    keep = ["ds", "calls", "first_attempts", "erlang_agents", "required_rostered", "rostered", "on_phones", "unmet",
+            "headcount", "handlers", "service_level", "abandon_rate"]
+    rota = rota[keep].copy()
     rota["seen_last_week"] = _handlers_seen(history, rota["ds"])
-    out.rota = rota
+    out.rota, out.shifts, out.days, out.rush = rota, planned.shifts, planned.days, planned.rush
+    out.headcount, out.headcount_source = heads, source
     out.settings = {
-        "aht_s": handling.aht_s,
+        "aht_s": aht,
         "patience_s": handling.mean_patience_s,
+        "patience_used_s": patience,
         "checked": planned.checked,
         "quantile": PLAN_QUANTILE,
-        **ROTA_TARGETS,
+        "shift_lengths": rules.words(),
+        "opening_profile": profile,
+        **tg,
     }
+    return out
+
+
+def rota_tables(r: HandlerRota) -> dict[str, pd.DataFrame | None]:
+    """The rota's tables as people read them, the same for ``frontdoor staff`` and the report.
+
+    Returns
+    -------
+    dict
+        ``shifts`` (``day, start, end, hours, people``), ``rota`` (per open half hour:
+        ``ds, required, rostered, on_phones, unmet, last_week, service_level, abandon_rate``)
+        and ``rush`` (the trade-off: ``option, on_phones_at_opening, rostered_at_opening,
+        within_headcount, answered_within_target, abandoned, median_s, p90_s, rang_back,
+        callers``), rounded for reading; ``None`` for a part not made.
+    """
+    out: dict[str, pd.DataFrame | None] = {"shifts": None, "rota": None, "rush": None}
+    if r.shifts is not None:
+        sh = r.shifts
+        out["shifts"] = pd.DataFrame(
+            {
+                "day": pd.DatetimeIndex(sh["date"]).strftime("%a %d %b"),
+                "start": pd.DatetimeIndex(sh["start"]).strftime("%H:%M"),
+                "end": pd.DatetimeIndex(sh["end"]).strftime("%H:%M"),
+                "hours": sh["hours"].to_numpy(),
+                "people": sh["people"].to_numpy(),
+            }
+        )
+    if r.rota is not None:
+        ro = r.rota
+        out["rota"] = pd.DataFrame(
+            {
+                "ds": pd.DatetimeIndex(ro["ds"]).strftime("%a %d %b %H:%M"),
+                "required": ro["erlang_agents"].to_numpy(),
+                "rostered": ro["rostered"].to_numpy(),
+                "on_phones": ro["on_phones"].round(1).to_numpy(),
+                "unmet": ro["unmet"].round(1).to_numpy(),
+                "last_week": ro["seen_last_week"].to_numpy(),
+                "service_level": ro["service_level"].round(2).to_numpy(),
+                "abandon_rate": ro["abandon_rate"].round(2).to_numpy(),
+            }
+        )
+    if r.rush is not None:
+        t = r.rush.table
+        out["rush"] = pd.DataFrame(
+            {
+                "option": t["option"].to_numpy(),
+                "on_phones_at_opening": t["handlers_at_opening"].to_numpy(),
+                "rostered_at_opening": t["rostered_at_opening"].to_numpy(),
+                "within_headcount": t["within_headcount"].to_numpy(),
+                "answered_within_target": t["answered_within_target"].round(2).to_numpy(),
+                "abandoned": t["abandoned"].round(2).to_numpy(),
+                "median_s": t["median_s"].round(0).to_numpy(),
+                "p90_s": t["p90_s"].round(0).to_numpy(),
+                "rang_back": t["rang_back"].round(1).to_numpy(),
+                "callers": t["callers"].round(1).to_numpy(),
+            }
+        )
     return out
 
 
@@ -658,6 +818,199 @@ def _usual_capacity(history: PracticeHistory, demand_history: pd.DataFrame, dema
     return out
 
 
+# ============================================================================ replaying past weeks
+
+
+REPLAY_COLUMNS: tuple[str, ...] = (
+    "week", "headcount", "person_hours", "on_phones_monday_opening", "unmet_half_hours",
+    "replayed_answered", "replayed_within_target", "replayed_abandoned",
+    "actual_answered", "actual_within_target", "actual_abandoned", "target_sl", "max_abandon",
+)
+
+
+@dataclass
+class Replay:
+    """Replayed weeks.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        :data:`REPLAY_COLUMNS`, one row per week (ISO ``week``): the recommended rota's
+        headcount, person-hours, people on the phones at Monday's opening and half hours with
+        requirement unmet; its service replayed against the week's callers (``replayed_*``:
+        share of calls offered answered or called back, answered within target, abandoned)
+        beside the week's actual service (``actual_*``), and the targets.
+    notes : list of str
+        Weeks that could not be replayed, and why.
+    """
+
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def actual_first_calls(calls: pd.DataFrame, tz: str, seed: int = 0) -> dict[pd.Timestamp, pd.DataFrame]:
+    """Each local day's callers' first calls, at the times they rang.
+
+    A caller is a ``caller_key`` within a day; each withheld call is its own caller (as the
+    caller metrics count them). What a caller wanted is not in call records: it is drawn from
+    the demo's mix by time of day (it sets how persistently they redial).
+
+    Returns
+    -------
+    dict
+        Naive local midnight to arrivals (``t_s, need, withheld``) for
+        :func:`demand.simulation.engine.simulate_queue`.
+    """
+    inb = calls[calls["direction"].astype(str) == "inbound"]
+    if not len(inb):
+        return {}
+    local = inb["start_utc"].dt.tz_convert(tz).dt.tz_localize(None)
+    key = inb["caller_key"].astype("object")
+    withheld = key.isna().to_numpy()
+    key = key.where(~withheld, pd.Series(np.arange(len(inb)).astype(str), index=inb.index).radd("withheld-"))
+    f = pd.DataFrame({"t": local.to_numpy(), "day": local.dt.normalize().to_numpy(), "key": key.to_numpy(),
+                      "withheld": withheld})
+    first = f.sort_values("t", kind="stable").drop_duplicates(["day", "key"])
+    d = DemandParams()
+    rush = np.asarray(d.need_mix_rush, dtype=float)
+    later = np.asarray(d.need_mix_later, dtype=float)
+    out = {}
+    for day, g in first.groupby("day", sort=True):
+        t_s = ((pd.DatetimeIndex(g["t"]) - pd.Timestamp(day)) / pd.Timedelta(seconds=1)).to_numpy(dtype="float64")
+        rng = np.random.default_rng([seed, int(pd.Timestamp(day).value // 86_400_000_000_000) & 0xFFFFFFFF, 5])
+        v = rng.random(len(t_s))
+        k = np.where(
+            t_s < t_s.min() + 3600.0 if len(t_s) else False,
+            np.searchsorted(np.cumsum(rush / rush.sum()), v, side="right"),
+            np.searchsorted(np.cumsum(later / later.sum()), v, side="right"),
+        )
+        need = np.asarray(NEEDS, dtype=object)[np.minimum(k, len(NEEDS) - 1)]
+        out[pd.Timestamp(day)] = pd.DataFrame({"t_s": t_s, "need": need, "withheld": g["withheld"].to_numpy()})
+    return out
+
+
+def replay_rota(
+    week_calls: pd.DataFrame,
+    handlers: pd.DataFrame,
+    tz: str,
+    aht_s: float | None = None,
+    seeds: int = REDIAL_SEEDS,
+    target_t_s: float = 60.0,
+    short_abandon_s: float = 60.0,
+) -> dict:
+    """A rota (``ds, handlers`` on the phones per half hour) played against a week's actual callers.
+
+    Returns
+    -------
+    dict
+        :func:`forecasting.planning.rush.service_of` of the simulated week (pooled over
+        ``seeds`` runs).
+    """
+    hs = pd.Series(handlers["handlers"].to_numpy(), index=pd.DatetimeIndex(pd.to_datetime(handlers["ds"])))
+    firsts = actual_first_calls(week_calls, tz)
+    params = queue_params_for(pd.Series(hs.index), aht_s)
+    days = []
+    for day, arr in firsts.items():
+        grid = day + pd.to_timedelta(params.open_s + params.rota_step_s * np.arange(
+            int(math.ceil((params.close_s - params.open_s) / params.rota_step_s))), unit="s")
+        rota = hs.reindex(grid).fillna(0).astype(int).to_numpy()
+        if rota.sum() == 0:
+            continue  # a closed day: its callers heard the closed message, nothing to staff
+        days.append((day, arr, rota))
+    if not days:
+        return service_of(week_calls.iloc[0:0], tz, pd.Timestamp("2000-01-01"), pd.Timestamp("2000-01-02"))
+    sims = pd.concat([play_days(days, params, tz, seed) for seed in range(seeds)], ignore_index=True)
+    lo = min(d for d, _, _ in days)
+    hi = max(d for d, _, _ in days) + pd.Timedelta(days=1)
+    return service_of(sims, tz, lo, hi, target_t_s, short_abandon_s, runs=seeds)
+
+
+def replay_weeks(
+    practice: str,
+    calls: pd.DataFrame,
+    slots: pd.DataFrame,
+    calendar: Calendar,
+    last_week: _dt.date,
+    n: int,
+    model: str = "auto",
+    headcount: Mapping[int, int] | None = None,
+    shift_rules: ShiftRules | None = None,
+    targets: Mapping[str, float | None] | None = None,
+    seeds: int = REDIAL_SEEDS,
+    tz: str = DEFAULT_TZ,
+    history_weeks: int = 12,
+    progress: Progress | None = None,
+) -> Replay:
+    """For each of ``n`` weeks up to ``last_week``, the rota from the data before it, replayed.
+
+    Parameters
+    ----------
+    practice : str
+    calls, slots : pandas.DataFrame
+        The practice's calls and slots, from at least ``history_weeks`` before the first
+        replayed week to the end of ``last_week``.
+    calendar : Calendar
+    last_week : datetime.date
+        Monday of the last week replayed.
+    n : int
+        Weeks replayed.
+    model, headcount, shift_rules, targets, seeds
+        As :func:`forecasting.outlook.plan_handlers` (the rota's simulation check and rush
+        trade-off are skipped: the replay is the check).
+    tz : str
+    history_weeks : int
+        Weeks of history each rota is made from (as the report and ``frontdoor staff``).
+    progress : callable, optional
+
+    Returns
+    -------
+    Replay
+    """
+    tg = {**ROTA_TARGETS, **(targets or {})}
+    rows, notes = [], []
+    t_utc = calls["start_utc"]
+    for k in range(int(n) - 1, -1, -1):
+        week = last_week - _dt.timedelta(weeks=k)
+        iso = f"{week.isocalendar()[0]}-W{week.isocalendar()[1]:02d}"
+        before = week - _dt.timedelta(weeks=1)
+        first = before - _dt.timedelta(weeks=history_weeks)
+        lo, mid, hi = (pd.Timestamp(d).tz_localize(tz) for d in (first, week, week + _dt.timedelta(weeks=1)))
+        hist_calls = calls.loc[((t_utc >= lo) & (t_utc < mid)).to_numpy(dtype=bool)].reset_index(drop=True)
+        week_calls = calls.loc[((t_utc >= mid) & (t_utc < hi)).to_numpy(dtype=bool)].reset_index(drop=True)
+        if not len(hist_calls) or not len(week_calls):
+            notes.append(f"{iso} cannot be replayed: no calls {'before it' if not len(hist_calls) else 'in it'}.")
+            continue
+        _say(progress, f"replaying {iso}: the rota from the data before it")
+        sl = slots.loc[(slots["start_utc"] < mid).to_numpy(dtype=bool)] if len(slots) else slots
+        history = PracticeHistory(practice, hist_calls, sl, calendar, before, first, tz)
+        hr = plan_handlers(history, model, headcount, shift_rules, tg, seeds, check=False, tradeoff=False)
+        if hr.error is not None:
+            notes.append(f"{iso} cannot be replayed: {hr.error}")
+            continue
+        ro = hr.rota
+        sim = replay_rota(week_calls, ro[["ds", "handlers"]], tz, hr.settings["aht_s"], seeds, tg["target_t_s"])
+        act = service_of(week_calls, tz, pd.Timestamp(week), pd.Timestamp(week + _dt.timedelta(weeks=1)), tg["target_t_s"])
+        ds = pd.DatetimeIndex(ro["ds"])
+        monday = ro.loc[np.asarray(ds.normalize() == pd.Timestamp(week), dtype=bool)]
+        rows.append({
+            "week": iso,
+            "headcount": max(hr.headcount.values()) if hr.headcount else np.nan,
+            "person_hours": float(hr.days["person_hours"].sum()),
+            "on_phones_monday_opening": int(monday["handlers"].iloc[0]) if len(monday) else 0,
+            "unmet_half_hours": int(hr.days["unmet_half_hours"].sum()),
+            "replayed_answered": sim["answered"],
+            "replayed_within_target": sim["within_target"],
+            "replayed_abandoned": sim["abandoned"],
+            "actual_answered": act["answered"],
+            "actual_within_target": act["within_target"],
+            "actual_abandoned": act["abandoned"],
+            "target_sl": tg["target_sl"],
+            "max_abandon": tg["max_abandon"],
+        })
+    return Replay(pd.DataFrame(rows, columns=list(REPLAY_COLUMNS)), notes)
+
+
+
 # ============================================================================ all of it
 
 
@@ -675,6 +1028,9 @@ class WeekOutlook:
     same_day : SameDayPlan
     pressure : SessionPressure or None
         ``None`` when there is no same-day plan to rank.
+    replay : forecasting.replay.Replay or None
+        :func:`replay_weeks`: the last :data:`REPLAY_WEEKS` weeks' rotas, each made from the data before it, played
+        against what happened (``None`` when not asked for).
     """
 
     calls: dict[str, CallsForecast]
@@ -682,9 +1038,10 @@ class WeekOutlook:
     rota: HandlerRota
     same_day: SameDayPlan
     pressure: SessionPressure | None
+    replay: object = None
 
 
-def outlook_week(history: PracticeHistory, model: str = "auto") -> WeekOutlook:
+def outlook_week(history: PracticeHistory, model: str = "auto", n_replay: int = REPLAY_WEEKS) -> WeekOutlook:
     """Forecast, plans and last week's check for the week after ``history``.
 
     Parameters
@@ -694,6 +1051,9 @@ def outlook_week(history: PracticeHistory, model: str = "auto") -> WeekOutlook:
         Registry name of the model of every forecast (:data:`forecasting.models.MODELS`;
         default ``auto``: per series, the best of seasonal average, seasonal naive and ETS by a
         short backtest).
+    n_replay : int
+        Replay this many of the history's last weeks (:func:`replay_weeks`,
+        :data:`REPLAY_SEEDS` runs); 0 for none.
 
     Returns
     -------
@@ -717,4 +1077,8 @@ def outlook_week(history: PracticeHistory, model: str = "auto") -> WeekOutlook:
     same_day = plan_same_day(history, model)
     made = same_day.has_slots and same_day.error is None
     pressure = session_pressure(history, same_day) if made else None
-    return WeekOutlook(calls, checks, rota, same_day, pressure)
+    replay = None
+    if n_replay > 0 and rota.error is None:
+        replay = replay_weeks(history.practice_id, history.calls, history.slots, history.calendar, history.week_start,
+                              n_replay, model, seeds=REPLAY_SEEDS, tz=history.tz)
+    return WeekOutlook(calls, checks, rota, same_day, pressure, replay)

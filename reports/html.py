@@ -17,6 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from forecasting.planning.rota import headcount_words
+
 from reports import text as T
 from reports.charts import Chart, weekly_charts
 
@@ -56,6 +58,7 @@ table.headline td.value { font-weight: 700; font-size: 10.5pt; }
 table.rota td, table.rota th { padding: 2px 4px; }
 table.rota td.rec { font-weight: 600; }
 table.rota td.seen { color: var(--muted); }
+table.rota td.short { color: var(--bad, #b00020); }
 footer { margin-top: 24px; border-top: 1px solid var(--rule); padding-top: 6px; color: var(--muted); font-size: 8.5pt; }
 @page { size: A4; margin: 12mm 12mm 14mm; }
 @media print {
@@ -260,27 +263,144 @@ def _capacity(r, charts) -> str:
     return "".join(parts)
 
 
-def _rota_table(rota: pd.DataFrame) -> str:
+def _shifts_table(shifts: pd.DataFrame) -> str:
+    rows = []
+    for _, x in shifts.iterrows():
+        start, end = pd.Timestamp(x["start"]), pd.Timestamp(x["end"])
+        rows.append(
+            [
+                (e(T.day_short(pd.Timestamp(x["date"]).date())), "text"),
+                (T.clock(start.hour, start.minute), "text"),
+                (T.clock(end.hour, end.minute), "text"),
+                (f"{x['hours']:g}", "num"),
+                (f"{int(x['people'])}", "num rec"),
+            ]
+        )
+    return _table([("Day", "text"), ("From", "text"), ("To", "text"), ("Hours", ""), ("People", "")], rows, "rota shifts")
+
+
+def _cover_table(rota: pd.DataFrame) -> str:
+    """Per half hour and day: people needed on the phones, rostered, and seen last week."""
     ds = pd.DatetimeIndex(rota["ds"])
     days = sorted(set(ds.normalize()))
     times = sorted(set(zip(ds.hour, ds.minute)))
-    by = {(t.normalize(), t.hour, t.minute): (rec, seen) for t, rec, seen in zip(ds, rota["rostered"], rota["seen_last_week"])}
+    by = {
+        (t.normalize(), t.hour, t.minute): (need, rec, seen)
+        for t, need, rec, seen in zip(ds, rota["required_rostered"], rota["rostered"], rota["seen_last_week"])
+    }
     show_seen = not rota["seen_last_week"].isna().all()
     heads = [("Time", "text")]
     for d in days:
-        heads.append((f"{T.WEEKDAYS_SHORT[d.weekday()]} {d.day}", ""))
+        heads += [(f"{T.WEEKDAYS_SHORT[d.weekday()]} {d.day} need", ""), ("rostered", "")]
         if show_seen:
             heads.append(("last wk", ""))
     rows = []
     for hh, mm in times:
         row = [(T.clock(hh, mm), "text")]
         for d in days:
-            rec, seen = by.get((d, hh, mm), (None, None))
-            row.append((T.DASH if rec is None else f"{int(rec)}", "num rec"))
+            need, rec, seen = by.get((d, hh, mm), (None, None, None))
+            short = rec is not None and need is not None and rec < need
+            row.append((T.DASH if need is None else f"{int(need)}", "num need"))
+            row.append((T.DASH if rec is None else f"{int(rec)}", "num rec short" if short else "num rec"))
             if show_seen:
                 row.append((T.DASH if seen is None or T.missing(seen) else f"{int(seen)}", "num seen"))
         rows.append(row)
-    return _table(heads, rows, "rota")
+    return _table(heads, rows, "rota cover")
+
+
+def _seconds(v) -> str:
+    # Half the callers answered at once is a median of 0 s: say so rather than "0 s".
+    if T.missing(v):
+        return T.DASH
+    return "at once" if float(v) < 1 else T.duration(float(v))
+
+
+def _rush_block(rush, st) -> str:
+    t = rush.table
+    rows = []
+    for _, x in t.iterrows():
+        lever = not str(x["option"]).startswith("handlers")
+        what = (f"{x['option']} ({int(x['handlers_at_opening'])} on the phones)" if lever
+                else f"{int(x['handlers_at_opening'])} on the phones ({int(x['rostered_at_opening'])} rostered)")
+        if not lever and not bool(x["within_headcount"]):
+            what += " — more people than the practice has"
+        rows.append(
+            [
+                (e(what), "text"),
+                (T.share(x["answered_within_target"]), "num"),
+                (T.share(x["abandoned"]), "num"),
+                (e(_seconds(x["median_s"])), "num"),
+                (e(_seconds(x["p90_s"])), "num"),
+                (T.ratio(x["rang_back"], 0), "num"),
+                (T.ratio(x["callers"], 0), "num"),
+            ]
+        )
+    day = pd.Timestamp(rush.day).date()
+    parts = [f"<h4>The opening rush on {e(T.day_label(day))}</h4>", f"<p>{e(rush.words)}</p>"]
+    parts.append(
+        _table(
+            [("Option", "text"), (f"Answered within {int(st['target_t_s'])} s", ""), ("Abandoned", ""),
+             ("Median time to get through", ""), ("9 in 10 got through within", ""), ("People who rang back", ""),
+             ("People ringing", "")],
+            rows,
+            "rush",
+        )
+    )
+    assumed = "".join(f"<li>{e(k.capitalize())}: assumed {e(v)}.</li>" for k, v in rush.assumptions.items())
+    prof = rush.profile
+    shape = (
+        f"Calls in the first half hour follow your own callers' minutes after opening ({T.share(prof.first_five_min)} "
+        f"of them in the first five minutes, from {T.count(prof.callers)} first calls)."
+        if prof is not None
+        else "Calls in the first half hour are spread evenly (no first calls after opening in the history)."
+    )
+    parts.append(
+        '<p class="method">'
+        + e(
+            "Each row plays the opening hour in a queue simulation where callers who cannot get through ring again, "
+            f"with the same callers every time. {shape} The levers are played with the most people the practice can "
+            "put on the phones at opening; what each rests on:"
+        )
+        + f'</p><ul class="method">{assumed}</ul>'
+    )
+    return "".join(parts)
+
+
+def _replay_block(rep) -> str:
+    t = rep.table
+    if not len(t):
+        return ""
+    rows = []
+    for _, x in t.iterrows():
+        rows.append(
+            [
+                (e(x["week"]), "text"),
+                (f"{int(x['on_phones_monday_opening'])}", "num"),
+                (T.share(x["replayed_within_target"]), "num"),
+                (T.share(x["actual_within_target"]), "num"),
+                (T.share(x["replayed_answered"]), "num"),
+                (T.share(x["actual_answered"]), "num"),
+                (T.share(x["replayed_abandoned"]), "num"),
+                (T.share(x["actual_abandoned"]), "num"),
+            ]
+        )
+    first = t.iloc[0]
+    return (
+        "<h3>How the recommended rotas would have done</h3>"
+        + _table(
+            [("Week", "text"), ("On the phones at Monday’s opening", ""), ("Answered in time: rota", ""),
+             ("actual", ""), ("Answered: rota", ""), ("actual", ""), ("Abandoned: rota", ""), ("actual", "")],
+            rows,
+            "replay",
+        )
+        + '<p class="method">'
+        + e(
+            "For each week, the rota this report would have recommended from the data before that week only, played "
+            "against that week's actual callers (their first calls at the times they rang, redials simulated), beside "
+            f"what actually happened. Answered in time: within the target's {T.share(first['target_sl'])} goal."
+        )
+        + "</p>"
+    )
 
 
 def _next_week(r, charts) -> str:
@@ -349,28 +469,47 @@ def _next_week(r, charts) -> str:
         )
     if n.rota is not None and len(n.rota):
         st = n.rota_settings
-        parts.append("<h3>Recommended call handlers per half hour</h3>")
-        parts.append(_rota_table(n.rota))
+        parts.append("<h3>Call handlers: shifts within the people you have</h3>")
+        if n.shifts is not None and len(n.shifts):
+            parts.append(_shifts_table(n.shifts))
+        heads = st.get("headcount") or {}
+        src = st.get("headcount_source", "unknown")
+        people = (
+            "People who can be rostered: " + headcount_words(heads)
+            + {"learned": " (the most who answered calls on that weekday in the last eight weeks)",
+               "stated": " (as stated)", "stated and learned": " (as stated; other days learned from who answered)"}.get(src, "")
+            + "."
+        ) if src != "unknown" else "The people the practice can roster are not known; each day may roster its peak."
+        if n.rota_days is not None and len(n.rota_days) and "service_level" in n.rota_days.columns:
+            d = n.rota_days
+            served = ", ".join(
+                f"{T.WEEKDAYS_SHORT[pd.Timestamp(x['date']).weekday()]} {T.share(x['service_level'])}"
+                for _, x in d.iterrows()
+            )
+            people += (f" In the simulation with redials this rota answers within {int(st['target_t_s'])} s: {served} "
+                       f"(target {T.share(st['target_sl'])}).")
+        parts.append(f"<p>{e(people)}</p>")
+        parts.append(_cover_table(n.rota))
         patience = "" if not math.isfinite(st["patience_s"]) else f", callers' mean patience {T.duration(st['patience_s'])}"
-        check = (
-            " Erlang A sees no redials, so the rota was then played in a queue simulation where callers who fail ring "
-            "again, and handlers were added where a half hour still fell short."
-            if st.get("checked")
-            else ""
-        )
         parts.append(
             '<p class="method">'
             + e(
-                f"Handlers to roster so that {T.share(st['target_sl'])} of callers are answered within "
+                f"Need: people to roster so that {T.share(st['target_sl'])} of callers are answered within "
                 f"{int(st['target_t_s'])} seconds and no more than {T.share(st['max_abandon'])} hang up, with "
-                f"{T.share(st['shrinkage'])} of rostered time off the phones. Demand is people's first calls of the "
-                "day (redials are a symptom of too few handlers, not extra demand), at the upper end of the 80% "
-                f"interval; average handling {T.duration(st['aht_s'])}{patience}, measured from your calls (Erlang A, "
-                f"per half hour).{check} \u201cLast wk\u201d: how many different people answered calls in that half "
+                f"{T.share(st['shrinkage'])} of rostered time off the phones (Erlang A per half hour for people's first "
+                "calls of the day, at the upper end of the 80% interval; average handling "
+                f"{T.duration(st['aht_s'])}{patience}, measured from your calls). Rostered: people whose shift "
+                f"({st.get('shift_lengths', '3-8 hours')}, starting on the half hour) covers the half hour, chosen to "
+                "leave as little of the need unmet as the people allow; where rostered is below need, the gap is "
+                "shown, not rostered. \u201cLast wk\u201d: how many different people answered calls in that half "
                 "hour last week."
             )
             + "</p>"
         )
+        if n.rush is not None:
+            parts.append(_rush_block(n.rush, st))
+    if n.replay is not None:
+        parts.append(_replay_block(n.replay))
     if n.session_days is not None and len(n.session_days):
         sd = n.session_days
         rows = []

@@ -18,8 +18,10 @@ From forecast to rota
    8am most calls are the same people redialling, and an under-staffed half-hour breeds the
    redials that swamp the next. :func:`check_rota_with_redials` runs the recommended rota in
    the demo practice's queue simulation (first attempts drawn from the forecast, redials,
-   balking, call-backs) and reports the service it really achieves;
-   :func:`raise_rota_until_met` adds handlers where the simulation falls short.
+   balking, call-backs) and reports the service it really achieves. Rotas are made of shifts
+   within the practice's headcount (:mod:`forecasting.planning.rota`); where the people do not
+   suffice, :mod:`forecasting.planning.rush` shows the trade-off instead of a number nobody
+   can roster.
 
 Clinician sessions per day (:func:`clinician_sessions`) follow the same idea for appointments:
 forecast same-day demand (a quantile), divided by the slots a session offers, split by role.
@@ -51,8 +53,6 @@ __all__ = [
     "forecast_column",
     "handlers_per_interval",
     "check_rota_with_redials",
-    "raise_rota_until_met",
-    "RaisedRota",
     "clinician_sessions",
     "STAFFING_COLUMNS",
     "SERVICE_COLUMNS",
@@ -85,6 +85,7 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "abandoned",
     "callbacks",
     "missed",
+    "short_abandons",
     "service_level",
     "abandonment_rate",
     "asa_s",
@@ -496,14 +497,24 @@ def _series(frame: pd.DataFrame, column: str, what: str) -> pd.Series:
 
 
 def _arrivals_day(means: np.ndarray, starts_s: np.ndarray, step_s: float, q: QueueParams, d: DemandParams,
-                  rush_mean_s: float | None, rng: np.random.Generator) -> pd.DataFrame:
+                  rush_mean_s: float | None, rng: np.random.Generator,
+                  rush_profile: np.ndarray | None = None) -> pd.DataFrame:
     """One day's first attempts: Poisson counts per interval, times within it, needs by time."""
     counts = rng.poisson(means)
     n = int(counts.sum())
     start = np.repeat(starts_s, counts)
     u = rng.random(n)
     offset = u * step_s
-    if rush_mean_s is not None and rush_mean_s > 0:
+    if rush_profile is not None:
+        # The opening interval's first calls follow the practice's own minutes after opening:
+        # a minute drawn by its share, then uniformly within it.
+        first = start == q.open_s
+        prof = np.asarray(rush_profile, dtype="float64")
+        width = step_s / len(prof)
+        cdf = np.cumsum(prof / prof.sum())
+        minute = np.minimum(np.searchsorted(cdf, u[first], side="right"), len(prof) - 1)
+        offset[first] = (minute + rng.random(int(first.sum()))) * width
+    elif rush_mean_s is not None and rush_mean_s > 0:
         # The opening interval's first calls spike at the stroke of opening (truncated exponential).
         first = start == q.open_s
         m = float(rush_mean_s)
@@ -534,6 +545,7 @@ def check_rota_with_redials(
     rota_column: str = "agents",
     arrivals_column: str | None = None,
     tz: str = DEFAULT_TZ,
+    rush_profile: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The service a rota really achieves in the demo practice's queue, redials and all.
 
@@ -564,6 +576,10 @@ def check_rota_with_redials(
         Value columns of ``rota`` and ``arrivals_forecast``.
     tz : str
         Timezone of the naive ``ds`` (for the simulated calls' ``start_utc``).
+    rush_profile : array of float, optional
+        Shares of the opening interval's first calls by equal slices of it (e.g. 30 minutes
+        after opening), measured from the practice's calls
+        (:func:`forecasting.planning.rush.opening_profile`); replaces ``rush_mean_s``.
 
     Returns
     -------
@@ -572,7 +588,8 @@ def check_rota_with_redials(
         :data:`SERVICE_COLUMNS`: ``handlers``, ``runs`` (simulations pooled: the seeds), and
         counts as means per simulated day: ``first_attempts``, ``attempts`` (inbound calls
         including redials), ``unique_callers`` (distinct callers who rang in the interval),
-        ``offered, answered, answered_within_service, abandoned, callbacks, missed``; then
+        ``offered, answered, answered_within_service, abandoned, callbacks, missed,
+        short_abandons``; then
         ``redial_ratio = attempts / unique_callers`` and ``service_level``,
         ``abandonment_rate``, ``asa_s`` over the pooled runs with
         :func:`demand.queue.queue_metrics`'s definitions (answered within target over offered;
@@ -630,7 +647,7 @@ def check_rota_with_redials(
             # Arrivals depend on (seed, day) only: a raised rota meets the same callers.
             key = [seed, int(day.value // 86_400_000_000_000) & 0xFFFFFFFF]
             rng_arrivals = np.random.default_rng(np.random.SeedSequence(key + [1]))
-            arrivals = _arrivals_day(means, starts, step, q, d, rush, rng_arrivals)
+            arrivals = _arrivals_day(means, starts, step, q, d, rush, rng_arrivals, rush_profile)
             sim = simulate_queue(arrivals, handlers, q, np.random.default_rng(np.random.SeedSequence(key + [2])))
             sim = sim[sim["direction"] == "inbound"]
             firsts.append(day + pd.to_timedelta(arrivals["t_s"].to_numpy(), unit="s"))
@@ -678,149 +695,11 @@ def check_rota_with_redials(
     out["unique_callers"] = unique / runs
     with np.errstate(invalid="ignore", divide="ignore"):
         out["redial_ratio"] = np.where(unique > 0, attempts / unique, np.nan)
-    for c in ("offered", "answered", "answered_within_service", "abandoned", "callbacks", "missed"):
+    for c in ("offered", "answered", "answered_within_service", "abandoned", "callbacks", "missed", "short_abandons"):
         out[c] = qm[c].fillna(0).to_numpy(dtype="float64") / runs
     for c in ("service_level", "abandonment_rate", "asa_s"):
         out[c] = qm[c].to_numpy(dtype="float64")
     return out
-
-
-@dataclass(frozen=True)
-class RaisedRota:
-    """What :func:`raise_rota_until_met` did.
-
-    Attributes
-    ----------
-    rota : pandas.DataFrame
-        ``ds, agents`` (the raised handlers on the phones) and ``added`` (handlers added).
-    service : pandas.DataFrame
-        :func:`check_rota_with_redials` of the raised rota.
-    met : bool
-        Every judged interval meets the targets.
-    iterations : int
-        Simulation rounds run (the first checks the rota as given).
-    failing : pandas.DataFrame
-        The intervals still short of a target at the end (empty when ``met``).
-    reason : str
-        Why it stopped short (``""`` when ``met``): out of rounds, or the intervals still
-        short are at ``max_handlers``.
-    """
-
-    rota: pd.DataFrame
-    service: pd.DataFrame
-    met: bool
-    iterations: int
-    failing: pd.DataFrame
-    reason: str = ""
-
-
-def _shortfall(service: pd.DataFrame, target_sl: float, max_abandon: float | None, min_offered: int) -> pd.Series:
-    """How far each judged interval is from the targets (percentage points; <= 0 means met)."""
-    gap = target_sl - service["service_level"]
-    if max_abandon is not None:
-        gap = np.maximum(gap, service["abandonment_rate"] - max_abandon)
-    judged = service["offered"] * service["runs"] >= min_offered
-    return pd.Series(np.where(judged, gap.fillna(-1.0), -1.0), index=service.index)
-
-
-def raise_rota_until_met(
-    rota: pd.DataFrame,
-    arrivals_forecast: pd.DataFrame,
-    params: PracticeParams | QueueParams | None = None,
-    seeds: Iterable[int] = tuple(range(10)),
-    target_sl: float = 0.8,
-    target_t_s: float = 60.0,
-    max_abandon: float | None = 0.05,
-    max_iterations: int = 30,
-    min_offered: int = 20,
-    tolerance: float = 0.0,
-    short_abandon_s: float = 0.0,
-    rush_mean_s: float | None = None,
-    rota_column: str = "agents",
-    arrivals_column: str | None = None,
-    max_handlers: int = 50,
-    tz: str = DEFAULT_TZ,
-) -> RaisedRota:
-    """Add handlers where the simulation with redials shows the rota falls short.
-
-    Parameters
-    ----------
-    rota, arrivals_forecast, params, seeds, target_t_s, short_abandon_s, rush_mean_s,
-    rota_column, arrivals_column, tz
-        As for :func:`check_rota_with_redials`.
-    target_sl : float
-        Service level each interval must reach in the simulation.
-    max_abandon : float, optional
-        Highest abandonment rate an interval may show.
-    max_iterations : int
-        Simulation rounds at most (each round adds at most one handler per day).
-    min_offered : int
-        Intervals with fewer calls offered than this, pooled over seeds, are not judged: a
-        service level over a handful of calls is noise.
-    tolerance : float
-        Slack in percentage points (0.02: an interval at 78% against an 80% target passes).
-    max_handlers : int
-        No interval is raised above this.
-
-    Returns
-    -------
-    RaisedRota
-
-    Raises
-    ------
-    StaffingError
-        Bad arguments (as :func:`check_rota_with_redials`).
-
-    Notes
-    -----
-    Each round simulates the whole rota (the same callers every round, from the same seeds),
-    then, on each day with an interval short of target, adds one handler to that day's *worst*
-    interval (largest shortfall in service level or abandonment). One at a time per day,
-    because short-staffing spreads forward: the redials of an overloaded 08:00 fill 08:30, and
-    raising 08:00 often fixes 08:30 as well. It stops when every judged interval meets the
-    targets, after ``max_iterations`` rounds, or when the intervals still short are at
-    ``max_handlers``.
-    """
-    if not 0 < target_sl < 1:
-        raise StaffingError(f"target_sl must be a fraction strictly between 0 and 1 (got {target_sl!r})")
-    if max_iterations < 1:
-        raise StaffingError("max_iterations must be at least 1")
-    seeds = list(seeds)
-    hands = _series(rota, rota_column, "rota")
-    current = hands.astype(np.int64).copy()
-    base = current.copy()
-    it = 0
-    while True:
-        frame = pd.DataFrame({"ds": current.index, "agents": current.to_numpy()})
-        service = check_rota_with_redials(
-            frame, arrivals_forecast, params, seeds, target_t_s, short_abandon_s, rush_mean_s,
-            "agents", arrivals_column, tz,
-        )
-        it += 1
-        gap = _shortfall(service, target_sl, max_abandon, min_offered)
-        short = gap > tolerance
-        raisable = short & (service["handlers"] < max_handlers)
-        if not short.any() or it >= max_iterations or not raisable.any():
-            break
-        cand = service.loc[raisable, ["ds"]].assign(gap=gap[raisable])
-        cand["day"] = cand["ds"].dt.normalize()
-        worst = cand.sort_values(["day", "gap"], ascending=[True, False], kind="stable").groupby("day").head(1)
-        for ds in worst["ds"]:
-            current.loc[ds] = current.get(ds, 0) + 1
-        current = current.sort_index()
-    out = pd.DataFrame({"ds": current.index, "agents": current.to_numpy(dtype=np.int64)})
-    out["added"] = (current - base.reindex(current.index).fillna(0).astype(np.int64)).to_numpy()
-    keep = ["ds", "handlers", "offered", "service_level", "abandonment_rate"]
-    failing = service.loc[short, keep].reset_index(drop=True)
-    if not short.any():
-        reason = ""
-    elif not raisable.any():
-        reason = (f"{int(short.sum())} interval(s) still short of target with {max_handlers} handlers "
-                  "(max_handlers); raise max_handlers or relax the target")
-    else:
-        reason = (f"{int(short.sum())} interval(s) still short of target after {it} simulation rounds "
-                  "(max_iterations, one handler per day per round); raise max_iterations")
-    return RaisedRota(rota=out, service=service, met=not short.any(), iterations=it, failing=failing, reason=reason)
 
 
 # ============================================================================ clinician sessions

@@ -48,9 +48,19 @@ class NextWeek:
         ``usual``).
     rota : pandas.DataFrame or None
         :attr:`forecasting.outlook.HandlerRota.rota`: per open half hour ``ds, calls,
-        first_attempts, erlang_agents, agents, service_level, rostered, seen_last_week``.
+        first_attempts, erlang_agents`` (the requirement), ``required_rostered, rostered,
+        on_phones, unmet, headcount, handlers, service_level, abandon_rate, seen_last_week``.
     rota_settings : dict or None
-        ``aht_s, patience_s, checked, quantile`` and the rota's targets.
+        ``aht_s, patience_s, checked, quantile, shift_lengths``, the rota's targets, and
+        ``headcount`` and ``headcount_source``.
+    shifts : pandas.DataFrame or None
+        The rota's shifts: ``date, start, end, hours, people``.
+    rota_days : pandas.DataFrame or None
+        Per day: headcount, people and hours rostered, half hours unmet, simulated service.
+    rush : forecasting.planning.rush.RushTradeoff or None
+        The busiest opening played for each number of handlers and each lever.
+    replay : forecasting.outlook.Replay or None
+        The last weeks' rotas, made from the data before each, played against what happened.
     sessions : pandas.DataFrame or None
         :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
         slots_per_session, sessions, capacity``).
@@ -70,6 +80,10 @@ class NextWeek:
     pressure: pd.DataFrame | None = None
     rota: pd.DataFrame | None = None
     rota_settings: dict | None = None
+    shifts: pd.DataFrame | None = None
+    rota_days: pd.DataFrame | None = None
+    rush: object = None
+    replay: object = None
     sessions: pd.DataFrame | None = None
     session_days: pd.DataFrame | None = None
     session_settings: dict | None = None
@@ -117,25 +131,32 @@ def next_week(outlook: WeekOutlook, week: ReportWeek, holidays: dict) -> NextWee
             f"Next week has a bank holiday: {names}. The practice is closed, so the forecasts and plans leave it out; "
             "expect the day after to surge like a Monday."
         )
-    _rota(nxt, outlook.rota)
+    _rota(nxt, outlook.rota, outlook.replay)
     _same_day(nxt, outlook.same_day, outlook.pressure)
     return nxt
 
 
-def _rota(nxt: NextWeek, r: HandlerRota) -> None:
+def _rota(nxt: NextWeek, r: HandlerRota, replay=None) -> None:
     if r.calls_model is not None:
         nxt.models["calls reaching the queue by half hour"] = model_words(r.calls_model)
         nxt.models["people's first calls by hour"] = model_words(r.callers_model)
+    if replay is not None:
+        nxt.replay = replay
+        nxt.notes.extend(replay.notes)
     if r.rota is None:
         nxt.notes.append(could_not("The call-handler rota", r.error))
         return
     if r.unchecked is not None:
         nxt.notes.append(
-            f"The rota could not be checked in the queue simulation with redials ({r.unchecked}): it is Erlang A's alone."
+            f"The rota could not be played in the queue simulation with redials ({r.unchecked}): its service is not shown."
         )
-    elif r.met is False:
-        nxt.notes.append(f"Even the raised rota falls short of the targets in the simulation: {r.not_met['reason']}.")
-    nxt.rota, nxt.rota_settings = r.rota, r.settings
+    if r.headcount_source == "unknown":
+        nxt.notes.append(
+            "The phone system's export does not say who answered, so the people the practice can roster are not "
+            "known: each day may roster its peak requirement. State the headcount to plan within it."
+        )
+    nxt.rota, nxt.shifts, nxt.rota_days, nxt.rush = r.rota, r.shifts, r.days, r.rush
+    nxt.rota_settings = {**r.settings, "headcount": r.headcount, "headcount_source": r.headcount_source}
     if r.rota["seen_last_week"].isna().all():
         nxt.notes.append(
             "The phone system's export does not say who answered, so the rota cannot be set beside last week's."

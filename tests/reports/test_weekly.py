@@ -429,9 +429,12 @@ def test_next_week_rota_sessions_and_pressure(store, report):
     assert sorted(set(ds.date)) == [dt.date(2025, 4, d) for d in (14, 15, 16, 17)]
     assert len(rota) == 4 * 21  # Mon-Fri 08:00-18:30 (the registry's hours): 21 half hours a day
     assert (ds.min().strftime("%H:%M"), ds.max().strftime("%H:%M")) == ("08:00", "18:00")
-    assert (rota["agents"] >= rota["erlang_agents"]).all()
-    assert rota["rostered"].tolist() == [int(np.ceil(a / 0.7 - 1e-9)) for a in rota["agents"]]
-    assert nxt.rota_settings["checked"]
+    # shifts within the people who answered: never more rostered than the headcount, the gap shown
+    assert (rota["rostered"] <= rota["headcount"]).all()
+    assert rota["required_rostered"].tolist() == [int(np.ceil(a / 0.7 - 1e-9)) for a in rota["erlang_agents"]]
+    assert np.allclose(rota["unmet"], np.maximum(0, rota["erlang_agents"] - 0.7 * rota["rostered"]))
+    assert nxt.shifts["hours"].between(3, 8).all()
+    assert nxt.rota_settings["checked"] and nxt.rota_settings["headcount_source"] == "learned"
     # "last week": distinct handlers answering on Monday 7 April 08:00-08:30, counted here
     calls = store.read_calls([PRACTICE], pd.Timestamp("2025-04-07 08:00").tz_localize(TZ), pd.Timestamp("2025-04-07 08:30").tz_localize(TZ))
     seen = calls[(calls["direction"] == "inbound") & (calls["outcome"] == "answered")]["agent_key"].nunique()
@@ -510,7 +513,7 @@ def test_a_part_of_next_week_that_fails_leaves_the_others_standing(inputs, monke
     assert "capacity has no session for Monday am" in render_weekly_html(rep)
 
 
-def test_the_rota_is_erlang_a_alone_when_the_redial_check_fails(inputs, monkeypatch):
+def test_the_rota_stands_unchecked_when_the_redial_check_fails(inputs, monkeypatch):
     real = forecasting.outlook.plan_rota
 
     def no_simulation(*args, check_redials, **kwargs):
@@ -521,11 +524,11 @@ def test_the_rota_is_erlang_a_alone_when_the_redial_check_fails(inputs, monkeypa
     monkeypatch.setattr(forecasting.outlook, "plan_rota", no_simulation)
     rep = build_weekly_report(inputs, PRACTICE, model="seasonal_average")
     nxt = rep.next_week
-    assert ("The rota could not be checked in the queue simulation with redials (the simulation needs at least one "
-            "open half hour): it is Erlang A's alone.") in nxt.notes
-    assert not nxt.rota_settings["checked"]
-    assert (nxt.rota["agents"] == nxt.rota["erlang_agents"]).all() and nxt.rota["service_level"].isna().all()
-    assert "Erlang A sees no redials, so the rota was then played" not in render_weekly_html(rep)
+    assert ("The rota could not be played in the queue simulation with redials (the simulation needs at least one "
+            "open half hour): its service is not shown.") in nxt.notes
+    assert not nxt.rota_settings["checked"] and nxt.rush is None
+    assert (nxt.rota["rostered"] <= nxt.rota["headcount"]).all() and nxt.rota["service_level"].isna().all()
+    assert "In the simulation with redials this rota answers" not in render_weekly_html(rep)
 
 
 def test_an_unknown_model_replaces_both_forecast_sections_with_a_note(inputs):

@@ -44,7 +44,6 @@ from forecasting.replay import replay_store
 from reports import read_last_complete_week, report_week, write_weekly_report
 from reports.federation import (comparison_table, federation_members, format_comparison, read_federation_comparison,
                                 write_federation_report)
-from telephony.practices import read_registry
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import shutil
 
 import pytest
 
@@ -20,10 +21,15 @@ REQUIRE_SPARK_ENV = "FRONTDOOR_REQUIRE_SPARK"
 @pytest.fixture(scope="session")
 def spark():
     """A local Spark session shared by every test of the run, stopped at its end."""
+    missing = None
     if importlib.util.find_spec("pyspark") is None:
+        missing = "PySpark is not installed (pip install '.[test,spark]')"
+    elif not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing = "Spark needs Java 17 (apt-get install openjdk-17-jre-headless)"
+    if missing:
         if os.environ.get(REQUIRE_SPARK_ENV):
-            pytest.fail(f"PySpark is not installed but {REQUIRE_SPARK_ENV} is set: pip install '.[test,spark]'")
-        pytest.skip(f"PySpark is not installed (pip install '.[spark]'; set {REQUIRE_SPARK_ENV} to require it)")
+            pytest.fail(f"{missing}, and {REQUIRE_SPARK_ENV} is set")
+        pytest.skip(f"{missing}; set {REQUIRE_SPARK_ENV} to require it")
     from pyspark.sql import SparkSession
 
     session = (

@@ -337,9 +337,20 @@ def read_practice_frames(
                 cols = [c for c in cols if c in schema.names]
             t = ds.to_table(columns=cols, filter=filt)
         if t is None:
-            t = pa.table({"practice_id": pa.array([], pa.string())}) if table != "calls" else CALL_SCHEMA.empty_table()
+            t = _empty_table(root, table)
         frames[table] = _finish_frame(table, t, pid, columns, line_names or {})
     return frames
+
+
+def _empty_table(root: Path, table: str) -> pa.Table:
+    """No rows of ``table``, with the columns another practice's partition has (as Spark gives
+    a practice without rows on one side of a cogroup)."""
+    if table == "calls":
+        return CALL_SCHEMA.empty_table()
+    other = next((root / table).glob("practice_id=*/month=*/part.parquet"), None)
+    if other is None:
+        return pa.table({"practice_id": pa.array([], pa.string())})
+    return pq.read_schema(other).empty_table()
 
 
 def _run_one(func, root: str, practice_id: str, tables, period, columns, line_names, kwargs) -> pd.DataFrame:
@@ -356,9 +367,14 @@ def _run_one(func, root: str, practice_id: str, tables, period, columns, line_na
 
 
 def _line_names(store, practices: list[str]) -> dict:
-    if isinstance(store, Store) and practices:
-        return store.line_names(practices)
-    return {}
+    """The names practices gave their line labels, from a store on this machine."""
+    if not practices:
+        return {}
+    if not isinstance(store, Store):
+        if not Path(store).is_dir():
+            return {}  # a URI only Spark reads: the executors get the labels as stored
+        store = Store(store)
+    return store.line_names(practices)
 
 
 def _start_method() -> str:

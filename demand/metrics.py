@@ -337,6 +337,10 @@ def read_metrics(
 
     if engine is not None:
         tables = (["calls"] if needs_calls else []) + (["appointments"] if needs_slots else [])
+        # Before any work, from directory names: a practice without partitions of a table it needs.
+        for table in tables:
+            held = {pid for pid, _m, _p in store.partitions(table, wanted, s_lo if table == "appointments" else lo, hi)}
+            _require_rows(store, table, pd.DataFrame({"practice_id": sorted(held)}), wanted, first_s, last_s)
         out = map_practices(
             measure_practice, store, wanted, tables=tables, engine=engine, workers=workers,
             spark_master=spark_master, progress=progress, period=(s_lo if needs_slots and not needs_calls else lo, hi),

@@ -44,9 +44,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from telephony.errors import FrontdoorError
+from telephony.errors import FrontdoorError, StoreDamagedError
 from telephony.schema import CALL_SCHEMA
-from telephony.store import Store, _as_utc, _months_between, _named_lines, validate_practice_id
+from telephony.store import Store, _as_utc, _months_between, _named_lines, damaged_message, validate_practice_id
 
 __all__ = ["ENGINES", "EngineError", "EngineProgress", "map_practices", "spark_session"]
 
@@ -315,7 +315,7 @@ def read_practice_frames(
         if not files:
             t = None
         else:
-            schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+            schema = pa.unify_schemas([_file_schema(root, f) for f in files], promote_options="permissive")
             schema = schema.append(pa.field("month", pa.string())) if "month" not in schema.names else schema
             part = pads.partitioning(pa.schema([("month", pa.string())]), flavor="hive")
             ds = pads.dataset(files, schema=schema, format="parquet", partitioning=part, partition_base_dir=str(folder))
@@ -335,11 +335,22 @@ def read_practice_frames(
             cols = _read_columns(table, columns)
             if cols is not None:
                 cols = [c for c in cols if c in schema.names]
-            t = ds.to_table(columns=cols, filter=filt)
+            try:
+                t = ds.to_table(columns=cols, filter=filt)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise StoreDamagedError(damaged_message(Store(root), folder, exc)) from None
         if t is None:
             t = _empty_table(root, table)
         frames[table] = _finish_frame(table, t, pid, columns, line_names or {})
     return frames
+
+
+def _file_schema(root: Path, path: str) -> pa.Schema:
+    """A partition's schema (its footer), or the store's word for a file that is not Parquet."""
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreDamagedError(damaged_message(Store(root), Path(path), exc)) from None
 
 
 def _empty_table(root: Path, table: str) -> pa.Table:

@@ -148,3 +148,14 @@ def test_the_metrics_command_prints_the_same_table_on_either_engine(federation, 
     assert remote.exit_code == 0, remote.output
     rows = json.loads(local.stdout)
     assert len(rows) == 3 * 7 and json.loads(remote.stdout) == rows
+
+
+def test_a_damaged_partition_is_the_stores_damage_named_by_path_on_the_local_engine(store, data_dir):
+    from telephony.errors import StoreDamagedError
+    from telephony.ingest import ingest_file
+
+    ingest_file(store, data_dir / "asterisk_queue_log" / "queue_log", "A81001")
+    (_, _, part), *_ = store.partitions()
+    part.write_bytes(b"PAR1 this is not a parquet file")
+    with pytest.raises(StoreDamagedError, match=f"store damaged at {part}"):
+        map_practices(describe_frames, store, engine="local", workers=1)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import pandas as pd
 
+from telephony.engine import ENGINES
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.firewall import guard_frame, neutralise_csv
@@ -92,10 +93,13 @@ ARGUMENT_FLAGS: dict[str, str] = {
     # the federation demo
     "n_practices": "--practices",
     "national_practices": "--national-practices",
-    # federations (issue 12)
+    # federations
     "federation": "--federation",
     "peers": "--peers",
     "workers": "--workers",
+    # the engine (telephony.engine.map_practices)
+    "engine": "--engine",
+    "spark_master": "--spark-master",
 }
 _ARGUMENT = re.compile(r"`([a-z_]+)`")
 
@@ -703,11 +707,53 @@ def metrics_options(func):
     return func
 
 
-def _metrics(kind: str, store_dir, practices, date_from, date_to, freq, out_format, **kwargs) -> None:
-    """Open the store, compute one metric over the period, print it."""
+def engine_options(func):
+    """``--engine local|spark``, ``--workers N``, ``--spark-master URL``: where per-practice
+    work runs (:func:`telephony.engine.map_practices`). Any command that maps work over
+    practices can take them."""
+    options = [
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="local",
+            show_default=True,
+            help="local: a process pool on this machine; spark: PySpark over the same store "
+            "(pip install 'frontdoor-analytics[spark]').",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="local: processes working at once (default: one per core; 1 works in this process).",
+        ),
+        click.option(
+            "--spark-master",
+            metavar="URL",
+            envvar="FRONTDOOR_SPARK_MASTER",
+            default=None,
+            help="spark: the cluster's master, e.g. spark://host:7077 or yarn (default local[*]; or set "
+            "FRONTDOOR_SPARK_MASTER). The store must be on storage every executor reads at the same path.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _engine_progress(practice_id: str, done: int, total: int) -> None:
+    """One line per practice measured, for a person watching (never into piped output)."""
+    if sys.stderr.isatty() and total > 1:
+        what = "Spark job" if practice_id == "*" else practice_id
+        click.echo(f"  {what}: {done}/{total} practices", err=True)
+
+
+def _metrics(kind: str, store_dir, practices, date_from, date_to, freq, out_format,
+             engine="local", workers=None, spark_master=None, **kwargs) -> None:
+    """Open the store, compute one metric over the period practice by practice on the engine, print it."""
 
     store = open_store(store_dir)
-    df = read_metrics(store, kind, list(practices) or None, date_from.date(), date_to.date(), freq, **kwargs)
+    df = read_metrics(store, kind, list(practices) or None, date_from.date(), date_to.date(), freq,
+                      engine=engine, workers=workers, spark_master=spark_master, progress=_engine_progress, **kwargs)
     emit(format_metrics(df, kind, out_format), out_format)
 
 
@@ -723,6 +769,7 @@ def metrics_group() -> None:
 
 @metrics_group.command("queue")
 @metrics_options
+@engine_options
 @click.option("--by-line", is_flag=True, help="Split by line / queue (main, prescriptions...).")
 @click.option(
     "--service-level-seconds",
@@ -739,7 +786,7 @@ def metrics_group() -> None:
     help="Abandons after less wait than this are short (reported apart, left out of rates).",
 )
 def metrics_queue_cmd(store_dir, practices, date_from, date_to, freq, out_format, by_line,
-                      service_level_seconds, short_abandon_seconds) -> None:
+                      service_level_seconds, short_abandon_seconds, **run) -> None:
     """Queue performance per interval: offered, answered, abandoned, service level, waits.
 
     --freq 15min, 30min, hour, day (default), week (from Monday) or month, in local time;
@@ -751,12 +798,13 @@ def metrics_queue_cmd(store_dir, practices, date_from, date_to, freq, out_format
       frontdoor metrics queue --practice A81001 --from 2026-11-16 --to 2026-11-16 --freq 30min --by-line
     """
     _metrics("queue", store_dir, practices, date_from, date_to, freq, out_format, by_line=by_line,
-             service_s=service_level_seconds, short_abandon_s=short_abandon_seconds)
+             service_s=service_level_seconds, short_abandon_s=short_abandon_seconds, **run)
 
 
 @metrics_group.command("callers")
 @metrics_options
-def metrics_callers_cmd(store_dir, practices, date_from, date_to, freq, out_format) -> None:
+@engine_options
+def metrics_callers_cmd(store_dir, practices, date_from, date_to, freq, out_format, **run) -> None:
     """People, not calls: unique callers, redials, who got through and how long it took.
 
     --freq day (default): per day, attempts, unique callers, redial ratio, share who got
@@ -767,11 +815,12 @@ def metrics_callers_cmd(store_dir, practices, date_from, date_to, freq, out_form
       frontdoor metrics callers --practice A81001 --from 2026-11-16 --to 2026-11-22
       frontdoor metrics callers --practice A81001 --from 2026-11-16 --to 2026-11-16 --freq hour
     """
-    _metrics("callers", store_dir, practices, date_from, date_to, freq, out_format)
+    _metrics("callers", store_dir, practices, date_from, date_to, freq, out_format, **run)
 
 
 @metrics_group.command("capacity")
 @metrics_options
+@engine_options
 @click.option(
     "--by",
     "capacity_by",
@@ -779,7 +828,7 @@ def metrics_callers_cmd(store_dir, practices, date_from, date_to, freq, out_form
     type=click.Choice(("role", "mode", "category")),
     help="Break each session down by role, mode or category (repeatable).",
 )
-def metrics_capacity_cmd(store_dir, practices, date_from, date_to, freq, out_format, capacity_by) -> None:
+def metrics_capacity_cmd(store_dir, practices, date_from, date_to, freq, out_format, capacity_by, **run) -> None:
     """Appointment capacity per day and session, and when same-day slots ran out.
 
     Slots offered, booked, available, utilisation, DNA rate and lead times per day and session
@@ -791,18 +840,19 @@ def metrics_capacity_cmd(store_dir, practices, date_from, date_to, freq, out_for
       frontdoor metrics capacity --practice A81001 --from 2026-11-16 --to 2026-11-22
       frontdoor metrics capacity --practice A81001 --from 2026-11-16 --to 2026-11-22 --by role
     """
-    _metrics("capacity", store_dir, practices, date_from, date_to, freq, out_format, capacity_by=capacity_by)
+    _metrics("capacity", store_dir, practices, date_from, date_to, freq, out_format, capacity_by=capacity_by, **run)
 
 
 @metrics_group.command("pressure")
 @metrics_options
+@engine_options
 @click.option(
     "--monday-profile",
     is_flag=True,
     help="Instead: Mondays against Tuesday-Friday hour by hour, and Monday's share of the week "
     "(England's bank holidays left out).",
 )
-def metrics_pressure_cmd(store_dir, practices, date_from, date_to, freq, out_format, monday_profile) -> None:
+def metrics_pressure_cmd(store_dir, practices, date_from, date_to, freq, out_format, monday_profile, **run) -> None:
     """Demand against capacity: callers wanting help per same-day slot, and turned-away demand.
 
     Per day and session: attempts, unique and new callers, same-day slots released and booked,
@@ -814,11 +864,12 @@ def metrics_pressure_cmd(store_dir, practices, date_from, date_to, freq, out_for
       frontdoor metrics pressure --practice A81001 --from 2026-11-16 --to 2026-11-22
       frontdoor metrics pressure --practice A81001 --from 2026-09-01 --to 2026-11-30 --monday-profile
     """
-    _metrics("monday" if monday_profile else "pressure", store_dir, practices, date_from, date_to, freq, out_format)
+    _metrics("monday" if monday_profile else "pressure", store_dir, practices, date_from, date_to, freq, out_format, **run)
 
 
 @metrics_group.command("nhs")
 @metrics_options
+@engine_options
 @click.option(
     "--by",
     "nhs_by",
@@ -827,7 +878,7 @@ def metrics_pressure_cmd(store_dir, practices, date_from, date_to, freq, out_for
     show_default=True,
     help="One row per month, or per month and day of the week, or per month and hour.",
 )
-def metrics_nhs_cmd(store_dir, practices, date_from, date_to, freq, out_format, nhs_by) -> None:
+def metrics_nhs_cmd(store_dir, practices, date_from, date_to, freq, out_format, nhs_by, **run) -> None:
     """NHS England's GP-contract telephony metrics (the cloud telephony collection).
 
     Call volumes, answered, callbacks requested and made, missed, abandoned, time to answer,
@@ -838,11 +889,12 @@ def metrics_nhs_cmd(store_dir, practices, date_from, date_to, freq, out_format, 
       frontdoor metrics nhs --practice A81001 --from 2026-10-01 --to 2026-12-31
       frontdoor metrics nhs --practice A81001 --from 2026-10-01 --to 2026-10-31 --by hour --format csv
     """
-    _metrics("nhs", store_dir, practices, date_from, date_to, freq, out_format, nhs_by=nhs_by)
+    _metrics("nhs", store_dir, practices, date_from, date_to, freq, out_format, nhs_by=nhs_by, **run)
 
 
 @metrics_group.command("workforce")
 @metrics_options
+@engine_options
 @click.option(
     "--view",
     type=click.Choice(("skill-mix", "consultation", "continuity")),
@@ -852,7 +904,7 @@ def metrics_nhs_cmd(store_dir, practices, date_from, date_to, freq, out_format, 
     "consultation: appointment length by role and mode; continuity: the St Leonard's index "
     "per month.",
 )
-def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_format, view) -> None:
+def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_format, view, **run) -> None:
     """Workforce and continuity: skill mix, consultation length, continuity of care.
 
     Skill mix needs each practice's list size in the practices registry
@@ -864,7 +916,7 @@ def metrics_workforce_cmd(store_dir, practices, date_from, date_to, freq, out_fo
       frontdoor metrics workforce --practice A81001 --from 2026-01-01 --to 2026-03-31
       frontdoor metrics workforce --from 2026-01-01 --to 2026-03-31 --view continuity
     """
-    _metrics(view.replace("-", "_"), store_dir, practices, date_from, date_to, freq, out_format)
+    _metrics(view.replace("-", "_"), store_dir, practices, date_from, date_to, freq, out_format, **run)
 
 
 # ----------------------------------------------------------------------------- report

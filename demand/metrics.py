@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from telephony.calendar import bank_holidays
+from telephony.engine import EngineProgress, map_practices
 from telephony.errors import FrontdoorError
 from telephony.privacy import mask_digits
 from telephony.store import Store, validate_practice_id
@@ -65,6 +66,7 @@ __all__ = [
     "METRIC_KINDS",
     "NoMetricsDataError",
     "read_metrics",
+    "measure_practice",
     "format_metrics",
     "TABLE_COLUMNS",
 ]
@@ -244,6 +246,10 @@ def read_metrics(
     nhs_by: str = "month",
     capacity_by: Iterable[str] | None = (),
     tz: str = DEFAULT_TZ,
+    engine: str | None = None,
+    workers: int | None = None,
+    spark_master: str | None = None,
+    progress: EngineProgress | None = None,
 ) -> pd.DataFrame:
     """Read what one metric needs from the store and compute it.
 
@@ -270,6 +276,12 @@ def read_metrics(
         ``capacity`` only: breakdown within each session (``()``: session totals).
     tz : str
         IANA timezone of the wall clock (default ``Europe/London``).
+    engine : {"local", "spark"}, optional
+        Measure practice by practice (:func:`measure_practice`) on this engine
+        (:func:`telephony.engine.map_practices`); omitted: all practices in one pass in
+        this process.
+    workers, spark_master, progress
+        The engine's (:func:`telephony.engine.map_practices`).
 
     Returns
     -------
@@ -318,20 +330,84 @@ def read_metrics(
             fix="measure a shorter period" if kind == "monday" else None,
         )
     needs_calls, needs_slots = _NEEDS[kind]
+    s_lo = lo
+    if kind == "continuity":
+        s_lo = to_utc_bound(pd.Timestamp(start) - pd.DateOffset(months=12), tz)
+    call_cols = {"queue": _CALLS_QUEUE + (["line"] if by_line else []), "nhs": _CALLS_NHS}.get(kind, _CALLS_CALLERS)
+    options = dict(kind=kind, first_date=first_s, last_date=last_s, freq=freq, by_line=by_line, service_s=service_s,
+                   short_abandon_s=short_abandon_s, nhs_by=nhs_by, capacity_by=tuple(capacity_by or ()), tz=tz,
+                   list_sizes=_list_sizes(store, wanted) if kind == "skill_mix" else None)
+
+    if engine is not None:
+        tables = (["calls"] if needs_calls else []) + (["appointments"] if needs_slots else [])
+        # Before any work, from directory names: a practice without partitions of a table it needs.
+        for table in tables:
+            held = {pid for pid, _m, _p in store.partitions(table, wanted, s_lo if table == "appointments" else lo, hi)}
+            _require_rows(store, table, pd.DataFrame({"practice_id": sorted(held)}), wanted, first_s, last_s)
+        out = map_practices(
+            measure_practice, store, wanted, tables=tables, engine=engine, workers=workers,
+            spark_master=spark_master, progress=progress, period=(s_lo if needs_slots and not needs_calls else lo, hi),
+            columns={"calls": call_cols}, **options,
+        )
+        have = pd.DataFrame({"practice_id": out["practice_id"].astype(str).unique() if len(out) else []})
+        _require_rows(store, "calls" if needs_calls else "appointments", have, wanted, first_s, last_s)
+        return out
 
     calls = slots = None
     if needs_calls:
-        cols = {"queue": _CALLS_QUEUE + (["line"] if by_line else []), "nhs": _CALLS_NHS}.get(kind, _CALLS_CALLERS)
-        calls = store.read_calls(wanted, lo, hi, cols)
+        calls = store.read_calls(wanted, lo, hi, call_cols)
         _require_rows(store, "calls", calls, wanted, first_s, last_s)
     if needs_slots:
-        s_lo = lo
-        if kind == "continuity":
-            s_lo = to_utc_bound(pd.Timestamp(start) - pd.DateOffset(months=12), tz)
         slots = read_appointments(store, wanted, s_lo, hi)
         in_period = slots if kind != "continuity" else slots[slots["start_utc"] >= lo]
         _require_rows(store, "appointments", in_period, wanted, first_s, last_s)
+    return _measure(calls, slots, **options)
 
+
+def measure_practice(practice_id: str, frames: dict[str, pd.DataFrame], **options) -> pd.DataFrame:
+    """One metric of one practice from its frames: the per-practice work of :func:`read_metrics`.
+
+    The function :func:`telephony.engine.map_practices` maps over practices, locally or on
+    Spark.
+
+    Parameters
+    ----------
+    practice_id : str
+    frames : dict
+        ``calls`` and/or ``appointments`` of the practice, as the kind needs (the slots of
+        ``continuity`` from 12 months before the period).
+    **options
+        ``kind``, ``first_date``, ``last_date`` (``YYYY-MM-DD``, both included), ``freq``
+        (canonical), ``by_line``, ``service_s``, ``short_abandon_s``, ``nhs_by``,
+        ``capacity_by``, ``tz`` and, for ``skill_mix``, ``list_sizes``, as
+        :func:`read_metrics` passes them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The metric's rows for the practice (those :func:`read_metrics` gives for it).
+    """
+    return _measure(frames.get("calls"), frames.get("appointments"), **options)
+
+
+def _measure(
+    calls: pd.DataFrame | None,
+    slots: pd.DataFrame | None,
+    *,
+    kind: str,
+    first_date: str,
+    last_date: str,
+    freq: str | None,
+    by_line: bool,
+    service_s: float,
+    short_abandon_s: float,
+    nhs_by: str,
+    capacity_by,
+    tz: str,
+    list_sizes: dict[str, int] | None,
+) -> pd.DataFrame:
+    """The one metric function of ``kind`` on the rows read for it."""
+    start, end = period_bounds(first_date, last_date)
     if kind == "queue":
         return queue_metrics(calls, freq, by_line, short_abandon_s, service_s, tz, start, end)
     if kind == "callers":
@@ -348,7 +424,7 @@ def read_metrics(
         days = bank_holidays("england", _as_date(first_date, "first date"), _as_date(last_date, "last date"))
         return monday_profile(calls, slots, tz, start, end, exclude_dates=sorted(days))
     if kind == "skill_mix":
-        return skill_mix(slots, _list_sizes(store, wanted), tz, start, end)
+        return skill_mix(slots, list_sizes, tz, start, end)
     if kind == "consultation":
         return consultation_length(slots, ("role", "mode"), tz, start, end)
 

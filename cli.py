@@ -30,10 +30,13 @@ from demand.simulation.demo import run_demo
 
 from forecasting.backtest import plot_backtest, summarise
 from forecasting.models import MODELS, make_model
-from forecasting.pipeline import PlanError, backtest_series, forecast_series, read_practice_series
+from forecasting.base import freq_minutes, infer_freq
+from forecasting.pipeline import PlanError, backtest_series, forecast_series, parse_horizon, read_practice_series
+from forecasting.temporal import coherent_forecasts, horizon_days
 from forecasting.planning.plan import parse_service_level, staff_week
 
 from reports import read_last_complete_week, report_week, write_weekly_report
+from reports.text import forecast_rows
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -791,8 +794,8 @@ series_options = [
                  help="Or a CSV/Parquet series with columns ds, y (and optionally unique_id)."),
     click.option("--what", type=click.Choice(("offered", "unique_callers", "same_day_demand")), default="offered",
                  show_default=True, help="What to forecast (from the store)."),
-    click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
-                 help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
+    freq_option := click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
+                                help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
     click.option("--horizon", default="1w", show_default=True,
                  help="How far ahead: weeks (1w, 13w), days (3d) or a number of periods."),
 ]
@@ -806,8 +809,18 @@ def _with(options):
     return deco
 
 
+# forecast: daily totals unless hours are asked for (the finer periods then add up to them)
+forecast_options = [
+    click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="day", show_default=True,
+                 help="Period length: daily totals, or hours / half hours that add up to them "
+                 "(same_day_demand: day only; unique_callers: hour or day).")
+    if o is freq_option else o
+    for o in series_options
+]
+
+
 @main.command("forecast")
-@_with(series_options)
+@_with(forecast_options)
 @click.option("--model", default="auto", show_default=True,
               help="Model: auto, seasonal_naive, seasonal_average, ets, mstl, prophet.")
 @format_option
@@ -815,15 +828,18 @@ def _with(options):
 def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, store_dir) -> None:
     """Forecast demand with intervals: calls offered, unique callers or same-day appointment demand.
 
-    Prints the point forecast and its 80% and 95% intervals per period (closed hours and bank
-    holidays are 0). The auto model picks, per series, the best of the seasonal average,
-    seasonal naive and ETS by a short backtest.
+    Prints each day's forecast with its 80% and 95% intervals, rounded for reading, from the
+    first day after the data (closed days and bank holidays read "closed"). With --freq hour
+    (or 30min) the periods of each day add up to that day's total: one forecast at every
+    granularity. --format csv|json print the full precision. The auto model picks, per
+    series, the best of the seasonal average, seasonal naive and ETS by a short backtest.
 
     \b
     Examples:
-      frontdoor forecast --practice A81001 --freq hour --horizon 1w
-      frontdoor forecast --practice A81001 --what same_day_demand --freq day --horizon 13w --format csv
-      frontdoor forecast --input calls.csv --model seasonal_average --freq day --horizon 14
+      frontdoor forecast --practice A81001
+      frontdoor forecast --practice A81001 --freq hour --horizon 3d
+      frontdoor forecast --practice A81001 --what same_day_demand --horizon 13w --format csv
+      frontdoor forecast --input calls.csv --model seasonal_average --horizon 14
     """
 
     make_model(model)  # an unknown name fails here, listing the known ones
@@ -831,7 +847,14 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
     _stderr(f"reading the series ({what}, per {freq})")
     df, cal = read_practice_series(store, practice, what, freq, input_file)
     _stderr(f"fitting {model} on {df['unique_id'].nunique()} series of {len(df)} periods")
-    fc, _m = forecast_series(df, model, horizon, cal)
+    if freq == "day":
+        fc, _m = forecast_series(df, model, horizon, cal)
+    else:
+        daily = None if input_file is not None else read_practice_series(store, practice, what, "day")[0]
+        days = horizon_days(parse_horizon(horizon, freq), freq_minutes(infer_freq(df["ds"], df["unique_id"])))
+        _daily_fc, fc, _dm, _m = coherent_forecasts(df, model, days, cal, daily_history=daily)
+    if out_format == "table":
+        fc = forecast_rows(fc, "D" if freq == "day" else freq)
     emit(fc, out_format)
 
 

@@ -18,8 +18,8 @@ What is forecast
 ============================== ========= ========================================================
 part                           period    series (:data:`forecasting.series.WHATS`)
 ============================== ========= ========================================================
-calls by day and by hour       D, h      ``calls``: every inbound attempt
-(:func:`forecast_calls`)
+calls by day and by hour       D, h      ``calls``: every inbound attempt; the hours add up to
+(:func:`forecast_calls`)                 the days (:mod:`forecasting.temporal`)
 call-handler rota              30min, h  ``unique_callers`` (people's first calls) per hour,
 (:func:`plan_handlers`)                  spread over the half hours like ``offered``; Erlang A,
                                          then raised where the queue simulation with redials
@@ -68,6 +68,7 @@ from forecasting.planning.peak_pressure import (
 from forecasting.planning.plan import plan_rota
 from forecasting.planning.staffing import measure_handling
 from forecasting.series import series_from_calls
+from forecasting.temporal import coherent_forecasts
 
 __all__ = [
     "LEVELS",
@@ -280,6 +281,11 @@ def _tidy(fc: pd.DataFrame, alias: str, cal: Calendar, freq: str) -> pd.DataFram
 def forecast_calls(history: PracticeHistory, model: str, freq: str) -> CallsForecast:
     """Next week's inbound calls per day or per hour, with 80% and 95% intervals.
 
+    One forecast at both granularities (:mod:`forecasting.temporal`): the daily totals are
+    the daily model's, and the hours are the hourly model's shape scaled to add up to them,
+    so the page's days and hours (and ``frontdoor forecast --freq day`` and ``--freq hour``)
+    agree.
+
     Parameters
     ----------
     history : PracticeHistory
@@ -293,7 +299,13 @@ def forecast_calls(history: PracticeHistory, model: str, freq: str) -> CallsFore
     """
     out = CallsForecast(freq)
     try:
-        fc, m = _forecast(history, history.series(freq, "calls"), model, HORIZON[freq])
+        if freq == "D":
+            fc, m = _forecast(history, history.series("D", "calls"), model, HORIZON["D"])
+        else:
+            _daily, fc, _dm, m = coherent_forecasts(
+                history.series(freq, "calls"), model, HORIZON["D"], history.calendars, LEVELS,
+                daily_history=history.series("D", "calls"),
+            )
     except OUTLOOK_FAILURES as err:
         out.error = err
         return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 
+import pandas as pd
+
 __all__ = [
     "DASH",
     "WEEKDAYS",
@@ -26,6 +28,7 @@ __all__ = [
     "day_short",
     "date_range",
     "plural",
+    "forecast_rows",
 ]
 
 DASH = "\u2013"
@@ -163,3 +166,41 @@ def date_range(first: _dt.date, last: _dt.date) -> str:
     if first.month != last.month:
         return f"{day_label(first, False)} {DASH} {day_label(last, False)} {last.year}"
     return f"{first.day}{DASH}{last.day} {_MONTHS[last.month - 1]} {last.year}"
+
+
+def forecast_rows(fc: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+    """A forecast as people read it: one row per period, whole calls, intervals as ranges.
+
+    Parameters
+    ----------
+    fc : pandas.DataFrame
+        A model's ``predict`` frame (``unique_id, ds``, the point column and its ``-lo-N`` /
+        ``-hi-N`` bounds), e.g. :func:`forecasting.temporal.coherent_forecasts`'.
+    freq : {"D", "h", "30min"}
+        Its period: days read ``Mon 31 Mar 2025``, finer periods add the time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``practice`` (when the frame has several series), ``day``, ``time`` (finer periods),
+        ``forecast`` and one ``N% interval`` column per level (``125-216``). A day forecast
+        as nothing at all reads ``closed``; closed hours are left out (a day's hours start
+        when it opens).
+    """
+    point = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    levels = sorted({int(c.rsplit("-", 1)[1]) for c in fc.columns if c.startswith(f"{point}-lo-")})
+    ds = pd.to_datetime(fc["ds"])
+    out = pd.DataFrame(index=fc.index)
+    if "unique_id" in fc.columns and fc["unique_id"].nunique() > 1:
+        out["series"] = fc["unique_id"].astype(str)
+    out["day"] = [f"{WEEKDAYS_SHORT[d.weekday()]} {d.day} {_MONTHS[d.month - 1][:3]} {d.year}" for d in ds]
+    if freq != "D":
+        out["time"] = ds.dt.strftime("%H:%M").to_numpy()
+    shut = (fc[point].to_numpy(dtype="float64") == 0) & (fc[[c for c in fc.columns if c.startswith(f"{point}-hi-")]] == 0).all(axis=1).to_numpy()
+    out["forecast"] = ["closed" if s else count(v) for s, v in zip(shut, fc[point])]
+    for lv in levels:
+        lo, hi = fc[f"{point}-lo-{lv}"], fc[f"{point}-hi-{lv}"]
+        out[f"{lv}% interval"] = ["" if s else f"{count(a)}{DASH}{count(b)}" for s, a, b in zip(shut, lo, hi)]
+    if freq != "D":
+        out = out[~shut]
+    return out.reset_index(drop=True)

@@ -61,20 +61,55 @@ def one_line_error(res, *fragments):
 
 
 def test_forecast_prints_the_library_forecast_with_closed_hours_zero(demo, store):
-    from forecasting.pipeline import forecast_series, read_practice_series
+    from forecasting.pipeline import read_practice_series
+    from forecasting.temporal import coherent_forecasts
 
     got = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "hour", "--horizon", "1w", "--model", "seasonal_average"))
     df, cal = read_practice_series(store, PRACTICE, "offered", "h")
-    exp, _ = forecast_series(df, "seasonal_average", "1w", cal)
+    daily, _ = read_practice_series(store, PRACTICE, "offered", "D")
+    _d, exp, _dm, _m = coherent_forecasts(df, "seasonal_average", 7, cal, daily_history=daily)
     assert len(got) == 168 and list(got.columns) == list(exp.columns)
     np.testing.assert_allclose(got["SeasonalAverage"], exp["SeasonalAverage"], rtol=1e-12)
     ds = pd.to_datetime(got["ds"])
-    assert ds.iloc[0] == df["ds"].max() + pd.Timedelta(hours=1)
+    # the first period of the horizon: midnight after the last day of data, not its evening
+    assert ds.iloc[0] == df["ds"].max().normalize() + pd.Timedelta(days=1)
     closed = (ds.dt.day_of_week >= 5) | (ds.dt.hour < 8) | (ds.dt.hour >= 19)
     assert (got.loc[closed, "SeasonalAverage"] == 0).all()
     assert got.loc[~closed, "SeasonalAverage"].sum() > 100  # a real week of calls
     assert (got["SeasonalAverage-lo-80"] <= got["SeasonalAverage"] + 1e-9).all()
     assert (got["SeasonalAverage-hi-80"] <= got["SeasonalAverage-hi-95"] + 1e-9).all()
+
+
+@pytest.mark.parametrize("freq", ["hour", "30min"])
+def test_forecast_hours_add_up_to_the_days(demo, freq):
+    days = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "day", "--horizon", "1w"))
+    fine = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", freq, "--horizon", "1w"))
+    day = pd.to_datetime(fine["ds"]).dt.normalize()
+    point = [c for c in days.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    sums = fine.groupby(day)[point].sum()
+    assert list(sums.index) == list(pd.to_datetime(days["ds"]))
+    np.testing.assert_allclose(sums.to_numpy(), days[point].to_numpy(), rtol=1e-9, atol=1e-9)
+    assert days[point].max() > 50
+
+
+def test_forecast_for_people_is_daily_totals_rounded_with_intervals(demo):
+    res = run(demo, "forecast", "--practice", PRACTICE, "--model", "seasonal_average", fmt="table")
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].split() == ["day", "forecast", "80%", "interval", "95%", "interval"]
+    assert len(lines) == 1 + 7
+    exact = frame(run(demo, "forecast", "--practice", PRACTICE, "--model", "seasonal_average"))
+    for line, (_, x) in zip(lines[1:], exact.iterrows()):
+        d = pd.Timestamp(x["ds"])
+        assert line.split()[:4] == [d.strftime("%a"), str(d.day), d.strftime("%b"), str(d.year)]
+        if x["SeasonalAverage"] == 0:
+            assert line.split()[4] == "closed"
+        else:
+            lo, hi = line.split()[5].split("\u2013")
+            assert int(line.split()[4]) == int(np.floor(x["SeasonalAverage"] + 0.5))
+            assert (int(lo), int(hi)) == (int(np.floor(x["SeasonalAverage-lo-80"] + 0.5)), int(np.floor(x["SeasonalAverage-hi-80"] + 0.5)))
+    # starts on the first day after the data, a Saturday for a week of data ending on a Friday
+    assert pd.Timestamp(exact["ds"].iloc[0]).normalize() == pd.Timestamp(exact["ds"].iloc[0])
 
 
 def test_forecast_reads_a_series_file(demo, store, tmp_path):

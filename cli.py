@@ -32,11 +32,13 @@ from forecasting.backtest import plot_backtest, summarise
 from forecasting.models import MODELS, make_model
 from forecasting.base import freq_minutes, infer_freq
 from forecasting.pipeline import PlanError, backtest_series, forecast_series, parse_horizon, read_practice_series
+from forecasting.outlook import read_same_day_plan, same_day_table
 from forecasting.temporal import coherent_forecasts, horizon_days
 from forecasting.planning.plan import parse_service_level, staff_week
 
 from reports import read_last_complete_week, report_week, write_weekly_report
-from reports.text import forecast_rows
+from reports.sections.next_week import same_day_notes
+from reports.text import forecast_rows, same_day_rows
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -511,6 +513,25 @@ def demo_cmd(out: Path, weeks: int, seed: int) -> None:
 
 # ----------------------------------------------------------------------------- metrics
 
+
+def _last_complete_week(store, practices):
+    """The latest of the practices' last complete weeks (every practice in the store by default)."""
+    ids = list(practices) or sorted({pid for pid, _m, _ in store.partitions("calls")})
+    if not ids:
+        raise PlanError(f"The store at {store.root} holds no calls: ingest call exports first, or give `period`.")
+    return max((read_last_complete_week(store, p) for p in ids), key=lambda w: w.start)
+
+
+def _period_or_last_week(store, practices, date_from, date_to):
+    """``--from``/``--to`` as dates, or the last complete week with calls when both are omitted."""
+    if (date_from is None) != (date_to is None):
+        raise click.UsageError("Give both --from and --to, or neither (the last complete week in the store).")
+    if date_from is not None:
+        return date_from.date(), date_to.date()
+    week = _last_complete_week(store, practices)
+    _stderr(f"period: {week.iso} ({week.start} to {week.last}), the last complete week with calls in the store")
+    return week.start, week.last
+
 FREQ_CHOICES = ("15min", "30min", "hour", "day", "week", "month")
 
 
@@ -527,15 +548,14 @@ def metrics_options(func):
         click.option(
             "--from",
             "date_from",
-            required=True,
             type=click.DateTime(formats=["%Y-%m-%d"]),
             metavar="YYYY-MM-DD",
-            help="First local day of the period (included).",
+            help="First local day of the period (included). Without --from and --to: the last complete week "
+            "with calls in the store, as 'frontdoor report' takes.",
         ),
         click.option(
             "--to",
             "date_to",
-            required=True,
             type=click.DateTime(formats=["%Y-%m-%d"]),
             metavar="YYYY-MM-DD",
             help="Last local day of the period (included: --from 2026-11-16 --to 2026-11-22 is seven days).",
@@ -558,7 +578,8 @@ def _metrics(kind: str, store_dir, practices, date_from, date_to, freq, out_form
     """Open the store, compute one metric over the period, print it."""
 
     store = open_store(store_dir)
-    df = read_metrics(store, kind, list(practices) or None, date_from.date(), date_to.date(), freq, **kwargs)
+    first, last = _period_or_last_week(store, practices, date_from, date_to)
+    df = read_metrics(store, kind, list(practices) or None, first, last, freq, **kwargs)
     emit(format_metrics(df, kind, out_format), out_format)
 
 
@@ -897,9 +918,15 @@ def backtest_cmd(practice, input_file, what, freq, horizon, models, windows, plo
     emit(table, out_format)
 
 
+#: ``frontdoor staff`` warns when the week starts more than this many weeks after the data.
+STAFF_WARN_WEEKS = 3
+
+
 @main.command("staff")
 @click.option("--practice", required=True, metavar="ODS", help="Practice in the store, e.g. A81001.")
-@click.option("--week", required=True, metavar="YYYY-Www", help="ISO week to staff, after the history, e.g. 2027-W02.")
+@click.option("--week", default=None, metavar="YYYY-Www",
+              help="ISO week to staff, after the history, e.g. 2026-W06. Default: the week after the last complete "
+              "week with calls in the store (the report's next week).")
 @click.option("--service-level", default="80/60", show_default=True, metavar="PCT/SECONDS",
               help="Target: this percentage of callers answered within these seconds.")
 @click.option("--max-abandon", type=click.FloatRange(0, 100, min_open=True, max_open=True), default=5, show_default=True,
@@ -926,27 +953,52 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
     under-staffing, not demand; staffing for the 80% interval's upper bound), turns them into
     handlers with Erlang A (handle time and caller patience measured from the last 8 weeks),
     checks that rota in the queue simulation with redials and adds handlers where it falls
-    short, reporting the service the simulation achieves; then same-day appointment demand
-    into clinician sessions per day and role.
+    short, reporting the service the simulation achieves. Then same-day appointment demand
+    against the practice's usual clinician sessions (or next week's book): whole sessions moved
+    or added, only for the roles doing the same-day work, within the people each role has, per
+    am and pm (the same plan as the weekly report's).
 
     \b
     Examples:
-      frontdoor staff --practice A81001 --week 2027-W02
-      frontdoor staff --practice A81001 --week 2027-W02 --service-level 90/30 --max-abandon 3 --format csv
-      frontdoor staff --practice A81001 --week 2027-W02 --no-check-redials --view sessions
+      frontdoor staff --practice A81001
+      frontdoor staff --practice A81001 --week 2026-W06 --service-level 90/30 --max-abandon 3 --format csv
+      frontdoor staff --practice A81001 --week 2026-W06 --no-check-redials --view sessions
     """
 
     sl, t = parse_service_level(service_level)
-    plan = staff_week(
-        open_store(store_dir), practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
-        check_redials, model, slots_per_session=_roles(slots_per_session), progress=_stderr,
-    )
-    s = plan.summary
-    _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}"
-            + ("" if s["met_in_simulation"] is None else f"; met in the simulation: {'yes' if s['met_in_simulation'] else 'no'}")
-            + (f" ({s['not_met']['reason']})" if s.get("not_met") else ""))
+    store = open_store(store_dir)
+    last = _last_complete_week(store, [practice])
+    if week is None:
+        week = last.shift(1).iso
+        _stderr(f"staffing {week}: the week after {last.iso}, the last complete week with calls in the store")
+    else:
+        ahead = (report_week(week).start - last.end).days // 7
+        if ahead > STAFF_WARN_WEEKS:
+            _stderr(
+                f"Warning: {report_week(week).iso} starts {ahead} weeks after {practice.upper()}'s last complete week "
+                f"of calls ({last.iso}): the plan rests on a forecast that far ahead and on handling measured then. "
+                "Ingest the recent calls, or staff an earlier week."
+            )
+    if view != "sessions":
+        plan = staff_week(
+            store, practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
+            check_redials, model, slots_per_session=_roles(slots_per_session), progress=_stderr,
+        )
+        s = plan.summary
+        _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}"
+                + ("" if s["met_in_simulation"] is None else f"; met in the simulation: {'yes' if s['met_in_simulation'] else 'no'}")
+                + (f" ({s['not_met']['reason']})" if s.get("not_met") else ""))
+    if view != "rota":
+        _stderr(f"planning same-day clinician sessions with {model}, as the weekly report does")
+        same_day = read_same_day_plan(store, validate_practice_id(practice), report_week(week).start, model,
+                                      slots_per_session=_roles(slots_per_session))
+        if same_day.error is not None:
+            raise same_day.error
+        if not same_day.has_slots:
+            raise PlanError(f"No appointment slots of {practice.upper()} in the store: ingest its slot export to plan sessions.")
+        sessions = same_day_table(same_day)
     if out_format != "table":
-        emit(plan.sessions if view == "sessions" else plan.rota, out_format)
+        emit(sessions if view == "sessions" else plan.rota, out_format)
         return
     if view in ("rota", "both"):
         cols = [c for c in ("ds", "calls", "first_attempts", "erlang_agents", "agents", "added", "rostered", "erlang_service_level",
@@ -957,7 +1009,9 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
     if view in ("sessions", "both"):
         if view == "both":
             click.echo("")
-        click.echo(plan.sessions.round({"demand": 2, "slots_per_session": 2, "capacity": 2}).to_string(index=False))
+        click.echo(same_day_rows(sessions).to_string(index=False))
+        for note in same_day_notes(same_day):
+            _stderr(note)
 
 
 if __name__ == "__main__":  # pragma: no cover

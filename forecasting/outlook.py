@@ -39,10 +39,12 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
+from demand.appointments.schema import read_appointments
 from demand.definitions import to_utc_bound
 from demand.demand_capacity import demand_capacity
 from telephony.errors import FrontdoorError
@@ -64,10 +66,11 @@ from forecasting.planning.peak_pressure import (
     sessions_in_book,
     usual_on,
     usual_week,
+    with_slots_per_session,
 )
 from forecasting.planning.plan import plan_rota
 from forecasting.planning.staffing import measure_handling
-from forecasting.series import series_from_calls
+from forecasting.series import read_calendars, series_from_calls
 from forecasting.temporal import coherent_forecasts
 
 __all__ = [
@@ -90,6 +93,8 @@ __all__ = [
     "plan_same_day",
     "session_pressure",
     "change_words",
+    "same_day_table",
+    "read_same_day_plan",
     "outlook_week",
 ]
 
@@ -578,7 +583,7 @@ class SameDayPlan:
     error: Exception | None = None
 
 
-def plan_same_day(history: PracticeHistory, model: str) -> SameDayPlan:
+def plan_same_day(history: PracticeHistory, model: str, slots_per_session: Mapping[str, float] | None = None) -> SameDayPlan:
     """Forecast next week's same-day demand and change the usual clinician sessions to meet it.
 
     The week starts from the sessions already in next week's book or, without a book, from
@@ -587,6 +592,14 @@ def plan_same_day(history: PracticeHistory, model: str) -> SameDayPlan:
     sessions of the roles that do the practice's same-day work are moved, then added, until
     P(demand > capacity) is under :data:`PRESSURE_THRESHOLD` in every session or the roles'
     people are all in use (:func:`forecasting.planning.peak_pressure.session_changes`).
+
+    Parameters
+    ----------
+    history : PracticeHistory
+    model : str
+    slots_per_session : mapping of role to float, optional
+        Same-day appointments a session of a role offers, where the book's measure should not
+        be used (a GP session still counts at most ``GP_CONTACTS_PER_DAY / 2``).
 
     Returns
     -------
@@ -603,6 +616,8 @@ def plan_same_day(history: PracticeHistory, model: str) -> SameDayPlan:
         since = history.utc(history.week_start - _dt.timedelta(weeks=ROLE_WEEKS - 1))
         recent = hist.loc[(hist["start_utc"] >= since).to_numpy(dtype=bool)]
         out.roles = same_day_roles(recent if len(recent) else hist, history.tz)
+        if slots_per_session:
+            out.roles = with_slots_per_session(out.roles, slots_per_session)
         out.demand_history = demand_capacity(
             history.calls, hist, history.tz, start=history.first_day.isoformat(), end=history.week_end.isoformat()
         )
@@ -732,6 +747,66 @@ def change_words(changes: pd.DataFrame) -> dict:
             for (role, why), n in parts.items()
         )
     return out
+
+
+def same_day_table(plan: SameDayPlan) -> pd.DataFrame:
+    """The plan per day and session, as ``frontdoor staff --view sessions`` and the report show it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :attr:`SameDayPlan.summary` (``date, session, demand, needed, capacity_before,
+        p_before, capacity_after, p_after, short_after``) with ``sessions_before,
+        sessions_after`` (clinician sessions with same-day work) and ``changes`` (words,
+        :func:`change_words`), sessions with neither demand nor slots left out.
+    """
+    sm = plan.summary.copy()
+    n = plan.sessions.groupby(["date", "session"])[["before", "after"]].sum()
+    at = pd.MultiIndex.from_arrays([pd.to_datetime(sm["date"]), sm["session"].astype(str)])
+    sm.insert(4, "sessions_before", n["before"].reindex(at).fillna(0).to_numpy(dtype="int64"))
+    sm.insert(7, "sessions_after", n["after"].reindex(at).fillna(0).to_numpy(dtype="int64"))
+    words = change_words(plan.changes)
+    sm["changes"] = [words.get((pd.Timestamp(d), str(x)), "") for d, x in zip(sm["date"], sm["session"])]
+    return sm.reset_index(drop=True)
+
+
+def read_same_day_plan(store, practice: str, week, model: str = "auto", history_weeks: int = 12,
+                       tz: str = DEFAULT_TZ, slots_per_session: Mapping[str, float] | None = None) -> SameDayPlan:
+    """Read a practice's history from the store and plan the same-day sessions of ``week``.
+
+    The same history the weekly report of the week before reads (``history_weeks`` of calls
+    and slots, the book to the end of ``week``), so ``frontdoor staff`` and the report give
+    the same sessions for the same week.
+
+    Parameters
+    ----------
+    store : telephony.store.Store
+    practice : str
+        ODS code.
+    week : datetime.date
+        The Monday of the week to plan.
+    model : str
+    history_weeks : int
+    tz : str
+    slots_per_session : mapping of role to float, optional
+        As :func:`plan_same_day`.
+
+    Returns
+    -------
+    SameDayPlan
+    """
+    monday = pd.Timestamp(week).date()
+    if monday.weekday() != 0:
+        raise ForecastInputError(f"A week to plan starts on a Monday; {monday} is not one.")
+    last = monday - _dt.timedelta(weeks=1)
+    first = last - _dt.timedelta(weeks=int(history_weeks))
+    lo, hi = to_utc_bound(first, tz), to_utc_bound(monday, tz)
+    calls = store.read_calls([practice], lo, hi)
+    slots = read_appointments(store, [practice], lo, to_utc_bound(monday + _dt.timedelta(days=7), tz))
+    cal = read_calendars(store, [practice])[practice]
+    history = PracticeHistory(practice, calls, slots, cal, last, first, tz)
+    check_model(model)
+    return plan_same_day(history, model, slots_per_session)
 
 
 # ============================================================================ all of it

@@ -94,7 +94,7 @@ def _fmt(value, kind: str) -> str:
     if kind == "share":
         return T.share(value)
     if kind == "seconds":
-        return T.duration_short(value)
+        return T.wait_short(value)  # times to get through: the sentences' rounding
     if kind == "ratio":
         return T.ratio(value)
     if kind == "decimal":
@@ -300,7 +300,20 @@ def _next_week(r, charts) -> str:
                 f", the most on {T.WEEKDAYS[pd.Timestamp(busiest['ds']).weekday()]} "
                 f"({T.count(busiest['mean'])}; 80% interval {T.count(busiest['lo80'])}{T.DASH}{T.count(busiest['hi80'])})"
             )
-        parts.append(f"<p>{e(s)}.</p>")
+        parts.append(f'<p class="forecast-sentence">{e(s)}.</p>')
+        rows = [
+            [
+                (e(T.day_short(pd.Timestamp(x["ds"]).date())), "text"),
+                (T.count(x["mean"]), "num"),
+                (f"{T.count(x['lo80'])}{T.DASH}{T.count(x['hi80'])}", "num"),
+                (f"{T.count(x['lo95'])}{T.DASH}{T.count(x['hi95'])}", "num"),
+            ]
+            for _, x in d.iterrows()
+        ]
+        parts.append(
+            _table([("Day", "text"), ("Calls expected", ""), ("80% interval", ""), ("95% interval", "")], rows,
+                   "forecast-days")
+        )
         parts.append(
             _figure(
                 charts,
@@ -451,7 +464,7 @@ def _check(r, charts) -> str:
             + (f" and {T.share(sc.get('hourly_coverage_80'))} of open hours" if "hourly_coverage_80" in sc else "")
             + " fell inside the 80% interval (about 80% is right)."
         )
-        parts.append(f"<p>{e(s)}</p>")
+        parts.append(f'<p class="check-sentence">{e(s)}</p>')
         if c.model:
             parts.append(f'<p class="method">{e("Model: " + c.model + ".")}</p>')
     parts.append(
@@ -479,10 +492,26 @@ def _check(r, charts) -> str:
                     ("yes" if inside else "no", "num"),
                 ]
             )
+        if "forecast_total" in sc and len(d):
+            # the sentence's totals, in the table too
+            err = sc["forecast_total"] - sc["actual_total"]
+            rel = err / sc["actual_total"] if sc["actual_total"] > 0 else np.nan
+            inside = int(((d["lo80"] <= d["actual"]) & (d["actual"] <= d["hi80"])).sum())
+            rows.append(
+                [
+                    ("Week", "text total"),
+                    (T.count(sc["actual_total"]), "num total"),
+                    (T.count(sc["forecast_total"]), "num total"),
+                    ("", "num total"),
+                    (e(f"{err:+.0f}" + ("" if T.missing(rel) else f" ({100 * rel:+.0f}%)")), "num total"),
+                    (f"{inside} of {len(d)}", "num total"),
+                ]
+            )
         parts.append(
             _table(
                 [("Day", "text"), ("Actual", ""), ("Forecast", ""), ("80% interval", ""), ("Error", ""), ("Inside", "")],
                 rows,
+                "forecast-check",
             )
         )
     parts.append("</section>")

@@ -21,6 +21,8 @@ __all__ = [
     "ratio",
     "duration",
     "duration_short",
+    "wait",
+    "wait_short",
     "change",
     "hour_range",
     "clock",
@@ -29,6 +31,7 @@ __all__ = [
     "date_range",
     "plural",
     "forecast_rows",
+    "same_day_rows",
 ]
 
 DASH = "\u2013"
@@ -104,6 +107,44 @@ def duration_short(seconds) -> str:
         return f"{minutes} min"
     h, m = divmod(minutes, 60)
     return f"{h} h {m:02d} min"
+
+
+def _wait_parts(seconds) -> tuple[int, int, int]:
+    """A time to get through as ``(hours, minutes, seconds)``, rounded *up*: the one rounding
+    of "within" times, so a sentence and a table cell built from the same number agree."""
+    s = max(0.0, float(seconds))
+    if s < 60:
+        return 0, 0, int(math.ceil(s - 1e-9))
+    h, m = divmod(int(math.ceil(s / 60 - 1e-9)), 60)
+    return h, m, 0
+
+
+def wait(seconds) -> str:
+    """A time to get through for a sentence: ``at once``, ``within 45 seconds``, ``within 7
+    minutes``, ``within 1 hour 5 minutes`` (rounded up: 6 min 10 s is within 7 minutes).
+
+    Zero is ``at once`` (answered on the first attempt without queuing), never "0 seconds".
+    """
+    if missing(seconds):
+        return DASH
+    h, m, s = _wait_parts(seconds)
+    if not (h or m or s):
+        return "at once"
+    if not (h or m):
+        return f"within {plural(s, 'second')}"
+    return "within " + (plural(h, "hour") + (f" {plural(m, 'minute')}" if m else "") if h else plural(m, "minute"))
+
+
+def wait_short(seconds) -> str:
+    """The same time for a table cell: ``at once``, ``45 s``, ``7 min``, ``1 h 05 min`` (as :func:`wait`)."""
+    if missing(seconds):
+        return DASH
+    h, m, s = _wait_parts(seconds)
+    if not (h or m or s):
+        return "at once"
+    if not (h or m):
+        return f"{s} s"
+    return f"{h} h {m:02d} min" if h else f"{m} min"
 
 
 def change(value, reference, kind: str = "count") -> str:
@@ -204,3 +245,28 @@ def forecast_rows(fc: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
     if freq != "D":
         out = out[~shut]
     return out.reset_index(drop=True)
+
+
+def same_day_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The same-day plan per session (:func:`forecasting.outlook.same_day_table`) as people read it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day, session, demand`` (whole appointments), ``slots before``, ``chance of too
+        few`` (before), ``changes``, ``slots after``, ``chance after`` and ``still short``
+        (blank when none), the numbers rounded as the report rounds them.
+    """
+    return pd.DataFrame(
+        {
+            "day": [day_short(pd.Timestamp(d).date()) for d in table["date"]],
+            "session": table["session"].astype(str).to_numpy(),
+            "demand": [count(v) for v in table["demand"]],
+            "slots before": [count(v) for v in table["capacity_before"]],
+            "chance of too few": [share(v) for v in table["p_before"]],
+            "changes": [c or DASH for c in table["changes"]],
+            "slots after": [count(v) for v in table["capacity_after"]],
+            "chance after": [share(v) for v in table["p_after"]],
+            "still short": [count(v) if v > 0 else "" for v in table["short_after"]],
+        }
+    )

@@ -160,14 +160,26 @@ def test_staff_rota_is_erlang_raised_by_the_redial_check(demo):
     assert "met in the simulation" in res.stderr
 
 
-def test_staff_sessions_cover_forecast_demand(demo):
+def test_staff_sessions_are_the_reports_changes_to_the_usual_week(demo, store):
+    from forecasting.outlook import read_same_day_plan, same_day_table
+
     res = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--no-check-redials", "--view", "sessions",
-              "--slots-per-session", "GP=18", "--model", "seasonal_average")
+              "--slots-per-session", "GP=10", "--model", "seasonal_average")
     s = frame(res)
-    assert set(pd.to_datetime(s["ds"]).dt.day_of_week) == {0, 1, 2, 3, 4}
-    assert (s["capacity"] >= s["demand"] - 1e-9).all()
-    assert (s.loc[s["role"] == "GP", "slots_per_session"] == 18).all()
-    assert (s["sessions"] == np.ceil(s["demand"] / s["slots_per_session"] - 1e-9)).all()
+    want = same_day_table(read_same_day_plan(store, PRACTICE, pd.Timestamp("2025-02-10").date(), "seasonal_average",
+                                             slots_per_session={"GP": 10}))
+    assert set(pd.to_datetime(s["date"]).dt.day_of_week) == {0, 1, 2, 3, 4}
+    np.testing.assert_allclose(s["capacity_after"], want["capacity_after"])
+    # (a cell starting with + is made inert for spreadsheets: a leading quote)
+    assert s["changes"].fillna("").str.removeprefix("'").tolist() == want["changes"].tolist()
+    # a stated GP session of 10 slots: every GP change adds or moves 10 slots
+    assert ((s["short_after"] > 0) | (s["p_after"] <= 0.1)).all()
+    # people read the same numbers, rounded
+    table = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--view", "sessions", "--slots-per-session",
+                "GP=10", "--model", "seasonal_average", fmt="table")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split()[:4] == ["day", "session", "demand", "slots"] and len(lines) == 1 + len(want)
 
 
 @pytest.mark.parametrize(

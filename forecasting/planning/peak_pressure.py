@@ -64,6 +64,7 @@ __all__ = [
     "GP_CONTACTS_PER_DAY",
     "SESSIONS_PER_DAY",
     "same_day_roles",
+    "with_slots_per_session",
     "sessions_in_book",
     "usual_week",
     "usual_on",
@@ -596,6 +597,31 @@ def same_day_roles(
     return out.sort_values(["share", "role"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+def with_slots_per_session(roles: pd.DataFrame, slots_per_session: Mapping[str, float]) -> pd.DataFrame:
+    """:func:`same_day_roles` with stated same-day slots a session for some roles (whole
+    slots; a GP session still at most ``GP_CONTACTS_PER_DAY / SESSIONS_PER_DAY``).
+
+    Raises
+    ------
+    PressureError
+        A role the practice does no same-day work in, or a number that is not positive.
+    """
+    stated = _check_role_numbers(slots_per_session, "slots_per_session", allow_zero=False)
+    unknown = [r for r in stated if r not in set(roles["role"])]
+    if unknown:
+        raise PressureError(
+            f"`slots_per_session` names role(s) {', '.join(unknown)} that do no same-day work in the book; "
+            f"the practice's same-day roles are {', '.join(roles['role'])}."
+        )
+    out = roles.copy()
+    for r, v in stated.items():
+        n = max(1, int(round(v)))
+        if r == "GP":
+            n = min(n, GP_CONTACTS_PER_DAY // SESSIONS_PER_DAY)
+        out.loc[out["role"] == r, "slots_per_session"] = n
+    return out
+
+
 def sessions_in_book(slots: pd.DataFrame, tz: str = DEFAULT_TZ, session_split: float = 13) -> pd.DataFrame:
     """Clinician sessions with same-day slots per day, session and role, as the book holds them.
 
@@ -691,7 +717,7 @@ def session_changes(
         "move"``, ``change`` +1 at its new place, ``from_date, from_session`` its old one) or
         added (``kind = "add"``); ``summary`` (:data:`SESSION_SUMMARY_COLUMNS`): per day and
         session, the demand, the capacity ``needed`` to meet the threshold, capacity and
-        P(demand > capacity) before and after, and ``short_after`` (slots still short of
+        P(demand > capacity) before and after, and ``short_after`` (whole slots still short of
         ``needed`` when the roles' people are all in use: a gap changes cannot close).
 
     Notes
@@ -805,7 +831,7 @@ def session_changes(
                 exceedance(mu[k], spread[k], cap_before[k])[0],
                 cap[k],
                 exceedance(mu[k], spread[k], cap[k])[0],
-                max(needed[k] - cap[k], 0.0),
+                float(max(math.ceil(needed[k] - cap[k] - 1e-9), 0)),
             )
             for k in keys
         ],

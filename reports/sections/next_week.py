@@ -25,7 +25,7 @@ from forecasting.outlook import (
 from reports import text as T
 from reports.week import ReportWeek
 
-__all__ = ["MODEL_WORDS", "NextWeek", "next_week", "model_words", "could_not"]
+__all__ = ["MODEL_WORDS", "NextWeek", "next_week", "model_words", "could_not", "same_day_notes"]
 
 #: How the page names each model (by registry name).
 MODEL_WORDS = {
@@ -192,17 +192,25 @@ def _same_day(nxt: NextWeek, sd: SameDayPlan, pressure: SessionPressure | None) 
         "threshold": PRESSURE_THRESHOLD,
         "quantile": PLAN_QUANTILE,
     }
-    short = sd.summary[sd.summary["short_after"] > 0]
-    if len(short):
-        who = " and ".join(sd.roles.loc[sd.roles["changeable"], "role"])
-        where = ", ".join(f"{T.day_short(pd.Timestamp(d).date())} {s}" for d, s in zip(short["date"], short["session"]))
-        nxt.notes.append(
-            f"Moving and adding sessions cannot close the gap in {T.plural(len(short), 'session')} ({where}): every "
-            f"{who} the practice has is already on, and {T.count(short['short_after'].sum())} same-day appointments "
-            f"are still short of covering nine days in ten. Other ways to meet it: release same-day slots in two "
-            "tranches, offer call-backs, or route requests to an online form."
-        )
+    nxt.notes.extend(same_day_notes(sd))
     if pressure is not None and pressure.error is not None:
         nxt.notes.append(could_not("The highest-pressure sessions", pressure.error))
     elif pressure is not None:
         nxt.pressure = pressure.pressure
+
+
+def same_day_notes(sd: SameDayPlan) -> list[str]:
+    """What the same-day plan cannot do, in words (the report's notes, ``frontdoor staff``'s)."""
+    if sd.summary is None:
+        return []
+    short = sd.summary[sd.summary["short_after"] > 0]
+    if not len(short):
+        return []
+    who = " and ".join(sd.roles.loc[sd.roles["changeable"], "role"])
+    where = ", ".join(f"{T.day_short(pd.Timestamp(d).date())} {s}" for d, s in zip(short["date"], short["session"]))
+    return [
+        f"Moving and adding sessions cannot close the gap in {T.plural(len(short), 'session')} ({where}): every "
+        f"{who} the practice has is already on, and {T.count(short['short_after'].sum())} same-day appointments "
+        f"are still short of covering nine sessions in ten. Other ways to meet it: release same-day slots in two "
+        "tranches, offer call-backs, or route requests to an online form."
+    ]

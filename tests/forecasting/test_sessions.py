@@ -188,16 +188,10 @@ def test_roles_usual_week_and_book_are_measured_from_the_slots():
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
-    from demand.simulation.demo import run_demo
+def demo_store(demo12):
     from telephony.store import open_store
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FRONTDOOR_KEY", "test-key-not-secret")
-    out = tmp_path_factory.mktemp("sessions_demo")
-    res = run_demo(out, weeks=12, seed=11, start_date=dt.date(2025, 1, 6))
-    yield open_store(res.store)
-    mp.undo()
+    return open_store(demo12 / "store")
 
 
 @pytest.mark.parametrize("practice", ["A81001", "A81002", "A81003"])

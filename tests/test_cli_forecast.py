@@ -242,3 +242,14 @@ def test_staff_erlang_staffs_first_attempts_and_the_simulation_checks_it(store, 
         assert (rota.loc[at8, "service_level"] >= 0.8).all() and (rota.loc[at8, "abandon_rate"] <= 0.05).all()
     else:
         assert s["not_met"]["reason"] and len(s["not_met"]["failing"]) > 0
+
+
+def test_staff_without_a_week_plans_the_week_after_the_data_and_warns_far_ahead(demo):
+    default = run(demo, "staff", "--practice", PRACTICE, "--view", "sessions", "--model", "seasonal_average")
+    named = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--view", "sessions", "--model", "seasonal_average")
+    assert default.exit_code == 0, default.output
+    assert f"staffing {NEXT_WEEK}: the week after 2025-W06" in default.stderr
+    assert default.stdout == named.stdout and "Warning" not in named.stderr
+    far = run(demo, "staff", "--practice", PRACTICE, "--week", "2025-W12", "--view", "sessions", "--model", "seasonal_average")
+    assert far.exit_code == 0, far.output
+    assert "Warning: 2025-W12 starts 5 weeks after A81002's last complete week of calls (2025-W06)" in far.stderr

@@ -346,3 +346,14 @@ def test_metrics_long_period_in_days_still_measures(demo):
     got = csv_frame(run(demo, "queue", "--practice", "A81002", "--from", "1970-01-01", "--to", "2199-12-31", "--freq", "day"))
     assert len(got) == (pd.Timestamp("2200-01-01") - pd.Timestamp("1970-01-01")).days
     assert got["offered"].sum() > 1000 and got.loc[got["interval_start"] < "2025-03-17", "offered"].sum() == 0
+
+
+def test_without_a_period_metrics_take_the_last_complete_week(demo):
+    # the demo's calls run to Sunday 6 April 2025: 2025-W14 is complete
+    default = run(demo, "queue", "--practice", "A81001", "--freq", "day")
+    named = run(demo, "queue", "--practice", "A81001", "--freq", "day", "--from", "2025-03-31", "--to", "2025-04-06")
+    assert default.exit_code == 0, default.output
+    assert "period: 2025-W14 (2025-03-31 to 2025-04-06)" in default.stderr
+    assert default.stdout == named.stdout and len(pd.read_csv(io.StringIO(default.stdout))) == 7
+    half = run(demo, "queue", "--practice", "A81001", "--from", "2025-03-31")
+    assert half.exit_code == 2 and "Give both --from and --to, or neither" in half.output

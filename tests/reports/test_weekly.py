@@ -391,6 +391,11 @@ def test_page_in_headless_chromium(page, tmp_path):
             "Object.fromEntries(Array.from(document.querySelectorAll('[data-key]')).map(e => [e.dataset.key, e.textContent]))"
         )
         heading = browser.evaluate("document.querySelector('h1').textContent")
+        # the clinician sessions (before and after) and the pressure with its changes are on the page
+        plans = browser.evaluate(
+            "['table.sessions', 'table.pressure'].map(s => { const t = document.querySelector(s); "
+            "return t ? [t.getBoundingClientRect().height, Array.from(t.querySelectorAll('th')).map(h => h.textContent)] : null; })"
+        )
         shot = browser.screenshot(artefact_dir() / "weekly-report-A81001-2025-W15.png")
         errors = browser.console_errors()
         fetched = [u for u in browser.requests() if not (u.startswith("file:") or u == "data:")]
@@ -403,6 +408,9 @@ def test_page_in_headless_chromium(page, tmp_path):
     # the browser shows the numbers the HTML carries
     assert shown == {k: v[1] for k, v in read_page(text).values.items()}
     assert shot.stat().st_size > 50_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (sessions_h, sessions_heads), (pressure_h, pressure_heads) = plans
+    assert sessions_h > 0 and "Sessions planned" in sessions_heads and "Still short" in sessions_heads
+    assert pressure_h > 0 and "Change" in pressure_heads and "Chance after" in pressure_heads
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run installs it)")

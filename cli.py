@@ -35,7 +35,10 @@ from demand.simulation.demo import run_demo
 from forecasting.backtest import plot_backtest, summarise
 from forecasting.calendar import HOLIDAY_CHOICES
 from forecasting.models import MODELS, make_model
-from forecasting.pipeline import PlanError, backtest_series, forecast_series, read_practice_series
+from forecasting.base import freq_minutes, infer_freq
+from forecasting.pipeline import PlanError, backtest_series, forecast_series, parse_horizon, read_practice_series
+from forecasting.outlook import read_same_day_plan, same_day_table
+from forecasting.temporal import coherent_forecasts, horizon_days
 from forecasting.planning.plan import parse_service_level, staff_week
 from forecasting.planning.rota import headcount_words, parse_headcount, parse_shift_lengths
 from forecasting.planning.rush import Levers
@@ -45,6 +48,8 @@ from forecasting.replay import replay_store
 from reports import read_last_complete_week, report_week, write_weekly_report
 from reports.federation import (comparison_table, federation_members, format_comparison, read_federation_comparison,
                                 write_federation_report)
+from reports.sections.next_week import same_day_notes
+from reports.text import forecast_rows, same_day_rows
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -664,6 +669,25 @@ def demo_cmd(out: Path, weeks: int, seed: int, n_practices: int, national_practi
 
 # ----------------------------------------------------------------------------- metrics
 
+
+def _last_complete_week(store, practices):
+    """The latest of the practices' last complete weeks (every practice in the store by default)."""
+    ids = list(practices) or sorted({pid for pid, _m, _ in store.partitions("calls")})
+    if not ids:
+        raise PlanError(f"The store at {store.root} holds no calls: ingest call exports first, or give `period`.")
+    return max((read_last_complete_week(store, p) for p in ids), key=lambda w: w.start)
+
+
+def _period_or_last_week(store, practices, date_from, date_to):
+    """``--from``/``--to`` as dates, or the last complete week with calls when both are omitted."""
+    if (date_from is None) != (date_to is None):
+        raise click.UsageError("Give both --from and --to, or neither (the last complete week in the store).")
+    if date_from is not None:
+        return date_from.date(), date_to.date()
+    week = _last_complete_week(store, practices)
+    _stderr(f"period: {week.iso} ({week.start} to {week.last}), the last complete week with calls in the store")
+    return week.start, week.last
+
 FREQ_CHOICES = ("15min", "30min", "hour", "day", "week", "month")
 
 
@@ -680,15 +704,14 @@ def metrics_options(func):
         click.option(
             "--from",
             "date_from",
-            required=True,
             type=click.DateTime(formats=["%Y-%m-%d"]),
             metavar="YYYY-MM-DD",
-            help="First local day of the period (included).",
+            help="First local day of the period (included). Without --from and --to: the last complete week "
+            "with calls in the store, as 'frontdoor report' takes.",
         ),
         click.option(
             "--to",
             "date_to",
-            required=True,
             type=click.DateTime(formats=["%Y-%m-%d"]),
             metavar="YYYY-MM-DD",
             help="Last local day of the period (included: --from 2026-11-16 --to 2026-11-22 is seven days).",
@@ -752,7 +775,8 @@ def _metrics(kind: str, store_dir, practices, date_from, date_to, freq, out_form
     """Open the store, compute one metric over the period practice by practice on the engine, print it."""
 
     store = open_store(store_dir)
-    df = read_metrics(store, kind, list(practices) or None, date_from.date(), date_to.date(), freq,
+    first, last = _period_or_last_week(store, practices, date_from, date_to)
+    df = read_metrics(store, kind, list(practices) or None, first, last, freq,
                       engine=engine, workers=workers, spark_master=spark_master, progress=_engine_progress, **kwargs)
     emit(format_metrics(df, kind, out_format), out_format)
 
@@ -1069,8 +1093,8 @@ series_options = [
                  help="Or a CSV/Parquet series with columns ds, y (and optionally unique_id)."),
     click.option("--what", type=click.Choice(("offered", "unique_callers", "same_day_demand", "closed")), default="offered",
                  show_default=True, help="What to forecast (from the store); closed: calls that arrived while closed."),
-    click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
-                 help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
+    freq_option := click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
+                                help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
     click.option("--horizon", default="1w", show_default=True,
                  help="How far ahead: weeks (1w, 13w), days (3d) or a number of periods."),
 ]
@@ -1102,8 +1126,18 @@ def _with(options):
     return deco
 
 
+# forecast: daily totals unless hours are asked for (the finer periods then add up to them)
+forecast_options = [
+    click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="day", show_default=True,
+                 help="Period length: daily totals, or hours / half hours that add up to them "
+                 "(same_day_demand: day only; unique_callers: hour or day).")
+    if o is freq_option else o
+    for o in series_options
+]
+
+
 @main.command("forecast")
-@_with(series_options)
+@_with(forecast_options)
 @_with(calendar_options)
 @click.option("--model", default="auto", show_default=True,
               help="Model: auto, seasonal_naive, seasonal_average, ets, mstl, prophet.")
@@ -1113,16 +1147,19 @@ def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
                  store_dir) -> None:
     """Forecast demand with intervals: calls offered, unique callers or same-day appointment demand.
 
-    Prints the point forecast and its 80% and 95% intervals per period (closed hours and bank
-    holidays are 0; hours are the registry's or --open-hours, else learned from the data, and
-    where the last 4 weeks show demand a period is never closed). The auto model picks, per series, the best of the seasonal average,
-    seasonal naive and ETS by a short backtest.
+    Prints each day's forecast with its 80% and 95% intervals, rounded for reading, from the
+    first day after the data (closed days and bank holidays read "closed"). With --freq hour
+    (or 30min) the periods of each day add up to that day's total: one forecast at every
+    granularity. --format csv|json print the full precision. Opening hours are the registry's
+    or --open-hours, else learned from the data (where the last 4 weeks show demand a period is
+    never closed). The auto model picks, per series, from the offered models by a short backtest.
 
     \b
     Examples:
-      frontdoor forecast --practice A81001 --freq hour --horizon 1w
-      frontdoor forecast --practice A81001 --what same_day_demand --freq day --horizon 13w --format csv
-      frontdoor forecast --input calls.csv --model seasonal_average --freq day --horizon 14
+      frontdoor forecast --practice A81001
+      frontdoor forecast --practice A81001 --freq hour --horizon 3d
+      frontdoor forecast --practice A81001 --what same_day_demand --horizon 13w --format csv
+      frontdoor forecast --input calls.csv --model seasonal_average --horizon 14
     """
 
     make_model(model)  # an unknown name fails here, listing the known ones
@@ -1132,9 +1169,16 @@ def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
                                    open_hours=open_hours, holidays=holidays, closures=closures)
     _say_calendars(cal)
     _stderr(f"fitting {model} on {df['unique_id'].nunique()} series of {len(df)} periods")
-    fc, _m = forecast_series(df, model, horizon, cal)
+    if freq == "day":
+        fc, _m = forecast_series(df, model, horizon, cal)
+    else:
+        daily = None if input_file is not None else read_practice_series(store, practice, what, "day")[0]
+        days = horizon_days(parse_horizon(horizon, freq), freq_minutes(infer_freq(df["ds"], df["unique_id"])))
+        _daily_fc, fc, _dm, _m = coherent_forecasts(df, model, days, cal, daily_history=daily)
     for line in fc.attrs.get("warnings", []):
         _stderr(line)
+    if out_format == "table":
+        fc = forecast_rows(fc, "D" if freq == "day" else freq)
     emit(fc, out_format)
 
 
@@ -1185,9 +1229,15 @@ def backtest_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
     emit(table, out_format)
 
 
+#: ``frontdoor staff`` warns when the week starts more than this many weeks after the data.
+STAFF_WARN_WEEKS = 3
+
+
 @main.command("staff")
 @click.option("--practice", required=True, metavar="ODS", help="Practice in the store, e.g. A81001.")
-@click.option("--week", required=True, metavar="YYYY-Www", help="ISO week to staff, after the history, e.g. 2027-W02.")
+@click.option("--week", default=None, metavar="YYYY-Www",
+              help="ISO week to staff, after the history, e.g. 2026-W06. Default: the week after the last complete "
+              "week with calls in the store (the report's next week).")
 @click.option("--service-level", default="80/60", show_default=True, metavar="PCT/SECONDS",
               help="Target: this percentage of callers answered within these seconds.")
 @click.option("--max-abandon", type=click.FloatRange(0, 100, min_open=True, max_open=True), default=5, show_default=True,
@@ -1218,11 +1268,12 @@ def backtest_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
 @click.option("--view", type=click.Choice(("rota", "shifts", "rush", "sessions", "both")), default="both", show_default=True,
               help="What to print: cover per half hour (rota), shifts, the rush trade-off, sessions, or all "
                    "(csv/json print one table: rota unless another view is chosen).")
+@_with(calendar_options)
 @format_option
 @store_option
 def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, short_abandon_s, check_redials, headcount,
               shift_lengths, callback_accept, tranche_share, online_share, replay, slots_per_session, model, view,
-              out_format, store_dir) -> None:
+              open_hours, holidays, closures, out_format, store_dir) -> None:
     """Call-handler shifts within headcount and clinician sessions per day for a week.
 
     Forecasts the week's callers' first attempts (not calls offered: redials are a symptom of
@@ -1232,11 +1283,14 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
     rostered. The rota is played in the queue simulation with redials, and the busiest
     opening is played for each number of handlers and for call-backs, two releases of same-day
     slots and an online form (each on a stated assumption). Then same-day appointment demand
-    into clinician sessions per day and role.
+    against the practice's usual clinician sessions (or next week's book): whole sessions moved
+    or added, only for the roles doing the same-day work, within the people each role has, per
+    am and pm (the same plan as the weekly report's). Without --week: the week after the last
+    complete week with calls in the store.
 
     \b
     Examples:
-      frontdoor staff --practice A81001 --week 2026-W06
+      frontdoor staff --practice A81001
       frontdoor staff --practice A81001 --week 2026-W06 --headcount Mon=4,Tue=3 --shift-lengths 4-8
       frontdoor staff --practice A81001 --week 2026-W06 --view shifts --format csv
       frontdoor staff --practice A81001 --week 2026-W06 --replay 4
@@ -1244,6 +1298,18 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
 
     sl, t = parse_service_level(service_level)
     store = open_store(store_dir)
+    last = _last_complete_week(store, [practice])
+    if week is None:
+        week = last.shift(1).iso
+        _stderr(f"staffing {week}: the week after {last.iso}, the last complete week with calls in the store")
+    else:
+        ahead = (report_week(week).start - last.end).days // 7
+        if ahead > STAFF_WARN_WEEKS:
+            _stderr(
+                f"Warning: {report_week(week).iso} starts {ahead} weeks after {practice.upper()}'s last complete week "
+                f"of calls ({last.iso}): the plan rests on a forecast that far ahead and on handling measured then. "
+                "Ingest the recent calls, or staff an earlier week."
+            )
     heads = parse_headcount(headcount)
     rules = parse_shift_lengths(shift_lengths)
     levers = Levers(callback_accept=callback_accept / 100, tranche_share=tranche_share / 100,
@@ -1253,36 +1319,50 @@ def staff_cmd(practice, week, service_level, max_abandon, shrinkage, aht_s, shor
         rep = replay_store(store, practice, replay, week, model, heads, rules, targets, progress=_stderr)
         emit(rep.table if out_format != "table" else rep.table.round(3), out_format)
         return
-    plan = staff_week(
-        store, practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
-        check_redials, model, slots_per_session=_roles(slots_per_session), progress=_stderr,
-        headcount=heads, shift_rules=rules, levers=levers,
-    )
-    s = plan.summary
-    _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}; "
-            f"headcount {headcount_words(s['headcount'])} ({s['headcount_source']}); shifts of {s['shift_lengths']}"
-            + ("" if s["met_in_simulation"] is None else f"; met in the simulation: {'yes' if s['met_in_simulation'] else 'no'}")
-            + (f" ({s['not_met']['reason']})" if s.get("not_met") else ""))
-    tables = rota_tables(plan.handlers)
+    plan = tables = None
+    if view != "sessions":
+        plan = staff_week(
+            store, practice, week, sl, t, max_abandon / 100, shrinkage / 100, aht_s, short_abandon_s,
+            check_redials, model, slots_per_session=_roles(slots_per_session), progress=_stderr,
+            headcount=heads, shift_rules=rules, levers=levers,
+            open_hours=open_hours, holidays=holidays, closures=closures,
+        )
+        s = plan.summary
+        _stderr(f"handle time {s['aht_s']:.0f} s, patience {s['patience_s']:.0f} s; target {s['target']}; "
+                f"headcount {headcount_words(s['headcount'])} ({s['headcount_source']}); shifts of {s['shift_lengths']}"
+                + ("" if s["met_in_simulation"] is None else f"; met in the simulation: {'yes' if s['met_in_simulation'] else 'no'}")
+                + (f" ({s['not_met']['reason']})" if s.get("not_met") else ""))
+        tables = rota_tables(plan.handlers)
+    if view in ("sessions", "both"):
+        _stderr(f"planning same-day clinician sessions with {model}, as the weekly report does")
+        same_day = read_same_day_plan(store, validate_practice_id(practice), report_week(week).start, model,
+                                      slots_per_session=_roles(slots_per_session))
+        if same_day.error is not None:
+            raise same_day.error
+        if not same_day.has_slots:
+            raise PlanError(f"No appointment slots of {practice.upper()} in the store: ingest its slot export to plan sessions.")
+        sessions = same_day_table(same_day)
     if out_format != "table":
         if view == "sessions":
-            emit(plan.sessions, out_format)
+            emit(sessions, out_format)
         elif view in ("shifts", "rush"):
             emit(tables[view], out_format)
         else:
             emit(plan.rota, out_format)
         return
     for name in ("shifts", "rota", "rush"):
-        if view in (name, "both") and tables.get(name) is not None:
+        if tables is not None and view in (name, "both") and tables.get(name) is not None:
             click.echo(tables[name].to_string(index=False))
             click.echo("")
-    if view in ("rush", "both") and plan.rush is not None:
+    if view in ("rush", "both") and plan is not None and plan.rush is not None:
         click.echo(plan.rush.words)
         for lever, words in plan.rush.assumptions.items():
             click.echo(f"  assumed for {lever}: {words}")
         click.echo("")
     if view in ("sessions", "both"):
-        click.echo(plan.sessions.round({"demand": 2, "slots_per_session": 2, "capacity": 2}).to_string(index=False))
+        click.echo(same_day_rows(sessions).to_string(index=False))
+        for note in same_day_notes(same_day):
+            _stderr(note)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,15 +18,16 @@ What is forecast
 ============================== ========= ========================================================
 part                           period    series (:data:`forecasting.series.WHATS`)
 ============================== ========= ========================================================
-calls by day and by hour       D, h      ``calls``: every inbound attempt
-(:func:`forecast_calls`)
+calls by day and by hour       D, h      ``calls``: every inbound attempt; the hours add up to
+(:func:`forecast_calls`)                 the days (:mod:`forecasting.temporal`)
 call-handler rota              30min, h  ``unique_callers`` (people's first calls) per hour,
 (:func:`plan_handlers`)                  spread over the half hours like ``offered``; Erlang A's
                                          requirement, shifts within headcount, played in the
                                          queue simulation with redials (as ``frontdoor staff``)
 clinician sessions             D         ``same_day_demand``: same-day slots booked plus callers
-(:func:`plan_same_day`)                  turned away for lack of capacity
-highest-pressure sessions      D         the same, split into am and pm
+(:func:`plan_same_day`)                  turned away for lack of capacity, split into am and pm;
+                                         whole sessions moved or added to the usual week
+highest-pressure sessions      D         the same sessions, before and after the changes
 (:func:`session_pressure`)               (:mod:`forecasting.planning.peak_pressure`)
 last week's forecast           D, h      ``calls`` from data up to the start of the week
 (:func:`check_last_week`)
@@ -43,6 +44,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from demand.appointments.schema import read_appointments
 from demand.definitions import to_utc_bound
 from demand.demand_capacity import demand_capacity
 from demand.simulation.engine import NEEDS
@@ -55,12 +57,25 @@ from forecasting.base import ForecastInputError, Model
 from forecasting.calendar import Calendar
 from forecasting.models import MODELS, make_model
 from forecasting.pipeline import Progress, _say, forecast_series
-from forecasting.planning.peak_pressure import capacity_from_slots, peak_pressure, session_demand, session_shares
-from forecasting.planning.plan import plan_rota, queue_params_for, session_roles
+from forecasting.planning.peak_pressure import (
+    PRESSURE_COLUMNS,
+    capacity_from_slots,
+    peak_pressure,
+    same_day_roles,
+    session_changes,
+    session_demand,
+    session_shares,
+    sessions_in_book,
+    usual_on,
+    usual_week,
+    with_slots_per_session,
+)
+from forecasting.planning.plan import plan_rota, queue_params_for
 from forecasting.planning.rota import RotaError, ShiftRules, headcount_from_history
 from forecasting.planning.rush import Levers, RushTradeoff, opening_profile, play_days, service_of
-from forecasting.planning.staffing import clinician_sessions, measure_handling
-from forecasting.series import series_from_calls
+from forecasting.planning.staffing import measure_handling
+from forecasting.series import read_calendars, series_from_calls
+from forecasting.temporal import coherent_forecasts
 
 __all__ = [
     "LEVELS",
@@ -88,6 +103,9 @@ __all__ = [
     "replay_weeks",
     "plan_same_day",
     "session_pressure",
+    "change_words",
+    "same_day_table",
+    "read_same_day_plan",
     "outlook_week",
 ]
 
@@ -111,7 +129,7 @@ REPLAY_WEEKS = 4
 REPLAY_SEEDS = 2
 #: Weeks of calls the headcount (distinct handlers answering per day) is learned from.
 HEADCOUNT_WEEKS = 8
-#: Weeks of slots the mix of roles and the slots per session are learnt from.
+#: Weeks of slots the roles, their share of same-day work and slots a session are learnt from.
 ROLE_WEEKS = 8
 #: Weeks the "usual" same-day capacity of a session is averaged over.
 USUAL_WEEKS = 4
@@ -285,6 +303,11 @@ def _tidy(fc: pd.DataFrame, alias: str, cal: Calendar, freq: str) -> pd.DataFram
 def forecast_calls(history: PracticeHistory, model: str, freq: str) -> CallsForecast:
     """Next week's inbound calls per day or per hour, with 80% and 95% intervals.
 
+    One forecast at both granularities (:mod:`forecasting.temporal`): the daily totals are
+    the daily model's, and the hours are the hourly model's shape scaled to add up to them,
+    so the page's days and hours (and ``frontdoor forecast --freq day`` and ``--freq hour``)
+    agree.
+
     Parameters
     ----------
     history : PracticeHistory
@@ -298,7 +321,13 @@ def forecast_calls(history: PracticeHistory, model: str, freq: str) -> CallsFore
     """
     out = CallsForecast(freq)
     try:
-        fc, m = _forecast(history, history.series(freq, "calls"), model, HORIZON[freq])
+        if freq == "D":
+            fc, m = _forecast(history, history.series("D", "calls"), model, HORIZON["D"])
+        else:
+            _daily, fc, _dm, m = coherent_forecasts(
+                history.series(freq, "calls"), model, HORIZON["D"], history.calendars, LEVELS,
+                daily_history=history.series("D", "calls"),
+            )
     except OUTLOOK_FAILURES as err:
         out.error = err
         return out
@@ -653,7 +682,8 @@ def _handlers_seen(history: PracticeHistory, slots: pd.Series) -> np.ndarray:
 
 @dataclass
 class SameDayPlan:
-    """Next week's same-day appointment demand and the clinician sessions to meet it.
+    """Next week's same-day appointment demand and the clinician sessions to meet it, as changes
+    to the practice's usual week.
 
     Attributes
     ----------
@@ -666,14 +696,29 @@ class SameDayPlan:
         The model's ``spread_`` (how its intervals are drawn), for the split into sessions.
     demand_history : pandas.DataFrame or None
         :func:`demand.demand_capacity.demand_capacity` of the history, per day and session.
-    roles_mix, slots_per_session : dict or None
-        :func:`forecasting.planning.plan.session_roles` of the last :data:`ROLE_WEEKS` weeks.
+    roles : pandas.DataFrame or None
+        :func:`forecasting.planning.peak_pressure.same_day_roles` of the last
+        :data:`ROLE_WEEKS` weeks: each role's share of same-day work, its same-day slots a
+        session, its people and whether it takes part in changes.
+    usual : pandas.DataFrame or None
+        :func:`forecasting.planning.peak_pressure.usual_week` of the last :data:`USUAL_WEEKS`
+        weeks (bank holidays left out).
+    source : str or None
+        Where the sessions before any change come from: ``in the book`` (next week's
+        slots) or ``usual`` (the usual week laid on next week's days).
     sessions : pandas.DataFrame or None
-        :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
-        slots_per_session, sessions, capacity``) at :data:`PLAN_QUANTILE`.
+        Per day, session and role: ``date, session, role, before, after``
+        (:func:`forecasting.planning.peak_pressure.session_changes`).
+    changes : pandas.DataFrame or None
+        The sessions moved or added: ``date, session, role, change, kind, from_date,
+        from_session``.
+    summary : pandas.DataFrame or None
+        Per day and session: ``date, session, demand, needed, capacity_before, p_before,
+        capacity_after, p_after, short_after``.
     days : pandas.DataFrame or None
-        Per day with demand: ``ds, demand, demand_hi80, sessions, capacity`` and
-        ``booked_slots`` (same-day slots already in next week's book; NaN without a book).
+        Per day with demand: ``ds, demand, demand_hi80, sessions_before, sessions_after,
+        capacity_before, capacity_after, short_after`` and ``booked_slots`` (same-day slots
+        already in next week's book; NaN without a book).
     book : pandas.DataFrame or None
         :func:`forecasting.planning.peak_pressure.capacity_from_slots` of next week's
         appointment book; ``None`` when it is not among the slots.
@@ -686,19 +731,34 @@ class SameDayPlan:
     forecast: pd.DataFrame | None = None
     spread: object = None
     demand_history: pd.DataFrame | None = None
-    roles_mix: dict | None = None
-    slots_per_session: dict | None = None
+    roles: pd.DataFrame | None = None
+    usual: pd.DataFrame | None = None
+    source: str | None = None
     sessions: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
     days: pd.DataFrame | None = None
     book: pd.DataFrame | None = None
     error: Exception | None = None
 
 
-def plan_same_day(history: PracticeHistory, model: str) -> SameDayPlan:
-    """Forecast next week's same-day demand and plan clinician sessions for it.
+def plan_same_day(history: PracticeHistory, model: str, slots_per_session: Mapping[str, float] | None = None) -> SameDayPlan:
+    """Forecast next week's same-day demand and change the usual clinician sessions to meet it.
 
-    Sessions per day and role cover :data:`PLAN_QUANTILE` of the forecast, split by the
-    recent mix of same-day work; beside them, the same-day slots already in next week's book.
+    The week starts from the sessions already in next week's book or, without a book, from
+    the practice's usual week (:data:`USUAL_WEEKS` weeks, bank holidays left out). The daily
+    forecast is split into am and pm as demand usually falls on each weekday, and whole
+    sessions of the roles that do the practice's same-day work are moved, then added, until
+    P(demand > capacity) is under :data:`PRESSURE_THRESHOLD` in every session or the roles'
+    people are all in use (:func:`forecasting.planning.peak_pressure.session_changes`).
+
+    Parameters
+    ----------
+    history : PracticeHistory
+    model : str
+    slots_per_session : mapping of role to float, optional
+        Same-day appointments a session of a role offers, where the book's measure should not
+        be used (a GP session still counts at most ``GP_CONTACTS_PER_DAY / 2``).
 
     Returns
     -------
@@ -711,33 +771,47 @@ def plan_same_day(history: PracticeHistory, model: str) -> SameDayPlan:
     try:
         fc, m = _forecast(history, history.series("D", "same_day_demand", slots=hist), model, 7)
         out.model = _model_used(m, model)
+        out.forecast, out.spread = fc, m.spread_
         since = history.utc(history.week_start - _dt.timedelta(weeks=ROLE_WEEKS - 1))
         recent = hist.loc[(hist["start_utc"] >= since).to_numpy(dtype=bool)]
-        mix, per_session = session_roles(recent if len(recent) else hist)
-        cs = clinician_sessions(fc, per_session, mix, quantile=PLAN_QUANTILE)
+        out.roles = same_day_roles(recent if len(recent) else hist, history.tz)
+        if slots_per_session:
+            out.roles = with_slots_per_session(out.roles, slots_per_session)
         out.demand_history = demand_capacity(
             history.calls, hist, history.tz, start=history.first_day.isoformat(), end=history.week_end.isoformat()
         )
+        first = history.week_start - _dt.timedelta(weeks=USUAL_WEEKS - 1)
+        holidays = history.calendar.bank_holidays(first, history.week_end - _dt.timedelta(days=1))["date"]
+        usual_slots = hist.loc[(hist["start_utc"] >= history.utc(first)).to_numpy(dtype=bool)]
+        out.usual = usual_week(sessions_in_book(usual_slots, history.tz), skip_dates=holidays)
+        demand = session_demand(fc, m.spread_, session_shares(out.demand_history))
+        s = history.slots
+        lo, hi = history.utc(history.week_end), history.utc(history.next_end)
+        book_slots = s.loc[((s["start_utc"] >= lo) & (s["start_utc"] < hi)).to_numpy(dtype=bool)]
+        if len(book_slots):
+            book = capacity_from_slots(book_slots, history.tz, history.week_end.isoformat(), history.next_end.isoformat())
+            out.book = book if book["capacity"].sum() else None
+        if out.book is not None:
+            before, out.source = sessions_in_book(book_slots, history.tz), "in the book"
+        else:
+            before, out.source = usual_on(out.usual, demand["date"].unique()), "usual"
+        out.sessions, out.changes, out.summary = session_changes(demand, before, out.roles, PRESSURE_THRESHOLD)
     except OUTLOOK_FAILURES as err:
         out.error = err
         return out
-    out.forecast, out.spread, out.roles_mix, out.slots_per_session, out.sessions = fc, m.spread_, mix, per_session, cs
-    s = history.slots
-    lo, hi = history.utc(history.week_end), history.utc(history.next_end)
-    book_slots = s.loc[((s["start_utc"] >= lo) & (s["start_utc"] < hi)).to_numpy(dtype=bool)]
-    if len(book_slots):
-        book = capacity_from_slots(book_slots, history.tz, history.week_end.isoformat(), history.next_end.isoformat())
-        out.book = book if book["capacity"].sum() else None
     alias = m.alias
     days = pd.DataFrame(
         {"ds": pd.DatetimeIndex(fc["ds"]), "demand": fc[alias].to_numpy(), "demand_hi80": fc[f"{alias}-hi-80"].to_numpy()}
     )
-    tot = cs.groupby("ds", sort=False)[["sessions", "capacity"]].sum()
-    days["sessions"] = tot["sessions"].reindex(days["ds"]).fillna(0).to_numpy(dtype="int64")
-    days["capacity"] = tot["capacity"].reindex(days["ds"]).fillna(0).to_numpy()
+    per_day = out.sessions.groupby("date")[["before", "after"]].sum()
+    cap = out.summary.groupby("date")[["capacity_before", "capacity_after", "short_after"]].sum()
+    days["sessions_before"] = per_day["before"].reindex(days["ds"]).fillna(0).to_numpy(dtype="int64")
+    days["sessions_after"] = per_day["after"].reindex(days["ds"]).fillna(0).to_numpy(dtype="int64")
+    for c in ("capacity_before", "capacity_after", "short_after"):
+        days[c] = cap[c].reindex(days["ds"]).fillna(0).to_numpy(dtype="float64")
     if out.book is not None:
-        per_day = out.book.assign(date=pd.to_datetime(out.book["date"])).groupby("date")["capacity"].sum()
-        days["booked_slots"] = per_day.reindex(days["ds"]).fillna(0).to_numpy()
+        booked = out.book.assign(date=pd.to_datetime(out.book["date"])).groupby("date")["capacity"].sum()
+        days["booked_slots"] = booked.reindex(days["ds"]).fillna(0).to_numpy()
     else:
         days["booked_slots"] = np.nan
     out.days = days[days["demand"] > 0].reset_index(drop=True)
@@ -752,10 +826,11 @@ class SessionPressure:
     ----------
     pressure : pandas.DataFrame or None
         :func:`forecasting.planning.peak_pressure.peak_pressure` rows (``rank, date,
-        session, demand, capacity, p_exceed, expected_shortfall, extra_sessions,
-        extra_role``, highest pressure first) and ``capacity_source``: ``in the book``
-        (next week's slots) or ``usual`` (the same weekday and session's mean over the last
-        :data:`USUAL_WEEKS` weeks, bank holidays left out).
+        session, demand, capacity, p_exceed, expected_shortfall``, highest pressure first)
+        against the capacity before any change, then ``capacity_source`` (``in the book`` or
+        ``usual``), ``capacity_after, p_after`` (with the plan's changes) and ``change``
+        (the plan's changes to the session in words, e.g. ``+1 GP (moved from Wed pm)``;
+        empty when none).
     error : Exception or None
         Why there is no ranking.
     """
@@ -765,14 +840,15 @@ class SessionPressure:
 
 
 def session_pressure(history: PracticeHistory, plan: SameDayPlan) -> SessionPressure:
-    """P(same-day demand > same-day capacity) for each session of next week.
+    """P(same-day demand > same-day capacity) for each session of next week, before and after
+    the plan's changes.
 
     Parameters
     ----------
     history : PracticeHistory
     plan : SameDayPlan
-        :func:`plan_same_day`'s, made (its forecast split into sessions as demand usually
-        falls on each weekday; its book, or the usual slots, as capacity).
+        :func:`plan_same_day`'s, made: the same demand per session and the same capacity
+        before and after, so the ranking and the plan agree.
 
     Returns
     -------
@@ -780,41 +856,55 @@ def session_pressure(history: PracticeHistory, plan: SameDayPlan) -> SessionPres
     """
     out = SessionPressure()
     try:
-        shares = session_shares(plan.demand_history)
-        demand = session_demand(plan.forecast, plan.spread, shares)
-        if plan.book is not None:
-            capacity, source = plan.book, "in the book"
-        else:
-            capacity, source = _usual_capacity(history, plan.demand_history, demand), "usual"
-        pp = peak_pressure(demand, capacity, plan.slots_per_session, threshold=PRESSURE_THRESHOLD)
+        demand = session_demand(plan.forecast, plan.spread, session_shares(plan.demand_history))
+        sm = plan.summary.copy()
+        capacity = sm[["date", "session"]].assign(
+            unique_id=history.practice_id, capacity=sm["capacity_before"].to_numpy()
+        )
+        slots = dict(zip(plan.roles["role"], plan.roles["slots_per_session"].astype(float)))
+        pp = peak_pressure(demand, capacity, slots, threshold=PRESSURE_THRESHOLD)
     except OUTLOOK_FAILURES as err:
         out.error = err
         return out
-    out.pressure = pp.assign(capacity_source=source)
+    pp = pp[list(PRESSURE_COLUMNS[:-2])].copy()
+    key = pd.MultiIndex.from_arrays([pd.to_datetime(sm["date"]), sm["session"].astype(str)])
+    at = pd.MultiIndex.from_arrays([pd.to_datetime(pp["date"]), pp["session"].astype(str)])
+    pp["capacity_source"] = plan.source
+    pp["capacity_after"] = pd.Series(sm["capacity_after"].to_numpy(), index=key).reindex(at).to_numpy()
+    pp["p_after"] = pd.Series(sm["p_after"].to_numpy(), index=key).reindex(at).to_numpy()
+    words = change_words(plan.changes)
+    pp["change"] = [words.get((pd.Timestamp(d), str(s)), "") for d, s in zip(pp["date"], pp["session"])]
+    out.pressure = pp
     return out
 
 
-def _usual_capacity(history: PracticeHistory, demand_history: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
-    """Same-day slots each session of next week would have if released as usual.
+def change_words(changes: pd.DataFrame) -> dict:
+    """The plan's changes per ``(date, session)`` in words.
 
-    The mean ``same_day_released`` of the same weekday and session over the last
-    :data:`USUAL_WEEKS` weeks up to the history's end, bank holidays left out.
+    A session given sessions reads ``+1 GP (moved from Wed pm) · +1 ANP``; one that gives a
+    session away reads ``\u22121 GP (moved to Mon am)``.
     """
-    first = history.week_start - _dt.timedelta(weeks=USUAL_WEEKS - 1)
-    last = history.week_end - _dt.timedelta(days=1)
-    holidays = set(history.calendar.bank_holidays(first, last)["date"].dt.date)
-    h = demand_history.assign(date=pd.to_datetime(demand_history["date"]))
-    d = h["date"].dt.date
-    keep = (d >= first) & (d <= last) & ~d.isin(list(holidays))
-    h = h[keep.to_numpy(dtype=bool)]
-    usual = (
-        h.assign(weekday=h["date"].dt.day_of_week, session=h["session"].astype(str))
-        .groupby(["weekday", "session"])["same_day_released"]
-        .mean()
-    )
-    out = demand[["unique_id", "date", "session"]].copy()
-    key = list(zip(pd.to_datetime(out["date"]).dt.day_of_week, out["session"].astype(str)))
-    out["capacity"] = [float(usual.get(k, 0.0)) for k in key]
+    out: dict = {}
+    if changes is None or not len(changes):
+        return out
+    ch = changes.assign(date=pd.to_datetime(changes["date"]), from_date=pd.to_datetime(changes["from_date"]))
+    words: dict = {}
+    for x in ch.itertuples(index=False):
+        to = (x.date, str(x.session))
+        if x.kind == "move":
+            words.setdefault(to, {}).setdefault((x.role, f"moved from {x.from_date:%a} {x.from_session}"), 0)
+            words[to][(x.role, f"moved from {x.from_date:%a} {x.from_session}")] += int(x.change)
+            away = (x.from_date, str(x.from_session))
+            words.setdefault(away, {}).setdefault((x.role, f"moved to {x.date:%a} {x.session}"), 0)
+            words[away][(x.role, f"moved to {x.date:%a} {x.session}")] -= int(x.change)
+        else:
+            words.setdefault(to, {}).setdefault((x.role, ""), 0)
+            words[to][(x.role, "")] += int(x.change)
+    for key, parts in words.items():
+        out[key] = " \u00b7 ".join(
+            (f"+{n}" if n > 0 else f"\u2212{-n}") + f" {role}" + (f" ({why})" if why else "")
+            for (role, why), n in parts.items()
+        )
     return out
 
 
@@ -1009,6 +1099,64 @@ def replay_weeks(
         })
     return Replay(pd.DataFrame(rows, columns=list(REPLAY_COLUMNS)), notes)
 
+def same_day_table(plan: SameDayPlan) -> pd.DataFrame:
+    """The plan per day and session, as ``frontdoor staff --view sessions`` and the report show it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :attr:`SameDayPlan.summary` (``date, session, demand, needed, capacity_before,
+        p_before, capacity_after, p_after, short_after``) with ``sessions_before,
+        sessions_after`` (clinician sessions with same-day work) and ``changes`` (words,
+        :func:`change_words`), sessions with neither demand nor slots left out.
+    """
+    sm = plan.summary.copy()
+    n = plan.sessions.groupby(["date", "session"])[["before", "after"]].sum()
+    at = pd.MultiIndex.from_arrays([pd.to_datetime(sm["date"]), sm["session"].astype(str)])
+    sm.insert(4, "sessions_before", n["before"].reindex(at).fillna(0).to_numpy(dtype="int64"))
+    sm.insert(7, "sessions_after", n["after"].reindex(at).fillna(0).to_numpy(dtype="int64"))
+    words = change_words(plan.changes)
+    sm["changes"] = [words.get((pd.Timestamp(d), str(x)), "") for d, x in zip(sm["date"], sm["session"])]
+    return sm.reset_index(drop=True)
+
+
+def read_same_day_plan(store, practice: str, week, model: str = "auto", history_weeks: int = 12,
+                       tz: str = DEFAULT_TZ, slots_per_session: Mapping[str, float] | None = None) -> SameDayPlan:
+    """Read a practice's history from the store and plan the same-day sessions of ``week``.
+
+    The same history the weekly report of the week before reads (``history_weeks`` of calls
+    and slots, the book to the end of ``week``), so ``frontdoor staff`` and the report give
+    the same sessions for the same week.
+
+    Parameters
+    ----------
+    store : telephony.store.Store
+    practice : str
+        ODS code.
+    week : datetime.date
+        The Monday of the week to plan.
+    model : str
+    history_weeks : int
+    tz : str
+    slots_per_session : mapping of role to float, optional
+        As :func:`plan_same_day`.
+
+    Returns
+    -------
+    SameDayPlan
+    """
+    monday = pd.Timestamp(week).date()
+    if monday.weekday() != 0:
+        raise ForecastInputError(f"A week to plan starts on a Monday; {monday} is not one.")
+    last = monday - _dt.timedelta(weeks=1)
+    first = last - _dt.timedelta(weeks=int(history_weeks))
+    lo, hi = to_utc_bound(first, tz), to_utc_bound(monday, tz)
+    calls = store.read_calls([practice], lo, hi)
+    slots = read_appointments(store, [practice], lo, to_utc_bound(monday + _dt.timedelta(days=7), tz))
+    cal = read_calendars(store, [practice])[practice]
+    history = PracticeHistory(practice, calls, slots, cal, last, first, tz)
+    check_model(model)
+    return plan_same_day(history, model, slots_per_session)
 
 
 # ============================================================================ all of it

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.planning.rota import headcount_words
+from forecasting.planning.peak_pressure import GP_CONTACTS_PER_DAY, MIN_ROLE_SHARE
 
 from reports import text as T
 from reports.charts import Chart, weekly_charts
@@ -95,7 +96,7 @@ def _fmt(value, kind: str) -> str:
     if kind == "share":
         return T.share(value)
     if kind == "seconds":
-        return T.duration_short(value)
+        return T.wait_short(value)  # times to get through: the sentences' rounding
     if kind == "ratio":
         return T.ratio(value)
     if kind == "decimal":
@@ -418,7 +419,20 @@ def _next_week(r, charts) -> str:
                 f", the most on {T.WEEKDAYS[pd.Timestamp(busiest['ds']).weekday()]} "
                 f"({T.count(busiest['mean'])}; 80% interval {T.count(busiest['lo80'])}{T.DASH}{T.count(busiest['hi80'])})"
             )
-        parts.append(f"<p>{e(s)}.</p>")
+        parts.append(f'<p class="forecast-sentence">{e(s)}.</p>')
+        rows = [
+            [
+                (e(T.day_short(pd.Timestamp(x["ds"]).date())), "text"),
+                (T.count(x["mean"]), "num"),
+                (f"{T.count(x['lo80'])}{T.DASH}{T.count(x['hi80'])}", "num"),
+                (f"{T.count(x['lo95'])}{T.DASH}{T.count(x['hi95'])}", "num"),
+            ]
+            for _, x in d.iterrows()
+        ]
+        parts.append(
+            _table([("Day", "text"), ("Calls expected", ""), ("80% interval", ""), ("95% interval", "")], rows,
+                   "forecast-days")
+        )
         parts.append(
             _figure(
                 charts,
@@ -439,9 +453,6 @@ def _next_week(r, charts) -> str:
         rows = []
         for _, x in top.iterrows():
             dd = pd.Timestamp(x["date"])
-            fix = T.DASH
-            if int(x["extra_sessions"]) > 0:
-                fix = f"+{int(x['extra_sessions'])} {x['extra_role']} session{'s' if int(x['extra_sessions']) > 1 else ''}"
             rows.append(
                 [
                     (e(f"{T.day_short(dd.date())} {x['session']}"), "text"),
@@ -449,15 +460,18 @@ def _next_week(r, charts) -> str:
                     (f"{T.count(x['capacity'])} <span class=\"small\">{e(x['capacity_source'])}</span>", "num"),
                     (T.share(x["p_exceed"]), "num"),
                     (T.ratio(x["expected_shortfall"]), "num"),
-                    (e(fix), "num"),
+                    (e(x["change"] or T.DASH), "text small"),
+                    (T.count(x["capacity_after"]), "num"),
+                    (T.share(x["p_after"]), "num"),
                 ]
             )
         parts.append("<h3>Highest-pressure sessions</h3>")
         parts.append(
             _table(
                 [("Session", "text"), ("Same-day demand", ""), ("Same-day slots", ""), ("Chance of too few", ""),
-                 ("Expected short by", ""), ("To bring it under 10%", "")],
+                 ("Expected short by", ""), ("Change", "text"), ("Slots after", ""), ("Chance after", "")],
                 rows,
+                "pressure",
             )
         )
         parts.append(
@@ -465,7 +479,7 @@ def _next_week(r, charts) -> str:
             "they ran out), split into am and pm as it usually falls on that weekday. Same-day slots: those already "
             "in next week's book, else the usual number for that weekday and session over the last four weeks. "
             "Chance of too few: the probability that demand exceeds the slots; expected short by: patients without "
-            "a slot on average.</p>"
+            "a slot on average. Change: the clinician sessions moved or added below.</p>"
         )
     if n.rota is not None and len(n.rota):
         st = n.rota_settings
@@ -512,37 +526,58 @@ def _next_week(r, charts) -> str:
         parts.append(_replay_block(n.replay))
     if n.session_days is not None and len(n.session_days):
         sd = n.session_days
+        st = n.session_settings
+        start = "in the book" if st["source"] == "in the book" else "usual"
         rows = []
         for _, x in sd.iterrows():
             rows.append(
                 [
                     (e(T.day_short(pd.Timestamp(x["ds"]).date())), "text"),
                     (f"{T.count(x['demand'])} <span class=\"small\">(up to {T.count(x['demand_hi80'])})</span>", "num"),
-                    (f"{int(x['sessions'])}", "num"),
-                    (e(x["roles"]), "text small"),
-                    (T.count(x["capacity"]), "num"),
-                    (T.count(x["booked_slots"]), "num"),
+                    (f"{int(x['sessions_before'])}", "num"),
+                    (f"{int(x['sessions_after'])}", "num"),
+                    (e(x["changes"] or T.DASH), "text small"),
+                    (T.count(x["capacity_before"]), "num"),
+                    (T.count(x["capacity_after"]), "num"),
+                    (T.count(x["short_after"]) if x["short_after"] > 0 else T.DASH, "num"),
                 ]
             )
-        parts.append("<h3>Clinician sessions for same-day demand</h3>")
+        parts.append("<h3>Clinician sessions for same-day demand: changes to the usual week</h3>")
         parts.append(
             _table(
-                [("Day", "text"), ("Same-day demand", ""), ("Sessions", ""), ("by role", "text"), ("Capacity", ""),
-                 ("Same-day slots in the book", "")],
+                [("Day", "text"), ("Same-day demand", ""), (f"Sessions ({start})", ""), ("Sessions planned", ""),
+                 ("Changes", "text"), ("Slots before", ""), ("Slots after", ""), ("Still short", "")],
                 rows,
+                "sessions",
             )
         )
-        st = n.session_settings
+        roles = st["roles"]
+        used = roles[roles["changeable"]]
+        few = roles[~roles["changeable"]]
         mix = ", ".join(
-            f"{role} {T.share(v / sum(st['roles_mix'].values()))} ({T.ratio(st['slots_per_session'][role])} slots a session)"
-            for role, v in st["roles_mix"].items()
+            f"{x.role} {T.share(x.share)} ({T.plural(int(x.slots_per_session), 'same-day slot')} a session, "
+            f"{T.plural(int(x.people), 'person', 'people')})"
+            for x in used.itertuples()
         )
+        rest = ""
+        if len(few):
+            names = list(few["role"])
+            names = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            rest = (
+                f" The {names} {'role does' if len(few) == 1 else 'roles do'} little same-day work (under "
+                f"{T.share(MIN_ROLE_SHARE)} of it) and {'is' if len(few) == 1 else 'are'} left as usual."
+            )
         parts.append(
             '<p class="method">'
             + e(
-                "Same-day demand: same-day appointments booked plus people turned away for lack of them. Sessions plan "
-                f"for the upper end of the 80% interval (enough on nine days in ten), split by the recent mix of "
-                f"same-day work: {mix}."
+                "Same-day demand: same-day appointments booked plus people turned away for lack of them. Starting from "
+                + ("the sessions already in next week's book" if start == "in the book" else "the practice's usual week")
+                + f", whole sessions are moved (from a session that stays safe without them), then added, until the "
+                f"chance of too few same-day slots is under {T.share(st['threshold'])} in every am and pm. Only the "
+                f"roles that do the practice's same-day work change, in proportion to it: {mix}.{rest} No role has "
+                "more sessions in an am or pm than it has people, so nobody works more than two sessions a day, and a "
+                f"GP session counts at most {GP_CONTACTS_PER_DAY // 2} same-day contacts (about "
+                f"{GP_CONTACTS_PER_DAY} a day, as the BMA advises). Still short: slots the changes cannot find."
             )
             + "</p>"
         )
@@ -567,7 +602,7 @@ def _check(r, charts) -> str:
             + (f" and {T.share(sc.get('hourly_coverage_80'))} of open hours" if "hourly_coverage_80" in sc else "")
             + " fell inside the 80% interval (about 80% is right)."
         )
-        parts.append(f"<p>{e(s)}</p>")
+        parts.append(f'<p class="check-sentence">{e(s)}</p>')
         if c.model:
             parts.append(f'<p class="method">{e("Model: " + c.model + ".")}</p>')
     parts.append(
@@ -595,10 +630,26 @@ def _check(r, charts) -> str:
                     ("yes" if inside else "no", "num"),
                 ]
             )
+        if "forecast_total" in sc and len(d):
+            # the sentence's totals, in the table too
+            err = sc["forecast_total"] - sc["actual_total"]
+            rel = err / sc["actual_total"] if sc["actual_total"] > 0 else np.nan
+            inside = int(((d["lo80"] <= d["actual"]) & (d["actual"] <= d["hi80"])).sum())
+            rows.append(
+                [
+                    ("Week", "text total"),
+                    (T.count(sc["actual_total"]), "num total"),
+                    (T.count(sc["forecast_total"]), "num total"),
+                    ("", "num total"),
+                    (e(f"{err:+.0f}" + ("" if T.missing(rel) else f" ({100 * rel:+.0f}%)")), "num total"),
+                    (f"{inside} of {len(d)}", "num total"),
+                ]
+            )
         parts.append(
             _table(
                 [("Day", "text"), ("Actual", ""), ("Forecast", ""), ("80% interval", ""), ("Error", ""), ("Inside", "")],
                 rows,
+                "forecast-check",
             )
         )
     parts.append("</section>")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 
+import pandas as pd
+
 __all__ = [
     "DASH",
     "WEEKDAYS",
@@ -19,6 +21,8 @@ __all__ = [
     "ratio",
     "duration",
     "duration_short",
+    "wait",
+    "wait_short",
     "change",
     "hour_range",
     "clock",
@@ -26,6 +30,8 @@ __all__ = [
     "day_short",
     "date_range",
     "plural",
+    "forecast_rows",
+    "same_day_rows",
 ]
 
 DASH = "\u2013"
@@ -103,6 +109,44 @@ def duration_short(seconds) -> str:
     return f"{h} h {m:02d} min"
 
 
+def _wait_parts(seconds) -> tuple[int, int, int]:
+    """A time to get through as ``(hours, minutes, seconds)``, rounded *up*: the one rounding
+    of "within" times, so a sentence and a table cell built from the same number agree."""
+    s = max(0.0, float(seconds))
+    if s < 60:
+        return 0, 0, int(math.ceil(s - 1e-9))
+    h, m = divmod(int(math.ceil(s / 60 - 1e-9)), 60)
+    return h, m, 0
+
+
+def wait(seconds) -> str:
+    """A time to get through for a sentence: ``at once``, ``within 45 seconds``, ``within 7
+    minutes``, ``within 1 hour 5 minutes`` (rounded up: 6 min 10 s is within 7 minutes).
+
+    Zero is ``at once`` (answered on the first attempt without queuing), never "0 seconds".
+    """
+    if missing(seconds):
+        return DASH
+    h, m, s = _wait_parts(seconds)
+    if not (h or m or s):
+        return "at once"
+    if not (h or m):
+        return f"within {plural(s, 'second')}"
+    return "within " + (plural(h, "hour") + (f" {plural(m, 'minute')}" if m else "") if h else plural(m, "minute"))
+
+
+def wait_short(seconds) -> str:
+    """The same time for a table cell: ``at once``, ``45 s``, ``7 min``, ``1 h 05 min`` (as :func:`wait`)."""
+    if missing(seconds):
+        return DASH
+    h, m, s = _wait_parts(seconds)
+    if not (h or m or s):
+        return "at once"
+    if not (h or m):
+        return f"{s} s"
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
 def change(value, reference, kind: str = "count") -> str:
     """How ``value`` compares with ``reference``: ``+12%`` for counts and times, ``+3.1 pts``
     for shares (a change of a percentage is in percentage points), en dash when undefined."""
@@ -163,3 +207,66 @@ def date_range(first: _dt.date, last: _dt.date) -> str:
     if first.month != last.month:
         return f"{day_label(first, False)} {DASH} {day_label(last, False)} {last.year}"
     return f"{first.day}{DASH}{last.day} {_MONTHS[last.month - 1]} {last.year}"
+
+
+def forecast_rows(fc: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+    """A forecast as people read it: one row per period, whole calls, intervals as ranges.
+
+    Parameters
+    ----------
+    fc : pandas.DataFrame
+        A model's ``predict`` frame (``unique_id, ds``, the point column and its ``-lo-N`` /
+        ``-hi-N`` bounds), e.g. :func:`forecasting.temporal.coherent_forecasts`'.
+    freq : {"D", "h", "30min"}
+        Its period: days read ``Mon 31 Mar 2025``, finer periods add the time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``practice`` (when the frame has several series), ``day``, ``time`` (finer periods),
+        ``forecast`` and one ``N% interval`` column per level (``125-216``). A day forecast
+        as nothing at all reads ``closed``; closed hours are left out (a day's hours start
+        when it opens).
+    """
+    point = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    levels = sorted({int(c.rsplit("-", 1)[1]) for c in fc.columns if c.startswith(f"{point}-lo-")})
+    ds = pd.to_datetime(fc["ds"])
+    out = pd.DataFrame(index=fc.index)
+    if "unique_id" in fc.columns and fc["unique_id"].nunique() > 1:
+        out["series"] = fc["unique_id"].astype(str)
+    out["day"] = [f"{WEEKDAYS_SHORT[d.weekday()]} {d.day} {_MONTHS[d.month - 1][:3]} {d.year}" for d in ds]
+    if freq != "D":
+        out["time"] = ds.dt.strftime("%H:%M").to_numpy()
+    shut = (fc[point].to_numpy(dtype="float64") == 0) & (fc[[c for c in fc.columns if c.startswith(f"{point}-hi-")]] == 0).all(axis=1).to_numpy()
+    out["forecast"] = ["closed" if s else count(v) for s, v in zip(shut, fc[point])]
+    for lv in levels:
+        lo, hi = fc[f"{point}-lo-{lv}"], fc[f"{point}-hi-{lv}"]
+        out[f"{lv}% interval"] = ["" if s else f"{count(a)}{DASH}{count(b)}" for s, a, b in zip(shut, lo, hi)]
+    if freq != "D":
+        out = out[~shut]
+    return out.reset_index(drop=True)
+
+
+def same_day_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The same-day plan per session (:func:`forecasting.outlook.same_day_table`) as people read it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day, session, demand`` (whole appointments), ``slots before``, ``chance of too
+        few`` (before), ``changes``, ``slots after``, ``chance after`` and ``still short``
+        (blank when none), the numbers rounded as the report rounds them.
+    """
+    return pd.DataFrame(
+        {
+            "day": [day_short(pd.Timestamp(d).date()) for d in table["date"]],
+            "session": table["session"].astype(str).to_numpy(),
+            "demand": [count(v) for v in table["demand"]],
+            "slots before": [count(v) for v in table["capacity_before"]],
+            "chance of too few": [share(v) for v in table["p_before"]],
+            "changes": [c or DASH for c in table["changes"]],
+            "slots after": [count(v) for v in table["capacity_after"]],
+            "chance after": [share(v) for v in table["p_after"]],
+            "still short": [count(v) if v > 0 else "" for v in table["short_after"]],
+        }
+    )

@@ -8,7 +8,6 @@ ingest path. Only the fast models run here (seasonal naive, seasonal average, au
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 import pandas as pd
@@ -61,20 +60,55 @@ def one_line_error(res, *fragments):
 
 
 def test_forecast_prints_the_library_forecast_with_closed_hours_zero(demo, store):
-    from forecasting.pipeline import forecast_series, read_practice_series
+    from forecasting.pipeline import read_practice_series
+    from forecasting.temporal import coherent_forecasts
 
     got = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "hour", "--horizon", "1w", "--model", "seasonal_average"))
     df, cal = read_practice_series(store, PRACTICE, "offered", "h")
-    exp, _ = forecast_series(df, "seasonal_average", "1w", cal)
+    daily, _ = read_practice_series(store, PRACTICE, "offered", "D")
+    _d, exp, _dm, _m = coherent_forecasts(df, "seasonal_average", 7, cal, daily_history=daily)
     assert len(got) == 168 and list(got.columns) == list(exp.columns)
     np.testing.assert_allclose(got["SeasonalAverage"], exp["SeasonalAverage"], rtol=1e-12)
     ds = pd.to_datetime(got["ds"])
-    assert ds.iloc[0] == df["ds"].max() + pd.Timedelta(hours=1)
+    # the first period of the horizon: midnight after the last day of data, not its evening
+    assert ds.iloc[0] == df["ds"].max().normalize() + pd.Timedelta(days=1)
     closed = (ds.dt.day_of_week >= 5) | (ds.dt.hour < 8) | (ds.dt.hour >= 19)
     assert (got.loc[closed, "SeasonalAverage"] == 0).all()
     assert got.loc[~closed, "SeasonalAverage"].sum() > 100  # a real week of calls
     assert (got["SeasonalAverage-lo-80"] <= got["SeasonalAverage"] + 1e-9).all()
     assert (got["SeasonalAverage-hi-80"] <= got["SeasonalAverage-hi-95"] + 1e-9).all()
+
+
+@pytest.mark.parametrize("freq", ["hour", "30min"])
+def test_forecast_hours_add_up_to_the_days(demo, freq):
+    days = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", "day", "--horizon", "1w"))
+    fine = frame(run(demo, "forecast", "--practice", PRACTICE, "--freq", freq, "--horizon", "1w"))
+    day = pd.to_datetime(fine["ds"]).dt.normalize()
+    point = [c for c in days.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    sums = fine.groupby(day)[point].sum()
+    assert list(sums.index) == list(pd.to_datetime(days["ds"]))
+    np.testing.assert_allclose(sums.to_numpy(), days[point].to_numpy(), rtol=1e-9, atol=1e-9)
+    assert days[point].max() > 50
+
+
+def test_forecast_for_people_is_daily_totals_rounded_with_intervals(demo):
+    res = run(demo, "forecast", "--practice", PRACTICE, "--model", "seasonal_average", fmt="table")
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].split() == ["day", "forecast", "80%", "interval", "95%", "interval"]
+    assert len(lines) == 1 + 7
+    exact = frame(run(demo, "forecast", "--practice", PRACTICE, "--model", "seasonal_average"))
+    for line, (_, x) in zip(lines[1:], exact.iterrows()):
+        d = pd.Timestamp(x["ds"])
+        assert line.split()[:4] == [d.strftime("%a"), str(d.day), d.strftime("%b"), str(d.year)]
+        if x["SeasonalAverage"] == 0:
+            assert line.split()[4] == "closed"
+        else:
+            lo, hi = line.split()[5].split("\u2013")
+            assert int(line.split()[4]) == int(np.floor(x["SeasonalAverage"] + 0.5))
+            assert (int(lo), int(hi)) == (int(np.floor(x["SeasonalAverage-lo-80"] + 0.5)), int(np.floor(x["SeasonalAverage-hi-80"] + 0.5)))
+    # starts on the first day after the data, a Saturday for a week of data ending on a Friday
+    assert pd.Timestamp(exact["ds"].iloc[0]).normalize() == pd.Timestamp(exact["ds"].iloc[0])
 
 
 def test_forecast_reads_a_series_file(demo, store, tmp_path):
@@ -131,14 +165,26 @@ def test_staff_rota_is_shifts_within_headcount(demo):
     assert shifts.groupby("day")["people"].sum().max() <= 3
 
 
-def test_staff_sessions_cover_forecast_demand(demo):
+def test_staff_sessions_are_the_reports_changes_to_the_usual_week(demo, store):
+    from forecasting.outlook import read_same_day_plan, same_day_table
+
     res = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--no-check-redials", "--view", "sessions",
-              "--slots-per-session", "GP=18", "--model", "seasonal_average")
+              "--slots-per-session", "GP=10", "--model", "seasonal_average")
     s = frame(res)
-    assert set(pd.to_datetime(s["ds"]).dt.day_of_week) == {0, 1, 2, 3, 4}
-    assert (s["capacity"] >= s["demand"] - 1e-9).all()
-    assert (s.loc[s["role"] == "GP", "slots_per_session"] == 18).all()
-    assert (s["sessions"] == np.ceil(s["demand"] / s["slots_per_session"] - 1e-9)).all()
+    want = same_day_table(read_same_day_plan(store, PRACTICE, pd.Timestamp("2025-02-10").date(), "seasonal_average",
+                                             slots_per_session={"GP": 10}))
+    assert set(pd.to_datetime(s["date"]).dt.day_of_week) == {0, 1, 2, 3, 4}
+    np.testing.assert_allclose(s["capacity_after"], want["capacity_after"])
+    # (a cell starting with + is made inert for spreadsheets: a leading quote)
+    assert s["changes"].fillna("").str.removeprefix("'").tolist() == want["changes"].tolist()
+    # a stated GP session of 10 slots: every GP change adds or moves 10 slots
+    assert ((s["short_after"] > 0) | (s["p_after"] <= 0.1)).all()
+    # people read the same numbers, rounded
+    table = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--view", "sessions", "--slots-per-session",
+                "GP=10", "--model", "seasonal_average", fmt="table")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split()[:4] == ["day", "session", "demand", "slots"] and len(lines) == 1 + len(want)
 
 
 @pytest.mark.parametrize(
@@ -202,3 +248,14 @@ def test_staff_erlang_staffs_first_attempts_and_the_simulation_checks_it(store, 
     assert set(rush.table["option"]) >= {"call-back offers", "same-day slots in two tranches", "online form"}
     assert set(rush.assumptions) == {"call-back offers", "same-day slots in two tranches", "online form"}
     assert ("cannot be met by the staff that exist" in rush.words) == (not rush.met_within_headcount)
+
+
+def test_staff_without_a_week_plans_the_week_after_the_data_and_warns_far_ahead(demo):
+    default = run(demo, "staff", "--practice", PRACTICE, "--view", "sessions", "--model", "seasonal_average")
+    named = run(demo, "staff", "--practice", PRACTICE, "--week", NEXT_WEEK, "--view", "sessions", "--model", "seasonal_average")
+    assert default.exit_code == 0, default.output
+    assert f"staffing {NEXT_WEEK}: the week after 2025-W06" in default.stderr
+    assert default.stdout == named.stdout and "Warning" not in named.stderr
+    far = run(demo, "staff", "--practice", PRACTICE, "--week", "2025-W12", "--view", "sessions", "--model", "seasonal_average")
+    assert far.exit_code == 0, far.output
+    assert "Warning: 2025-W12 starts 5 weeks after A81002's last complete week of calls (2025-W06)" in far.stderr

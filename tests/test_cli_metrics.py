@@ -365,3 +365,13 @@ def test_a_registered_practice_without_calls_is_not_in_all_practices(demo, tmp_p
     bad = run(copy, "queue", "--practice", "Z99999", "--from", "2025-03-17", "--to", "2025-03-23")
     assert bad.output == f"Error: Unknown practice Z99999: the store at {copy} holds A81001, A81002, A81003.\n"
     assert codes_for_message([f"Z{i:05d}" for i in range(30)]).endswith("Z00011 and 18 more")
+
+def test_without_a_period_metrics_take_the_last_complete_week(demo):
+    # the demo's calls run to Sunday 6 April 2025: 2025-W14 is complete
+    default = run(demo, "queue", "--practice", "A81001", "--freq", "day")
+    named = run(demo, "queue", "--practice", "A81001", "--freq", "day", "--from", "2025-03-31", "--to", "2025-04-06")
+    assert default.exit_code == 0, default.output
+    assert "period: 2025-W14 (2025-03-31 to 2025-04-06)" in default.stderr
+    assert default.stdout == named.stdout and len(pd.read_csv(io.StringIO(default.stdout))) == 7
+    half = run(demo, "queue", "--practice", "A81001", "--from", "2025-03-31")
+    assert half.exit_code == 2 and "Give both --from and --to, or neither" in half.output

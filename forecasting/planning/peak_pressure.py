@@ -60,6 +60,15 @@ __all__ = [
     "exceedance",
     "extra_sessions",
     "peak_pressure",
+    "MIN_ROLE_SHARE",
+    "GP_CONTACTS_PER_DAY",
+    "SESSIONS_PER_DAY",
+    "same_day_roles",
+    "with_slots_per_session",
+    "sessions_in_book",
+    "usual_week",
+    "usual_on",
+    "session_changes",
 ]
 
 SHARE_COLUMNS: tuple[str, ...] = ("unique_id", "weekday", "am_share", "days", "source")
@@ -491,3 +500,342 @@ def peak_pressure(
     if top is not None:
         m = m.head(int(top))
     return m[list(PRESSURE_COLUMNS) + list(ex.columns)]
+
+
+# ============================================================================ the usual week and changes to it
+
+#: A role takes part in session changes when it does at least this share of the practice's
+#: booked same-day work: a nurse who sees one same-day patient a session is not the practice's
+#: same-day workforce, and a session of hers adds one slot.
+MIN_ROLE_SHARE = 0.1
+#: BMA safe-working guidance: about 25 patient contacts a day for a GP, over two sessions.
+GP_CONTACTS_PER_DAY = 25
+#: Sessions a clinician works in a day (am and pm).
+SESSIONS_PER_DAY = 2
+SESSION_PLAN_COLUMNS: tuple[str, ...] = ("date", "session", "role", "before", "after")
+CHANGE_COLUMNS: tuple[str, ...] = ("date", "session", "role", "change", "kind", "from_date", "from_session")
+SESSION_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "date",
+    "session",
+    "demand",
+    "needed",
+    "capacity_before",
+    "p_before",
+    "capacity_after",
+    "p_after",
+    "short_after",
+)
+
+
+def _same_day_sessions(slots: pd.DataFrame, tz: str, session_split: float) -> pd.DataFrame:
+    """One row per clinician session holding same-day slots: ``date, session, role, clinician, slots, booked``."""
+    s = slots[(slots["category"].astype(str) == "same_day") & (slots["status"].astype(str) != "cancelled")]
+    local = s["start_utc"].dt.tz_convert(tz).dt.tz_localize(None)
+    pm = (local.dt.hour + local.dt.minute / 60.0) >= session_split
+    who = s["clinician_key"].astype(object).where(s["clinician_key"].notna(), "?") if "clinician_key" in s.columns else "?"
+    f = pd.DataFrame(
+        {
+            "date": local.dt.normalize().astype("M8[us]"),
+            "session": np.where(pm, "pm", "am"),
+            "role": s["role"].astype(str).to_numpy(),
+            "clinician": who,
+            "booked": s["status"].astype(str).isin(["booked", "attended", "dna"]).to_numpy(),
+        }
+    )
+    return f.groupby(["date", "session", "role", "clinician"], as_index=False).agg(slots=("booked", "size"), booked=("booked", "sum"))
+
+
+def same_day_roles(
+    slots: pd.DataFrame, tz: str = DEFAULT_TZ, session_split: float = 13, min_share: float = MIN_ROLE_SHARE
+) -> pd.DataFrame:
+    """The roles a practice uses for same-day work, measured from its appointment book.
+
+    Parameters
+    ----------
+    slots : pandas.DataFrame
+        Canonical slots of recent weeks (history, not the week planned).
+    tz : str
+        Wall clock of days and sessions.
+    session_split : float
+        Local hour at which ``pm`` starts.
+    min_share : float
+        Share of booked same-day work a role needs to take part in changes (:data:`MIN_ROLE_SHARE`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per role with same-day slots, largest share first: ``role``, ``share`` (of
+        booked same-day appointments), ``slots_per_session`` (median same-day slots a
+        clinician session of the role offers; for GPs at most ``GP_CONTACTS_PER_DAY /
+        SESSIONS_PER_DAY``, whole slots), ``people`` (distinct clinicians of the role with
+        any slot in ``slots``: the most sessions of the role in one am or pm) and
+        ``changeable`` (``share >= min_share``).
+
+    Raises
+    ------
+    PressureError
+        When the slots hold no booked same-day appointment.
+    """
+    sess = _same_day_sessions(slots, tz, session_split)
+    if not len(sess) or sess["booked"].sum() == 0:
+        raise PressureError(
+            "No booked same-day appointments in the slots: ingest the practice's slot export "
+            "('frontdoor ingest appointments') to plan clinician sessions."
+        )
+    booked = sess.groupby("role")["booked"].sum()
+    share = booked / booked.sum()
+    per = sess.groupby("role")["slots"].median()
+    who = slots["clinician_key"].astype(object).where(slots["clinician_key"].notna(), "?") if "clinician_key" in slots.columns else pd.Series("?", index=slots.index)
+    people = pd.Series(who.to_numpy()).groupby(slots["role"].astype(str).to_numpy()).nunique()
+    out = pd.DataFrame({"role": share.index.astype(str), "share": share.to_numpy(dtype="float64")})
+    out["slots_per_session"] = [max(1, int(round(per[r]))) for r in out["role"]]
+    gp_cap = GP_CONTACTS_PER_DAY // SESSIONS_PER_DAY
+    out.loc[out["role"] == "GP", "slots_per_session"] = out.loc[out["role"] == "GP", "slots_per_session"].clip(upper=gp_cap)
+    out["people"] = [int(people.get(r, 1)) for r in out["role"]]
+    out["changeable"] = out["share"] >= float(min_share)
+    out["slots_per_session"] = out["slots_per_session"].astype("int64")
+    return out.sort_values(["share", "role"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def with_slots_per_session(roles: pd.DataFrame, slots_per_session: Mapping[str, float]) -> pd.DataFrame:
+    """:func:`same_day_roles` with stated same-day slots a session for some roles (whole
+    slots; a GP session still at most ``GP_CONTACTS_PER_DAY / SESSIONS_PER_DAY``).
+
+    Raises
+    ------
+    PressureError
+        A role the practice does no same-day work in, or a number that is not positive.
+    """
+    stated = _check_role_numbers(slots_per_session, "slots_per_session", allow_zero=False)
+    unknown = [r for r in stated if r not in set(roles["role"])]
+    if unknown:
+        raise PressureError(
+            f"`slots_per_session` names role(s) {', '.join(unknown)} that do no same-day work in the book; "
+            f"the practice's same-day roles are {', '.join(roles['role'])}."
+        )
+    out = roles.copy()
+    for r, v in stated.items():
+        n = max(1, int(round(v)))
+        if r == "GP":
+            n = min(n, GP_CONTACTS_PER_DAY // SESSIONS_PER_DAY)
+        out.loc[out["role"] == r, "slots_per_session"] = n
+    return out
+
+
+def sessions_in_book(slots: pd.DataFrame, tz: str = DEFAULT_TZ, session_split: float = 13) -> pd.DataFrame:
+    """Clinician sessions with same-day slots per day, session and role, as the book holds them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date, session, role, sessions, slots`` (same-day slots offered, any status but
+        cancelled).
+    """
+    sess = _same_day_sessions(slots, tz, session_split)
+    out = sess.groupby(["date", "session", "role"], as_index=False).agg(sessions=("clinician", "size"), slots=("slots", "sum"))
+    out[["sessions", "slots"]] = out[["sessions", "slots"]].astype("int64")
+    return out
+
+
+def usual_week(book: pd.DataFrame, skip_dates=()) -> pd.DataFrame:
+    """The practice's usual same-day sessions per weekday, session and role.
+
+    Parameters
+    ----------
+    book : pandas.DataFrame
+        :func:`sessions_in_book` of recent whole weeks.
+    skip_dates : iterable of dates
+        Days left out (bank holidays): they are not a usual day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``weekday`` (0 = Monday), ``session, role, sessions`` (whole sessions: the mean over
+        the weeks the weekday had any same-day session, rounded) and ``slots`` (the mean
+        same-day slots they offered, so that the roles add up to the usual capacity).
+    """
+    b = book.copy()
+    b["date"] = pd.to_datetime(b["date"])
+    skip = {pd.Timestamp(d).normalize() for d in skip_dates}
+    b = b[~b["date"].isin(skip)]
+    b["weekday"] = b["date"].dt.day_of_week
+    days = b.groupby("weekday")["date"].nunique()
+    tot = b.groupby(["weekday", "session", "role"], as_index=False)[["sessions", "slots"]].sum()
+    n = tot["weekday"].map(days).to_numpy(dtype="float64")
+    tot["sessions"] = np.floor(tot["sessions"] / n + 0.5).astype("int64")
+    tot["slots"] = tot["slots"] / n
+    return tot[tot["sessions"] > 0].reset_index(drop=True)
+
+
+def usual_on(usual: pd.DataFrame, dates) -> pd.DataFrame:
+    """The usual week (:func:`usual_week`) laid on the given days: ``date, session, role, sessions, slots``."""
+    days = pd.DataFrame({"date": pd.to_datetime(pd.Index(dates)).normalize()})
+    days["weekday"] = days["date"].dt.day_of_week
+    out = days.merge(usual, on="weekday", how="inner").drop(columns="weekday")
+    return out.sort_values(["date", "session", "role"], kind="stable").reset_index(drop=True)
+
+
+def _needed(mu: float, sp: Spread, threshold: float) -> int:
+    """The least whole capacity ``k`` with ``P(D > k) <= threshold``."""
+    if mu <= 0:
+        return 0
+    dist = count_distribution(mu, sp)
+    k = float(dist.ppf(1.0 - threshold))
+    k = int(k) if math.isfinite(k) else 0
+    while k > 0 and dist.sf(k - 1) <= threshold:
+        k -= 1
+    while dist.sf(k) > threshold:
+        k += 1
+    return k
+
+
+def session_changes(
+    demand: pd.DataFrame, before: pd.DataFrame, roles: pd.DataFrame, threshold: float = 0.1
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Whole clinician sessions to move or add so that P(same-day demand > capacity) falls under ``threshold``.
+
+    Parameters
+    ----------
+    demand : pandas.DataFrame
+        :func:`session_demand` output of one practice (``date, session, demand, phi, alpha``).
+    before : pandas.DataFrame
+        The sessions planned before any change, per ``date, session, role``: ``sessions``
+        and ``slots`` (next week's book via :func:`sessions_in_book`, or the usual week laid
+        on next week's dates).
+    roles : pandas.DataFrame
+        :func:`same_day_roles`: which roles may change (``changeable``), in what proportion
+        (``share``), by how many slots a session (``slots_per_session``) and within how many
+        people (``people``).
+    threshold : float
+        Highest acceptable P(demand > capacity) of a session.
+
+    Returns
+    -------
+    (sessions, changes, summary) : tuple of pandas.DataFrame
+        ``sessions`` (:data:`SESSION_PLAN_COLUMNS`): sessions per day, session and role before
+        and after; ``changes`` (:data:`CHANGE_COLUMNS`): one row per session moved (``kind =
+        "move"``, ``change`` +1 at its new place, ``from_date, from_session`` its old one) or
+        added (``kind = "add"``); ``summary`` (:data:`SESSION_SUMMARY_COLUMNS`): per day and
+        session, the demand, the capacity ``needed`` to meet the threshold, capacity and
+        P(demand > capacity) before and after, and ``short_after`` (whole slots still short of
+        ``needed`` when the roles' people are all in use: a gap changes cannot close).
+
+    Notes
+    -----
+    Greedy, highest-risk session first. Gaps are filled first by *moving* sessions of a
+    changeable role from sessions of the same week that keep their own risk under the threshold
+    without them (largest spare capacity first; a session that was given one never gives one
+    away), then by *adding* sessions. Each move or addition
+    takes the role whose added capacity lies furthest below its share of same-day work
+    (D'Hondt's rule on ``share``), so changes follow the work each role actually does. A role
+    never has more sessions in one am or pm than it has people, which also keeps every
+    clinician to :data:`SESSIONS_PER_DAY` sessions and GPs to about
+    :data:`GP_CONTACTS_PER_DAY` same-day contacts a day.
+    """
+    if not 0 < threshold < 1:
+        raise PressureError(f"threshold must be a probability strictly between 0 and 1, got {threshold!r}.")
+    need = ["date", "session", "demand", "phi", "alpha"]
+    missing = [c for c in need if c not in demand.columns]
+    if missing:
+        raise PressureError(f"demand lacks column(s) {', '.join(missing)}; pass session_demand(...) output.")
+    missing = [c for c in ("date", "session", "role", "sessions", "slots") if c not in before.columns]
+    if missing:
+        raise PressureError(f"before lacks column(s) {', '.join(missing)}; pass sessions_in_book(...) output.")
+    r = roles.set_index("role")
+    spr = r["slots_per_session"].astype(int).to_dict()
+    people = r["people"].astype(int).to_dict()
+    share = r["share"].astype(float).to_dict()
+    changeable = [x for x in r.index if bool(r.at[x, "changeable"])]
+    d = demand[need].copy()
+    d["date"] = pd.to_datetime(d["date"]).dt.normalize()
+    d = d.groupby(["date", "session"], as_index=False, sort=True).agg(demand=("demand", "sum"), phi=("phi", "first"), alpha=("alpha", "first"))
+    b = before.copy()
+    b["date"] = pd.to_datetime(b["date"]).dt.normalize()
+    keys = list(zip(d["date"], d["session"]))
+    sessions = {(k, ro): 0 for k in keys for ro in r.index}
+    cap = {k: 0.0 for k in keys}
+    for row in b.itertuples(index=False):
+        k = (row.date, row.session)
+        if k not in cap:
+            continue  # a session without demand (closed day): nothing to plan
+        sessions[(k, str(row.role))] = sessions.get((k, str(row.role)), 0) + int(row.sessions)
+        cap[k] += float(row.slots)
+    before_n = dict(sessions)
+    cap_before = dict(cap)
+    spread = {k: Spread(float(p), float(a)) for k, p, a in zip(keys, d["phi"], d["alpha"])}
+    mu = dict(zip(keys, d["demand"].astype(float)))
+    needed = {k: _needed(mu[k], spread[k], threshold) for k in keys}
+    added_cap = {ro: 0.0 for ro in changeable}
+    changes = []
+
+    def spare(k) -> float:
+        return cap[k] - needed[k]
+
+    def pick(ok) -> str | None:
+        cands = [ro for ro in changeable if ok(ro)]
+        if not cands:
+            return None
+        return min(cands, key=lambda ro: ((added_cap[ro] + spr[ro]) / max(share[ro], 1e-9), -share[ro]))
+
+    order = sorted(keys, key=lambda k: (-exceedance(mu[k], spread[k], cap[k])[0], k))
+    received: set = set()  # sessions given a session are never donors (no move undoing an addition)
+
+    def room(k, ro) -> bool:
+        return sessions[(k, ro)] < people.get(ro, 1)
+
+    def can_give(j, ro) -> bool:
+        return j not in received and sessions[(j, ro)] > 0 and cap[j] - spr[ro] >= needed[j]
+
+    for k in order:  # first moves: a session that is not needed where it is
+        while spare(k) < 0:
+            donors = [j for j in keys if j != k and any(can_give(j, ro) and room(k, ro) for ro in changeable)]
+            if not donors:
+                break
+            j = max(donors, key=lambda j: (spare(j), j))
+            ro = pick(lambda ro: can_give(j, ro) and room(k, ro))
+            sessions[(j, ro)] -= 1
+            sessions[(k, ro)] += 1
+            cap[j] -= spr[ro]
+            cap[k] += spr[ro]
+            added_cap[ro] += spr[ro]
+            received.add(k)
+            changes.append((k[0], k[1], ro, 1, "move", j[0], j[1]))
+    for k in order:  # then additions, within the roles' people
+        while spare(k) < 0:
+            ro = pick(lambda ro: room(k, ro))
+            if ro is None:
+                break  # every person of every changeable role already works this session
+            sessions[(k, ro)] += 1
+            cap[k] += spr[ro]
+            added_cap[ro] += spr[ro]
+            received.add(k)
+            changes.append((k[0], k[1], ro, 1, "add", pd.NaT, None))
+    rows = [
+        (k[0], k[1], ro, before_n.get((k, ro), 0), n)
+        for (k, ro), n in sessions.items()
+        if n or before_n.get((k, ro), 0)
+    ]
+    plan = pd.DataFrame(rows, columns=list(SESSION_PLAN_COLUMNS))
+    plan = plan.sort_values(["date", "session", "role"], kind="stable").reset_index(drop=True)
+    plan[["before", "after"]] = plan[["before", "after"]].astype("int64")
+    ch = pd.DataFrame(changes, columns=list(CHANGE_COLUMNS))
+    ch["change"] = ch["change"].astype("int64")
+    summary = pd.DataFrame(
+        [
+            (
+                k[0],
+                k[1],
+                mu[k],
+                needed[k],
+                cap_before[k],
+                exceedance(mu[k], spread[k], cap_before[k])[0],
+                cap[k],
+                exceedance(mu[k], spread[k], cap[k])[0],
+                float(max(math.ceil(needed[k] - cap[k] - 1e-9), 0)),
+            )
+            for k in keys
+        ],
+        columns=list(SESSION_SUMMARY_COLUMNS),
+    )
+    summary = summary[(summary["demand"] > 0) | (summary["capacity_before"] > 0)].reset_index(drop=True)
+    return plan, ch, summary

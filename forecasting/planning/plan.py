@@ -412,6 +412,9 @@ def staff_week(
     headcount: Mapping[int, int] | None = None,
     shift_rules: ShiftRules | None = None,
     levers: Levers | None = None,
+    open_hours: str | None = None,
+    holidays: str | None = None,
+    closures=None,
 ) -> StaffPlan:
     """Call-handler shifts and daily clinician sessions for one practice and ISO week.
 
@@ -452,6 +455,9 @@ def staff_week(
         Allowed shifts (default 3–8 hours on the half hour).
     levers : Levers, optional
         Assumptions of the rush trade-off's levers.
+    open_hours, holidays, closures : optional
+        The practice's calendar, as :func:`forecasting.pipeline.read_practice_series` takes it
+        (default: the registry's hours and nation, else learned from the calls).
 
     Returns
     -------
@@ -478,7 +484,8 @@ def staff_week(
     monday = pd.Timestamp(parse_week(week))
     end = monday + pd.Timedelta(days=7)
     _say(progress, f"reading {practice}'s calls offered per half hour")
-    calls30, cal = read_practice_series(store, practice, "offered", "30min")
+    calls30, cal = read_practice_series(store, practice, "offered", "30min", open_hours=open_hours, holidays=holidays,
+                                        closures=closures)
     last = calls30[DS].max()
     if monday <= last:
         raise PlanError(

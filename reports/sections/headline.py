@@ -322,8 +322,8 @@ def _sentences(h: Headline, m: WeekMetrics) -> None:
         t50, t90 = f["ttg_p50_s"], f["ttg_p90_s"]
         if t50.value is not None:
             out.append(
-                f"Across the week, half of the people who got through did so {_within(t50.value)} of their first "
-                f"attempt, and 9 in 10 {_within(t90.value)}"
+                f"Across the week, counting from their first attempt of the day, half of the people who got "
+                f"through did so {_within(t50.value)}, and 9 in 10 {_within(t90.value)}"
                 + (f" (the week before: {_within(t90.previous)})" if t90.previous is not None else "")
                 + "."
             )
@@ -345,10 +345,11 @@ def _sentences(h: Headline, m: WeekMetrics) -> None:
 
 
 def _within(seconds) -> str:
-    """``within 14 minutes``; ``within a minute`` below one (a queue of seconds is no wait)."""
+    """``within 14 minutes``, ``within 40 seconds``, ``at once``: :func:`reports.text.wait`,
+    the rounding of the table's cells (:func:`reports.text.wait_short`), so the two agree."""
     if seconds is None or T.missing(seconds):
         return "within an unknown time"
-    return "within a minute" if float(seconds) <= 60 else f"within {T.duration(seconds, up=True)}"
+    return T.wait(seconds)
 
 
 def _more_less(value, reference) -> str:

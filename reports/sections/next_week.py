@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from forecasting.outlook import PLAN_QUANTILE, HandlerRota, ModelUsed, SameDayPlan, SessionPressure, WeekOutlook
+from forecasting.outlook import (
+    PLAN_QUANTILE,
+    PRESSURE_THRESHOLD,
+    HandlerRota,
+    ModelUsed,
+    SameDayPlan,
+    SessionPressure,
+    WeekOutlook,
+    change_words,
+)
 
 from reports import text as T
 from reports.week import ReportWeek
 
-__all__ = ["MODEL_WORDS", "NextWeek", "next_week", "model_words", "could_not"]
+__all__ = ["MODEL_WORDS", "NextWeek", "next_week", "model_words", "could_not", "same_day_notes"]
 
 #: How the page names each model (by registry name).
 MODEL_WORDS = {
@@ -62,14 +71,19 @@ class NextWeek:
     replay : forecasting.outlook.Replay or None
         The last weeks' rotas, made from the data before each, played against what happened.
     sessions : pandas.DataFrame or None
-        :func:`forecasting.planning.staffing.clinician_sessions` rows (``ds, role, demand,
-        slots_per_session, sessions, capacity``).
+        :attr:`forecasting.outlook.SameDayPlan.sessions`: ``date, session, role, before,
+        after`` (clinician sessions with same-day work, before and after the changes).
+    session_changes : pandas.DataFrame or None
+        :attr:`forecasting.outlook.SameDayPlan.changes`: the sessions moved or added.
+    session_summary : pandas.DataFrame or None
+        :attr:`forecasting.outlook.SameDayPlan.summary`: per day and session, demand,
+        capacity and the chance of too few before and after.
     session_days : pandas.DataFrame or None
-        Per day with demand: ``ds, demand, demand_hi80, sessions, capacity, roles`` (text)
-        and ``booked_slots`` (same-day slots already in next week's book; NaN when the book
-        is not in the store).
+        Per day with demand: ``ds, demand, demand_hi80, sessions_before, sessions_after,
+        capacity_before, capacity_after, short_after, booked_slots`` and ``changes`` (words).
     session_settings : dict or None
-        ``roles_mix, slots_per_session, quantile``.
+        ``roles`` (:func:`forecasting.planning.peak_pressure.same_day_roles`), ``source``
+        (``in the book`` or ``usual``), ``threshold``, ``quantile``.
     notes : list of str
     """
 
@@ -85,6 +99,8 @@ class NextWeek:
     rush: object = None
     replay: object = None
     sessions: pd.DataFrame | None = None
+    session_changes: pd.DataFrame | None = None
+    session_summary: pd.DataFrame | None = None
     session_days: pd.DataFrame | None = None
     session_settings: dict | None = None
     notes: list[str] = field(default_factory=list)
@@ -177,24 +193,45 @@ def _same_day(nxt: NextWeek, sd: SameDayPlan, pressure: SessionPressure | None) 
         return
     if sd.book is None:
         nxt.notes.append(
-            "Next week's appointment book is not in the store yet, so the plan cannot be set beside what is already "
-            f"booked in; the pressure below assumes same-day slots as usual. Ingest a slot export that runs to "
-            f"{T.day_label(nxt.week.last)} to see it."
+            "Next week's appointment book is not in the store yet, so the plan starts from the usual week (the same "
+            "weekday's sessions over the last four weeks) rather than from what is already booked in. Ingest a slot "
+            f"export that runs to {T.day_label(nxt.week.last)} to see it."
         )
-    cs = sd.sessions
+    words = change_words(sd.changes)
     days = sd.days.copy()
-    days.insert(
-        days.columns.get_loc("capacity") + 1,
-        "roles",
-        [
-            " \u00b7 ".join(f"{r} {int(n)}" for r, n in zip(g["role"], g["sessions"]) if n > 0)
-            for g in (cs[cs["ds"] == d] for d in days["ds"])
-        ],
-    )
-    nxt.sessions = cs
+    days["changes"] = [
+        "; ".join(f"{s} {w}" for (d, s), w in sorted(words.items()) if d == pd.Timestamp(ds))
+        for ds in days["ds"]
+    ]
+    nxt.sessions = sd.sessions
+    nxt.session_changes = sd.changes
+    nxt.session_summary = sd.summary
     nxt.session_days = days
-    nxt.session_settings = {"roles_mix": sd.roles_mix, "slots_per_session": sd.slots_per_session, "quantile": PLAN_QUANTILE}
+    nxt.session_settings = {
+        "roles": sd.roles,
+        "source": sd.source,
+        "threshold": PRESSURE_THRESHOLD,
+        "quantile": PLAN_QUANTILE,
+    }
+    nxt.notes.extend(same_day_notes(sd))
     if pressure is not None and pressure.error is not None:
         nxt.notes.append(could_not("The highest-pressure sessions", pressure.error))
     elif pressure is not None:
         nxt.pressure = pressure.pressure
+
+
+def same_day_notes(sd: SameDayPlan) -> list[str]:
+    """What the same-day plan cannot do, in words (the report's notes, ``frontdoor staff``'s)."""
+    if sd.summary is None:
+        return []
+    short = sd.summary[sd.summary["short_after"] > 0]
+    if not len(short):
+        return []
+    who = " and ".join(sd.roles.loc[sd.roles["changeable"], "role"])
+    where = ", ".join(f"{T.day_short(pd.Timestamp(d).date())} {s}" for d, s in zip(short["date"], short["session"]))
+    return [
+        f"Moving and adding sessions cannot close the gap in {T.plural(len(short), 'session')} ({where}): every "
+        f"{who} the practice has is already on, and {T.count(short['short_after'].sum())} same-day appointments "
+        f"are still short of covering nine sessions in ten. Other ways to meet it: release same-day slots in two "
+        "tranches, offer call-backs, or route requests to an online form."
+    ]

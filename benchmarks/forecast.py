@@ -257,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     ).reset_index()
     shown = pd.concat([table[cols], pooled[cols]], ignore_index=True)
     order = {m: i for i, m in enumerate(rows)}
-    shown = shown.sort_values(["series", "model"], key=lambda c: c.map(order) if c.name == "model" else c, kind="stable")
+    shown = shown.sort_values(
+        ["series", "model"], key=lambda c: c.map(order) if c.name == "model" else c.eq("mean over series"), kind="stable"
+    )
+    shown = pd.concat([shown[shown["series"] != "mean over series"].sort_values("series", kind="stable"),
+                       shown[shown["series"] == "mean over series"]], ignore_index=True)
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", "{:.3f}".format):
         print(f"\nDay-ahead at the native frequency, {args.windows} origins one day apart, last {args.history_weeks} "
               "weeks of each series, every period scored (always open, no holidays); time_s = fit + predict "

@@ -455,6 +455,23 @@ class Model:
         self._fits, self.freq_ = fits, series[0].freq
         return self
 
+    def point_forecast(self, s: SeriesData, h: int) -> np.ndarray:
+        """Fit one series and return its point forecast of ``h`` periods, contract applied.
+
+        What a backtest that only scores points needs: no fit is stored and no in-sample
+        spread is computed (for the seasonal average and ETS that is most of the cost).
+
+        Raises
+        ------
+        ForecastInputError
+            When the series is too short for this model.
+        """
+        self._check_length(s)
+        state = self._fit_series(s)
+        fut = s.future(h)
+        mu = np.asarray(self._forecast_series(s, state, fut), dtype="float64")
+        return np.where(fut.closed | ~np.isfinite(mu), 0.0, np.maximum(mu, 0.0))
+
     def predict_means(self, uid: str, h: int) -> tuple[Future, np.ndarray]:
         """The future periods of one fitted series and its point forecast (contract applied)."""
         f = self._fits[uid]

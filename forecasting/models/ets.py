@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecasting.base import ForecastInputError, Future, Model, SeriesData
 
-__all__ = ["ETS", "Smoother", "damped_holt"]
+__all__ = ["ETS", "Smoother", "damped_holt", "shrink_profiles"]
 
 _AFTER = 7  # day type of the first open day after a bank holiday
 # A day type whose factor is below this share of an average day carries no level information
@@ -98,6 +98,46 @@ class _State:
     fitted_adjusted: np.ndarray  # one-step fitted adjusted totals of the open days
 
 
+def shrink_profiles(prof: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Intraday shares per day type, each pulled towards the shape of all types together.
+
+    Parameters
+    ----------
+    prof : numpy.ndarray
+        ``(types, periods)`` shares, rows summing to 1 (all 0 for a type never seen).
+    counts : numpy.ndarray
+        Calls behind each row.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rows ``pooled + w_t (row - pooled)``, still summing to 1.
+
+    Notes
+    -----
+    Empirical Bayes (James-Stein): a share estimated from ``N`` calls has sampling variance
+    about ``p / N`` (multinomial); the true shapes differ between types by ``tau2 * p``,
+    estimated by moments over all types and periods. Each type keeps ``w = tau2 / (tau2 +
+    1 / N)`` of its own deviation. Weekdays whose shapes really differ (a GP's Monday rush) keep
+    theirs (``w`` near 1); a 24/7 service whose days share one shape stops fitting noise: on the
+    benchmark's 24/7 series the weekday shapes from 12 weeks of ~150 calls a day were noise
+    that cost about 3% MASE against Prophet's smooth curves.
+    """
+    seen = counts > 0
+    if seen.sum() < 2:
+        return prof
+    n = counts[seen].astype("float64")
+    rows = prof[seen]
+    pooled = (rows * n[:, None]).sum(axis=0) / n.sum()
+    live = pooled > 0
+    dev = (rows[:, live] - pooled[live]) ** 2 / pooled[live]
+    tau2 = max(float(np.mean(dev - (1 - pooled[live]) / n[:, None])), 0.0)
+    w = tau2 / (tau2 + 1.0 / n)
+    out = prof.copy()
+    out[seen] = pooled + w[:, None] * (rows - pooled)
+    return out
+
+
 class ETS(Model):
     """Damped-trend exponential smoothing of open-day totals, with weekday and intraday shape.
 
@@ -128,8 +168,9 @@ class ETS(Model):
        skipped, so a holiday never pulls the level down. Forecast the next open days,
        multiply back by their factors (0 for a weekday with no calls in the window).
     4. Sub-daily: each period gets its day's total times the share of the day that its slot
-       carried on that day type over the window (the day after a holiday takes Monday's
-       shape).
+       carried on that day type over the window, each type's shape pulled towards the shape
+       of all days by as much as its own is noise (:func:`shrink_profiles`); the day after a
+       holiday takes Monday's shape.
     5. In-sample fitted values (for the intervals) are the smoother's one-step-ahead values
        times factor and profile: optimistic for several days ahead, which the residual spread
        partly absorbs (see the backtest's coverage).
@@ -228,6 +269,7 @@ class ETS(Model):
             tot = sums[t].sum()
             if tot > 0:
                 prof[t] = sums[t] / tot
+        prof[:7] = shrink_profiles(prof[:7], sums[:7].sum(axis=1))
         # the day after a holiday has few examples: Monday's shape
         prof[_AFTER] = prof[0] if prof[0].sum() > 0 else prof[_AFTER]
         # a type never seen open (e.g. Saturday) falls back to the average shape

@@ -106,37 +106,39 @@ def test_eighty_percent_intervals_cover_75_to_85_percent_of_held_out_open_period
 
 
 class _Biased(Model):
-    """The true mean times a factor: two of them err in opposite directions."""
+    """The true mean times ``factor`` plus ``shift``: two of them can err in opposite directions."""
 
     name = "biased"
     min_weeks = 1.0
 
-    def __init__(self, truth: pd.Series, factor: float, alias: str, calendar=None):
+    def __init__(self, truth: pd.Series, factor: float, alias: str, shift: float = 0.0, calendar=None):
         super().__init__(calendar=calendar, alias=alias)
-        self.truth, self.factor = truth, factor
+        self.truth, self.factor, self.shift = truth, factor, shift
 
     def _fit_series(self, s: SeriesData):
         return None
 
     def _forecast_series(self, s: SeriesData, state, future: Future) -> np.ndarray:
-        return self.factor * self.truth.reindex(future.ds).to_numpy()
+        return self.factor * self.truth.reindex(future.ds).to_numpy() + self.shift
 
     def _fitted_series(self, s: SeriesData, state) -> np.ndarray:
-        return self.factor * self.truth.reindex(s.ds).to_numpy()
+        return self.factor * self.truth.reindex(s.ds).to_numpy() + self.shift
 
 
-def _weekly_series(weeks: int = 6, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
-    """``weeks`` of hourly counts, and their true mean one week further (for the forecasts)."""
+def _weekly_series(weeks: int = 6, seed: int = 0, oracle: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    """``weeks`` of hourly counts, and their true mean (``oracle``: the counts themselves) one
+    week further, for the forecasts."""
     ds = pd.date_range("2026-01-05", periods=(weeks + 1) * 7 * 24, freq="h")
-    mean = 5 + 4 * np.sin(2 * np.pi * ds.hour.to_numpy() / 24) ** 2 + np.where(ds.day_of_week < 5, 3.0, 0.0)
+    mean = 25 + 10 * np.sin(2 * np.pi * ds.hour.to_numpy() / 24) ** 2 + np.where(ds.day_of_week < 5, 8.0, 0.0)
     y = np.random.default_rng(seed).poisson(mean).astype(float)
     n = weeks * 7 * 24
-    return pd.DataFrame({"unique_id": "S", "ds": ds[:n], "y": y[:n]}), pd.Series(mean, index=ds)
+    return pd.DataFrame({"unique_id": "S", "ds": ds[:n], "y": y[:n]}), pd.Series(y if oracle else mean, index=ds)
 
 
 def test_auto_averages_candidates_whose_errors_cancel():
-    df, truth = _weekly_series()
-    low, high = _Biased(truth, 0.7, "Low"), _Biased(truth, 1.3, "High")
+    # two oracles of the counts, one 5 calls low and one 5 calls high: equally good, their mean exact
+    df, truth = _weekly_series(oracle=True)
+    low, high = _Biased(truth, 1.0, "Low", shift=-5.0), _Biased(truth, 1.0, "High", shift=5.0)
     auto = AutoModel(candidates=[low, high], calendar=_open()).fit(df)
     row = auto.choices_.iloc[0]
     assert row["model"] in ("Low + High", "High + Low")

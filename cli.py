@@ -816,8 +816,8 @@ def forecast_cmd(practice, input_file, what, freq, horizon, model, out_format, s
     """Forecast demand with intervals: calls offered, unique callers or same-day appointment demand.
 
     Prints the point forecast and its 80% and 95% intervals per period (closed hours and bank
-    holidays are 0). The auto model picks, per series, the best of the seasonal average,
-    seasonal naive and ETS by a short backtest.
+    holidays are 0). The auto model picks, per series, the seasonal average, ETS or their
+    mean, whichever forecast the last two weeks best (two days ahead at a time).
 
     \b
     Examples:

@@ -17,6 +17,7 @@ from forecasting.backtest import cross_validation, score, summarise
 from forecasting.base import Future, Model, SeriesData
 from forecasting.calendar import Calendar
 from forecasting.models import AutoModel, make_model
+from forecasting.intervals import Spread, recalibrate
 from forecasting.models.ets import damped_holt
 from tests.forecasting.synthetic import synthetic_series
 
@@ -204,3 +205,42 @@ def test_ets_ignores_unannounced_closed_days_under_an_always_open_calendar():
     # weekends forecast as nothing, the weekdays' level not dragged down by the zero days
     assert day[~weekdays].max() < 1.0
     assert abs(day[weekdays].sum() / expected_day[weekdays].sum() - 1) < 0.05
+
+
+# --- intervals recalibrated on held-out data ---------------------------------------------
+
+
+def test_recalibrate_brings_a_too_narrow_spread_to_eighty_percent():
+    rng = np.random.default_rng(4)
+    mu = rng.uniform(2, 30, 4000)
+    # negative binomial counts with variance mu + 0.3 mu^2, described as mu + 0.05 mu^2 (the
+    # spread of in-sample residuals that have seen the data)
+    y = rng.poisson(mu * rng.gamma(1 / 0.3, 0.3, len(mu))).astype(float)
+    narrow = Spread(1.0, 0.05)
+    fixed = recalibrate(narrow, y[:2000], mu[:2000])
+    assert fixed.alpha / narrow.alpha == pytest.approx(fixed.phi / narrow.phi) and fixed.phi > 2
+    fresh = slice(2000, None)
+    q = fixed.quantiles(mu[fresh], [0.1, 0.9])
+    covered = np.mean((q[0] <= y[fresh]) & (y[fresh] <= q[1]))
+    q0 = narrow.quantiles(mu[fresh], [0.1, 0.9])
+    assert np.mean((q0[0] <= y[fresh]) & (y[fresh] <= q0[1])) < 0.6
+    assert 0.75 <= covered <= 0.85, covered
+
+
+def test_a_model_that_has_seen_its_data_gets_intervals_from_a_held_out_week():
+    df, truth = _weekly_series(seed=2)
+
+    class Overfit(_Biased):
+        def _fitted_series(self, s, state):
+            return s.y.astype(float)
+
+    class Honest(Overfit):
+        holdout_days = 7
+
+    mu = float(truth.mean())
+    var = lambda sp: sp.phi * mu + sp.alpha * mu**2  # noqa: E731
+    seen = Overfit(truth, 1.3, "Seen", calendar=_open()).fit(df).spread_["S"]
+    held = Honest(truth, 1.3, "Held", calendar=_open()).fit(df).spread_["S"]
+    # in sample it looked exact; on the held-out week it was 30% off
+    assert var(seen) < mu
+    assert var(held) > 3 * var(seen)

@@ -1152,7 +1152,8 @@ def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
     (or 30min) the periods of each day add up to that day's total: one forecast at every
     granularity. --format csv|json print the full precision. Opening hours are the registry's
     or --open-hours, else learned from the data (where the last 4 weeks show demand a period is
-    never closed). The auto model picks, per series, from the offered models by a short backtest.
+    never closed). The auto model picks, per series, the seasonal average,
+    ETS or their mean, whichever forecast the last two weeks best (two days ahead at a time).
 
     \b
     Examples:

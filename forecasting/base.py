@@ -25,7 +25,9 @@ What every model guarantees (this module enforces it, so a new model cannot brea
   with variance ``phi * mu + alpha * mu**2`` fitted per series to the model's in-sample
   residuals on open periods, and quantiles of the count spread over its unit bin, so an 80%
   interval covers about 80% even at a few calls an hour (:mod:`forecasting.intervals`). A
-  model may override ``_quantiles`` with its own (Prophet's ``interval_source="prophet"``).
+  model whose in-sample values have seen the data sets ``holdout_days``: its spread is then
+  rescaled on a forecast of those last days made without them. A model may override
+  ``_quantiles`` with its own (Prophet's ``interval_source="prophet"``).
 
 Writing a model
 ---------------
@@ -56,7 +58,7 @@ from telephony.errors import FrontdoorError
 from telephony.timeutil import FREQ_MINUTES
 
 from forecasting.calendar import Calendar, calendars_for
-from forecasting.intervals import Spread, check_levels, fit_spread, interval_columns, level_quantiles
+from forecasting.intervals import Spread, check_levels, fit_spread, interval_columns, level_quantiles, recalibrate
 
 __all__ = [
     "ID",
@@ -378,6 +380,9 @@ class Model:
     alias: str = "Model"
     #: History needed, in weeks, to fit a series
     min_weeks: ClassVar[float] = 1.0
+    #: Days held out to recalibrate the intervals on forecasts the model did not fit (0: the
+    #: in-sample residuals are honest enough). Costs one more fit per series.
+    holdout_days: ClassVar[int] = 0
 
     def __init__(self, calendar: Calendar | Mapping[str, Calendar] | None = None, alias: str | None = None):
         self.calendar = calendar
@@ -451,9 +456,42 @@ class Model:
             state = self._fit_series(s)
             fitted = np.asarray(self._fitted_series(s, state), dtype="float64")
             use = s.open & ~np.isnan(fitted)
-            fits[s.uid] = _Fitted(s, state, fit_spread(s.y[use], fitted[use]))
+            fits[s.uid] = _Fitted(s, state, self._held_out_spread(s, fit_spread(s.y[use], fitted[use])))
         self._fits, self.freq_ = fits, series[0].freq
         return self
+
+    def _held_out_spread(self, s: SeriesData, spread: Spread) -> Spread:
+        """``spread`` recalibrated on a forecast of the last ``holdout_days`` days from before them.
+
+        Nothing changes when ``holdout_days`` is 0 or the series is too short to hold them out.
+        """
+        held = self.holdout_days * s.per_day
+        if held <= 0 or len(s.y) - held < int(np.ceil(self.min_weeks * s.per_week)):
+            return spread
+        cut = len(s.y) - held
+        try:
+            mu = self.point_forecast(s.head(cut), held)
+        except ForecastInputError:
+            return spread
+        keep = s.open[cut:]
+        return recalibrate(spread, s.y[cut:][keep], mu[keep])
+
+    def point_forecast(self, s: SeriesData, h: int) -> np.ndarray:
+        """Fit one series and return its point forecast of ``h`` periods, contract applied.
+
+        What a backtest that only scores points needs: no fit is stored and no in-sample
+        spread is computed (for the seasonal average and ETS that is most of the cost).
+
+        Raises
+        ------
+        ForecastInputError
+            When the series is too short for this model.
+        """
+        self._check_length(s)
+        state = self._fit_series(s)
+        fut = s.future(h)
+        mu = np.asarray(self._forecast_series(s, state, fut), dtype="float64")
+        return np.where(fut.closed | ~np.isfinite(mu), 0.0, np.maximum(mu, 0.0))
 
     def predict_means(self, uid: str, h: int) -> tuple[Future, np.ndarray]:
         """The future periods of one fitted series and its point forecast (contract applied)."""

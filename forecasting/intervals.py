@@ -38,6 +38,7 @@ __all__ = [
     "level_quantiles",
     "Spread",
     "fit_spread",
+    "recalibrate",
     "count_quantiles",
     "count_distribution",
     "interval_columns",
@@ -174,16 +175,51 @@ def fit_spread(y: np.ndarray, fitted: np.ndarray, calibrate: bool = True) -> Spr
         sse = lambda p, a: float(np.sum((r2 - p * f - a * f * f) ** 2))  # noqa: E731
         phi, alpha = (1.0, a1) if sse(1.0, a1) <= sse(p0, 0.0) else (p0, 0.0)
     alpha = min(alpha, _MAX_ALPHA)
+    spread = Spread(float(phi), float(alpha))
     if calibrate:
         # scale the variance so that 80% of the residuals fall inside the central 80% band
         # (normal approximation): least squares on squares is led by a few huge residuals
-        v = phi * f + alpha * f * f
-        use = f >= 1.0
-        if use.sum() >= 10:
-            z = np.abs(y - f)[use] / np.sqrt(v[use])
-            k = float(np.clip((np.quantile(z, 0.8) / _Z80) ** 2, 0.05, 20.0))
-            phi, alpha = phi * k, alpha * k
-    return Spread(float(phi), float(alpha))
+        spread = recalibrate(spread, y, f, limits=(0.05, 20.0))
+    return spread
+
+
+def recalibrate(spread: Spread, y: np.ndarray, forecast: np.ndarray, limits: tuple[float, float] = (0.5, 4.0)) -> Spread:
+    """``spread`` scaled so that 80% of the errors of ``forecast`` fall inside its 80% band.
+
+    Parameters
+    ----------
+    spread : Spread
+        The variance function to scale.
+    y, forecast : numpy.ndarray
+        Counts and the forecasts made for them (NaN entries ignored); only periods with a
+        forecast of at least 1 count (normal approximation).
+    limits : (float, float)
+        Bounds of the factor (default a halving to a quadrupling of the variance).
+
+    Returns
+    -------
+    Spread
+        ``phi`` and ``alpha`` times ``k = (q80(|y - f| / sqrt(v)) / 1.2816)**2``; ``spread``
+        unchanged with fewer than 10 usable periods.
+
+    Notes
+    -----
+    :func:`fit_spread` applies it to the in-sample residuals it was fitted on. A model whose
+    in-sample values have seen the data (Prophet's ``yhat``) gets intervals that are too
+    narrow out of sample; :class:`forecasting.base.Model` then applies it again to forecasts
+    of a held-out stretch (``holdout_days``), which is what makes the 80% interval cover 80%
+    of what happens next.
+    """
+    y = np.asarray(y, dtype="float64")
+    f = np.asarray(forecast, dtype="float64")
+    keep = ~(np.isnan(y) | np.isnan(f)) & (f >= 1.0)
+    if keep.sum() < 10:
+        return spread
+    y, f = y[keep], f[keep]
+    v = spread.phi * f + spread.alpha * f * f
+    z = np.abs(y - f) / np.sqrt(np.maximum(v, 1e-12))
+    k = float(np.clip((np.quantile(z, 0.8) / _Z80) ** 2, *limits))
+    return Spread(spread.phi * k, spread.alpha * k)
 
 
 def count_quantiles(mu: np.ndarray, spread: Spread, q: Sequence[float], min_rate: float = MIN_RATE) -> np.ndarray:

@@ -11,7 +11,8 @@ name                 class                    what
 ``ets``              :class:`ETS`             damped Holt on open-day totals x day profile
 ``mstl``             :class:`MSTLModel`       daily + weekly STL, damped trend
 ``prophet``          :class:`ProphetModel`    Prophet with the GP calendar
-``auto``             :class:`AutoModel`       per-series choice by a short backtest
+``auto``             :class:`AutoModel`       per series, the best candidate or mean of the
+                                              near-best, by a short day-ahead backtest
 ==================== ======================== ================================================
 """
 

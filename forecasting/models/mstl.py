@@ -68,6 +68,8 @@ class MSTLModel(Model):
     name = "mstl"
     alias = "MSTL"
     min_weeks = 2.0
+    # in-sample values have seen the data: intervals recalibrated on a held-out week
+    holdout_days = 7
 
     def __init__(
         self,

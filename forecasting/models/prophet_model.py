@@ -108,6 +108,8 @@ class ProphetModel(Model):
     name = "prophet"
     alias = "Prophet"
     min_weeks = 2.0
+    # in-sample values have seen the data: intervals recalibrated on a held-out week
+    holdout_days = 7
 
     def __init__(
         self,

@@ -159,7 +159,7 @@ def test_auto_picks_per_series_and_renames_columns():
     exact["y"] = exact["expected"]  # exactly weekly: last week's copy is perfect, MASE undefined
     short = synthetic_series(start="2026-09-21", end="2026-10-05", freq="D", seed=2, uid="SHORT")
     df = pd.concat([exact, short])[["unique_id", "ds", "y"]]
-    auto = AutoModel(h=7, n_windows=2).fit(df)
+    auto = AutoModel(candidates=("seasonal_average", "seasonal_naive", "ets"), h=7, n_windows=2).fit(df)
     ch = auto.choices_.set_index("unique_id")
     assert list(ch.columns) == ["model", "reason", "SeasonalAverage", "SeasonalNaive", "ETS"]
     # the seasonal average and naive are both exact (WAPE 0); the tie goes to the first
@@ -176,8 +176,8 @@ def test_auto_choice_follows_the_backtest_scores():
     # a level that jumps by half four weeks before the end: averages of old weeks lag, ETS follows
     df = synthetic_series(start="2026-01-05", end="2026-10-05", freq="D", seed=4, per_day=400)
     df.loc[df["ds"] >= "2026-09-07", "y"] *= 1.5
-    auto = AutoModel(h=7, n_windows=2).fit(df[["unique_id", "ds", "y"]])
-    row = auto.choices_.iloc[0]
+    auto = AutoModel(candidates=("seasonal_average", "seasonal_naive", "ets"), h=7, n_windows=2, combine=False)
+    row = auto.fit(df[["unique_id", "ds", "y"]]).choices_.iloc[0]
     scores = row[["SeasonalAverage", "SeasonalNaive", "ETS"]].astype(float)
     assert row["model"] == scores.idxmin()
     assert row["model"] != "SeasonalAverage"

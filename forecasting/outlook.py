@@ -233,7 +233,8 @@ class ModelUsed:
     ----------
     name : str
         Its registry name (:data:`forecasting.models.MODELS`); for ``auto``, that of the model
-        it chose (a candidate outside the registry by its alias).
+        it chose (a candidate outside the registry by its alias), or the names of the models
+        whose mean it chose joined by ``" + "``.
     chosen : bool
         Chosen per series by the ``auto`` model's backtest of the recent weeks.
     """
@@ -247,7 +248,8 @@ def _model_used(m: Model, name: str) -> ModelUsed:
     if choices is not None and len(choices):
         chosen = str(choices["model"].iloc[0])  # the auto model names its candidates by alias
         by_alias = {cls.alias: registered for registered, cls in MODELS.items()}
-        return ModelUsed(by_alias.get(chosen, chosen), True)
+        # a mean of candidates is written "ETS + SeasonalAverage": each part by its registry name
+        return ModelUsed(" + ".join(by_alias.get(part, part) for part in chosen.split(" + ")), True)
     return ModelUsed(name)
 
 

@@ -108,7 +108,8 @@ class NextWeek:
 
 def model_words(used: ModelUsed) -> str:
     """How the page says which model made a forecast."""
-    words = MODEL_WORDS.get(used.name, used.name)
+    parts = [MODEL_WORDS.get(name, name) for name in used.name.split(" + ")]
+    words = parts[0] if len(parts) == 1 else "the mean of " + " and ".join([", ".join(parts[:-1]), parts[-1]])
     return f"{words} (chosen by a backtest of the recent weeks)" if used.chosen else words
 
 

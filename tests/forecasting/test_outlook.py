@@ -156,3 +156,20 @@ def test_an_unknown_model_or_a_history_without_calls_is_refused(normal):
     quiet = PracticeHistory(PRACTICE, normal.calls.iloc[0:0], normal.slots, normal.calendar, W15, normal.history_start, TZ)
     with pytest.raises(ForecastInputError, match="^No calls of A81001 to forecast from"):
         outlook_week(quiet, "seasonal_average")
+
+
+def test_a_mean_chosen_by_auto_is_named_by_its_parts():
+    """auto may choose the mean of near-equal candidates, written "ETS + SeasonalAverage"."""
+    import pandas as pd
+
+    from forecasting.models import MODELS
+    from forecasting.outlook import _model_used
+    from reports.sections.next_week import MODEL_WORDS, model_words
+
+    class Chose:
+        choices_ = pd.DataFrame({"model": [f"{MODELS['ets'].alias} + {MODELS['seasonal_average'].alias}"]})
+
+    used = _model_used(Chose(), "auto")
+    assert used.name == "ets + seasonal_average" and used.chosen
+    words = model_words(used)
+    assert words.startswith("the mean of " + MODEL_WORDS["ets"]) and MODEL_WORDS["seasonal_average"] in words

@@ -91,7 +91,8 @@ def test_cli_calendar_option_errors_are_one_line(tmp_path):
         (["--closures", str(bad)], "bad.txt: line 1 ('someday') is not a closure"),
         (["--holidays", "france"], "Invalid value for '--holidays'"),
     ):
-        res = CliRunner().invoke(main, ["forecast", "--input", str(path), "--model", "seasonal_naive", *extra])
+        res = CliRunner().invoke(main, ["forecast", "--input", str(path), "--freq", "hour", "--model", "seasonal_naive",
+                                        *extra])
         assert res.exit_code != 0 and fragment in res.output, res.output
         assert "Traceback" not in res.output
 

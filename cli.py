@@ -7,6 +7,7 @@ here holds analysis logic.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import re
 import sys
@@ -85,6 +86,7 @@ ARGUMENT_FLAGS: dict[str, str] = {
     "holidays": "--holidays",
     "closures": "--closures",
     "what": "--what",
+    "history_weeks": "--history-weeks",
     # staff: shifts within headcount
     "headcount": "--headcount",
     "shift_lengths": "--shift-lengths",
@@ -1091,8 +1093,10 @@ series_options = [
     click.option("--practice", metavar="ODS", help="Practice in the store, e.g. A81001."),
     click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path),
                  help="Or a CSV/Parquet series with columns ds, y (and optionally unique_id)."),
-    click.option("--what", type=click.Choice(("offered", "unique_callers", "same_day_demand", "closed")), default="offered",
-                 show_default=True, help="What to forecast (from the store); closed: calls that arrived while closed."),
+    click.option("--what", type=click.Choice(("offered", "calls", "unique_callers", "same_day_demand", "closed")),
+                 default="offered", show_default=True,
+                 help="What to forecast (from the store): calls offered to the queue; calls: every inbound attempt "
+                      "(what the weekly report forecasts); closed: calls that arrived while closed."),
     freq_option := click.option("--freq", type=click.Choice(("30min", "hour", "day")), default="hour", show_default=True,
                                 help="Period length (same_day_demand: day only; unique_callers: hour or day)."),
     click.option("--horizon", default="1w", show_default=True,
@@ -1141,10 +1145,13 @@ forecast_options = [
 @_with(calendar_options)
 @click.option("--model", default="auto", show_default=True,
               help="Model: auto, seasonal_naive, seasonal_average, ets, mstl, prophet.")
+@click.option("--history-weeks", type=click.IntRange(1, 520), metavar="N",
+              help="A practice's last N complete weeks of history only, forecasting the weeks after them "
+                   "(default: all of it). The weekly report forecasts --what calls from 12.")
 @format_option
 @store_option
-def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays, closures, model, out_format,
-                 store_dir) -> None:
+def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays, closures, model, history_weeks,
+                 out_format, store_dir) -> None:
     """Forecast demand with intervals: calls offered, unique callers or same-day appointment demand.
 
     Prints each day's forecast with its 80% and 95% intervals, rounded for reading, from the
@@ -1159,6 +1166,7 @@ def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
     Examples:
       frontdoor forecast --practice A81001
       frontdoor forecast --practice A81001 --freq hour --horizon 3d
+      frontdoor forecast --practice A81001 --what calls --history-weeks 12   # the weekly report's next week
       frontdoor forecast --practice A81001 --what same_day_demand --horizon 13w --format csv
       frontdoor forecast --input calls.csv --model seasonal_average --horizon 14
     """
@@ -1166,14 +1174,20 @@ def forecast_cmd(practice, input_file, what, freq, horizon, open_hours, holidays
     make_model(model)  # an unknown name fails here, listing the known ones
     store = _open_for_series(store_dir, practice, input_file)
     _stderr(f"reading the series ({what}, per {freq})")
+    span = {}
+    if history_weeks is not None and input_file is None:
+        # the report's history: the last complete week and the N before it
+        week = read_last_complete_week(store, validate_practice_id(practice))
+        span = {"first_date": week.start - _dt.timedelta(weeks=history_weeks), "last_date": week.last}
+        _stderr(f"history: {span['first_date']} to {span['last_date']}")
     df, cal = read_practice_series(store, practice, what, freq, input_file,
-                                   open_hours=open_hours, holidays=holidays, closures=closures)
+                                   open_hours=open_hours, holidays=holidays, closures=closures, **span)
     _say_calendars(cal)
     _stderr(f"fitting {model} on {df['unique_id'].nunique()} series of {len(df)} periods")
     if freq == "day":
         fc, _m = forecast_series(df, model, horizon, cal)
     else:
-        daily = None if input_file is not None else read_practice_series(store, practice, what, "day")[0]
+        daily = None if input_file is not None else read_practice_series(store, practice, what, "day", **span)[0]
         days = horizon_days(parse_horizon(horizon, freq), freq_minutes(infer_freq(df["ds"], df["unique_id"])))
         _daily_fc, fc, _dm, _m = coherent_forecasts(df, model, days, cal, daily_history=daily)
     for line in fc.attrs.get("warnings", []):

@@ -94,6 +94,8 @@ def read_practice_series(
     open_hours: str | None = None,
     holidays: str | None = None,
     closures: str | Path | Closures | None = None,
+    first_date=None,
+    last_date=None,
 ) -> tuple[pd.DataFrame, dict[str, Calendar]]:
     """A series to forecast and its calendar: one practice from the store, or a series file.
 
@@ -113,10 +115,13 @@ def read_practice_series(
         for a practice that has them, else learned from the series.
     holidays : str, optional
         ``england``, ``scotland``, ``wales``, ``northern-ireland`` or ``none``. Default: the
-        registry's nation for a practice (England: the registry has no nation column yet),
-        ``none`` for a file and for the ``closed`` series (closed calls arrive on holidays).
+        registry's nation for a practice (England when it states none), ``none`` for a file
+        and for the ``closed`` series (closed calls arrive on holidays).
     closures : str, Path or Closures, optional
         A file of closed dates and spans (:func:`forecasting.calendar.read_closures`).
+    first_date, last_date : date or ``YYYY-MM-DD``, optional
+        A practice's history from and to these local days (both included); all of it when
+        omitted.
 
     Returns
     -------
@@ -140,7 +145,7 @@ def read_practice_series(
         df = read_series(input_file, freq=freq, fill_missing=0.0)
         return df, series_calendars(df, open_hours, holidays or "none", closures)
     practice = validate_practice_id(practice)  # "a81001": the registry's calendar is under A81001
-    df = series_from_store(store, practice, freq=freq, what=what)
+    df = series_from_store(store, practice, first_date, last_date, freq=freq, what=what)
     stated, source = open_hours, "`open_hours`"
     reg = read_practices(store)
     row = reg[reg["practice_id"].astype(str) == practice]

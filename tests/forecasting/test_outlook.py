@@ -173,3 +173,31 @@ def test_a_mean_chosen_by_auto_is_named_by_its_parts():
     assert used.name == "ets + seasonal_average" and used.chosen
     words = model_words(used)
     assert words.startswith("the mean of " + MODEL_WORDS["ets"]) and MODEL_WORDS["seasonal_average"] in words
+
+
+def test_the_cli_forecast_of_calls_from_the_reports_history_is_the_reports_next_week(store):
+    """`frontdoor forecast --what calls --history-weeks 12 --freq day` gives the weekly report's
+    next-week numbers (the same series, history and calendar), and its hours add up to them."""
+    import io
+
+    from click.testing import CliRunner
+
+    from cli import main
+    from reports import read_last_complete_week
+
+    week = read_last_complete_week(store, PRACTICE)
+    got = forecast_calls(history(store, week.start), "seasonal_average", "D").forecast
+    args = ["forecast", "--practice", PRACTICE, "--what", "calls", "--history-weeks", "12", "--horizon", "7",
+            "--model", "seasonal_average", "--format", "csv", "--store", str(store.root)]
+    day = CliRunner().invoke(main, [*args, "--freq", "day"])
+    assert day.exit_code == 0, day.output
+    cli = pd.read_csv(io.StringIO(day.stdout), parse_dates=["ds"])
+    assert cli["ds"].min() == pd.Timestamp(week.end)
+    mean = [c for c in cli.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    np.testing.assert_allclose(cli[mean].to_numpy(), got["mean"].to_numpy())
+    hour = CliRunner().invoke(main, [*args[:-4], "--horizon", "1w", "--format", "csv", "--store", str(store.root),
+                                     "--freq", "hour"])
+    assert hour.exit_code == 0, hour.output
+    hours = pd.read_csv(io.StringIO(hour.stdout), parse_dates=["ds"])
+    per_day = hours.groupby(hours["ds"].dt.normalize())[mean].sum()
+    np.testing.assert_allclose(per_day.reindex(cli["ds"]).fillna(0).to_numpy(), cli[mean].to_numpy(), atol=1e-6)

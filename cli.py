@@ -545,7 +545,7 @@ def store_lines_cmd(practice, naming, store_dir, out_format) -> None:
     emit(store.lines([practice] if practice else None), out_format)
 
 
-# ----------------------------------------------------------------------------- practices (issue 12)
+# ----------------------------------------------------------------------------- practices
 @main.group("practices", cls=FrontdoorGroup)
 def practices_group() -> None:
     """The practices registry: names, list sizes, PCN to region, peer features, dated."""
@@ -1024,7 +1024,7 @@ def _report_federation(store, federation: str, week: str | None, out: Path | Non
         click.echo(f"Report {p}: {path}")
 
 
-# ----------------------------------------------------------------------------- benchmark (issue 12)
+# ----------------------------------------------------------------------------- benchmark
 
 
 @main.command("benchmark")

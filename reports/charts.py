@@ -418,7 +418,7 @@ def weekly_charts(report) -> dict[str, Chart]:
     return out
 
 
-# ----------------------------------------------------------------------------- federation (issue 12)
+# ----------------------------------------------------------------------------- federation
 
 
 def funnel_figure(points: pd.DataFrame, curve: pd.DataFrame, value_label: str = "answered share",

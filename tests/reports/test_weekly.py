@@ -391,9 +391,10 @@ def test_page_in_headless_chromium(page, tmp_path):
             "Object.fromEntries(Array.from(document.querySelectorAll('[data-key]')).map(e => [e.dataset.key, e.textContent]))"
         )
         heading = browser.evaluate("document.querySelector('h1').textContent")
-        # the clinician sessions (before and after) and the pressure with its changes are on the page
+        # the clinician sessions (before and after), the pressure with its changes, the shifts and
+        # the rush trade-off are on the page
         plans = browser.evaluate(
-            "['table.sessions', 'table.pressure'].map(s => { const t = document.querySelector(s); "
+            "['table.sessions', 'table.pressure', 'table.shifts', 'table.rush'].map(s => { const t = document.querySelector(s); "
             "return t ? [t.getBoundingClientRect().height, Array.from(t.querySelectorAll('th')).map(h => h.textContent)] : null; })"
         )
         shot = browser.screenshot(artefact_dir() / "weekly-report-A81001-2025-W15.png")
@@ -408,7 +409,10 @@ def test_page_in_headless_chromium(page, tmp_path):
     # the browser shows the numbers the HTML carries
     assert shown == {k: v[1] for k, v in read_page(text).values.items()}
     assert shot.stat().st_size > 50_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    (sessions_h, sessions_heads), (pressure_h, pressure_heads) = plans
+    (sessions_h, sessions_heads), (pressure_h, pressure_heads), shifts, rush = plans
+    # the handlers' shifts and the opening rush's trade-off are shown too
+    assert shifts is not None and shifts[0] > 0 and {"From", "To", "People"} <= set(shifts[1])
+    assert rush is not None and rush[0] > 0
     assert sessions_h > 0 and "Sessions planned" in sessions_heads and "Still short" in sessions_heads
     assert pressure_h > 0 and "Change" in pressure_heads and "Chance after" in pressure_heads
 

@@ -38,12 +38,11 @@ from forecasting.calendar import HOLIDAY_CHOICES
 from forecasting.models import MODELS, make_model
 from forecasting.base import freq_minutes, infer_freq
 from forecasting.pipeline import PlanError, backtest_series, forecast_series, parse_horizon, read_practice_series
-from forecasting.outlook import read_same_day_plan, same_day_table
+from forecasting.outlook import read_same_day_plan, rota_tables, same_day_table, staff_week
 from forecasting.temporal import coherent_forecasts, horizon_days
-from forecasting.planning.plan import parse_service_level, staff_week
+from forecasting.planning.plan import parse_service_level
 from forecasting.planning.rota import headcount_words, parse_headcount, parse_shift_lengths
 from forecasting.planning.rush import Levers
-from forecasting.outlook import rota_tables
 from forecasting.replay import replay_store
 
 from reports import read_last_complete_week, report_week, write_weekly_report

@@ -50,13 +50,14 @@ from demand.demand_capacity import demand_capacity
 from demand.simulation.engine import NEEDS
 from demand.simulation.population import DemandParams
 from telephony.errors import FrontdoorError
-from telephony.timeutil import DEFAULT_TZ
+from telephony.store import validate_practice_id
+from telephony.timeutil import DEFAULT_TZ, parse_week
 
 from forecasting.backtest import cross_validation, score
-from forecasting.base import ForecastInputError, Model
+from forecasting.base import DS, ForecastInputError, Model
 from forecasting.calendar import Calendar
 from forecasting.models import MODELS, make_model
-from forecasting.pipeline import Progress, _say, forecast_series
+from forecasting.pipeline import MAX_HORIZON_WEEKS, PlanError, Progress, _say, forecast_series, read_practice_series
 from forecasting.planning.peak_pressure import (
     PRESSURE_COLUMNS,
     capacity_from_slots,
@@ -70,14 +71,16 @@ from forecasting.planning.peak_pressure import (
     usual_week,
     with_slots_per_session,
 )
-from forecasting.planning.plan import plan_rota, queue_params_for
+from forecasting.planning.plan import StaffPlan, plan_rota, queue_params_for, session_roles
 from forecasting.planning.rota import RotaError, ShiftRules, headcount_from_history
 from forecasting.planning.rush import Levers, RushTradeoff, opening_profile, play_days, service_of
-from forecasting.planning.staffing import measure_handling
+from forecasting.planning.staffing import clinician_sessions, measure_handling
 from forecasting.series import read_calendars, series_from_calls
 from forecasting.temporal import coherent_forecasts
 
 __all__ = [
+    "STAFF_HISTORY_WEEKS",
+    "staff_week",
     "LEVELS",
     "ROTA_TARGETS",
     "PLAN_QUANTILE",
@@ -1232,3 +1235,172 @@ def outlook_week(history: PracticeHistory, model: str = "auto", n_replay: int = 
         replay = replay_weeks(history.practice_id, history.calls, history.slots, history.calendar, history.week_start,
                               n_replay, model, seeds=REPLAY_SEEDS, tz=history.tz)
     return WeekOutlook(calls, checks, rota, same_day, pressure, replay)
+
+
+# ============================================================================ frontdoor staff
+
+
+#: Weeks of history before the planned week's predecessor read for the rota, as the weekly
+#: report reads (``reports.inputs.HISTORY_WEEKS``): the same history gives the same rota.
+STAFF_HISTORY_WEEKS = 12
+
+
+def staff_week(
+    store,
+    practice: str,
+    week: str,
+    target_sl: float = 0.8,
+    target_t_s: float = 60.0,
+    max_abandon: float | None = 0.05,
+    shrinkage: float = 0.3,
+    aht_s: float | None = None,
+    short_abandon_s: float = 60.0,
+    check_redials: bool = True,
+    model: str = "auto",
+    quantile: float = 0.9,
+    seeds: int = 5,
+    slots_per_session: Mapping[str, float] | None = None,
+    history_weeks: int = 8,
+    progress: Progress | None = None,
+    headcount: Mapping[int, int] | None = None,
+    shift_rules: ShiftRules | None = None,
+    levers: Levers | None = None,
+    open_hours: str | None = None,
+    holidays: str | None = None,
+    closures=None,
+) -> StaffPlan:
+    """Call-handler shifts and daily clinician sessions for one practice and ISO week.
+
+    Parameters
+    ----------
+    store : telephony.store.Store
+    practice : str
+        ODS code.
+    week : str
+        ISO week ``YYYY-Www``, after the practice's history.
+    target_sl, target_t_s : float
+        Share of callers to answer within ``target_t_s`` seconds (0.8, 60).
+    max_abandon : float, optional
+        Highest acceptable share abandoning.
+    shrinkage : float
+        Share of rostered time off the phones.
+    aht_s : float, optional
+        Average handle time, seconds; measured from the calls when omitted (as the report does).
+    short_abandon_s : float
+        Kept for the former signature (the rota uses the report's 60 s).
+    check_redials : bool
+        Play the rota in the queue simulation with redials (and the opening rush's trade-off).
+    model : str
+        Registry model for the forecasts.
+    quantile : float
+        Forecast quantile the sessions plan for (the rota uses the report's).
+    seeds : int
+        Simulated runs of each day.
+    slots_per_session : mapping of role to float, optional
+        Same-day appointments per clinician session; measured from history when omitted.
+    history_weeks : int
+        Weeks of slots before the forecast origin used for roles.
+    progress : callable, optional
+        Called with a line per step.
+    headcount : mapping of int to int, optional
+        People who can be rostered per weekday (Monday = 0); weekdays left out are learned.
+    shift_rules : ShiftRules, optional
+        Allowed shifts (default 3–8 hours on the half hour).
+    levers : Levers, optional
+        Assumptions of the rush trade-off's levers.
+    open_hours, holidays, closures : optional
+        The practice's calendar, as :func:`forecasting.pipeline.read_practice_series` takes it
+        (default: the registry's hours and nation, else learned from the calls).
+
+    Returns
+    -------
+    StaffPlan
+
+    Raises
+    ------
+    PlanError
+        A bad week, or a week that does not lie after the history or lies more than
+        :data:`MAX_HORIZON_WEEKS` after it.
+
+    Notes
+    -----
+    The rota is :func:`forecasting.outlook.plan_handlers` over the same history the weekly
+    report reads (the :data:`STAFF_HISTORY_WEEKS` weeks up to the last complete week of
+    calls), so ``frontdoor staff`` and the report give the same shifts for the same week.
+    Demand is callers' *first attempts*, not calls offered: redials are a symptom of the
+    staffing the history had.
+    """
+    practice = validate_practice_id(practice)
+    monday = pd.Timestamp(parse_week(week))
+    end = monday + pd.Timedelta(days=7)
+    _say(progress, f"reading {practice}'s calls offered per half hour")
+    calls30, cal = read_practice_series(store, practice, "offered", "30min", open_hours=open_hours, holidays=holidays,
+                                        closures=closures)
+    last = calls30[DS].max()
+    if monday <= last:
+        raise PlanError(
+            f"Week {week} starts {monday.date()}, inside {practice}'s history (to {last:%Y-%m-%d %H:%M}); "
+            "staff a week after the history's end."
+        )
+    if end - last > pd.Timedelta(weeks=MAX_HORIZON_WEEKS):
+        raise PlanError(
+            f"Week {week} (to {(end - pd.Timedelta(days=1)).date()}) reaches more than {MAX_HORIZON_WEEKS} weeks past "
+            f"{practice}'s history (to {last:%Y-%m-%d}): too far ahead to forecast; staff an earlier week, or ingest "
+            "the recent calls."
+        )
+
+    def ahead(df: pd.DataFrame, freq_min: int) -> int:
+        return int((end - df[DS].max()) / pd.Timedelta(minutes=freq_min)) - 1
+
+    def in_week(fc: pd.DataFrame) -> pd.DataFrame:
+        return fc[(fc[DS] >= monday) & (fc[DS] < end)].reset_index(drop=True)
+
+    # The history's last complete week: the last Monday-to-Sunday the calls run through.
+    last_day = last.normalize()
+    hist_week = last_day - pd.Timedelta(days=(last_day.day_of_week + 1) % 7) - pd.Timedelta(days=6)
+    hist_week = min(hist_week, monday - pd.Timedelta(days=7))
+    weeks_ahead = int((monday - hist_week) / pd.Timedelta(weeks=1))
+    tz = DEFAULT_TZ
+    first = (hist_week - pd.Timedelta(weeks=STAFF_HISTORY_WEEKS)).date()
+    lo = pd.Timestamp(first).tz_localize(tz)
+    hi = (hist_week + pd.Timedelta(days=7)).tz_localize(tz)
+    _say(progress, f"forecasting first callers and planning shifts with {model}")
+    hist_calls = store.read_calls([practice], lo, hi)
+    slots_all = read_appointments(store, [practice], lo)
+    history = PracticeHistory(practice, hist_calls, slots_all, cal.get(practice, Calendar()) if isinstance(cal, dict) else cal,
+                              hist_week.date(), first, tz)
+    targets = {"target_sl": target_sl, "target_t_s": target_t_s, "max_abandon": max_abandon, "shrinkage": shrinkage}
+    if check_redials:
+        _say(progress, f"playing the rota in the queue simulation with redials ({seeds} runs per day)")
+    handlers = plan_handlers(history, model, headcount, shift_rules, targets, seeds, weeks_ahead, levers,
+                             check=check_redials, aht_s=aht_s)
+    if handlers.error is not None:
+        raise PlanError(f"No rota for {practice}: {handlers.error}")
+
+    since = (last - pd.Timedelta(weeks=history_weeks)).tz_localize("Europe/London", nonexistent="shift_forward", ambiguous=False)
+    _say(progress, f"forecasting same-day appointment demand per day with {model}")
+    demand_d, _ = read_practice_series(store, practice, "same_day_demand", "D")
+    fcd, _ = forecast_series(demand_d, model, ahead(demand_d, 1440), cal, level=(80, 95))
+    fcd = in_week(fcd)
+    slots = read_appointments(store, [practice], since)
+    mix, sps = session_roles(slots)
+    if slots_per_session:
+        sps = {**sps, **{r: float(v) for r, v in slots_per_session.items()}}
+    sessions = clinician_sessions(fcd, sps, mix, quantile=quantile)
+    sessions = sessions[sessions["demand"] > 0].reset_index(drop=True)
+    st = handlers.settings
+    summary = {
+        "practice": practice,
+        "week": week,
+        "aht_s": st["aht_s"],
+        "patience_s": st["patience_used_s"],
+        "target": f"{target_sl:.0%} within {target_t_s:g} s, abandon <= {max_abandon:.0%}" if max_abandon is not None else f"{target_sl:.0%} within {target_t_s:g} s",
+        "quantile": st["quantile"],
+        "checked_with_redials": st["checked"],
+        "met_in_simulation": handlers.met,
+        "not_met": handlers.not_met,
+        "headcount": handlers.headcount,
+        "headcount_source": handlers.headcount_source,
+        "shift_lengths": st["shift_lengths"],
+    }
+    return StaffPlan(handlers.rota, sessions, summary, handlers.shifts, handlers.days, handlers.rush, handlers)

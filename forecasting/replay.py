@@ -18,9 +18,8 @@ from telephony.store import validate_practice_id
 from telephony.timeutil import DEFAULT_TZ, parse_week
 
 from forecasting.calendar import Calendar
-from forecasting.outlook import REDIAL_SEEDS, Replay, replay_weeks
+from forecasting.outlook import REDIAL_SEEDS, STAFF_HISTORY_WEEKS, Replay, replay_weeks
 from forecasting.pipeline import PlanError, Progress, _say
-from forecasting.planning.plan import STAFF_HISTORY_WEEKS
 from forecasting.planning.rota import ShiftRules
 from forecasting.series import calendars_from_registry
 from telephony.practices import read_practices

@@ -217,7 +217,7 @@ def test_help_has_examples(command):
 
 @pytest.mark.parametrize("practice", ["A81001", "A81003"])
 def test_staff_erlang_staffs_first_attempts_and_the_simulation_checks_it(store, practice):
-    from forecasting.planning.plan import staff_week
+    from forecasting.outlook import staff_week
     from forecasting.planning.staffing import handlers_per_interval
 
     plan = staff_week(store, practice, NEXT_WEEK, model="seasonal_average", seeds=3)

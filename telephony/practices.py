@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 from telephony.errors import FrontdoorError, InvalidPracticeError
 from telephony.sources import norm_name, open_source, read_delimited
 from telephony.store import Store, validate_practice_id
+from telephony.tabular_mapping import shown_cell
 
 PRACTICE_SCHEMA = pa.schema(
     [
@@ -342,7 +343,7 @@ def check_registry_rows(frame: pd.DataFrame) -> list[tuple[int, str]]:
         problems += [(int(i), text.format(v=values.iloc[i])) for i in np.flatnonzero(hit)]
     nation = frame["nation"]
     wrong = (nation.notna() & ~nation.isin(NATIONS)).to_numpy(dtype=bool)
-    problems += [(int(i), f"nation {nation.iloc[i]!r} is not one of {', '.join(NATIONS)}") for i in np.flatnonzero(wrong)]
+    problems += [(int(i), f"nation {shown_cell(nation.iloc[i])} is not one of {', '.join(NATIONS)}") for i in np.flatnonzero(wrong)]
     return sorted(problems)
 
 
@@ -398,7 +399,7 @@ def update_registry(store: Store, frame: pd.DataFrame, *, source: str) -> Regist
     if "valid_from" in frame.columns:
         given = frame["valid_from"].reset_index(drop=True)
         unreadable = new["valid_from"].isna() & given.notna() & (given.astype(str).str.strip() != "")
-        problems += [(int(i), f"valid_from {given.iloc[i]!r} is not a date") for i in np.flatnonzero(unreadable.to_numpy())]
+        problems += [(int(i), f"valid_from {shown_cell(given.iloc[i])} is not a date") for i in np.flatnonzero(unreadable.to_numpy())]
     if problems:
         raise PracticeRegistryError(_problem_text(source, sorted(problems)))
     new["practice_id"] = [validate_practice_id(p) for p in new["practice_id"]]
@@ -615,7 +616,7 @@ def read_registry_file(path, *, as_of=None) -> tuple[pd.DataFrame, list[str]]:
 
     def flag(mask, values: pd.Series, header: str, what: str) -> None:
         problems.extend(
-            (int(lines[i]), f"{header} {values.iloc[i]!r} {what}") for i in np.flatnonzero(np.asarray(mask, dtype=bool))
+            (int(lines[i]), f"{header} {shown_cell(values.iloc[i])} {what}") for i in np.flatnonzero(np.asarray(mask, dtype=bool))
         )
 
     for col in raw.columns:

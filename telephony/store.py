@@ -116,7 +116,8 @@ def validate_practice_id(practice_id: str) -> str:
     pid = str(practice_id).strip().upper()
     if not _PRACTICE.match(pid):
         raise InvalidPracticeError(
-            f"practice id {practice_id!r} is not an ODS code: use 3-10 letters and digits, e.g. A81001"
+            # masked: a number typed (or read from a wrong column) where an ODS code belongs
+            f"practice id {mask_digits(repr(practice_id))} is not an ODS code: use 3-10 letters and digits, e.g. A81001"
         )
     return pid
 

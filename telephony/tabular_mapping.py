@@ -587,6 +587,12 @@ def shown(value: object, limit: int = MAX_QUOTED) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
+def shown_cell(value: object, limit: int = MAX_QUOTED) -> str:
+    """A cell of a user's file as a message quotes it: :func:`shown`, phone-number-like runs
+    masked (a registry, a national file or a report may hold a number where a count belongs)."""
+    return mask_digits(shown(value, limit))
+
+
 def shown_key(key: object, limit: int = MAX_QUOTED) -> str:
     """A key as messages name it: itself, cut to ``limit`` characters."""
     k = str(key)

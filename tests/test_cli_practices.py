@@ -98,6 +98,16 @@ def test_a_file_with_wrong_rows_imports_nothing_and_names_each_line(runner, tmp_
     assert registry_history(Store(store_dir, create=True)).empty
 
 
+def test_a_phone_number_in_a_registry_file_is_never_quoted_in_the_errors(runner, tmp_path):
+    # a practice's phone number typed where its ODS code, list size or nation belongs
+    f = tmp_path / "numbers.csv"
+    f.write_text("ODS code,List size,Nation\n07700 900123,6000,England\nA99001,01632 960001,020 7946 0123\n")
+    res = _run(runner, "practices", "import", f, "--store", tmp_path / "store")
+    assert res.exit_code == 1 and "line 2" in res.output and "line 3" in res.output
+    for number in ("900123", "960001", "7946 0123", "79460123"):
+        assert number not in res.output
+
+
 def test_a_file_without_ods_codes_or_with_two_columns_for_one_is_refused(runner, tmp_path):
     (tmp_path / "noid.csv").write_text("Name,List size\nHarbour View,6000\n")
     res = _run(runner, "practices", "import", tmp_path / "noid.csv", "--store", tmp_path / "s")

@@ -67,6 +67,7 @@ import pyarrow.parquet as pq
 from telephony.errors import FrontdoorError
 from telephony.practices import RegistryUpdate, read_registry, update_registry
 from telephony.store import Store
+from telephony.tabular_mapping import shown_cell
 
 OUTCOME_COUNTS: tuple[str, ...] = (
     "inbound_calls",
@@ -135,7 +136,7 @@ def conform_cbt(frame: pd.DataFrame) -> pd.DataFrame:
     bad = out["month"].isna() | (out["month"] != out["month"].dt.to_period("M").dt.start_time)
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise NationalDataError(f"CBT row {i + 1}: month {frame['month'].iloc[i]!r} is not the first day of a month")
+        raise NationalDataError(f"CBT row {i + 1}: month {shown_cell(frame['month'].iloc[i])} is not the first day of a month")
     for c in ("practice_id", "practice_name") + HIERARCHY + ("source",):
         text = frame[c].astype("string").str.strip()
         out[c] = text.mask(text == "")
@@ -152,7 +153,7 @@ def conform_cbt(frame: pd.DataFrame) -> pd.DataFrame:
         wrong = wrong.fillna(False).to_numpy(dtype=bool)
         if wrong.any():
             i = int(wrong.nonzero()[0][0])
-            raise NationalDataError(f"CBT row {i + 1}: {c} {frame[c].iloc[i]!r} is not a count (a whole number, 0 or more)")
+            raise NationalDataError(f"CBT row {i + 1}: {c} {shown_cell(frame[c].iloc[i])} is not a count (a whole number, 0 or more)")
         out[c] = num.astype("Int64")
     dup = out.duplicated(["month", "practice_id"], keep=False) & ~out["unassigned"]
     if dup.any():
@@ -413,9 +414,9 @@ def _count(value, where: str) -> float:
         try:
             v = float(text)
         except ValueError:
-            raise NationalDataError(f"{where}: {str(value)[:40]!r} is not a count") from None
+            raise NationalDataError(f"{where}: {shown_cell(str(value), 40)} is not a count") from None
     if v < 0 or v != round(v):
-        raise NationalDataError(f"{where}: {value!r} is not a count (a whole number, 0 or more)")
+        raise NationalDataError(f"{where}: {shown_cell(value)} is not a count (a whole number, 0 or more)")
     return v
 
 
@@ -473,7 +474,7 @@ def _read_sheet(name: str, rows: list[list], file_name: str) -> pd.DataFrame | N
             if started and not any(cells[c.index] for c in used.values() if c.field in COUNT_COLUMNS and c.index < len(cells)):
                 break  # a note that happens to sit in the code's column
             raise NationalDataError(
-                f"{where}: {pid[:30]!r} in column {used['practice_id'].label!r} is not a practice ODS code "
+                f"{where}: {shown_cell(pid, 30)} in column {used['practice_id'].label!r} is not a practice ODS code "
                 "(nor Total or Unassigned)"
             )
         started = True
@@ -483,7 +484,7 @@ def _read_sheet(name: str, rows: list[list], file_name: str) -> pd.DataFrame | N
         if "month" in used:
             m = _month_of(row[used["month"].index] if used["month"].index < len(row) else None)
             if m is None:
-                raise NationalDataError(f"{where}: {keys['month']!r} in column {used['month'].label!r} is not a month")
+                raise NationalDataError(f"{where}: {shown_cell(keys['month'])} in column {used['month'].label!r} is not a month")
             rec["month"] = m
         elif month_from_title is not None:
             rec["month"] = month_from_title

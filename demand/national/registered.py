@@ -54,6 +54,7 @@ from demand.national.cbt import NationalDataError
 from telephony.practices import AGE_SHARES, RegistryUpdate, update_registry
 from telephony.sources import norm_name, open_source, read_delimited
 from telephony.store import Store
+from telephony.tabular_mapping import shown_cell
 
 # Roles of the publication's columns, by normalised header (norm_name), in order of preference.
 COLUMN_ROLES: dict[str, tuple[str, ...]] = {
@@ -211,9 +212,9 @@ def _read_one(path: Path) -> tuple[list[pd.DataFrame], list[pd.DataFrame], set[s
         ods = _per_value(pid, lambda v: v.str.fullmatch(r"[A-Z0-9]{3,10}").fillna(False).astype(bool))
         bad_pid = keep & ~ods.to_numpy(dtype=bool)
         bad_month = keep & month.isna().to_numpy()
-        problems += [(int(lines[i]), f"practice code {pid.iloc[i]!r} is not an ODS code") for i in np.flatnonzero(bad_pid)]
+        problems += [(int(lines[i]), f"practice code {shown_cell(pid.iloc[i])} is not an ODS code") for i in np.flatnonzero(bad_pid)]
         problems += [
-            (int(lines[i]), f"extract date {col['extract_date'].iloc[i]!r} is not a date (like 01JAN2026)")
+            (int(lines[i]), f"extract date {shown_cell(col['extract_date'].iloc[i])} is not a date (like 01JAN2026)")
             for i in np.flatnonzero(bad_month)
         ]
         ok = keep & ~bad_pid & ~bad_month
@@ -222,12 +223,12 @@ def _read_one(path: Path) -> tuple[list[pd.DataFrame], list[pd.DataFrame], set[s
             if n.isna().any():  # "6,100": thousands separators, read only where needed
                 n = n.fillna(pd.to_numeric(col["patients"].str.replace(",", "", regex=False), errors="coerce"))
             bad_n = ok & (n.isna() | (n < 0)).to_numpy()
-            problems += [(int(lines[i]), f"NUMBER_OF_PATIENTS {col['patients'].iloc[i]!r} is not a count") for i in np.flatnonzero(bad_n)]
+            problems += [(int(lines[i]), f"NUMBER_OF_PATIENTS {shown_cell(col['patients'].iloc[i])} is not a count") for i in np.flatnonzero(bad_n)]
             ok &= ~bad_n
             sex = _per_value(col["sex"], lambda v: v.str.upper()) if "sex" in col else pd.Series(_ALL, index=frame.index)
             band = _per_value(col["age"], _bands) if "age" in col else pd.Series(_ALL, index=frame.index, dtype=object)
             bad_age = ok & band.isna().to_numpy()
-            problems += [(int(lines[i]), f"age {col['age'].iloc[i]!r} is not an age or age band") for i in np.flatnonzero(bad_age)]
+            problems += [(int(lines[i]), f"age {shown_cell(col['age'].iloc[i])} is not an age or age band") for i in np.flatnonzero(bad_age)]
             ok &= ~bad_age
             part = pd.DataFrame({"practice_id": pid[ok], "month": month[ok], "sex": sex[ok], "band": band[ok], "n": n[ok]})
             sexes |= set(part["sex"].unique())

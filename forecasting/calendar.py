@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from telephony.calendar import NATIONS, CalendarError, bank_holidays, nation_code
+from telephony.tabular_mapping import shown_cell
 
 __all__ = [
     "NATIONS",
@@ -152,7 +153,7 @@ class OpeningHours:
             m = re.fullmatch(r"([A-Za-z,\-\s]+?)\s+(closed|[\d:.,\-\s]+)", entry, flags=re.IGNORECASE)
             if not m:
                 raise CalendarError(
-                    f"Cannot read opening hours {entry!r}; write e.g. 'Mon-Fri 08:00-18:30; Sat 09:00-12:00'."
+                    f"Cannot read opening hours {shown_cell(entry)}; write e.g. 'Mon-Fri 08:00-18:30; Sat 09:00-12:00'."
                 )
             days: list[int] = []
             for part in m.group(1).split(","):
@@ -803,7 +804,7 @@ def parse_closures(lines: Iterable[str], source: str = "") -> Closures:
         m = _CLOSURE.match(line)
         if not m:
             raise CalendarError(
-                f"{where}line {n} ({line[:40]!r}) is not a closure; write a date (2026-03-11) or a date and "
+                f"{where}line {n} ({shown_cell(line, 40)}) is not a closure; write a date (2026-03-11) or a date and "
                 "span (2026-03-11 13:00-18:30), one a line."
             )
         try:

@@ -233,3 +233,16 @@ def test_a_practice_in_scotland_gets_scotlands_bank_holidays_from_the_registry()
     days = pd.DatetimeIndex([dt.datetime(2026, 1, 2, 10), dt.datetime(2026, 11, 30, 10)])
     assert cals["S10001"].is_bank_holiday(days).all()
     assert not cals["A81001"].is_bank_holiday(days).any()
+
+
+def test_a_phone_number_in_a_closures_file_or_in_stated_hours_is_not_quoted(tmp_path):
+    from forecasting.calendar import CalendarError, OpeningHours, read_closures
+
+    bad = tmp_path / "closures.txt"
+    bad.write_text("2026-03-11\nring 01632 960001 first\n")
+    with pytest.raises(CalendarError) as err:
+        read_closures(bad)
+    assert "line 2" in str(err.value) and "960001" not in str(err.value)
+    with pytest.raises(CalendarError) as err:
+        OpeningHours.parse("Mon-Fri 08:00-18:30, tel 07700 900123")
+    assert "900123" not in str(err.value)
